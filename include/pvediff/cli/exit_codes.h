@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+// Exit statuses, in one place (documented in pvediff(1) and docs/user-guide.md).
+namespace pvediff::cli {
+
+enum ExitCode : int {
+    exit_ok = 0,
+    exit_check_failed = 1,  // verify found a problem; nothing else went wrong
+    exit_usage = 2,         // bad command line or configuration
+    exit_error = 3,         // the operation failed (I/O, corrupt input, lock timeout...)
+};
+
+int run(int argc, char** argv);
+
+}  // namespace pvediff::cli

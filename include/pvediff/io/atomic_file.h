@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+// Writes a file under a temporary name that neither PVE nor pvediff takes for a
+// backup, and moves it into place only on commit(): fsync of the data, rename(2),
+// fsync of the directory (DESIGN.md, rule 2). Destroyed without commit(), it removes
+// the temporary file, so a failed run leaves nothing under a final name.
+#include <filesystem>
+#include <string>
+
+#include "pvediff/io/byte_stream.h"
+#include "pvediff/io/fd.h"
+#include "pvediff/io/file_stream.h"
+
+namespace pvediff::io {
+
+// Every temporary file pvediff writes carries this marker; cleanup looks for it.
+inline constexpr std::string_view temp_marker = ".pvediff-tmp";
+
+// ".<final name>.<pid>-<random>.pvediff-tmp" in the same directory as `final_path`.
+std::filesystem::path temp_path_for(const std::filesystem::path& final_path);
+bool is_temp_name(std::string_view file_name);
+
+class AtomicFile {
+public:
+    explicit AtomicFile(std::filesystem::path final_path, unsigned mode = 0644);
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+    ~AtomicFile();
+
+    // Raw sink onto the temporary file. Wrap it in a compressor as needed; finish()
+    // the outermost sink before commit().
+    ByteSink& sink() { return sink_; }
+    [[nodiscard]] int fd() const { return fd_.get(); }
+    [[nodiscard]] const std::filesystem::path& temp_path() const { return temp_path_; }
+    [[nodiscard]] const std::filesystem::path& final_path() const { return final_path_; }
+    // fsync, rename over final_path (replacing it), fsync the directory.
+    void commit();
+    // Like commit(), but fails with an error if final_path exists (link + unlink).
+    void commit_no_replace();
+
+private:
+    void sync_and_close();
+
+    std::filesystem::path final_path_;
+    std::filesystem::path temp_path_;
+    Fd fd_;
+    FdSink sink_;
+    bool committed_ = false;
+};
+
+// Writes a small file atomically in one call.
+void write_file_atomic(const std::filesystem::path& path, std::string_view content);
+
+}  // namespace pvediff::io

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+// pvediff's one error type. Messages are lowercase, name the file they concern and,
+// for parse errors, the byte offset: "'/dump/x.vma.zst': offset 4096: bad extent magic".
+// Library code throws; only the command-line layer catches and prints.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace pvediff::io {
+
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// "cannot <what> '<path>': <strerror(err)>"
+[[noreturn]] void throw_errno(const std::string& what, const std::string& path, int err);
+// "'<path>': offset <offset>: <message>"
+[[noreturn]] void throw_parse_error(const std::string& path, std::uint64_t offset,
+                                    const std::string& message);
+
+}  // namespace pvediff::io

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "pvediff/io/atomic_file.h"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <random>
+#include <unistd.h>
+
+#include "pvediff/io/error.h"
+
+namespace pvediff::io {
+
+std::filesystem::path temp_path_for(const std::filesystem::path& final_path)
+{
+    std::random_device rd;
+    const std::string name = "." + final_path.filename().string() + "." +
+                             std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000) +
+                             std::string(temp_marker);
+    return final_path.parent_path() / name;
+}
+
+bool is_temp_name(std::string_view file_name)
+{
+    return file_name.ends_with(temp_marker);
+}
+
+AtomicFile::AtomicFile(std::filesystem::path final_path, unsigned mode)
+    : final_path_(std::move(final_path)),
+      temp_path_(temp_path_for(final_path_)),
+      fd_(open_fd(temp_path_.string(), O_WRONLY | O_CREAT | O_EXCL, mode)),
+      sink_(fd_.get(), temp_path_.string())
+{
+}
+
+AtomicFile::~AtomicFile()
+{
+    if (!committed_) {
+        fd_.reset();
+        ::unlink(temp_path_.c_str());
+    }
+}
+
+void AtomicFile::sync_and_close()
+{
+    fsync_fd(fd_.get(), temp_path_.string());
+    if (::close(fd_.release()) != 0) {
+        throw_errno("close", temp_path_.string(), errno);
+    }
+}
+
+void AtomicFile::commit()
+{
+    sync_and_close();
+    if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+        throw_errno("rename into place", final_path_.string(), errno);
+    }
+    committed_ = true;
+    fsync_dir(final_path_.parent_path().string());
+}
+
+void AtomicFile::commit_no_replace()
+{
+    sync_and_close();
+    // link(2) fails with EEXIST instead of replacing, also on NFS.
+    if (::link(temp_path_.c_str(), final_path_.c_str()) != 0) {
+        throw_errno("create", final_path_.string(), errno);
+    }
+    committed_ = true;
+    ::unlink(temp_path_.c_str());
+    fsync_dir(final_path_.parent_path().string());
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view content)
+{
+    AtomicFile file(path);
+    file.sink().write(std::span(reinterpret_cast<const std::uint8_t*>(content.data()), content.size()));
+    file.commit();
+}
+
+}  // namespace pvediff::io
