@@ -5,13 +5,39 @@
 // stay apart, so a usage error never starts work.
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+
+#include "pvediff/commands/report.h"
+#include "pvediff/store/config.h"
 
 namespace pvediff::cli {
 
 using Action = std::function<int()>;
 
-void add_diff_command(CLI::App& app, Action& chosen);
-void add_patch_command(CLI::App& app, Action& chosen);
-void add_demo_command(CLI::App& app, Action& chosen);
+// What every subcommand may need: the configuration (read only when used, so
+// `--help` works without one) and where report lines go.
+struct Context {
+    std::string config_path = store::default_config_path;
+    bool quiet = false;
+    [[nodiscard]] store::Config config() const;
+    // Lines prefixed "pvediff: " on stdout (the hook's lines land in vzdump's task log).
+    [[nodiscard]] commands::Report to_stdout() const;
+    // The same on stderr, for commands whose stdout carries data.
+    [[nodiscard]] commands::Report to_stderr() const;
+};
+
+void add_diff_command(CLI::App& app, Context& ctx, Action& chosen);
+void add_patch_command(CLI::App& app, Context& ctx, Action& chosen);
+void add_backup_command(CLI::App& app, Context& ctx, Action& chosen);
+void add_restore_command(CLI::App& app, Context& ctx, Action& chosen);
+void add_verify_command(CLI::App& app, Context& ctx, Action& chosen);
+void add_list_command(CLI::App& app, Context& ctx, Action& chosen);
+void add_prune_command(CLI::App& app, Context& ctx, Action& chosen);
+void add_hook_command(CLI::App& app, Context& ctx, Action& chosen);
+void add_demo_command(CLI::App& app, Context& ctx, Action& chosen);
+void add_dev_make_vma_command(CLI::App& app, Context& ctx, Action& chosen);
+
+// A codec name from the command line ("zstd", "lzo", "gzip", "none"); throws CLI::ValidationError.
+io::Codec parse_codec_option(const std::string& name);
 
 }  // namespace pvediff::cli

@@ -38,6 +38,9 @@ MemorySource::MemorySource(std::vector<std::uint8_t> data, std::string name)
 std::size_t MemorySource::read(std::span<std::uint8_t> buf)
 {
     const std::size_t n = std::min(buf.size(), data_.size() - pos_);
+    if (n == 0) {
+        return 0;  // an empty vector's data() may be null, which memcpy must not see
+    }
     std::memcpy(buf.data(), data_.data() + pos_, n);
     pos_ += n;
     return n;

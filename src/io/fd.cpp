@@ -90,6 +90,21 @@ void pread_exact(int fd, std::span<std::uint8_t> buf, std::uint64_t offset, cons
     }
 }
 
+void pwrite_all(int fd, std::span<const std::uint8_t> data, std::uint64_t offset, const std::string& path)
+{
+    while (!data.empty()) {
+        const ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            throw_errno("write", path, errno);
+        }
+        data = data.subspan(static_cast<std::size_t>(n));
+        offset += static_cast<std::uint64_t>(n);
+    }
+}
+
 void fsync_fd(int fd, const std::string& path)
 {
     if (::fsync(fd) != 0) {

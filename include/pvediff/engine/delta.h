@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/sha256.h"
@@ -30,6 +31,7 @@ public:
     virtual ~Encoder() = default;
     [[nodiscard]] virtual std::string name() const = 0;
     // base, target: decompressed streams, each read once, front to back.
+    // Does not call delta.finish(): the caller owns the sink chain.
     virtual EncodeResult encode(io::ByteSource& base, io::ByteSource& target, io::ByteSink& delta) = 0;
 };
 
@@ -40,6 +42,10 @@ struct Xdelta3Options {
     int level = 3;                                          // like xdelta3 -1..-9
 };
 std::unique_ptr<Encoder> make_xdelta3_encoder(Xdelta3Options options = {});
+
+// The encoder registry: "xdelta3", "chunked", or "default" (the best available).
+// Throws io::Error naming the unknown engine.
+std::unique_ptr<Encoder> make_encoder(std::string_view name);
 
 struct DecodeOptions {
     // Where source ranges that a later window needs again are spilled once they
@@ -63,6 +69,7 @@ using DeltaOpener = std::function<std::unique_ptr<io::ByteSource>()>;
 // Rebuilds the target into `out`, reading `base` (the decompressed full) exactly
 // once, front to back, and keeping aside only the ranges that a later window needs.
 // Works for any VCDIFF that xdelta3 decodes, including secondary compression.
+// Does not call out.finish(), and may leave the rest of `base` unread.
 DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::ByteSink& out,
                     const DecodeOptions& options = {});
 

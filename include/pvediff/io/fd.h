@@ -36,6 +36,8 @@ std::size_t read_some(int fd, std::span<std::uint8_t> buf, const std::string& pa
 void write_all(int fd, std::span<const std::uint8_t> data, const std::string& path);
 // Reads exactly buf.size() bytes at offset or throws (short file = parse error).
 void pread_exact(int fd, std::span<std::uint8_t> buf, std::uint64_t offset, const std::string& path);
+// Writes everything at offset (retrying EINTR and short writes).
+void pwrite_all(int fd, std::span<const std::uint8_t> data, std::uint64_t offset, const std::string& path);
 void fsync_fd(int fd, const std::string& path);
 // fsync of the directory holding a just-renamed or just-removed entry, so the
 // change of name survives a crash.

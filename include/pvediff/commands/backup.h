@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+// `pvediff backup`: turn a finished vzdump archive (or one arriving on stdin) into a
+// full or a verified differential, following the policy of store/policy.h.
+//
+// Safety (DESIGN.md, rules 1-5): the guest's lock is held throughout; every file is
+// written under a temporary name and renamed into place; the new archive is deleted
+// only after the differential has been decoded again and its content SHA-256 equals
+// the archive's; on any error nothing is left under a final name and the archive stays.
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "pvediff/commands/report.h"
+#include "pvediff/store/config.h"
+#include "pvediff/store/names.h"
+
+namespace pvediff::commands {
+
+struct BackupResult {
+    bool differential = false;
+    std::filesystem::path written;  // the differential, or the full (stream mode / kept full)
+    std::uint64_t content_size = 0;
+    std::uint64_t file_size = 0;
+};
+
+// File mode: `archive` is a finished full in its dump dir.
+BackupResult backup_archive(const std::filesystem::path& archive, const store::EffectiveSettings& settings,
+                            const Report& report);
+
+struct StreamBackupOptions {
+    store::GuestType type = store::GuestType::qemu;
+    std::uint32_t vmid = 0;
+    std::filesystem::path dumpdir;
+    std::optional<io::Codec> full_codec;  // of a full written from the stream; default: as
+                                          // the input (zstd when the input is raw)
+    std::optional<std::time_t> now;       // for tests: the backup's time
+};
+
+// Stream mode: the archive arrives on standard input (`vzdump --stdout`, raw or compressed).
+BackupResult backup_stream(const StreamBackupOptions& options, const store::EffectiveSettings& settings,
+                           const Report& report);
+
+}  // namespace pvediff::commands

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+// The three streaming jobs every command is made of: hash an archive's content,
+// encode a differential into a temporary file, and rebuild an archive from a full and
+// a differential (hashing both sides on the way). Each reads its inputs once, with
+// decompression on read-ahead threads and compression on a write-behind thread.
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "pvediff/engine/delta.h"
+#include "pvediff/io/atomic_file.h"
+#include "pvediff/io/codec.h"
+#include "pvediff/io/sha256.h"
+
+namespace pvediff::commands {
+
+struct ContentInfo {
+    std::uint64_t size = 0;
+    io::Digest sha256{};
+    io::Codec codec = io::Codec::none;
+};
+
+// Decompresses `path` ("-" = stdin) and hashes its content.
+ContentInfo hash_content(const std::string& path);
+// Hashes a full's content and, in the same pass, builds its chunk index, saved to
+// `index_path` (so later differentials against it need not read it twice).
+ContentInfo hash_and_index(const std::string& path, const std::filesystem::path& index_path);
+// `<full>.pvediff-index`
+std::filesystem::path index_path_for(const std::filesystem::path& full);
+
+struct EncodeSettings {
+    std::string engine = "default";  // "default"/"chunked" (uses <full>.pvediff-index if present)
+    io::Codec codec = io::Codec::zstd;  // of the differential file
+    io::CompressOptions compress;
+};
+
+struct DiffOutcome {
+    engine::EncodeResult encode;
+    bool used_stored_index = false;
+    ContentInfo base;  // size and codec of the full; sha256 only if the engine read all of it
+    io::Codec new_codec = io::Codec::none;
+};
+
+// Encodes the new archive (already opened and decompressed, e.g. by
+// io::open_decompressed("-")) against the full `base_path` into `out` (not committed:
+// the caller verifies first). Finishes the compressor it puts in front of `out`, not `out`.
+DiffOutcome encode_differential(const std::string& base_path, io::DecodedInput target, io::ByteSink& out,
+                                const EncodeSettings& settings);
+
+struct RebuildOutcome {
+    engine::DecodeResult decode;
+    ContentInfo target;  // of the rebuilt archive (before `out`'s own compression)
+    ContentInfo base;    // of the full, all of it read and hashed
+};
+
+// Rebuilds the archive that `delta_path` stands for against `base_path` into `out`
+// (raw bytes; wrap `out` in a compressor to get a compressed archive). The full is read
+// exactly once; a stdin delta is spooled to a temporary file in spill_dir first.
+RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path,
+                               io::ByteSink& out, const std::filesystem::path& spill_dir);
+
+}  // namespace pvediff::commands

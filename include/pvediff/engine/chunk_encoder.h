@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+// The chunked delta encoder: finds matches anywhere in the full, at a cost that grows
+// with the size of the change, not with the distance (docs/engine.md).
+//
+// 1. The full's chunk index (chunk_index.h): loaded from its sidecar, or built by
+//    streaming the base first.
+// 2. The new archive is cut into chunks the same way; each chunk found in the index
+//    becomes a COPY from wherever it sits in the full (adjacent copies merge).
+// 3. Runs of chunks not found (the changed regions) are matched byte by byte against
+//    the full's bytes around where they used to be, taken from a bounded ring that a
+//    second thread fills from the base stream (fine matching); what still differs
+//    becomes literals.
+// 4. Output: standard VCDIFF windows (vcdiff_writer.h) that stock xdelta3 decodes.
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "pvediff/engine/chunk_chunker.h"
+#include "pvediff/engine/chunk_index.h"
+#include "pvediff/engine/delta.h"
+#include "pvediff/engine/vcdiff_writer.h"
+
+namespace pvediff::engine {
+
+struct ChunkEncodeStats {
+    std::uint64_t chunks = 0;           // chunks of the new archive
+    std::uint64_t chunk_hit_bytes = 0;  // target bytes matched by chunk lookups
+    std::uint64_t gap_bytes = 0;        // target bytes in chunks not found
+    std::uint64_t fine_copied_bytes = 0;  // of which fine matching turned into copies
+    std::uint64_t clusters_by_position = 0;  // changed VMA clusters found by (dev, cluster)
+    std::uint64_t cluster_base_bytes = 0;    // of the full's bytes for them still in the ring
+    std::uint64_t index_entries = 0;
+    std::uint64_t index_memory_bytes = 0;
+    bool index_built = false;  // no stored index: built from the base stream
+};
+
+struct ChunkEncoderOptions {
+    ChunkParams chunking;  // ignored when `index` is given: its parameters win
+    VcdiffWriterOptions writer;
+    // The full's stored index; null = build it from the base stream first (then the
+    // base is consumed by that pass, see reopen_base).
+    std::shared_ptr<const ChunkIndex> index;
+    // How both the full and the new archive are cut; must be the same as when the
+    // stored index was built.
+    LayoutFactory layout = format_layout_factory();
+    // Fine matching of changed regions against the full's bytes (step 3).
+    bool fine_match = true;
+    std::size_t ring_size = std::size_t{64} << 20;
+    std::size_t max_gap = std::size_t{8} << 20;  // changed bytes matched at a time
+    // Without a stored index, fine matching needs the base a second time: opens it
+    // again (e.g. a new decompressor over the full's file). Null = no fine matching
+    // when the index is built on the fly.
+    std::function<std::unique_ptr<io::ByteSource>()> reopen_base;
+    // Read the new archive on its own thread (its decompressor runs there).
+    bool read_ahead = true;
+    // Filled after each encode(), for benchmarks and reports; may be null.
+    ChunkEncodeStats* stats = nullptr;
+};
+
+// encode() throws io::Error when a stored index does not match the base (size).
+std::unique_ptr<Encoder> make_chunk_encoder(ChunkEncoderOptions options = {});
+
+}  // namespace pvediff::engine

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+// The chunk index of a full: content hash -> where that content sits in the full's
+// decompressed stream. Built once by streaming the full, kept beside it as a sidecar,
+// loaded again for every differential against it.
+//
+// Sidecar file grammar (all integers little-endian):
+//   file     := header entry{entry_count} cluster{cluster_count} checksum
+//   header   := magic "PVDXCIDX" (8 bytes)
+//               version u32 (= 1)  flags u32 (= 0)
+//               min_size u32  avg_size u32  max_size u32  boundary_ratio u32
+//               content_size u64      bytes of the full's decompressed stream
+//               chunk_count u64       chunks the full was cut into
+//               entry_count u64       distinct contents (<= chunk_count)
+//               cluster_count u64     VMA clusters (0 for other formats)
+//   entry    := hash u64 (XXH3-64 of the chunk, never 0)
+//               location u64 (offset << 24 | length; 0 < length <= max_size,
+//                             offset + length <= content_size)
+//   cluster  := key u64 ((dev << 48) | (cluster << 4), never 0)
+//               location u64 (as above): where the cluster's stored blocks are
+//   checksum := u64, XXH3-64 of every byte before it
+// The loader requires the exact file size before it allocates, checks every field
+// and the checksum, and names the file and the offset of what is wrong.
+//
+// Size: 16 bytes per distinct chunk and per VMA cluster on disk; in memory the
+// open-addressing tables take 16 bytes per slot at a load factor between 3/8 and 3/4.
+// The cluster table lets the encoder find the previous version of a changed VMA
+// cluster by position (device, cluster number), to match it byte by byte.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "pvediff/engine/chunk_chunker.h"
+#include "pvediff/io/byte_stream.h"
+
+namespace pvediff::engine {
+
+// Sidecar name: "<full's file name>" + chunk_index_suffix.
+inline constexpr std::string_view chunk_index_suffix = ".pvediff-chunks";
+
+struct ChunkLocation {
+    std::uint64_t offset = 0;
+    std::uint32_t length = 0;
+};
+
+class ChunkIndex {
+public:
+    explicit ChunkIndex(ChunkParams params = {});
+
+    // Records a chunk of the full, in stream order; the first location of a content wins.
+    void add(const Chunk& chunk);
+    [[nodiscard]] std::optional<ChunkLocation> find(std::uint64_t hash) const;
+    // Where the full stores the blocks of a VMA cluster (Chunk::cluster_key).
+    [[nodiscard]] std::optional<ChunkLocation> find_cluster(std::uint64_t cluster_key) const;
+
+    [[nodiscard]] const ChunkParams& params() const { return params_; }
+    [[nodiscard]] std::uint64_t content_size() const { return content_size_; }
+    void set_content_size(std::uint64_t size) { content_size_ = size; }
+    [[nodiscard]] std::uint64_t chunk_count() const { return chunk_count_; }
+    [[nodiscard]] std::uint64_t entry_count() const { return entries_; }
+    [[nodiscard]] std::uint64_t cluster_count() const { return clusters_; }
+    [[nodiscard]] std::uint64_t memory_bytes() const
+    {
+        return (slots_.size() + cluster_slots_.size()) * sizeof(Slot);
+    }
+    [[nodiscard]] std::uint64_t file_bytes() const;
+
+    void save(io::ByteSink& out) const;
+    // Written under a temporary name, flushed and renamed into place (io::AtomicFile).
+    void save(const std::filesystem::path& path) const;
+    // Throws io::Error naming the file and offset on any inconsistency.
+    static ChunkIndex load(const std::filesystem::path& path);
+
+private:
+    struct Slot {
+        std::uint64_t hash = 0;      // 0 = empty
+        std::uint64_t location = 0;  // offset << 24 | length
+    };
+    // Returns false if the key was there already (the first location wins).
+    static bool insert(std::vector<Slot>& table, std::uint64_t key, std::uint64_t location);
+    static std::optional<ChunkLocation> lookup(const std::vector<Slot>& table, std::uint64_t key);
+    static void reserve(std::vector<Slot>& table, std::uint64_t count);
+
+    ChunkParams params_;
+    std::uint64_t content_size_ = 0;
+    std::uint64_t chunk_count_ = 0;
+    std::uint64_t entries_ = 0;
+    std::uint64_t clusters_ = 0;
+    std::vector<Slot> slots_;
+    std::vector<Slot> cluster_slots_;
+};
+
+// Streams the full once and indexes it. Returns the index with its content size set.
+ChunkIndex build_chunk_index(io::ByteSource& full, const ChunkParams& params, const LayoutFactory& layout);
+
+}  // namespace pvediff::engine

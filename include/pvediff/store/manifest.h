@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+// The manifest sidecar "<file>.pvediff-manifest": what pvediff knows about a
+// backup's decompressed content, so verify and restore can check the bytes they
+// rebuild. A small text file of `key: value` lines, written atomically:
+//
+//   format-version: 1                      (first key; a higher version is refused)
+//   kind: full | differential
+//   file: <the backup's file name>
+//   codec: none | zstd | lzo | gzip        (of the file on disk)
+//   content-size: <decompressed bytes>     (a differential: of the archive it stands for)
+//   content-sha256: <64 hex digits>
+//   full-name: <full's file name>           + differentials only (required there,
+//   full-content-size: <bytes>              | refused in a full's manifest): what it
+//   full-content-sha256: <hex>              | was made against and how; delta-bytes
+//   engine: <encoder name>                  | is optional
+//   copied-bytes / literal-bytes / windows / delta-bytes: <numbers>
+//   created: 2026-11-20T01:00:05Z          (UTC)
+//   pvediff-version: 0.1.0
+//
+// The reader is strict (a missing or repeated key, a bad number or digest: error
+// naming the file and line) but keeps keys it does not know, in order, and writes
+// them back: a newer pvediff may add keys without breaking an older one.
+#include <cstdint>
+#include <ctime>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "pvediff/io/codec.h"
+#include "pvediff/io/sha256.h"
+
+namespace pvediff::store {
+
+inline constexpr int manifest_format_version = 1;
+inline constexpr std::size_t manifest_max_size = 64 * 1024;
+
+struct DeltaInfo {
+    std::string full_name;
+    std::uint64_t full_content_size = 0;
+    io::Digest full_content_sha256{};
+    std::string engine;
+    std::uint64_t copied_bytes = 0;
+    std::uint64_t literal_bytes = 0;
+    std::uint64_t windows = 0;
+    std::uint64_t delta_bytes = 0;  // VCDIFF bytes before the outer compression
+
+    friend bool operator==(const DeltaInfo&, const DeltaInfo&) = default;
+};
+
+struct Manifest {
+    std::string file;
+    io::Codec codec = io::Codec::none;
+    std::uint64_t content_size = 0;
+    io::Digest content_sha256{};
+    std::optional<DeltaInfo> delta;  // set: kind differential
+    std::time_t created = 0;
+    std::string pvediff_version;
+    std::vector<std::pair<std::string, std::string>> unknown;  // kept for forward compatibility
+
+    [[nodiscard]] bool is_differential() const { return delta.has_value(); }
+    friend bool operator==(const Manifest&, const Manifest&) = default;
+};
+
+std::string format_manifest(const Manifest& m);
+// `origin` names the file in messages: "'<origin>': line 4: bad content-size 'x'".
+Manifest parse_manifest(std::string_view text, const std::string& origin);
+
+// "<file>.pvediff-manifest"
+std::filesystem::path manifest_path_for(const std::filesystem::path& file);
+// Writes the manifest of `file` atomically (temp name, fsync, rename, dir fsync).
+void write_manifest(const std::filesystem::path& file, const Manifest& m);
+// The manifest of `file`: nullopt when there is none (a full of the older add-on,
+// or one pvediff has not seen yet); io::Error when it is unreadable, malformed, or
+// describes another file (its `file:` is not `file`'s name).
+std::optional<Manifest> read_manifest(const std::filesystem::path& file);
+
+}  // namespace pvediff::store

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "pvediff/commands/content_check.h"
+
+#include <thread>
+
+#include "pvediff/commands/pipeline.h"
+#include "pvediff/formats/layout.h"
+#include "pvediff/formats/tar_verify.h"
+#include "pvediff/formats/vma_verify.h"
+#include "pvediff/io/codec.h"
+#include "pvediff/io/error.h"
+#include "pvediff/io/stream_pipe.h"
+#include "pvediff/io/threaded_stream.h"
+
+namespace pvediff::commands {
+
+namespace {
+
+void drain(io::ByteSource& source)
+{
+    std::vector<std::uint8_t> buf(io::stream_buffer_size);
+    while (source.read(buf) != 0) {
+    }
+}
+
+void take_problems(ContentCheck& c, const std::vector<std::string>& problems, std::uint64_t omitted)
+{
+    c.problems.insert(c.problems.end(), problems.begin(), problems.end());
+    if (omitted != 0) {
+        c.problems.push_back("... and " + std::to_string(omitted) + " more");
+    }
+}
+
+}  // namespace
+
+ContentCheck check_content(io::ByteSource& content)
+{
+    ContentCheck c;
+    io::HashingSource hashing(content);
+    // Recognise the format from the first 512 bytes, then hand them back to the verifier.
+    std::vector<std::uint8_t> head(512);
+    head.resize(io::read_full(hashing, head));
+    class Rest final : public io::ByteSource {
+    public:
+        Rest(std::vector<std::uint8_t> h, io::ByteSource& inner) : head_(std::move(h)), inner_(inner) {}
+        std::size_t read(std::span<std::uint8_t> buf) override
+        {
+            if (pos_ < head_.size()) {
+                const std::size_t n = std::min(buf.size(), head_.size() - pos_);
+                std::copy_n(head_.begin() + static_cast<std::ptrdiff_t>(pos_), n, buf.begin());
+                pos_ += n;
+                return n;
+            }
+            return inner_.read(buf);
+        }
+        [[nodiscard]] const std::string& name() const override { return inner_.name(); }
+
+    private:
+        std::vector<std::uint8_t> head_;
+        std::size_t pos_ = 0;
+        io::ByteSource& inner_;
+    };
+    const auto format = formats::detect_format(head);
+    Rest stream(head, hashing);
+    switch (format) {
+    case formats::ArchiveFormat::vma: {
+        c.format = "vma";
+        const auto r = formats::verify_vma(stream);
+        c.structure_ok = r.ok;
+        c.summary = "vma: " + std::to_string(r.devices.size()) + " device(s), " + std::to_string(r.extents) +
+                    " extents, " + std::to_string(r.clusters_seen) + "/" + std::to_string(r.clusters_expected) +
+                    " clusters" + (r.complete ? "" : ", " + std::to_string(r.clusters_missing) + " MISSING");
+        take_problems(c, r.problems, r.problems_omitted);
+        if (r.structure_ok && !r.complete) {
+            c.problems.push_back(std::to_string(r.clusters_missing) + " clusters missing (truncated archive?)");
+        }
+        break;
+    }
+    case formats::ArchiveFormat::tar: {
+        c.format = "tar";
+        const auto r = formats::verify_tar(stream);
+        c.structure_ok = r.ok;
+        c.summary = "tar: " + std::to_string(r.members) + " members, " + std::to_string(r.data_bytes) + " data bytes";
+        take_problems(c, r.problems, r.problems_omitted);
+        break;
+    }
+    case formats::ArchiveFormat::unknown:
+        c.format = "unknown";
+        c.structure_ok = false;
+        c.summary = "neither VMA nor tar";
+        c.problems.push_back("content is neither a VMA nor a tar archive");
+        break;
+    }
+    drain(stream);
+    c.size = hashing.bytes();
+    c.sha256 = hashing.finish();
+    return c;
+}
+
+ContentCheck check_archive_file(const std::filesystem::path& path)
+{
+    io::DecodedInput in = io::open_decompressed(path.string());
+    auto ahead = io::make_read_ahead(std::move(in.source));
+    return check_content(*ahead);
+}
+
+ContentCheck check_differential(const std::filesystem::path& full, const std::filesystem::path& differential,
+                                const std::filesystem::path& spill_dir)
+{
+    io::StreamPipe pipe("rebuilt " + differential.filename().string());
+    RebuildOutcome rebuilt;
+    std::string error;
+    std::thread producer([&] {
+        try {
+            rebuilt = rebuild_archive(full.string(), differential.string(), pipe.sink(), spill_dir);
+            pipe.sink().finish();
+        } catch (const std::exception& e) {
+            error = e.what();
+            pipe.fail(e.what());
+        }
+    });
+    ContentCheck c;
+    try {
+        c = check_content(pipe.source());
+    } catch (...) {
+        pipe.close_reader();
+        producer.join();
+        if (!error.empty()) {
+            throw io::Error(error);
+        }
+        throw;
+    }
+    producer.join();
+    if (!error.empty()) {
+        throw io::Error(error);
+    }
+    c.base_size = rebuilt.base.size;
+    c.base_sha256 = rebuilt.base.sha256;
+    return c;
+}
+
+}  // namespace pvediff::commands

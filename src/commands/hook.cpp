@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "pvediff/commands/hook.h"
+
+#include <charconv>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pvediff/commands/backup.h"
+#include "pvediff/io/error.h"
+#include "pvediff/store/names.h"
+
+namespace pvediff::commands {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string env_of(const HookCall& call, const std::string& key)
+{
+    const auto it = call.env.find(key);
+    return it == call.env.end() ? std::string() : it->second;
+}
+
+// The archive to work on, or empty with the reason there is none.
+fs::path target_archive(const HookCall& call, std::string& why_not)
+{
+    const std::string dumpdir = env_of(call, "DUMPDIR");
+    const std::string target = env_of(call, "TARGET");
+    if (dumpdir.empty()) {
+        why_not = "no DUMPDIR (Proxmox Backup Server storage?)";
+        return {};
+    }
+    if (target.empty() || target == "-") {
+        why_not = "no target file (--stdout?)";
+        return {};
+    }
+    struct stat st {};
+    if (::stat(target.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        why_not = "target '" + target + "' is not a file";
+        return {};
+    }
+    std::error_code ec;
+    const fs::path dir = fs::weakly_canonical(dumpdir, ec);
+    const fs::path file = fs::weakly_canonical(target, ec);
+    if (ec || file.parent_path() != dir) {
+        why_not = "target '" + target + "' is not in DUMPDIR";
+        return {};
+    }
+    return file;
+}
+
+// Runs the chained hook script with our arguments and the environment vzdump gave.
+int run_chained(const std::string& script, const HookCall& call, const Report& report)
+{
+    std::vector<std::string> env_strings;
+    for (const auto& [k, v] : call.env) {
+        env_strings.push_back(k + "=" + v);
+    }
+    std::vector<char*> argv{const_cast<char*>(script.c_str())};
+    for (const auto& a : call.args) {
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env_strings) {
+        envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        io::throw_errno("start hook script", script, errno);
+    }
+    if (pid == 0) {
+        ::execve(script.c_str(), argv.data(), envp.data());
+        ::_exit(127);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (code != 0) {
+        report("hook script " + script + " exited with status " + std::to_string(code));
+    }
+    return code;
+}
+
+}  // namespace
+
+int run_hook(const HookCall& call, const store::Config& config, const Report& report)
+{
+    if (call.args.empty()) {
+        throw io::Error("hook: missing phase");
+    }
+    const std::string& phase = call.args[0];
+    std::uint32_t vmid = 0;
+    if (call.args.size() >= 3) {
+        const std::string& v = call.args[2];
+        std::from_chars(v.data(), v.data() + v.size(), vmid);
+    }
+    const store::EffectiveSettings settings = config.effective_for(vmid);
+    int status = 0;
+    if (phase == store::hook_phase_name(settings.hook_phase) && vmid != 0) {
+        std::string why_not;
+        const fs::path archive = target_archive(call, why_not);
+        if (archive.empty()) {
+            report("nothing to do: " + why_not);
+        } else if (!store::parse_backup_name(archive.filename().string())) {
+            report("nothing to do: '" + archive.filename().string() + "' is not a vzdump archive name");
+        } else {
+            try {
+                backup_archive(archive, settings, report);
+            } catch (const std::exception& e) {
+                report(std::string("error: ") + e.what());
+                report("the archive stays a full");
+                status = 1;
+            }
+        }
+    }
+    if (!settings.hook_script.empty()) {
+        const int chained = run_chained(settings.hook_script, call, report);
+        status = status != 0 ? status : chained;
+    }
+    return status;
+}
+
+}  // namespace pvediff::commands

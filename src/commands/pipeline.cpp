@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "pvediff/commands/pipeline.h"
+
+#include <vector>
+
+#include "pvediff/engine/chunk_encoder.h"
+#include "pvediff/engine/chunk_index.h"
+#include "pvediff/io/error.h"
+#include "pvediff/io/file_stream.h"
+#include "pvediff/io/threaded_stream.h"
+
+namespace pvediff::commands {
+
+namespace {
+
+// A file's decompressed content on a read-ahead thread, with its codec.
+io::DecodedInput open_content(const std::string& path)
+{
+    io::DecodedInput in = io::open_decompressed(path);
+    in.source = io::make_read_ahead(std::move(in.source));
+    return in;
+}
+
+// Reads the rest of a stream, so that a hashing stage sees all of it.
+void drain(io::ByteSource& source)
+{
+    std::vector<std::uint8_t> buf(io::stream_buffer_size);
+    while (source.read(buf) != 0) {
+    }
+}
+
+// Not owning: lets a compressor write into a sink owned elsewhere.
+class SinkRef final : public io::ByteSink {
+public:
+    explicit SinkRef(io::ByteSink& inner) : inner_(inner) {}
+    void write(std::span<const std::uint8_t> data) override { inner_.write(data); }
+    void finish() override { inner_.finish(); }
+    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
+
+private:
+    io::ByteSink& inner_;
+};
+
+}  // namespace
+
+ContentInfo hash_content(const std::string& path)
+{
+    io::DecodedInput in = open_content(path);
+    io::HashingSource hashing(*in.source);
+    drain(hashing);
+    return {hashing.bytes(), hashing.finish(), in.codec};
+}
+
+std::filesystem::path index_path_for(const std::filesystem::path& full)
+{
+    return full.parent_path() / (full.filename().string() + ".pvediff-index");
+}
+
+ContentInfo hash_and_index(const std::string& path, const std::filesystem::path& index_path)
+{
+    io::DecodedInput in = open_content(path);
+    io::HashingSource hashing(*in.source);
+    engine::ChunkIndex index = engine::build_chunk_index(hashing, engine::ChunkParams{},
+                                                         engine::format_layout_factory());
+    drain(hashing);
+    index.set_content_size(hashing.bytes());
+    index.save(index_path);
+    return {hashing.bytes(), hashing.finish(), in.codec};
+}
+
+namespace {
+// The full's stored index, when it is there and fits; else the engine builds one.
+std::shared_ptr<const engine::ChunkIndex> load_index(const std::string& base_path)
+{
+    const auto path = index_path_for(base_path);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+        return nullptr;
+    }
+    try {
+        return std::make_shared<const engine::ChunkIndex>(engine::ChunkIndex::load(path));
+    } catch (const io::Error&) {
+        return nullptr;  // a damaged index only costs time: rebuild from the full
+    }
+}
+
+std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path, const EncodeSettings& settings,
+                                                  bool& used_index)
+{
+    if (settings.engine != "default" && settings.engine != "chunked") {
+        return engine::make_encoder(settings.engine);
+    }
+    engine::ChunkEncoderOptions options;
+    options.index = load_index(base_path);
+    used_index = options.index != nullptr;
+    options.read_ahead = false;  // the pipeline reads the new archive ahead already
+    options.reopen_base = [base_path] { return open_content(base_path).source; };
+    return engine::make_chunk_encoder(std::move(options));
+}
+}  // namespace
+
+DiffOutcome encode_differential(const std::string& base_path, io::DecodedInput target, io::ByteSink& out,
+                                const EncodeSettings& settings)
+{
+    io::DecodedInput base = open_content(base_path);
+    target.source = io::make_read_ahead(std::move(target.source));
+    auto compressed = io::make_compressor(std::make_unique<SinkRef>(out), settings.codec,
+                                          settings.compress);
+    auto sink = io::make_write_behind(std::move(compressed));
+
+    DiffOutcome outcome;
+    outcome.encode = make_encoder_for(base_path, settings, outcome.used_stored_index)
+                         ->encode(*base.source, *target.source, *sink);
+    sink->finish();
+    outcome.base.size = outcome.encode.base_bytes;
+    outcome.base.codec = base.codec;
+    outcome.new_codec = target.codec;
+    return outcome;
+}
+
+RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path,
+                               io::ByteSink& out, const std::filesystem::path& spill_dir)
+{
+    // decode() reads the delta twice; standard input can only be read once.
+    std::unique_ptr<io::AtomicFile> spool;
+    std::string delta_file = delta_path;
+    if (delta_path == "-") {
+        spool = std::make_unique<io::AtomicFile>(spill_dir / "stdin-delta", 0600);
+        auto in = io::open_file_source("-");
+        io::copy_stream(*in, spool->sink());
+        delta_file = spool->temp_path().string();
+    }
+    const engine::DeltaOpener open_delta = [&delta_file] {
+        return io::make_read_ahead(io::open_decompressed(delta_file).source);
+    };
+
+    io::DecodedInput base = open_content(base_path);
+    io::HashingSource base_hash(*base.source);
+    io::HashingSink target_hash(out);
+
+    RebuildOutcome outcome;
+    engine::DecodeOptions options;
+    options.spill_dir = spill_dir;
+    outcome.decode = engine::decode(base_hash, open_delta, target_hash, options);
+    // The full's identity is checked over all of it, not only the parts referenced.
+    drain(base_hash);
+    outcome.target = {target_hash.bytes(), target_hash.digest(), io::Codec::none};
+    outcome.base = {base_hash.bytes(), base_hash.finish(), base.codec};
+    return outcome;
+}
+
+}  // namespace pvediff::commands

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// engine::decode(): rebuilds a target from the full and a VCDIFF stream with xdelta3's
+// decoder, reading the full exactly once, front to back.
+//
+// Pass 1 scans the delta (vcdiff_scan) for the source ranges each window's COPY
+// instructions read, and plans for every byte of the full the last window that reads
+// it (disjoint pieces; memory grows with the number of pieces, not with the full).
+// Pass 2 decodes: when xdelta3 asks for a source block, the full is read forward as far
+// as the current window needs in that block; planned bytes passed on the way are kept
+// in the stash until their last window is done, all others are dropped. The block
+// handed to xdelta3 holds the right bytes wherever the window copies from; xdelta3
+// copies only those.
+#include <algorithm>
+#include <map>
+
+#include "pvediff/engine/delta.h"
+#include "pvediff/engine/vcdiff_scan.h"
+#include "pvediff/io/error.h"
+#include "source_stash.h"
+
+extern "C" {
+#include "xdelta3.h"
+}
+
+namespace pvediff::engine {
+
+namespace {
+
+constexpr std::uint64_t block_size = 64 * 1024;
+// Ranges of one window this close together are planned as one: a few bytes kept
+// needlessly against fewer pieces to track.
+constexpr std::uint64_t merge_gap = 4096;
+
+struct PlanPiece {
+    std::uint64_t start = 0;
+    std::uint64_t end = 0;
+    std::uint64_t last_window = 0;
+};
+
+// For each byte of the full, the last window that reads it. Windows arrive in
+// increasing order, so a window's ranges simply overwrite what was planned before.
+class PlanBuilder {
+public:
+    void assign(std::uint64_t a, std::uint64_t b, std::uint64_t w)
+    {
+        if (a >= b) {
+            return;
+        }
+        // Cut a piece that starts before a and reaches into [a, b).
+        auto it = pieces_.lower_bound(a);
+        if (it != pieces_.begin()) {
+            auto p = std::prev(it);
+            if (p->second.end > a) {
+                const Value old = p->second;
+                p->second.end = a;
+                if (old.end > b) {
+                    pieces_.emplace(b, old);
+                }
+            }
+        }
+        // Remove pieces starting in [a, b), keeping the tail of one that reaches past b.
+        it = pieces_.lower_bound(a);
+        while (it != pieces_.end() && it->first < b) {
+            if (it->second.end > b) {
+                const Value rest = it->second;
+                pieces_.erase(it);
+                pieces_.emplace(b, rest);
+                break;
+            }
+            it = pieces_.erase(it);
+        }
+        // Join with neighbours of the same window across small free gaps.
+        std::uint64_t start = a;
+        std::uint64_t end = b;
+        it = pieces_.lower_bound(a);
+        if (it != pieces_.begin()) {
+            auto p = std::prev(it);
+            if (p->second.window == w && p->second.end + merge_gap >= a) {
+                start = p->first;
+                pieces_.erase(p);
+            }
+        }
+        it = pieces_.lower_bound(b);
+        if (it != pieces_.end() && it->second.window == w && it->first <= b + merge_gap) {
+            end = std::max(end, it->second.end);
+            pieces_.erase(it);
+        }
+        pieces_.emplace(start, Value{end, w});
+    }
+
+    std::vector<PlanPiece> finish()
+    {
+        std::vector<PlanPiece> out;
+        out.reserve(pieces_.size());
+        for (const auto& [start, v] : pieces_) {
+            out.push_back({start, v.end, v.window});
+        }
+        pieces_.clear();
+        return out;
+    }
+
+private:
+    struct Value {
+        std::uint64_t end;
+        std::uint64_t window;
+    };
+    std::map<std::uint64_t, Value> pieces_;
+};
+
+struct Plan {
+    std::vector<PlanPiece> pieces;
+    std::uint64_t windows = 0;
+};
+
+Plan make_plan(const DeltaOpener& open_delta)
+{
+    PlanBuilder builder;
+    const auto delta = open_delta();
+    const ScanSummary summary = scan_vcdiff(*delta, [&builder](const ScannedWindow& w) {
+        for (const SourceRange& r : w.ranges) {
+            builder.assign(r.offset, r.offset + r.length, w.index);
+        }
+    });
+    return {builder.finish(), summary.windows};
+}
+
+// RAII for xdelta3's decoder.
+class DecodeStream {
+public:
+    DecodeStream()
+    {
+        xd3_config config;
+        // Flags 0: the window checksums (Adler-32) are verified.
+        xd3_init_config(&config, 0);
+        config.winsize = XD3_DEFAULT_WINSIZE;
+        if (const int ret = xd3_config_stream(&stream_, &config); ret != 0) {
+            const std::string msg = stream_.msg ? stream_.msg : xd3_strerror(ret);
+            xd3_free_stream(&stream_);
+            throw io::Error("xdelta3: cannot set up the decoder: " + msg);
+        }
+    }
+    ~DecodeStream() { xd3_free_stream(&stream_); }
+    DecodeStream(const DecodeStream&) = delete;
+    DecodeStream& operator=(const DecodeStream&) = delete;
+    xd3_stream* get() { return &stream_; }
+
+private:
+    xd3_stream stream_{};
+};
+
+// Serves xdelta3's block requests from the full read forward and the stash.
+class SourceServer {
+public:
+    SourceServer(io::ByteSource& base, const std::vector<PlanPiece>& plan, SourceStash& stash,
+                 std::string delta_name)
+        : base_(base), plan_(plan), stash_(stash), delta_name_(std::move(delta_name)),
+          read_buf_(256 * 1024), block_(block_size)
+    {
+    }
+
+    void serve(xd3_source& source, std::uint64_t blkno, std::uint64_t window)
+    {
+        const std::uint64_t start = blkno * block_size;
+        const std::uint64_t end = start + block_size;
+        // What this and later windows read in this block; all of the current window's
+        // reads in it are among these.
+        std::uint64_t need_end = 0;
+        auto it = std::lower_bound(plan_.begin(), plan_.end(), start,
+                                   [](const PlanPiece& p, std::uint64_t s) { return p.end <= s; });
+        for (; it != plan_.end() && it->start < end; ++it) {
+            if (it->last_window >= window) {
+                need_end = std::max(need_end, std::min(it->end, end));
+            }
+        }
+        if (need_end == 0) {
+            throw io::Error("'" + delta_name_ + "': window " + std::to_string(window) +
+                            " reads the full at offset " + std::to_string(start) +
+                            ", which its instructions do not announce (corrupt delta)");
+        }
+        read_forward(need_end, window);
+        if (base_pos_ < need_end) {
+            throw io::Error("'" + delta_name_ + "': window " + std::to_string(window) +
+                            " reads the full up to offset " + std::to_string(need_end) + ", but '" +
+                            base_.name() + "' has only " + std::to_string(base_pos_) +
+                            " bytes (wrong full or corrupt delta)");
+        }
+        stash_.copy_to(start, block_);
+        source.curblkno = blkno;
+        source.curblk = block_.data();
+        // Always a whole block: xdelta3 then checks nothing against the full's length,
+        // which the checks above have done.
+        source.onblk = static_cast<usize_t>(block_size);
+    }
+
+    [[nodiscard]] std::uint64_t bytes_read() const { return base_pos_; }
+
+private:
+    void read_forward(std::uint64_t until, std::uint64_t window)
+    {
+        while (base_pos_ < until && !eof_) {
+            const std::size_t want =
+                static_cast<std::size_t>(std::min<std::uint64_t>(read_buf_.size(), until - base_pos_));
+            const std::size_t got = io::read_full(base_, std::span(read_buf_).first(want));
+            eof_ = got < want;
+            keep_planned(std::span(read_buf_).first(got), window);
+            base_pos_ += got;
+        }
+    }
+
+    void keep_planned(std::span<const std::uint8_t> data, std::uint64_t window)
+    {
+        const std::uint64_t from = base_pos_;
+        const std::uint64_t to = base_pos_ + data.size();
+        while (next_ < plan_.size() && plan_[next_].end <= from) {
+            ++next_;
+        }
+        for (std::size_t i = next_; i < plan_.size() && plan_[i].start < to; ++i) {
+            const PlanPiece& p = plan_[i];
+            if (p.last_window < window) {
+                continue;  // its windows are done (never read: nothing needed it)
+            }
+            const std::uint64_t a = std::max(p.start, from);
+            const std::uint64_t b = std::min(p.end, to);
+            if (a < b) {
+                stash_.put(a, data.subspan(a - from, b - a), p.last_window);
+            }
+        }
+    }
+
+    io::ByteSource& base_;
+    const std::vector<PlanPiece>& plan_;
+    SourceStash& stash_;
+    std::string delta_name_;
+    std::vector<std::uint8_t> read_buf_;
+    std::vector<std::uint8_t> block_;
+    std::uint64_t base_pos_ = 0;
+    std::size_t next_ = 0;
+    bool eof_ = false;
+};
+
+}  // namespace
+
+DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::ByteSink& out,
+                    const DecodeOptions& options)
+{
+    const Plan plan = make_plan(open_delta);
+
+    const auto delta = open_delta();
+    SourceStash stash(options.spill_dir, options.memory_limit);
+    SourceServer server(base, plan.pieces, stash, delta->name());
+
+    DecodeStream holder;
+    xd3_stream* stream = holder.get();
+    xd3_source source{};
+    source.blksize = static_cast<usize_t>(block_size);
+    source.name = base.name().c_str();
+    source.max_winsize = block_size;
+    source.curblkno = static_cast<xoff_t>(-1);
+    source.curblk = nullptr;
+    if (xd3_set_source(stream, &source) != 0) {
+        throw io::Error("xdelta3: cannot set the source");
+    }
+
+    std::vector<std::uint8_t> in(256 * 1024);
+    DecodeResult result;
+    std::uint64_t window = 0;
+    bool eof = false;
+    while (!eof) {
+        const std::size_t n = io::read_full(*delta, in);
+        if (n < in.size()) {
+            eof = true;
+            xd3_set_flags(stream, stream->flags | XD3_FLUSH);
+        }
+        xd3_avail_input(stream, in.data(), static_cast<usize_t>(n));
+        for (bool more = true; more;) {
+            const int ret = xd3_decode_input(stream);
+            switch (ret) {
+            case XD3_INPUT:
+                more = false;
+                break;
+            case XD3_OUTPUT:
+                out.write(std::span<const std::uint8_t>(stream->next_out, stream->avail_out));
+                result.target_bytes += stream->avail_out;
+                xd3_consume_output(stream);
+                break;
+            case XD3_GETSRCBLK:
+                server.serve(source, source.getblkno, window);
+                break;
+            case XD3_GOTHEADER:
+            case XD3_WINSTART:
+                if (window >= plan.windows) {
+                    throw io::Error("'" + delta->name() + "': more windows than when it was scanned");
+                }
+                break;
+            case XD3_WINFINISH:
+                stash.release_through(window);
+                // xdelta3 reuses a block without asking while its number repeats; the
+                // next window may need bytes of it that were not kept for this one.
+                source.curblk = nullptr;
+                ++window;
+                break;
+            default:
+                throw io::Error("'" + delta->name() + "': cannot decode window " + std::to_string(window) +
+                                ": " + (stream->msg ? stream->msg : xd3_strerror(ret)) +
+                                " (wrong full or corrupt delta)");
+            }
+        }
+    }
+    if (const int ret = xd3_close_stream(stream); ret != 0) {
+        throw io::Error("'" + delta->name() + "': truncated delta: " +
+                        (stream->msg ? stream->msg : xd3_strerror(ret)));
+    }
+    if (window != plan.windows) {
+        throw io::Error("'" + delta->name() + "': truncated delta: decoded " + std::to_string(window) +
+                        " of " + std::to_string(plan.windows) + " windows");
+    }
+    result.windows = window;
+    result.base_bytes_read = server.bytes_read();
+    result.kept_aside_peak = stash.peak_bytes();
+    result.spilled_bytes = stash.spilled_bytes();
+    return result;
+}
+
+}  // namespace pvediff::engine

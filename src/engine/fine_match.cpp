@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "fine_match.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+namespace pvediff::engine::detail {
+
+namespace {
+// Base positions are sampled every `stride` bytes, so any common run of at least
+// min_match + stride - 1 bytes is found.
+constexpr std::size_t stride = 8;
+
+// Polynomial rolling hash of a min_match-byte window (mod 2^64), so the scan costs a
+// multiply and two adds per byte instead of a hash of the whole window.
+constexpr std::uint64_t multiplier = 0x100000001B3ULL;
+constexpr std::uint64_t power_of(std::size_t n)
+{
+    std::uint64_t v = 1;
+    for (std::size_t i = 0; i < n; ++i) {
+        v *= multiplier;
+    }
+    return v;
+}
+constexpr std::uint64_t out_factor = power_of(FineMatcher::min_match);
+
+std::uint64_t window_hash(const std::uint8_t* p)
+{
+    std::uint64_t h = 0;
+    for (std::size_t i = 0; i < FineMatcher::min_match; ++i) {
+        h = h * multiplier + p[i] + 1;
+    }
+    return h;
+}
+std::uint64_t roll(std::uint64_t h, std::uint8_t out, std::uint8_t in)
+{
+    return h * multiplier + (in + 1U) - (out + 1U) * out_factor;
+}
+}  // namespace
+
+void FineMatcher::add_base(std::span<const std::uint8_t> bytes, std::uint64_t full_offset)
+{
+    if (bytes.size() < min_match) {
+        return;
+    }
+    pieces_.push_back({base_.size(), base_.size() + bytes.size(), full_offset});
+    base_.insert(base_.end(), bytes.begin(), bytes.end());
+}
+
+void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& writer)
+{
+    const std::span<const std::uint8_t> base(base_);
+    if (base.size() < min_match || target.size() < min_match || base.size() > UINT32_MAX) {
+        writer.add(target);
+        base_.clear();
+        pieces_.clear();
+        return;
+    }
+    const std::size_t samples = (base.size() - min_match) / stride + 1;
+    const std::size_t slots = std::bit_ceil(samples * 2);
+    const int shift = 64 - std::countr_zero(slots);
+    keys_.assign(slots, 0);
+    positions_.assign(slots, 0);
+    const auto slot_of = [shift](std::uint64_t k) { return static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ULL) >> shift); };
+    const std::size_t mask = slots - 1;
+    for (const Piece& piece : pieces_) {
+        if (piece.end - piece.begin < min_match) {
+            continue;
+        }
+        std::uint64_t h = window_hash(base.data() + piece.begin);
+        for (std::size_t p = piece.begin;; ++p) {
+            if ((p - piece.begin) % stride == 0) {
+                const std::uint64_t k = h | 1;  // 0 = empty
+                for (std::size_t i = slot_of(k);; i = (i + 1) & mask) {
+                    if (keys_[i] == 0) {
+                        keys_[i] = k;
+                        positions_[i] = static_cast<std::uint32_t>(p);
+                        break;
+                    }
+                    if (keys_[i] == k) {
+                        break;  // keep the first occurrence
+                    }
+                }
+            }
+            if (p + min_match >= piece.end) {
+                break;
+            }
+            h = roll(h, base[p], base[p + min_match]);
+        }
+    }
+
+    std::size_t literal_from = 0;
+    std::size_t p = 0;
+    std::uint64_t h = window_hash(target.data());
+    bool h_valid = true;
+    while (p + min_match <= target.size()) {
+        if (!h_valid) {
+            h = window_hash(target.data() + p);
+            h_valid = true;
+        }
+        const std::uint64_t k = h | 1;
+        std::size_t q = SIZE_MAX;
+        for (std::size_t i = slot_of(k); keys_[i] != 0; i = (i + 1) & mask) {
+            if (keys_[i] == k) {
+                q = positions_[i];
+                break;
+            }
+        }
+        if (q == SIZE_MAX || std::memcmp(base.data() + q, target.data() + p, min_match) != 0) {
+            if (p + min_match < target.size()) {
+                h = roll(h, target[p], target[p + min_match]);
+            }
+            ++p;
+            continue;
+        }
+        h_valid = false;
+        const Piece& piece = *std::find_if(pieces_.begin(), pieces_.end(),
+                                           [q](const Piece& x) { return q >= x.begin && q < x.end; });
+        if (q + min_match > piece.end) {
+            ++p;  // cannot happen (windows are sampled inside pieces); be safe
+            continue;
+        }
+        // Extend backwards into the pending literal, then forwards, within the piece.
+        while (p > literal_from && q > piece.begin && target[p - 1] == base[q - 1]) {
+            --p;
+            --q;
+        }
+        std::size_t len = min_match;
+        while (p + len < target.size() && q + len < piece.end && target[p + len] == base[q + len]) {
+            ++len;
+        }
+        if (p > literal_from) {
+            writer.add(target.subspan(literal_from, p - literal_from));
+        }
+        writer.copy(piece.full_offset + (q - piece.begin), target.subspan(p, len));
+        p += len;
+        literal_from = p;
+    }
+    if (literal_from < target.size()) {
+        writer.add(target.subspan(literal_from));
+    }
+    base_.clear();
+    pieces_.clear();
+}
+
+}  // namespace pvediff::engine::detail

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "source_stash.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "pvediff/io/atomic_file.h"
+#include "pvediff/io/error.h"
+
+namespace pvediff::engine {
+
+namespace {
+// Consecutive pieces with the same last use are joined up to this size: few map
+// entries for long runs, while a spilled piece is still read back in modest bites.
+constexpr std::uint64_t max_piece = std::uint64_t{1} << 20;
+}  // namespace
+
+SourceStash::SourceStash(std::filesystem::path spill_dir, std::uint64_t memory_limit)
+    : spill_dir_(std::move(spill_dir)), memory_limit_(memory_limit)
+{
+}
+
+void SourceStash::spill(Piece& piece, std::span<const std::uint8_t> data)
+{
+    if (!spill_fd_.valid()) {
+        const auto path = io::temp_path_for(spill_dir_ / "pvediff-spill");
+        spill_name_ = path.string();
+        spill_fd_ = io::open_fd(spill_name_, O_RDWR | O_CREAT | O_EXCL, 0600);
+        // Anonymous from now on: the space is freed when the descriptor is closed,
+        // also when the process is killed.
+        ::unlink(spill_name_.c_str());
+    }
+    io::pwrite_all(spill_fd_.get(), data, spill_end_, spill_name_);
+    piece.spilled = true;
+    piece.spill_offset = spill_end_;
+    spill_end_ += data.size();
+    spilled_ += data.size();
+}
+
+void SourceStash::put(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use)
+{
+    if (data.empty()) {
+        return;
+    }
+    const bool fits = in_memory_ + data.size() <= memory_limit_;
+    if (fits && !pieces_.empty()) {
+        auto last = std::prev(pieces_.end());
+        Piece& p = last->second;
+        if (last->first + p.length == offset && p.last_use == last_use && !p.spilled &&
+            p.length + data.size() <= max_piece) {
+            p.data.insert(p.data.end(), data.begin(), data.end());
+            p.length += data.size();
+            in_memory_ += data.size();
+            total_ += data.size();
+            peak_ = std::max(peak_, total_);
+            return;
+        }
+    }
+    Piece piece;
+    piece.length = data.size();
+    piece.last_use = last_use;
+    if (fits) {
+        piece.data.assign(data.begin(), data.end());
+        in_memory_ += data.size();
+    } else {
+        spill(piece, data);
+    }
+    const auto [it, inserted] = pieces_.emplace(offset, std::move(piece));
+    if (!inserted) {
+        throw io::Error("internal error: source piece at offset " + std::to_string(offset) + " kept twice");
+    }
+    by_use_.emplace(last_use, offset);
+    total_ += data.size();
+    peak_ = std::max(peak_, total_);
+}
+
+void SourceStash::copy_to(std::uint64_t offset, std::span<std::uint8_t> out)
+{
+    const std::uint64_t end = offset + out.size();
+    auto it = pieces_.upper_bound(offset);
+    if (it != pieces_.begin()) {
+        --it;
+    }
+    for (; it != pieces_.end() && it->first < end; ++it) {
+        const std::uint64_t p_start = it->first;
+        const Piece& p = it->second;
+        const std::uint64_t from = std::max(p_start, offset);
+        const std::uint64_t to = std::min(p_start + p.length, end);
+        if (from >= to) {
+            continue;
+        }
+        auto dest = out.subspan(from - offset, to - from);
+        if (p.spilled) {
+            io::pread_exact(spill_fd_.get(), dest, p.spill_offset + (from - p_start), spill_name_);
+        } else {
+            std::memcpy(dest.data(), p.data.data() + (from - p_start), dest.size());
+        }
+    }
+}
+
+void SourceStash::release_through(std::uint64_t window)
+{
+    while (!by_use_.empty() && by_use_.begin()->first <= window) {
+        const auto it = pieces_.find(by_use_.begin()->second);
+        by_use_.erase(by_use_.begin());
+        if (it == pieces_.end()) {
+            continue;
+        }
+        total_ -= it->second.length;
+        if (!it->second.spilled) {
+            in_memory_ -= it->second.length;
+        }
+        pieces_.erase(it);
+    }
+    if (pieces_.empty() && spill_fd_.valid()) {
+        // Nothing spilled is needed any more: give the space back.
+        if (::ftruncate(spill_fd_.get(), 0) == 0) {
+            spill_end_ = 0;
+        }
+    }
+}
+
+}  // namespace pvediff::engine

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+// Pieces of the full read ahead of need, kept until the last window that reads them
+// is done: in memory up to a limit, beyond it in one temporary file that is unlinked
+// as soon as it is created (so nothing is left behind, whatever happens to the process).
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <span>
+#include <vector>
+
+#include "pvediff/io/fd.h"
+
+namespace pvediff::engine {
+
+class SourceStash {
+public:
+    SourceStash(std::filesystem::path spill_dir, std::uint64_t memory_limit);
+
+    // Keeps `data`, the full's bytes at `offset`, until window `last_use` is done.
+    // Pieces are put in increasing offset order and never overlap.
+    void put(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use);
+    // Copies every kept byte within [offset, offset + out.size()) to its place in `out`;
+    // the other bytes of `out` are left as they are.
+    void copy_to(std::uint64_t offset, std::span<std::uint8_t> out);
+    // Drops the pieces whose last use is `window` or earlier.
+    void release_through(std::uint64_t window);
+
+    [[nodiscard]] std::uint64_t kept_bytes() const { return total_; }
+    [[nodiscard]] std::uint64_t peak_bytes() const { return peak_; }
+    [[nodiscard]] std::uint64_t spilled_bytes() const { return spilled_; }
+
+private:
+    struct Piece {
+        std::uint64_t length = 0;
+        std::uint64_t last_use = 0;
+        std::vector<std::uint8_t> data;  // empty when spilled
+        std::uint64_t spill_offset = 0;
+        bool spilled = false;
+    };
+    void spill(Piece& piece, std::span<const std::uint8_t> data);
+
+    std::filesystem::path spill_dir_;
+    std::uint64_t memory_limit_;
+    std::map<std::uint64_t, Piece> pieces_;               // by offset in the full
+    std::multimap<std::uint64_t, std::uint64_t> by_use_;  // last use -> offset
+    io::Fd spill_fd_;
+    std::string spill_name_;
+    std::uint64_t spill_end_ = 0;
+    std::uint64_t in_memory_ = 0;
+    std::uint64_t total_ = 0;
+    std::uint64_t peak_ = 0;
+    std::uint64_t spilled_ = 0;
+};
+
+}  // namespace pvediff::engine

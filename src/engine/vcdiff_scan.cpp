@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "pvediff/engine/vcdiff_scan.h"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+#include "pvediff/engine/vcdiff_format.h"
+#include "pvediff/io/error.h"
+
+namespace pvediff::engine {
+
+namespace {
+
+using vcdiff::Inst;
+
+// Any window xdelta3 accepts has sizes below these; a larger declared size is corruption,
+// and checking it first means a lying header never makes us allocate.
+constexpr std::uint64_t max_usize = std::numeric_limits<std::uint32_t>::max();
+// Instruction + address sections of a window of at most 16 MiB: even one COPY of four
+// bytes per instruction needs well under this.
+constexpr std::uint64_t max_inst_addr_bytes = std::uint64_t{256} << 20;
+
+// Byte-wise reads over a ByteSource through one buffer, counting the offset.
+class Reader {
+public:
+    explicit Reader(io::ByteSource& in) : in_(in), buf_(64 * 1024) {}
+
+    [[nodiscard]] std::uint64_t offset() const { return offset_; }
+    [[nodiscard]] const std::string& name() const { return in_.name(); }
+
+    // False at the end of the stream.
+    bool at_end()
+    {
+        return !fill();
+    }
+    std::uint8_t byte(const char* what)
+    {
+        if (!fill()) {
+            fail(std::string("truncated ") + what);
+        }
+        ++offset_;
+        return buf_[pos_++];
+    }
+    std::uint64_t varint(const char* what)
+    {
+        std::uint64_t value = 0;
+        for (int i = 0; i < 10; ++i) {
+            const std::uint8_t b = byte(what);
+            if (value > (std::numeric_limits<std::uint64_t>::max() >> 7)) {
+                break;
+            }
+            value = (value << 7) | (b & 0x7F);
+            if ((b & 0x80) == 0) {
+                return value;
+            }
+        }
+        fail(std::string("invalid integer in ") + what);
+    }
+    void skip(std::uint64_t n, const char* what)
+    {
+        while (n > 0) {
+            if (!fill()) {
+                fail(std::string("truncated ") + what);
+            }
+            const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(n, end_ - pos_));
+            pos_ += take;
+            offset_ += take;
+            n -= take;
+        }
+    }
+    // Reads n bytes into out; grows `out` only as data arrives.
+    void bytes(std::vector<std::uint8_t>& out, std::uint64_t n, const char* what)
+    {
+        out.clear();
+        while (out.size() < n) {
+            if (!fill()) {
+                fail(std::string("truncated ") + what);
+            }
+            const std::size_t take =
+                static_cast<std::size_t>(std::min<std::uint64_t>(n - out.size(), end_ - pos_));
+            out.insert(out.end(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_),
+                       buf_.begin() + static_cast<std::ptrdiff_t>(pos_ + take));
+            pos_ += take;
+            offset_ += take;
+        }
+    }
+    [[noreturn]] void fail(const std::string& message) const
+    {
+        io::throw_parse_error(in_.name(), offset_, message);
+    }
+    [[noreturn]] void fail_at(std::uint64_t offset, const std::string& message) const
+    {
+        io::throw_parse_error(in_.name(), offset, message);
+    }
+
+private:
+    bool fill()
+    {
+        if (pos_ < end_) {
+            return true;
+        }
+        if (eof_) {
+            return false;
+        }
+        end_ = in_.read(buf_);
+        pos_ = 0;
+        eof_ = end_ == 0;
+        return !eof_;
+    }
+
+    io::ByteSource& in_;
+    std::vector<std::uint8_t> buf_;
+    std::size_t pos_ = 0;
+    std::size_t end_ = 0;
+    std::uint64_t offset_ = 0;
+    bool eof_ = false;
+};
+
+void merge_ranges(std::vector<SourceRange>& ranges)
+{
+    std::sort(ranges.begin(), ranges.end(),
+              [](const SourceRange& a, const SourceRange& b) { return a.offset < b.offset; });
+    std::size_t out = 0;
+    for (const SourceRange& r : ranges) {
+        if (out > 0 && r.offset <= ranges[out - 1].offset + ranges[out - 1].length) {
+            SourceRange& last = ranges[out - 1];
+            last.length = std::max(last.offset + last.length, r.offset + r.length) - last.offset;
+        } else {
+            ranges[out++] = r;
+        }
+    }
+    ranges.resize(out);
+}
+
+}  // namespace
+
+struct VcdiffScanner::Impl {
+    explicit Impl(io::ByteSource& delta) : in(delta) {}
+
+    Reader in;
+    VcdiffHeader header;
+    bool header_read = false;
+    std::uint64_t windows = 0;
+    std::uint64_t target_pos = 0;
+    std::vector<std::uint8_t> inst;
+    std::vector<std::uint8_t> addr;
+    vcdiff::AddressCache cache;
+
+    void read_header();
+    void decode_instructions(ScannedWindow& w, std::optional<std::uint64_t> data_len, std::uint64_t window_offset);
+};
+
+void VcdiffScanner::Impl::read_header()
+{
+    for (std::uint8_t expected : vcdiff::magic) {
+        if (in.byte("header") != expected) {
+            in.fail_at(0, "not a VCDIFF delta (bad magic)");
+        }
+    }
+    header.indicator = in.byte("header");
+    if ((header.indicator & ~(vcdiff::hdr_secondary | vcdiff::hdr_codetable | vcdiff::hdr_appheader)) != 0) {
+        in.fail_at(in.offset() - 1, "unknown header indicator bits");
+    }
+    if (header.indicator & vcdiff::hdr_secondary) {
+        const std::uint8_t id = in.byte("header");
+        if (id != 1 && id != 2 && id != 16) {
+            in.fail_at(in.offset() - 1, "unknown secondary compressor id " + std::to_string(id));
+        }
+        header.secondary_id = id;
+    }
+    if (header.indicator & vcdiff::hdr_codetable) {
+        const std::uint64_t n = in.varint("code table length");
+        if (n <= 2 || n > max_usize) {
+            in.fail("invalid code table length");
+        }
+        header.custom_code_table = true;
+        in.skip(n, "code table");
+    }
+    if (header.indicator & vcdiff::hdr_appheader) {
+        header.app_header_length = in.varint("application header length");
+        if (header.app_header_length >= max_usize) {
+            in.fail("invalid application header length");
+        }
+        in.skip(header.app_header_length, "application header");
+    }
+    header_read = true;
+}
+
+// Walks the instruction section with the default code table, collecting the source
+// ranges of COPY instructions, and checks what xdelta3's decoder checks.
+void VcdiffScanner::Impl::decode_instructions(ScannedWindow& w, std::optional<std::uint64_t> data_len,
+                                              std::uint64_t window_offset)
+{
+    const auto& table = vcdiff::default_code_table();
+    const std::uint64_t seg = w.has_source ? w.segment_length : 0;
+    const std::uint64_t end = seg + w.target_length;
+    std::uint64_t here = seg;
+    std::uint64_t data_used = 0;
+    std::size_t ip = 0;
+    std::size_t ap = 0;
+    cache.reset();
+    auto bad = [&](const std::string& what) {
+        in.fail_at(window_offset, "window " + std::to_string(w.index) + ": " + what);
+    };
+    while (ip < inst.size()) {
+        const vcdiff::CodeEntry& e = table[inst[ip++]];
+        const std::array<std::pair<Inst, std::uint8_t>, 2> halves = {
+            std::pair{e.type1, e.size1}, std::pair{e.type2, e.size2}};
+        const std::array<std::uint8_t, 2> modes = {e.mode1, e.mode2};
+        for (std::size_t h = 0; h < 2; ++h) {
+            const auto [type, table_size] = halves[h];
+            if (type == Inst::noop) {
+                continue;
+            }
+            std::uint64_t size = table_size;
+            if (size == 0) {
+                const auto v = vcdiff::get_varint(inst, ip);
+                if (!v) {
+                    bad("truncated instruction section");
+                }
+                size = *v;
+            }
+            if (size > end - here) {
+                bad("instruction beyond the end of the target window");
+            }
+            switch (type) {
+            case Inst::add:
+                data_used += size;
+                break;
+            case Inst::run:
+                data_used += 1;
+                break;
+            case Inst::copy: {
+                const auto a = cache.decode(modes[h], here, addr, ap);
+                if (!a) {
+                    bad("invalid copy address");
+                }
+                if (*a >= here) {
+                    bad("copy address beyond the current position");
+                }
+                if (*a < seg) {
+                    if (size > seg - *a) {
+                        bad("copy crosses the end of the source segment");
+                    }
+                    if (size > 0) {
+                        w.ranges.push_back({w.segment_offset + *a, size});
+                    }
+                }
+                break;
+            }
+            case Inst::noop:
+                break;
+            }
+            here += size;
+        }
+    }
+    if (here != end) {
+        bad("instructions do not fill the target window");
+    }
+    if (data_len && data_used != *data_len) {
+        bad("data section length does not match the instructions");
+    }
+    if (ap != addr.size()) {
+        bad("extra bytes in the address section");
+    }
+    merge_ranges(w.ranges);
+}
+
+VcdiffScanner::VcdiffScanner(io::ByteSource& delta) : impl_(std::make_unique<Impl>(delta)) {}
+VcdiffScanner::~VcdiffScanner() = default;
+
+const VcdiffHeader& VcdiffScanner::header()
+{
+    if (!impl_->header_read) {
+        impl_->read_header();
+    }
+    return impl_->header;
+}
+
+std::uint64_t VcdiffScanner::offset() const
+{
+    return impl_->in.offset();
+}
+
+bool VcdiffScanner::next(ScannedWindow& w)
+{
+    header();
+    Impl& s = *impl_;
+    Reader& in = s.in;
+    if (in.at_end()) {
+        return false;
+    }
+    w = ScannedWindow{};
+    w.index = s.windows;
+    w.delta_offset = in.offset();
+    w.target_offset = s.target_pos;
+    const std::string where = "window " + std::to_string(w.index) + ": ";
+
+    const std::uint8_t win = in.byte("window header");
+    if ((win & ~(vcdiff::win_source | vcdiff::win_target | vcdiff::win_adler32)) != 0) {
+        in.fail_at(w.delta_offset, where + "unknown window indicator bits");
+    }
+    if (win & vcdiff::win_target) {
+        // xdelta3 cannot decode these either (XD3_UNIMPLEMENTED).
+        in.fail_at(w.delta_offset, where + "copies from the target (VCD_TARGET) are not supported");
+    }
+    if (win & vcdiff::win_source) {
+        w.has_source = true;
+        w.segment_length = in.varint("window header");
+        w.segment_offset = in.varint("window header");
+        if (w.segment_length > max_usize) {
+            in.fail_at(w.delta_offset, where + "source segment too long");
+        }
+        if (w.segment_offset > std::numeric_limits<std::uint64_t>::max() - w.segment_length) {
+            in.fail_at(w.delta_offset, where + "source segment overflows a file offset");
+        }
+    }
+    const std::uint64_t enc_len = in.varint("window header");
+    const std::uint64_t enc_start = in.offset();
+    w.target_length = in.varint("window header");
+    if (w.target_length > vcdiff::max_target_window) {
+        in.fail_at(w.delta_offset, where + "target window larger than 16 MiB");
+    }
+    if (w.segment_length + w.target_length > vcdiff::max_segment_plus_window) {
+        in.fail_at(w.delta_offset, where + "source segment plus target window exceed 4 GiB");
+    }
+    const std::uint8_t del = in.byte("window header");
+    if ((del & ~(vcdiff::del_datacomp | vcdiff::del_instcomp | vcdiff::del_addrcomp)) != 0) {
+        in.fail_at(w.delta_offset, where + "unknown delta indicator bits");
+    }
+    if (del != 0 && !s.header.secondary_id) {
+        in.fail_at(w.delta_offset, where + "compressed sections without a secondary compressor");
+    }
+    const std::uint64_t data_len = in.varint("window header");
+    const std::uint64_t inst_len = in.varint("window header");
+    const std::uint64_t addr_len = in.varint("window header");
+    if (win & vcdiff::win_adler32) {
+        std::uint32_t a = 0;
+        for (int i = 0; i < 4; ++i) {
+            a = (a << 8) | in.byte("window checksum");
+        }
+        w.adler32 = a;
+    }
+    // The same redundancy check as xdelta3's ("incorrect encoding length").
+    if (data_len > max_usize || inst_len > max_usize || addr_len > max_usize ||
+        enc_len != (in.offset() - enc_start) + data_len + inst_len + addr_len) {
+        in.fail_at(w.delta_offset, where + "inconsistent window encoding length");
+    }
+    w.coarse = s.header.custom_code_table ||
+               (del & (vcdiff::del_instcomp | vcdiff::del_addrcomp)) != 0;
+    in.skip(data_len, "data section");
+    if (w.coarse) {
+        in.skip(inst_len, "instruction section");
+        in.skip(addr_len, "address section");
+        if (w.has_source && w.segment_length > 0) {
+            w.ranges.push_back({w.segment_offset, w.segment_length});
+        }
+    } else {
+        if (inst_len + addr_len > max_inst_addr_bytes) {
+            in.fail_at(w.delta_offset, where + "instruction sections too large");
+        }
+        in.bytes(s.inst, inst_len, "instruction section");
+        in.bytes(s.addr, addr_len, "address section");
+        // With a compressed data section its decoded length is unknown here.
+        const bool data_plain = (del & vcdiff::del_datacomp) == 0;
+        s.decode_instructions(w, data_plain ? std::optional(data_len) : std::nullopt, w.delta_offset);
+    }
+    ++s.windows;
+    s.target_pos += w.target_length;
+    return true;
+}
+
+ScanSummary scan_vcdiff(io::ByteSource& delta, const std::function<void(const ScannedWindow&)>& on_window)
+{
+    VcdiffScanner scanner(delta);
+    ScanSummary summary;
+    summary.header = scanner.header();
+    ScannedWindow w;
+    while (scanner.next(w)) {
+        ++summary.windows;
+        summary.target_bytes += w.target_length;
+        summary.coarse_windows += w.coarse ? 1 : 0;
+        for (const SourceRange& r : w.ranges) {
+            summary.source_end = std::max(summary.source_end, r.offset + r.length);
+        }
+        if (on_window) {
+            on_window(w);
+        }
+    }
+    summary.delta_bytes = scanner.offset();
+    return summary;
+}
+
+}  // namespace pvediff::engine

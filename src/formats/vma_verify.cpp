@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "pvediff/formats/vma_verify.h"
+
+#include <array>
+#include <bit>
+#include <cstring>
+#include <memory>
+
+#include "pvediff/io/error.h"
+
+namespace pvediff::formats {
+namespace {
+
+std::uint64_t be(const std::uint8_t* p, std::size_t width)
+{
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < width; ++i) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+// One bit per cluster, in pages of 64 Ki clusters (4 GiB of disk) allocated on first
+// use, so a corrupt or huge device size costs nothing until clusters arrive.
+class ClusterBitmap {
+public:
+    explicit ClusterBitmap(std::uint64_t clusters) : pages_((clusters + page_bits - 1) / page_bits) {}
+    // Returns true when the bit was already set.
+    bool test_and_set(std::uint64_t cluster)
+    {
+        auto& page = pages_[cluster / page_bits];
+        if (!page) {
+            page = std::make_unique<Page>();
+        }
+        const std::uint64_t bit = cluster % page_bits;
+        std::uint64_t& word = (*page)[bit / 64];
+        const std::uint64_t m = std::uint64_t{1} << (bit % 64);
+        const bool was = (word & m) != 0;
+        word |= m;
+        return was;
+    }
+
+private:
+    static constexpr std::uint64_t page_bits = 65536;
+    using Page = std::array<std::uint64_t, page_bits / 64>;
+    std::vector<std::unique_ptr<Page>> pages_;
+};
+
+struct DeviceState {
+    bool present = false;
+    std::size_t report_index = 0;
+    std::unique_ptr<ClusterBitmap> seen;
+};
+
+class Verifier {
+public:
+    Verifier(io::ByteSource& source, const VmaVerifyOptions& options)
+        : source_(source), options_(options), buf_(io::stream_buffer_size)
+    {
+    }
+
+    VmaVerifyReport run()
+    {
+        structure_ok_ = true;
+        if (read_header()) {
+            while (read_extent()) {
+            }
+        }
+        drain();
+        coverage();
+        r_.structure_ok = structure_ok_;
+        r_.ok = r_.structure_ok && r_.complete;
+        return std::move(r_);
+    }
+
+private:
+    void problem(std::uint64_t offset, const std::string& message, bool structural = true)
+    {
+        if (structural) {
+            structure_ok_ = false;
+        }
+        if (r_.problems.size() < options_.max_problems) {
+            r_.problems.push_back("offset " + std::to_string(offset) + ": " + message);
+        } else {
+            ++r_.problems_omitted;
+        }
+    }
+
+    // Parse errors name the stream; the report lists problems of this stream only.
+    void parse_problem(const io::Error& e)
+    {
+        std::string msg = e.what();
+        const std::string prefix = "'" + source_.name() + "': ";
+        if (msg.starts_with(prefix)) {
+            msg.erase(0, prefix.size());
+        }
+        structure_ok_ = false;
+        if (r_.problems.size() < options_.max_problems) {
+            r_.problems.push_back(std::move(msg));
+        } else {
+            ++r_.problems_omitted;
+        }
+    }
+
+    std::size_t read(std::span<std::uint8_t> dst)
+    {
+        const std::size_t n = io::read_full(source_, dst);
+        r_.bytes += n;
+        return n;
+    }
+
+    bool read_header()
+    {
+        std::vector<std::uint8_t> header(vma::header_prefix_size);
+        if (const std::size_t n = read(header); n < header.size()) {
+            problem(0, "truncated vma header (" + std::to_string(n) + " bytes)");
+            return false;
+        }
+        std::uint32_t header_size = 0;
+        try {
+            header_size = vma_header_size(header, source_.name());
+        } catch (const io::Error& e) {
+            parse_problem(e);
+            return false;
+        }
+        header.resize(header_size);
+        const std::size_t want = header_size - vma::header_prefix_size;
+        if (read(std::span(header).subspan(vma::header_prefix_size)) < want) {
+            problem(r_.bytes, "truncated vma header (" + std::to_string(r_.bytes) + " of " +
+                                  std::to_string(header_size) + " bytes)");
+            return false;
+        }
+        try {
+            r_.header = parse_vma_header(header, source_.name());
+        } catch (const io::Error& e) {
+            parse_problem(e);
+            return false;
+        }
+        r_.header_ok = true;
+        for (const auto& d : r_.header.devices) {
+            VmaDeviceCoverage c;
+            c.id = d.id;
+            c.name = d.name;
+            c.size = d.size;
+            c.clusters_expected = (d.size + vma::cluster_size - 1) / vma::cluster_size;
+            auto& st = devices_[d.id];
+            st.present = true;
+            st.report_index = r_.devices.size();
+            // Cluster numbers are 32 bits: a larger device cannot be fully listed, and
+            // its bitmap is bounded by what can be addressed.
+            if (c.clusters_expected > (std::uint64_t{1} << 32)) {
+                problem(4096 + std::uint64_t{d.id} * 32 + 8, "device " + d.name + ": size " + std::to_string(d.size) +
+                                                                  " exceeds what 32-bit cluster numbers address");
+            }
+            st.seen = std::make_unique<ClusterBitmap>(std::min(c.clusters_expected, std::uint64_t{1} << 32));
+            r_.devices.push_back(std::move(c));
+        }
+        if (r_.header.devices.empty()) {
+            problem(4096, "vma header lists no device");
+        }
+        return true;
+    }
+
+    // Returns false at the end of the stream or when nothing further can be interpreted.
+    bool read_extent()
+    {
+        const std::uint64_t at = r_.bytes;
+        std::array<std::uint8_t, vma::extent_header_size> h{};
+        const std::size_t n = read(h);
+        if (n == 0) {
+            return false;
+        }
+        if (n < h.size()) {
+            problem(at, "truncated extent header (" + std::to_string(n) + " of 512 bytes)");
+            return false;
+        }
+        ++r_.extents;
+        if (std::memcmp(h.data(), vma::extent_magic.data(), 4) != 0) {
+            problem(at, "bad extent magic");
+            return false;
+        }
+        Md5 stored{};
+        std::memcpy(stored.data(), h.data() + 24, 16);
+        if (vma_extent_md5(h) != stored) {
+            problem(at, "extent header md5 mismatch");
+            return false;
+        }
+        if (be(h.data() + 4, 2) != 0) {
+            problem(at + 4, "extent reserved field not zero");
+        }
+        if (std::memcmp(h.data() + 8, r_.header.uuid.data(), 16) != 0) {
+            problem(at + 8, "extent uuid differs from the header's");
+        }
+        const std::uint64_t block_count = be(h.data() + 6, 2);
+        std::uint64_t mask_blocks = 0;
+        for (std::size_t slot = 0; slot < vma::slots_per_extent; ++slot) {
+            const std::uint64_t slot_at = at + 40 + slot * 8;
+            const std::uint64_t info = be(h.data() + 40 + slot * 8, 8);
+            const auto dev_id = static_cast<std::uint8_t>(info >> 32);
+            if (dev_id == 0) {
+                continue;
+            }
+            mask_blocks += static_cast<unsigned>(std::popcount(static_cast<std::uint16_t>(info >> 48)));
+            check_cluster(slot_at, dev_id, static_cast<std::uint32_t>(info));
+        }
+        if (mask_blocks != block_count) {
+            problem(at + 6, "extent block count " + std::to_string(block_count) + " but masks list " +
+                                std::to_string(mask_blocks) + " blocks");
+            return false;
+        }
+        const std::uint64_t want = block_count * vma::block_size;
+        std::uint64_t got = 0;
+        while (got < want) {
+            const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(want - got, buf_.size()));
+            const std::size_t m = read(std::span(buf_).first(chunk));
+            got += m;
+            if (m < chunk) {
+                problem(at, "truncated extent: " + std::to_string(got) + " of " + std::to_string(want) +
+                                " data bytes");
+                return false;
+            }
+        }
+        r_.blocks += block_count;
+        return true;
+    }
+
+    void check_cluster(std::uint64_t at, std::uint8_t dev_id, std::uint32_t cluster)
+    {
+        auto& st = devices_[dev_id];
+        if (!st.present) {
+            problem(at, "cluster " + std::to_string(cluster) + " of undefined device " + std::to_string(dev_id));
+            return;
+        }
+        auto& c = r_.devices[st.report_index];
+        if (std::uint64_t{cluster} * vma::cluster_size >= c.size) {
+            problem(at, "cluster " + std::to_string(cluster) + " past the end of device " + c.name);
+            return;
+        }
+        if (st.seen->test_and_set(cluster)) {
+            duplicates_ = true;
+            problem(at, "duplicate cluster " + std::to_string(cluster) + " of device " + c.name);
+            return;
+        }
+        ++c.clusters_seen;
+    }
+
+    void drain()
+    {
+        while (const std::size_t n = source_.read(buf_)) {
+            r_.bytes += n;
+        }
+    }
+
+    void coverage()
+    {
+        r_.complete = r_.header_ok && !duplicates_;
+        for (auto& c : r_.devices) {
+            c.clusters_missing = c.clusters_expected - c.clusters_seen;
+            r_.clusters_expected += c.clusters_expected;
+            r_.clusters_seen += c.clusters_seen;
+            r_.clusters_missing += c.clusters_missing;
+            if (c.clusters_missing != 0) {
+                r_.complete = false;
+                problem(r_.bytes,
+                        "device " + c.name + ": " + std::to_string(c.clusters_missing) + " of " +
+                            std::to_string(c.clusters_expected) + " clusters missing",
+                        false);
+            }
+        }
+    }
+
+    io::ByteSource& source_;
+    const VmaVerifyOptions& options_;
+    std::vector<std::uint8_t> buf_;
+    std::array<DeviceState, 256> devices_{};
+    VmaVerifyReport r_;
+    bool structure_ok_ = true;
+    bool duplicates_ = false;
+};
+
+}  // namespace
+
+VmaVerifyReport verify_vma(io::ByteSource& source, const VmaVerifyOptions& options)
+{
+    return Verifier(source, options).run();
+}
+
+}  // namespace pvediff::formats

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "pvediff/formats/vma_writer.h"
+
+#include <array>
+#include <cstring>
+
+#include "pvediff/io/error.h"
+
+namespace pvediff::formats {
+namespace {
+
+void put_be(std::uint8_t* p, std::uint64_t v, std::size_t width)
+{
+    for (std::size_t i = width; i-- > 0;) {
+        p[i] = static_cast<std::uint8_t>(v);
+        v >>= 8;
+    }
+}
+
+bool all_zero(std::span<const std::uint8_t> block)
+{
+    // Word-wise: this runs over every block of a synthetic disk.
+    std::uint64_t acc = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= block.size(); i += 8) {
+        std::uint64_t w = 0;
+        std::memcpy(&w, block.data() + i, 8);
+        acc |= w;
+    }
+    for (; i < block.size(); ++i) {
+        acc |= block[i];
+    }
+    return acc == 0;
+}
+
+// The blob buffer: byte 0 is padding (pointer 0 means "none"); then u16le-prefixed blobs.
+class Blobs {
+public:
+    std::uint32_t add(std::string_view bytes, bool nul)
+    {
+        const std::size_t len = bytes.size() + (nul ? 1 : 0);
+        if (len > 0xffff) {
+            throw io::Error("vma writer: blob too large (" + std::to_string(len) + " bytes)");
+        }
+        const auto ptr = static_cast<std::uint32_t>(buf_.size());
+        buf_.push_back(static_cast<std::uint8_t>(len));
+        buf_.push_back(static_cast<std::uint8_t>(len >> 8));
+        buf_.insert(buf_.end(), bytes.begin(), bytes.end());
+        if (nul) {
+            buf_.push_back(0);
+        }
+        return ptr;
+    }
+    [[nodiscard]] const std::vector<std::uint8_t>& bytes() const { return buf_; }
+
+private:
+    std::vector<std::uint8_t> buf_{0};
+};
+
+}  // namespace
+
+VmaWriter::VmaWriter(io::ByteSink& out, const Uuid& uuid, std::int64_t ctime, const std::vector<Config>& configs,
+                     const std::vector<Device>& devices)
+    : out_(out), uuid_(uuid)
+{
+    if (devices.size() > vma::max_devices || configs.size() > vma::max_configs) {
+        throw io::Error("vma writer: too many devices or configs");
+    }
+    std::vector<std::uint8_t> h(vma::blob_buffer_start);
+    Blobs blobs;
+    for (std::size_t i = 0; i < configs.size(); ++i) {
+        if (configs[i].name.empty() || configs[i].name.find('\0') != std::string::npos) {
+            throw io::Error("vma writer: invalid config name");
+        }
+        put_be(h.data() + 2044 + i * 4, blobs.add(configs[i].name, true), 4);
+        put_be(h.data() + 3068 + i * 4, blobs.add(configs[i].data, false), 4);
+    }
+    for (std::size_t i = 0; i < devices.size(); ++i) {
+        const auto& d = devices[i];
+        if (d.name.empty() || d.name.find('\0') != std::string::npos || d.size == 0 ||
+            (d.size + vma::cluster_size - 1) / vma::cluster_size > (std::uint64_t{1} << 32)) {
+            throw io::Error("vma writer: invalid device '" + d.name + "'");
+        }
+        std::uint8_t* info = h.data() + 4096 + (i + 1) * 32;
+        put_be(info, blobs.add(d.name, true), 4);
+        put_be(info + 8, d.size, 8);
+        device_sizes_.push_back(d.size);
+    }
+    const auto blob_size = static_cast<std::uint32_t>(blobs.bytes().size());
+    header_size_ = vma::blob_buffer_start + (blob_size + 511) / 512 * 512;
+    h.insert(h.end(), blobs.bytes().begin(), blobs.bytes().end());
+    h.resize(header_size_);
+    std::memcpy(h.data(), vma::header_magic.data(), 4);
+    put_be(h.data() + 4, 1, 4);
+    std::memcpy(h.data() + 8, uuid.data(), 16);
+    put_be(h.data() + 24, static_cast<std::uint64_t>(ctime), 8);
+    put_be(h.data() + 48, vma::blob_buffer_start, 4);
+    put_be(h.data() + 52, blob_size, 4);
+    put_be(h.data() + 56, header_size_, 4);
+    const Md5 md5 = vma_header_md5(h);
+    std::memcpy(h.data() + 32, md5.data(), 16);
+    out_.write(h);
+    bytes_ += h.size();
+    data_.reserve(vma::writer_clusters_per_extent * vma::cluster_size);
+}
+
+void VmaWriter::add_cluster(std::uint8_t dev_id, std::uint32_t cluster, std::span<const std::uint8_t> data)
+{
+    if (finished_) {
+        throw io::Error("vma writer: cluster added after finish");
+    }
+    if (dev_id == 0 || dev_id > device_sizes_.size()) {
+        throw io::Error("vma writer: unknown device id " + std::to_string(dev_id));
+    }
+    const std::uint64_t size = device_sizes_[dev_id - 1U];
+    const std::uint64_t start = std::uint64_t{cluster} * vma::cluster_size;
+    if (start >= size || data.size() > vma::cluster_size || data.size() > size - start) {
+        throw io::Error("vma writer: cluster " + std::to_string(cluster) + " of device " + std::to_string(dev_id) +
+                        " past the device end or too long");
+    }
+    std::uint16_t mask = 0;
+    std::array<std::uint8_t, vma::block_size> block{};
+    for (unsigned b = 0; b < vma::blocks_per_cluster; ++b) {
+        const std::size_t off = b * vma::block_size;
+        if (off >= data.size()) {
+            break;  // the rest of the cluster is zeros (or past the device end)
+        }
+        const std::size_t n = std::min(vma::block_size, data.size() - off);
+        const auto part = data.subspan(off, n);
+        if (all_zero(part)) {
+            continue;
+        }
+        mask = static_cast<std::uint16_t>(mask | (1U << b));
+        std::memcpy(block.data(), part.data(), n);
+        std::memset(block.data() + n, 0, block.size() - n);
+        data_.insert(data_.end(), block.begin(), block.end());
+    }
+    blockinfo_.push_back((std::uint64_t{mask} << 48) | (std::uint64_t{dev_id} << 32) | cluster);
+    if (blockinfo_.size() == vma::writer_clusters_per_extent) {
+        flush_extent();
+    }
+}
+
+void VmaWriter::flush_extent()
+{
+    if (blockinfo_.empty()) {
+        return;
+    }
+    std::array<std::uint8_t, vma::extent_header_size> h{};
+    std::memcpy(h.data(), vma::extent_magic.data(), 4);
+    put_be(h.data() + 6, data_.size() / vma::block_size, 2);
+    std::memcpy(h.data() + 8, uuid_.data(), 16);
+    for (std::size_t i = 0; i < blockinfo_.size(); ++i) {
+        put_be(h.data() + 40 + i * 8, blockinfo_[i], 8);
+    }
+    const Md5 md5 = vma_extent_md5(h);
+    std::memcpy(h.data() + 24, md5.data(), 16);
+    out_.write(h);
+    out_.write(data_);
+    bytes_ += h.size() + data_.size();
+    ++extents_;
+    blockinfo_.clear();
+    data_.clear();
+}
+
+void VmaWriter::finish()
+{
+    flush_extent();
+    finished_ = true;
+}
+
+}  // namespace pvediff::formats

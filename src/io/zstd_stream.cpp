@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// zstd through libzstd's streaming API, reading and writing what the zstd CLI does:
+// any number of concatenated frames (skippable ones included), content checksums on.
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "codec_streams.h"
+#include "pvediff/io/error.h"
+
+namespace pvediff::io::detail {
+
+namespace {
+
+constexpr std::string_view codec = "zstd";
+// zstd's largest window (ZSTD_WINDOWLOG_MAX, only declared for static linking).
+constexpr int max_window_log = sizeof(std::size_t) == 4 ? 30 : 31;
+
+struct DCtxDeleter {
+    void operator()(ZSTD_DCtx* ctx) const { ZSTD_freeDCtx(ctx); }
+};
+struct CCtxDeleter {
+    void operator()(ZSTD_CCtx* ctx) const { ZSTD_freeCCtx(ctx); }
+};
+
+class ZstdSource final : public ByteSource {
+public:
+    explicit ZstdSource(std::unique_ptr<ByteSource> compressed)
+        : compressed_(std::move(compressed)),
+          input_(*compressed_, ZSTD_DStreamInSize()),
+          dctx_(ZSTD_createDCtx())
+    {
+        if (!dctx_) {
+            throw Error("'" + name() + "': zstd: cannot allocate a decompression context");
+        }
+        // Accept every window a valid frame may declare (`zstd --long=31` included):
+        // a backup that the zstd CLI can restore with --memory must restore here too.
+        check(ZSTD_DCtx_setParameter(dctx_.get(), ZSTD_d_windowLogMax, max_window_log));
+    }
+
+    std::size_t read(std::span<std::uint8_t> buf) override
+    {
+        if (buf.empty() || done_) {
+            return 0;
+        }
+        ZSTD_outBuffer out{buf.data(), buf.size(), 0};
+        while (out.pos == 0) {
+            // Between frames zstd holds nothing back, so only input can follow.
+            if (input_.available() == 0 && !input_ended_ && (!output_pending_ || !in_frame_)) {
+                input_ended_ = !input_.refill();
+            }
+            if (input_.available() == 0 && !in_frame_) {
+                done_ = true;
+                return 0;
+            }
+            ZSTD_inBuffer in{input_.data(), input_.available(), 0};
+            const bool at_frame_start = !in_frame_;
+            const std::size_t ret = ZSTD_decompressStream(dctx_.get(), &out, &in);
+            if (ZSTD_isError(ret)) {
+                if (at_frame_start && frames_ > 0 && ZSTD_getErrorCode(ret) == ZSTD_error_prefix_unknown) {
+                    throw_codec_error(name(), input_.offset(), codec,
+                                      "trailing garbage after the compressed stream");
+                }
+                throw_codec_error(name(), input_.offset() + in.pos, codec, ZSTD_getErrorName(ret));
+            }
+            input_.consume(in.pos);
+            in_frame_ = ret != 0;
+            if (!in_frame_) {
+                ++frames_;
+            }
+            // A full output buffer may leave decoded bytes inside zstd: drain those
+            // before asking for more input.
+            output_pending_ = out.pos == out.size;
+            // zstd goes on while it can; a call that moved nothing at the end of the
+            // input means the frame is cut short.
+            if (input_ended_ && in_frame_ && in.pos == 0 && out.pos == 0) {
+                throw_codec_error(name(), input_.offset(), codec, "unexpected end of compressed data");
+            }
+        }
+        return out.pos;
+    }
+
+    [[nodiscard]] const std::string& name() const override { return compressed_->name(); }
+
+private:
+    void check(std::size_t ret) const
+    {
+        if (ZSTD_isError(ret)) {
+            throw Error("'" + name() + "': zstd: " + ZSTD_getErrorName(ret));
+        }
+    }
+
+    std::unique_ptr<ByteSource> compressed_;
+    InputBuffer input_;
+    std::unique_ptr<ZSTD_DCtx, DCtxDeleter> dctx_;
+    // An empty input is not a zstd stream: start as if inside a frame.
+    bool in_frame_ = true;
+    bool output_pending_ = false;
+    bool input_ended_ = false;
+    bool done_ = false;
+    std::uint64_t frames_ = 0;
+};
+
+class ZstdSink final : public ByteSink {
+public:
+    ZstdSink(std::unique_ptr<ByteSink> out, const CompressOptions& options)
+        : out_(std::move(out)), buf_(ZSTD_CStreamOutSize()), cctx_(ZSTD_createCCtx())
+    {
+        if (!cctx_) {
+            throw Error("'" + name() + "': zstd: cannot allocate a compression context");
+        }
+        const int level = options.level == 0 ? 3 : options.level;
+        if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
+            throw Error("zstd: invalid compression level " + std::to_string(level));
+        }
+        if (options.threads < 1) {
+            throw Error("zstd: invalid thread count " + std::to_string(options.threads));
+        }
+        check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, level));
+        // The zstd CLI writes a content checksum by default; so do we, so that
+        // `zstd -t` and our own reader catch corruption of the data itself.
+        check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_checksumFlag, 1));
+        if (options.threads > 1) {
+            check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_nbWorkers, options.threads));
+        }
+    }
+
+    void write(std::span<const std::uint8_t> data) override
+    {
+        check_not_finished(finished_, name());
+        ZSTD_inBuffer in{data.data(), data.size(), 0};
+        while (in.pos < in.size) {
+            compress(in, ZSTD_e_continue);
+        }
+    }
+
+    void finish() override
+    {
+        check_not_finished(finished_, name());
+        ZSTD_inBuffer in{nullptr, 0, 0};
+        while (compress(in, ZSTD_e_end) != 0) {
+        }
+        finished_ = true;
+        out_->finish();
+    }
+
+    [[nodiscard]] const std::string& name() const override { return out_->name(); }
+
+private:
+    std::size_t compress(ZSTD_inBuffer& in, ZSTD_EndDirective mode)
+    {
+        ZSTD_outBuffer out{buf_.data(), buf_.size(), 0};
+        const std::size_t remaining = ZSTD_compressStream2(cctx_.get(), &out, &in, mode);
+        check(remaining);
+        if (out.pos > 0) {
+            out_->write(std::span(buf_).first(out.pos));
+        }
+        return remaining;
+    }
+
+    void check(std::size_t ret) const
+    {
+        if (ZSTD_isError(ret)) {
+            throw Error("'" + name() + "': zstd: " + ZSTD_getErrorName(ret));
+        }
+    }
+
+    std::unique_ptr<ByteSink> out_;
+    std::vector<std::uint8_t> buf_;
+    std::unique_ptr<ZSTD_CCtx, CCtxDeleter> cctx_;
+    bool finished_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<ByteSource> make_zstd_decompressor(std::unique_ptr<ByteSource> compressed)
+{
+    return std::make_unique<ZstdSource>(std::move(compressed));
+}
+
+std::unique_ptr<ByteSink> make_zstd_compressor(std::unique_ptr<ByteSink> out, const CompressOptions& options)
+{
+    return std::make_unique<ZstdSink>(std::move(out), options);
+}
+
+}  // namespace pvediff::io::detail

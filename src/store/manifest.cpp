@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "pvediff/store/manifest.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdio>
+#include <map>
+
+#include "kv_lines.h"
+#include "pvediff/io/atomic_file.h"
+#include "pvediff/io/error.h"
+#include "pvediff/store/entry_name.h"
+
+namespace pvediff::store {
+namespace {
+
+constexpr std::array<std::string_view, 16> known_keys = {
+    "format-version", "kind",        "file",          "codec",         "content-size",
+    "content-sha256", "full-name",   "full-content-size", "full-content-sha256", "engine",
+    "copied-bytes",   "literal-bytes", "windows",     "delta-bytes",   "created",
+    "pvediff-version"};
+constexpr std::array<std::string_view, 7> delta_keys = {
+    "full-name", "full-content-size", "full-content-sha256", "engine", "copied-bytes", "literal-bytes",
+    "windows"};
+constexpr std::array<std::string_view, 8> required_keys = {
+    "kind", "file", "codec", "content-size", "content-sha256", "created", "pvediff-version",
+    "format-version"};
+
+bool is_known(std::string_view key)
+{
+    return std::find(known_keys.begin(), known_keys.end(), key) != known_keys.end();
+}
+
+std::string format_utc(std::time_t t)
+{
+    std::tm tm{};
+    if (::gmtime_r(&t, &tm) == nullptr) {
+        throw io::Error("cannot format time " + std::to_string(t));
+    }
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+}
+
+std::optional<std::time_t> parse_utc(std::string_view s)
+{
+    // YYYY-MM-DDTHH:MM:SSZ
+    if (s.size() != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+        s[19] != 'Z') {
+        return std::nullopt;
+    }
+    auto num = [&](std::size_t pos, std::size_t len, int& out) {
+        const auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, out);
+        return ec == std::errc() && p == s.data() + pos + len && s[pos] != '-' && s[pos] != '+';
+    };
+    std::tm tm{};
+    int year = 0;
+    int month = 0;
+    if (!num(0, 4, year) || !num(5, 2, month) || !num(8, 2, tm.tm_mday) || !num(11, 2, tm.tm_hour) ||
+        !num(14, 2, tm.tm_min) || !num(17, 2, tm.tm_sec)) {
+        return std::nullopt;
+    }
+    if (year < 1970 || month < 1 || month > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60) {
+        return std::nullopt;
+    }
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    return ::timegm(&tm);
+}
+
+bool has_line_break(std::string_view s)
+{
+    return s.find_first_of("\r\n") != std::string_view::npos;
+}
+
+class Reader {
+public:
+    Reader(const std::string& origin, std::vector<detail::KvLine> lines) : origin_(origin), lines_(std::move(lines))
+    {
+        for (const auto& l : lines_) {
+            if (!by_key_.emplace(l.key, &l).second) {
+                detail::throw_line_error(origin_, l.line, "duplicate key '" + l.key + "'");
+            }
+        }
+    }
+
+    [[nodiscard]] bool has(std::string_view key) const { return by_key_.contains(std::string(key)); }
+
+    const detail::KvLine& get(std::string_view key) const
+    {
+        const auto it = by_key_.find(std::string(key));
+        if (it == by_key_.end()) {
+            throw io::Error("'" + origin_ + "': missing key '" + std::string(key) + "'");
+        }
+        return *it->second;
+    }
+
+    std::uint64_t number(std::string_view key) const
+    {
+        const auto& l = get(key);
+        std::uint64_t out = 0;
+        const auto [p, ec] = std::from_chars(l.value.data(), l.value.data() + l.value.size(), out);
+        if (l.value.empty() || ec != std::errc() || p != l.value.data() + l.value.size()) {
+            fail(l, "bad " + l.key + " '" + l.value + "' (expected a whole number)");
+        }
+        return out;
+    }
+
+    io::Digest digest(std::string_view key) const
+    {
+        const auto& l = get(key);
+        try {
+            return io::digest_from_hex(l.value);
+        } catch (const io::Error&) {
+            fail(l, "bad " + l.key + " '" + l.value + "' (expected 64 hex digits)");
+        }
+    }
+
+    std::string text(std::string_view key) const
+    {
+        const auto& l = get(key);
+        if (l.value.empty()) {
+            fail(l, "empty " + l.key);
+        }
+        return l.value;
+    }
+
+    [[noreturn]] void fail(const detail::KvLine& l, const std::string& message) const
+    {
+        detail::throw_line_error(origin_, l.line, message);
+    }
+
+    [[nodiscard]] const std::vector<detail::KvLine>& lines() const { return lines_; }
+
+private:
+    const std::string& origin_;
+    std::vector<detail::KvLine> lines_;
+    std::map<std::string, const detail::KvLine*> by_key_;
+};
+
+}  // namespace
+
+std::string format_manifest(const Manifest& m)
+{
+    auto check = [](std::string_view what, std::string_view value) {
+        if (value.empty() || has_line_break(value)) {
+            throw io::Error("cannot write manifest: bad " + std::string(what) + " '" + std::string(value) + "'");
+        }
+    };
+    check("file", m.file);
+    check("pvediff-version", m.pvediff_version);
+    std::string o;
+    auto put = [&o](std::string_view key, const std::string& value) {
+        o += key;
+        o += ": ";
+        o += value;
+        o += '\n';
+    };
+    put("format-version", std::to_string(manifest_format_version));
+    put("kind", m.delta ? "differential" : "full");
+    put("file", m.file);
+    put("codec", std::string(io::codec_name(m.codec)));
+    put("content-size", std::to_string(m.content_size));
+    put("content-sha256", io::to_hex(m.content_sha256));
+    if (m.delta) {
+        const DeltaInfo& d = *m.delta;
+        check("full-name", d.full_name);
+        check("engine", d.engine);
+        put("full-name", d.full_name);
+        put("full-content-size", std::to_string(d.full_content_size));
+        put("full-content-sha256", io::to_hex(d.full_content_sha256));
+        put("engine", d.engine);
+        put("copied-bytes", std::to_string(d.copied_bytes));
+        put("literal-bytes", std::to_string(d.literal_bytes));
+        put("windows", std::to_string(d.windows));
+        put("delta-bytes", std::to_string(d.delta_bytes));
+    }
+    put("created", format_utc(m.created));
+    put("pvediff-version", m.pvediff_version);
+    for (const auto& [key, value] : m.unknown) {
+        if (is_known(key) || key.empty() || key.find_first_of(": \t\r\n#") != std::string::npos ||
+            has_line_break(value)) {
+            throw io::Error("cannot write manifest: bad extra key '" + key + "'");
+        }
+        put(key, value);
+    }
+    return o;
+}
+
+Manifest parse_manifest(std::string_view text, const std::string& origin)
+{
+    Reader r(origin, detail::parse_kv_lines(text, origin));
+    if (r.lines().empty()) {
+        throw io::Error("'" + origin + "': empty manifest");
+    }
+    // The version comes first so a future format can change everything after it.
+    const auto& first = r.lines().front();
+    if (first.key != "format-version") {
+        r.fail(first, "expected 'format-version' first, found '" + first.key + "'");
+    }
+    if (first.value != std::to_string(manifest_format_version)) {
+        r.fail(first, "unsupported manifest format-version '" + first.value + "' (this pvediff reads " +
+                          std::to_string(manifest_format_version) + ")");
+    }
+    for (const auto key : required_keys) {
+        (void)r.get(key);
+    }
+    Manifest m;
+    const auto& kind = r.get("kind");
+    if (kind.value != "full" && kind.value != "differential") {
+        r.fail(kind, "bad kind '" + kind.value + "' (expected full or differential)");
+    }
+    m.file = r.text("file");
+    if (m.file.find('/') != std::string::npos) {
+        r.fail(r.get("file"), "bad file '" + m.file + "' (expected a file name)");
+    }
+    const auto& codec = r.get("codec");
+    const auto parsed_codec = io::parse_codec(codec.value);
+    if (!parsed_codec || io::codec_name(*parsed_codec) != codec.value) {
+        r.fail(codec, "bad codec '" + codec.value + "' (expected none, zstd, lzo or gzip)");
+    }
+    m.codec = *parsed_codec;
+    m.content_size = r.number("content-size");
+    m.content_sha256 = r.digest("content-sha256");
+    const auto& created = r.get("created");
+    const auto t = parse_utc(created.value);
+    if (!t) {
+        r.fail(created, "bad created '" + created.value + "' (expected YYYY-MM-DDTHH:MM:SSZ)");
+    }
+    m.created = *t;
+    m.pvediff_version = r.text("pvediff-version");
+    if (kind.value == "differential") {
+        DeltaInfo d;
+        d.full_name = r.text("full-name");
+        d.full_content_size = r.number("full-content-size");
+        d.full_content_sha256 = r.digest("full-content-sha256");
+        d.engine = r.text("engine");
+        d.copied_bytes = r.number("copied-bytes");
+        d.literal_bytes = r.number("literal-bytes");
+        d.windows = r.number("windows");
+        d.delta_bytes = r.has("delta-bytes") ? r.number("delta-bytes") : 0;
+        m.delta = std::move(d);
+    } else {
+        for (const auto key : delta_keys) {
+            if (r.has(key)) {
+                r.fail(r.get(key), "'" + std::string(key) + "' belongs only in a differential's manifest");
+            }
+        }
+        if (r.has("delta-bytes")) {
+            r.fail(r.get("delta-bytes"), "'delta-bytes' belongs only in a differential's manifest");
+        }
+    }
+    for (const auto& l : r.lines()) {
+        if (!is_known(l.key)) {
+            m.unknown.emplace_back(l.key, l.value);
+        }
+    }
+    return m;
+}
+
+std::filesystem::path manifest_path_for(const std::filesystem::path& file)
+{
+    return std::filesystem::path(file.string() + std::string(manifest_suffix));
+}
+
+void write_manifest(const std::filesystem::path& file, const Manifest& m)
+{
+    if (m.file != file.filename().string()) {
+        throw io::Error("cannot write manifest of '" + file.string() + "': it describes '" + m.file + "'");
+    }
+    io::write_file_atomic(manifest_path_for(file), format_manifest(m));
+}
+
+std::optional<Manifest> read_manifest(const std::filesystem::path& file)
+{
+    const auto path = manifest_path_for(file);
+    std::error_code ec;
+    if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
+        if (ec && ec != std::errc::no_such_file_or_directory) {
+            io::throw_errno("read", path.string(), ec.value());
+        }
+        return std::nullopt;
+    }
+    const std::string text = detail::read_small_file(path.string(), manifest_max_size);
+    Manifest m = parse_manifest(text, path.string());
+    if (m.file != file.filename().string()) {
+        throw io::Error("'" + path.string() + "': describes '" + m.file + "', not '" +
+                        file.filename().string() + "'");
+    }
+    return m;
+}
+
+}  // namespace pvediff::store

@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared by the shell suites: a work dir kept on failure, pass/fail counting, checks.
+set -euo pipefail
+: "${PVEDIFF:?PVEDIFF must point to the pvediff binary}"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pvediff-it-XXXXXX")
+passed=0
+failed=0
+finish() {
+  local rc=$?
+  if ((failed == 0 && rc == 0)); then rm -rf "$WORK"; else echo "test data kept in $WORK" >&2; fi
+  echo "$passed passed, $failed failed"
+  ((failed == 0 && rc == 0)) || exit 1
+}
+trap finish EXIT
+ok() { passed=$((passed + 1)); echo "ok: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+# SHA-256 of a file's decompressed content, whatever its codec.
+content_sha() {
+  case "$1" in
+    *.zst) zstd -dc -- "$1" ;;
+    *.lzo) lzop -dc -- "$1" ;;
+    *.gz) gzip -dc -- "$1" ;;
+    *) cat -- "$1" ;;
+  esac | sha256sum | cut -d' ' -f1
+}
+compress_with() {  # compress_with zst|lzo|gz|none < in > out
+  case "$1" in
+    zst) zstd -q -c ;;
+    lzo) lzop -c ;;
+    gz) gzip -c ;;
+    none) cat ;;
+  esac
+}
+ext_of() { case "$1" in none) echo "" ;; *) echo ".$1" ;; esac; }

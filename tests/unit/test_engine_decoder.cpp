@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// engine::decode: stock xdelta3 deltas (plain and secondary-compressed) whose windows
+// read the full out of order, the stash under a tiny memory limit (spilling), output
+// before the whole full is read, and clean failures for wrong fulls and damaged deltas.
+#include <gtest/gtest.h>
+
+#include "pvediff/engine/delta.h"
+#include "pvediff/io/error.h"
+#include "test_engine_delta_helpers.h"
+
+namespace pvediff::engine {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+using test_delta::decode_bytes;
+
+struct Case {
+    Bytes base, target, delta;
+};
+
+Case shuffled_case(const test::TempDir& dir, const std::string& args, std::size_t size = 3 << 20)
+{
+    Case c;
+    c.base = test::make_data(size, 11);
+    c.target = test_delta::shuffled(c.base, 50000, 5);
+    // A source window as large as the full: matches anywhere, windows out of order.
+    c.delta = test_delta::stock_encode(dir, c.base, c.target, args + " -B 8388608 -W 262144");
+    return c;
+}
+
+TEST(Decoder, StockDeltasReadingTheFullOutOfOrder)
+{
+    test::TempDir dir;
+    for (const std::string args : {"-S none", "", "-S djw"}) {
+        const Case c = shuffled_case(dir, args);
+        DecodeResult r;
+        EXPECT_EQ(decode_bytes(c.base, c.delta, {}, &r), c.target) << args;
+        EXPECT_EQ(r.target_bytes, c.target.size());
+        EXPECT_GT(r.windows, 4u);
+        EXPECT_GT(r.kept_aside_peak, 0u);
+        EXPECT_EQ(r.spilled_bytes, 0u);
+        EXPECT_LE(r.base_bytes_read, c.base.size());
+    }
+}
+
+TEST(Decoder, TinyMemoryLimitSpillsAndGivesTheSameOutput)
+{
+    test::TempDir dir;
+    for (const std::string args : {"-S none", ""}) {
+        const Case c = shuffled_case(dir, args);
+        DecodeOptions options;
+        options.spill_dir = dir.path();
+        options.memory_limit = 4096;
+        DecodeResult r;
+        EXPECT_EQ(decode_bytes(c.base, c.delta, options, &r), c.target) << args;
+        EXPECT_GT(r.spilled_bytes, 0u);
+        // The spill file is anonymous: nothing is left in the directory.
+        for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+            EXPECT_EQ(entry.path().filename().string().find("spill"), std::string::npos) << entry.path();
+        }
+    }
+}
+
+// Counts the full's bytes read when the first output arrives.
+class FirstOutputProbe final : public io::ByteSink {
+public:
+    explicit FirstOutputProbe(const std::uint64_t& base_read) : base_read_(base_read) {}
+    void write(std::span<const std::uint8_t> data) override
+    {
+        if (data.empty()) {
+            return;
+        }
+        if (!seen_) {
+            seen_ = true;
+            at_first_output = base_read_;
+        }
+        bytes_.insert(bytes_.end(), data.begin(), data.end());
+    }
+    void finish() override {}
+    [[nodiscard]] const std::string& name() const override { return name_; }
+    std::uint64_t at_first_output = 0;
+    Bytes bytes_;
+
+private:
+    const std::uint64_t& base_read_;
+    bool seen_ = false;
+    std::string name_ = "<probe>";
+};
+
+class CountingSource final : public io::ByteSource {
+public:
+    explicit CountingSource(const Bytes& data) : inner_(data, "<full>") {}
+    std::size_t read(std::span<std::uint8_t> buf) override
+    {
+        const std::size_t n = inner_.read(buf);
+        bytes_read += n;
+        return n;
+    }
+    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
+    std::uint64_t bytes_read = 0;
+
+private:
+    io::MemorySource inner_;
+};
+
+TEST(Decoder, OutputStartsBeforeTheWholeFullIsRead)
+{
+    test::TempDir dir;
+    const Bytes base = test::make_data(6 << 20, 3);
+    Bytes target = base;
+    target[100] ^= 0x55;
+    target[5 << 20] ^= 0x55;
+    const Bytes delta = test_delta::stock_encode(dir, base, target, "-S none -W 262144");
+    CountingSource src(base);
+    FirstOutputProbe out(src.bytes_read);
+    const DecodeResult r = decode(src, test_delta::opener(delta), out);
+    EXPECT_EQ(out.bytes_, target);
+    EXPECT_LT(out.at_first_output, std::uint64_t{1} << 20);
+    EXPECT_EQ(r.base_bytes_read, src.bytes_read);
+}
+
+TEST(Decoder, WrongFullFailsWithAMessage)
+{
+    test::TempDir dir;
+    const Case c = shuffled_case(dir, "-S none", 1 << 20);
+    Bytes wrong = c.base;
+    for (std::size_t i = 0; i < wrong.size(); i += 4096) {
+        wrong[i] ^= 0xFF;
+    }
+    try {
+        decode_bytes(wrong, c.delta);
+        ADD_FAILURE() << "a wrong full was accepted";
+    } catch (const io::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("checksum"), std::string::npos) << e.what();
+    }
+    const Bytes too_short(c.base.begin(), c.base.begin() + static_cast<std::ptrdiff_t>(c.base.size() / 2));
+    try {
+        decode_bytes(too_short, c.delta);
+        ADD_FAILURE() << "a short full was accepted";
+    } catch (const io::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("has only"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Decoder, TruncatedDeltasFailCleanly)
+{
+    test::TempDir dir;
+    for (const std::string args : {"-S none", ""}) {
+        const Case c = shuffled_case(dir, args, 400000);
+        const std::size_t step = std::max<std::size_t>(1, c.delta.size() / 300);
+        for (std::size_t cut = 0; cut < c.delta.size(); cut += (cut < 64 ? 1 : step)) {
+            const Bytes part(c.delta.begin(), c.delta.begin() + static_cast<std::ptrdiff_t>(cut));
+            try {
+                const Bytes out = decode_bytes(c.base, part);
+                // A cut exactly between windows is a shorter, valid delta.
+                EXPECT_LT(out.size(), c.target.size()) << cut;
+                EXPECT_TRUE(std::equal(out.begin(), out.end(), c.target.begin())) << cut;
+            } catch (const io::Error&) {
+            }
+        }
+    }
+}
+
+TEST(Decoder, FlippedBytesNeverGiveWrongOutputSilently)
+{
+    test::TempDir dir;
+    for (const std::string args : {"-S none", ""}) {
+        const Case c = shuffled_case(dir, args, 300000);
+        const std::size_t step = std::max<std::size_t>(1, c.delta.size() / 400);
+        for (std::size_t pos = 0; pos < c.delta.size(); pos += (pos < 64 ? 1 : step)) {
+            for (std::uint8_t mask : {0x01, 0x80, 0xFF}) {
+                Bytes bad = c.delta;
+                bad[pos] ^= mask;
+                try {
+                    const Bytes out = decode_bytes(c.base, bad);
+                    // Only bytes xdelta3 does not check (e.g. the unused bits of a
+                    // varint's value in a header) may be changed without an error, and
+                    // then the output must still be right.
+                    EXPECT_EQ(out, c.target) << "flip at " << pos << " mask " << int(mask) << " " << args;
+                } catch (const io::Error&) {
+                }
+            }
+        }
+    }
+}
+
+TEST(Decoder, EmptyTargetAndEmptyFull)
+{
+    test::TempDir dir;
+    const Bytes base = test::make_data(100000, 1);
+    EXPECT_EQ(decode_bytes(base, test_delta::stock_encode(dir, base, {}, "-S none")), Bytes{});
+    const Bytes target = test::make_data(5000, 2);
+    EXPECT_EQ(decode_bytes({}, test_delta::stock_encode(dir, {}, target, "-S none")), target);
+}
+
+}  // namespace
+}  // namespace pvediff::engine

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The window writer's output must decode with stock xdelta3, byte for byte.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "pvediff/engine/vcdiff_writer.h"
+#include "pvediff/io/error.h"
+#include "test_util.h"
+
+namespace pvediff::engine {
+namespace {
+
+using test::TempDir;
+
+// Applies the delta with the real xdelta3 CLI and returns the rebuilt target.
+std::vector<std::uint8_t> xdelta3_decode(const TempDir& dir, const std::vector<std::uint8_t>& base,
+                                         const std::vector<std::uint8_t>& delta)
+{
+    test::write_file(dir / "base", base);
+    test::write_file(dir / "delta", delta);
+    const std::string cmd = "xdelta3 -d -f -s " + test::shell_quote((dir / "base").string()) + " " +
+                            test::shell_quote((dir / "delta").string()) + " " +
+                            test::shell_quote((dir / "out").string());
+    EXPECT_EQ(test::run(cmd), 0) << cmd;
+    return test::read_file(dir / "out");
+}
+
+// Random instruction stream: copies from anywhere in the base (far back and forth),
+// literals and runs of all sizes, including the small ones that use paired opcodes.
+struct Scenario {
+    std::vector<std::uint8_t> target;
+    std::vector<std::uint8_t> delta;
+    VcdiffWriterStats stats;
+};
+
+Scenario random_scenario(const std::vector<std::uint8_t>& base, std::size_t target_size,
+                         VcdiffWriterOptions options, std::uint32_t seed)
+{
+    Scenario s;
+    io::MemorySink sink;
+    VcdiffWriter w(sink, options);
+    std::mt19937_64 rng(seed);
+    const auto literal = test::make_data(1 << 20, seed + 1);
+    while (s.target.size() < target_size) {
+        const auto kind = rng() % 10;
+        std::size_t len = (rng() % 4 == 0) ? 1 + rng() % 20 : 1 + rng() % 200000;
+        len = std::min(len, target_size - s.target.size());
+        if (kind < 6) {
+            len = std::min(len, base.size());
+            const std::uint64_t off = rng() % (base.size() - len + 1);
+            std::span<const std::uint8_t> bytes(base.data() + off, len);
+            w.copy(off, bytes);
+            s.target.insert(s.target.end(), bytes.begin(), bytes.end());
+            if (rng() % 3 == 0 && off + len + 100 <= base.size()) {
+                // contiguous copy split in two calls: the writer merges them
+                std::span<const std::uint8_t> more(base.data() + off + len, 100);
+                w.copy(off + len, more);
+                s.target.insert(s.target.end(), more.begin(), more.end());
+            }
+        } else if (kind < 9) {
+            len = std::min(len, literal.size());
+            const std::size_t off = rng() % (literal.size() - len + 1);
+            std::span<const std::uint8_t> bytes(literal.data() + off, len);
+            w.add(bytes);
+            s.target.insert(s.target.end(), bytes.begin(), bytes.end());
+        } else {
+            const auto byte = static_cast<std::uint8_t>(rng());
+            w.run(byte, len);
+            s.target.insert(s.target.end(), len, byte);
+        }
+    }
+    w.finish();
+    s.stats = w.stats();
+    s.delta = sink.data();
+    return s;
+}
+
+TEST(VcdiffWriter, RandomInstructionsDecodeWithXdelta3)
+{
+    TempDir dir;
+    const auto base = test::make_data(6 << 20, 7);
+    VcdiffWriterOptions options;
+    options.window_size = 1 << 20;
+    options.max_source_span = 2 << 20;  // forces windows to close on far jumps
+    const auto s = random_scenario(base, 5 << 20, options, 11);
+    EXPECT_EQ(s.stats.target_bytes, s.target.size());
+    EXPECT_EQ(s.stats.delta_bytes, s.delta.size());
+    EXPECT_GE(s.stats.windows, 5U);
+    EXPECT_EQ(xdelta3_decode(dir, base, s.delta), s.target);
+}
+
+TEST(VcdiffWriter, LargeTargetSeveralWindows)
+{
+    TempDir dir;
+    const auto base = test::make_data(8 << 20, 3);
+    VcdiffWriterOptions options;
+    options.window_size = 4 << 20;
+    const auto s = random_scenario(base, 20 << 20, options, 5);
+    EXPECT_GE(s.stats.windows, 5U);
+    EXPECT_EQ(xdelta3_decode(dir, base, s.delta), s.target);
+}
+
+TEST(VcdiffWriter, FarJumpsBackAndForth)
+{
+    TempDir dir;
+    const auto base = test::make_data(4 << 20, 9);
+    io::MemorySink sink;
+    VcdiffWriterOptions options;
+    options.max_source_span = 3 << 20;
+    VcdiffWriter w(sink, options);
+    std::vector<std::uint8_t> target;
+    const std::uint64_t offsets[] = {(4 << 20) - 5000, 0, (2 << 20) + 17, 100, (4 << 20) - 4096, 12345};
+    for (int round = 0; round < 3; ++round) {
+        for (const auto off : offsets) {
+            std::span<const std::uint8_t> bytes(base.data() + off, 4096);
+            w.copy(off, bytes);
+            target.insert(target.end(), bytes.begin(), bytes.end());
+            const std::uint8_t lit[3] = {1, 2, 3};
+            w.add(lit);
+            target.insert(target.end(), lit, lit + 3);
+        }
+    }
+    w.finish();
+    EXPECT_GE(w.stats().windows, 2U);
+    EXPECT_EQ(xdelta3_decode(dir, base, sink.data()), target);
+}
+
+TEST(VcdiffWriter, EmptyTarget)
+{
+    TempDir dir;
+    io::MemorySink sink;
+    VcdiffWriter w(sink);
+    w.finish();
+    EXPECT_EQ(w.stats().windows, 1U);  // one empty window, like xdelta3 writes
+    EXPECT_TRUE(xdelta3_decode(dir, test::make_data(1000, 1), sink.data()).empty());
+}
+
+TEST(VcdiffWriter, IdenticalTargetIsTiny)
+{
+    TempDir dir;
+    const auto base = test::make_data(20 << 20, 4);
+    io::MemorySink sink;
+    VcdiffWriter w(sink);
+    for (std::size_t off = 0; off < base.size(); off += 65536) {
+        w.copy(off, std::span<const std::uint8_t>(base.data() + off, std::min<std::size_t>(65536, base.size() - off)));
+    }
+    w.finish();
+    EXPECT_EQ(w.stats().copied_bytes, base.size());
+    EXPECT_LT(sink.data().size(), 200U);
+    EXPECT_EQ(xdelta3_decode(dir, base, sink.data()), base);
+}
+
+TEST(VcdiffWriter, ChecksumIsVerifiedByXdelta3)
+{
+    TempDir dir;
+    const auto base = test::make_data(100000, 2);
+    io::MemorySink sink;
+    VcdiffWriter w(sink);
+    std::vector<std::uint8_t> wrong(base.begin() + 10, base.begin() + 5000);
+    wrong[100] ^= 1;  // claims bytes the copy does not produce
+    w.copy(10, wrong);
+    w.finish();
+    test::write_file(dir / "base", base);
+    test::write_file(dir / "delta", sink.data());
+    EXPECT_NE(test::run("xdelta3 -d -f -s " + (dir / "base").string() + " " + (dir / "delta").string() + " " +
+                        (dir / "out").string() + " 2>/dev/null"),
+              0);
+}
+
+TEST(VcdiffWriter, RejectsBadOptions)
+{
+    io::MemorySink sink;
+    EXPECT_THROW(VcdiffWriter(sink, VcdiffWriterOptions{std::uint64_t{32} << 20, 1 << 20}), io::Error);
+    EXPECT_THROW(VcdiffWriter(sink, VcdiffWriterOptions{1 << 20, std::uint64_t{4} << 30}), io::Error);
+}
+
+}  // namespace
+}  // namespace pvediff::engine

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pvediff/io/error.h"
+#include "pvediff/store/dump_dir.h"
+#include "pvediff/store/guest_lock.h"
+#include "test_util.h"
+
+using namespace pvediff;
+using namespace pvediff::store;
+
+namespace {
+
+// Runs `child` in a forked process; returns its exit status.
+template <typename F>
+int in_child(F child)
+{
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        int rc = 99;
+        try {
+            rc = child();
+        } catch (...) {
+            rc = 98;
+        }
+        ::_exit(rc);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 97;
+}
+
+TEST(StoreLock, SecondProcessWaitsThenTimesOutWithAClearError)
+{
+    test::TempDir dir;
+    GuestLock lock(dir.path(), GuestType::qemu, 101, std::chrono::seconds(0));
+    EXPECT_EQ(lock.path(), dir / ".pvediff-lock-qemu-101");
+    const int rc = in_child([&] {
+        bool waited = false;
+        try {
+            GuestLock second(dir.path(), GuestType::qemu, 101, std::chrono::seconds(1), [&] { waited = true; });
+        } catch (const io::Error& e) {
+            const std::string msg = e.what();
+            const std::string expected = "cannot lock vmid 101 in '" + dir.path().string() + "': held by another pvediff (pid " +
+                                         std::to_string(::getppid()) + " on ";
+            if (msg.rfind(expected, 0) != 0 || !msg.ends_with("; waited 1 s)")) {
+                std::fprintf(stderr, "unexpected message: %s\n", msg.c_str());
+                return 2;
+            }
+            return waited ? 0 : 3;
+        }
+        return 1;
+    });
+    EXPECT_EQ(rc, 0);
+    // Another guest's lock is independent.
+    EXPECT_EQ(in_child([&] { return GuestLock::try_lock(dir.path(), GuestType::lxc, 101) ? 0 : 1; }), 0);
+    EXPECT_EQ(in_child([&] { return GuestLock::try_lock(dir.path(), GuestType::qemu, 101) ? 1 : 0; }), 0);
+}
+
+TEST(StoreLock, ReleasedOnDestructionAndMove)
+{
+    test::TempDir dir;
+    {
+        GuestLock lock(dir.path(), GuestType::lxc, 200, std::chrono::seconds(0));
+        GuestLock moved = std::move(lock);
+        EXPECT_EQ(in_child([&] { return GuestLock::try_lock(dir.path(), GuestType::lxc, 200) ? 1 : 0; }), 0);
+    }
+    EXPECT_EQ(in_child([&] { return GuestLock::try_lock(dir.path(), GuestType::lxc, 200) ? 0 : 1; }), 0);
+    // Within one process too (open-file-description locks).
+    auto first = GuestLock::try_lock(dir.path(), GuestType::lxc, 200);
+    ASSERT_TRUE(first);
+    EXPECT_FALSE(GuestLock::try_lock(dir.path(), GuestType::lxc, 200));
+    first.reset();
+    EXPECT_TRUE(GuestLock::try_lock(dir.path(), GuestType::lxc, 200));
+}
+
+TEST(StoreLock, WaiterGetsTheLockWhenTheHolderExits)
+{
+    test::TempDir dir;
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
+    const pid_t holder = ::fork();
+    if (holder == 0) {
+        GuestLock lock(dir.path(), GuestType::qemu, 300, std::chrono::seconds(0));
+        const char c = 'x';
+        [[maybe_unused]] auto n = ::write(ready[1], &c, 1);
+        ::usleep(300 * 1000);
+        ::_exit(0);
+    }
+    char c = 0;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    ::close(ready[0]);
+    ::close(ready[1]);
+    bool waited = false;
+    GuestLock lock(dir.path(), GuestType::qemu, 300, std::chrono::seconds(30), [&] { waited = true; });
+    EXPECT_TRUE(waited);
+    int status = 0;
+    ::waitpid(holder, &status, 0);
+    // The lock file is hidden and never a backup.
+    EXPECT_TRUE(scan_dump_dir(dir.path()).guests.empty());
+}
+
+TEST(StoreLock, UnwritableDirIsAnError)
+{
+    EXPECT_THROW(GuestLock("/nonexistent-dir", GuestType::qemu, 1, std::chrono::seconds(0)), io::Error);
+}
+
+}  // namespace
