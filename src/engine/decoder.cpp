@@ -11,6 +11,7 @@
 // handed to xdelta3 holds the right bytes wherever the window copies from; xdelta3
 // copies only those.
 #include <algorithm>
+#include <array>
 #include <map>
 
 #include "pvediff/engine/delta.h"
@@ -154,12 +155,56 @@ public:
     SourceServer(io::ByteSource& base, const std::vector<PlanPiece>& plan, SourceStash& stash,
                  std::string delta_name)
         : base_(base), plan_(plan), stash_(stash), delta_name_(std::move(delta_name)),
-          read_buf_(256 * 1024), block_(block_size)
+          read_buf_(256 * 1024)
     {
+        for (CachedBlock& c : cache_) {
+            c.data.resize(block_size);
+        }
     }
 
     void serve(xd3_source& source, std::uint64_t blkno, std::uint64_t window)
     {
+        ++clock_;
+        CachedBlock* slot = &cache_[0];
+        for (CachedBlock& c : cache_) {
+            if (c.valid && c.blkno == blkno && c.window == window) {
+                c.used = clock_;
+                hand_over(source, c);
+                return;
+            }
+            if (c.used < slot->used) {
+                slot = &c;
+            }
+        }
+        assemble(*slot, blkno, window);
+        hand_over(source, *slot);
+    }
+
+    [[nodiscard]] std::uint64_t bytes_read() const { return base_pos_; }
+
+private:
+    // A block as the current window sees it. Windows whose copies alternate between
+    // a few blocks get them again from here instead of from the stash.
+    struct CachedBlock {
+        std::vector<std::uint8_t> data;
+        std::uint64_t blkno = 0;
+        std::uint64_t window = 0;
+        std::uint64_t used = 0;
+        bool valid = false;
+    };
+
+    static void hand_over(xd3_source& source, const CachedBlock& c)
+    {
+        source.curblkno = c.blkno;
+        source.curblk = c.data.data();
+        // Always a whole block: xdelta3 then checks nothing against the full's length,
+        // which assemble() has done.
+        source.onblk = static_cast<usize_t>(block_size);
+    }
+
+    void assemble(CachedBlock& slot, std::uint64_t blkno, std::uint64_t window)
+    {
+        slot.valid = false;
         const std::uint64_t start = blkno * block_size;
         const std::uint64_t end = start + block_size;
         // What this and later windows read in this block; all of the current window's
@@ -184,17 +229,13 @@ public:
                             base_.name() + "' has only " + std::to_string(base_pos_) +
                             " bytes (wrong full or corrupt delta)");
         }
-        stash_.copy_to(start, block_);
-        source.curblkno = blkno;
-        source.curblk = block_.data();
-        // Always a whole block: xdelta3 then checks nothing against the full's length,
-        // which the checks above have done.
-        source.onblk = static_cast<usize_t>(block_size);
+        stash_.copy_to(start, slot.data);
+        slot.blkno = blkno;
+        slot.window = window;
+        slot.used = clock_;
+        slot.valid = true;
     }
 
-    [[nodiscard]] std::uint64_t bytes_read() const { return base_pos_; }
-
-private:
     void read_forward(std::uint64_t until, std::uint64_t window)
     {
         while (base_pos_ < until && !eof_) {
@@ -232,7 +273,8 @@ private:
     SourceStash& stash_;
     std::string delta_name_;
     std::vector<std::uint8_t> read_buf_;
-    std::vector<std::uint8_t> block_;
+    std::array<CachedBlock, 8> cache_;
+    std::uint64_t clock_ = 0;
     std::uint64_t base_pos_ = 0;
     std::size_t next_ = 0;
     bool eof_ = false;

@@ -231,7 +231,8 @@ EncodeResult Xdelta3Encoder::encode(io::ByteSource& base, io::ByteSource& target
     result.base_bytes = ring.bytes_read();
     result.target_sha256 = sha.finish();
     result.copied_bytes = stream->l_scpy;
-    result.literal_bytes = result.target_bytes - std::min(result.target_bytes, result.copied_bytes);
+    // Target copies (repeats within the new archive) count as neither.
+    result.literal_bytes = stream->l_add + stream->l_run;
     return result;
 }
 

@@ -30,8 +30,9 @@ make_guest_content() {  # day -> $WORK/raw-<type>
     if ((day == 0)); then
       truncate -s 24M "$img"
       # Real file contents, with some zero space left as on a real disk.
-      find /usr/share/doc -type f -size -64k 2>/dev/null | head -400 | xargs cat 2>/dev/null |
-        head -c 16M | dd of="$img" conv=notrunc status=none
+      # (head closes the pipe early on purpose: no pipefail here)
+      (set +o pipefail; find /usr/share/doc -type f -size -64k 2>/dev/null | head -400 | xargs cat 2>/dev/null |
+        head -c 16M | dd of="$img" conv=notrunc status=none)
     fi
     # A day's writes: a few 4 KiB pages rewritten at varying places.
     for i in 1 2 3; do
@@ -85,13 +86,13 @@ for type in qemu lxc; do
     check "$type/$codec: no temporary files" test -z "$(find "$dumpdir" -name '*pvediff-tmp*' -o -name '*.dat')"
     check "$type/$codec: every backup kept its log" test "$(find "$dumpdir" -name '*.log' | wc -l)" -eq "$days"
     for name in "${!want[@]}"; do
-      full=$(find "$dumpdir" -name "$name.$fmt*" ! -name '*.notes' ! -name '*.pvediff-*' | head -1)
-      if [[ -n "$full" ]]; then
+      full=$dumpdir/$name.$fmt$(ext_of "$codec")
+      if [[ -f "$full" ]]; then
         check "$type/$codec: full $name unchanged" test "$(content_sha "$full")" = "${want[$name]}"
         continue
       fi
       stamp=${name##*-101-}
-      diff=$(find "$dumpdir" -name "*--differential-$stamp.vcdiff*" ! -name '*.notes' ! -name '*.pvediff-*' | head -1)
+      diff=$(find "$dumpdir" -name "*--differential-$stamp.vcdiff$(ext_of "$codec")" | head -1)
       if [[ -z "$diff" ]]; then fail "$type/$codec: $name is gone"; continue; fi
       check "$type/$codec: notes carried over to $(basename "$diff")" test -f "$diff.notes"
       "$PVEDIFF" restore "$diff" -o - >"$WORK/restored"

@@ -61,6 +61,26 @@ TEST(Decoder, TinyMemoryLimitSpillsAndGivesTheSameOutput)
     }
 }
 
+TEST(Decoder, BytesNeededByManyWindowsAreKeptUntilTheLast)
+{
+    test::TempDir dir;
+    const Bytes base = test::make_data(2 << 20, 21);
+    Bytes target = test_delta::shuffled(base, 30000, 1);
+    const Bytes again = test_delta::shuffled(base, 45000, 2);
+    target.insert(target.end(), again.begin(), again.end());
+    for (const std::string args : {"-S none", ""}) {
+        const Bytes delta = test_delta::stock_encode(dir, base, target, args + " -B 8388608 -W 131072");
+        for (const std::uint64_t limit : {std::uint64_t{64} << 20, std::uint64_t{100000}}) {
+            DecodeOptions options;
+            options.spill_dir = dir.path();
+            options.memory_limit = limit;
+            DecodeResult r;
+            EXPECT_EQ(decode_bytes(base, delta, options, &r), target) << args << " " << limit;
+            EXPECT_EQ(r.spilled_bytes > 0, limit < base.size()) << args << " " << limit;
+        }
+    }
+}
+
 // Counts the full's bytes read when the first output arrives.
 class FirstOutputProbe final : public io::ByteSink {
 public:
