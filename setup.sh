@@ -10,6 +10,7 @@ packages=(
   libzstd-dev liblzo2-dev zlib1g-dev liblzma-dev libssl-dev libxxhash-dev libarchive-dev
   libcli11-dev libfmt-dev libspdlog-dev libgtest-dev libgmock-dev
   zstd lzop gzip pigz xdelta3 tar rdiff xz-utils
+  dpkg-dev debhelper man-db time e2fsprogs
 )
 missing=()
 for p in "${packages[@]}"; do
