@@ -94,7 +94,16 @@ public:
         std::vector<PlanPiece> out;
         out.reserve(pieces_.size());
         for (const auto& [start, v] : pieces_) {
-            out.push_back({start, v.end, v.window});
+            // Neighbours closer than merge_gap become one piece kept until the later of
+            // their last windows: always safe (bytes kept longer), while matchers that
+            // copy many small strings from all over (xdelta3 on tar) would otherwise
+            // leave thousands of tiny pieces per block.
+            if (!out.empty() && start <= out.back().end + merge_gap) {
+                out.back().end = v.end;
+                out.back().last_window = std::max(out.back().last_window, v.window);
+            } else {
+                out.push_back({start, v.end, v.window});
+            }
         }
         pieces_.clear();
         return out;
@@ -167,7 +176,8 @@ public:
         ++clock_;
         CachedBlock* slot = &cache_[0];
         for (CachedBlock& c : cache_) {
-            if (c.valid && c.blkno == blkno && c.window == window) {
+            if (c.valid && c.blkno == blkno && c.window == window &&
+                (c.view == nullptr || c.generation == stash_.generation())) {
                 c.used = clock_;
                 hand_over(source, c);
                 return;
@@ -187,6 +197,8 @@ private:
     // a few blocks get them again from here instead of from the stash.
     struct CachedBlock {
         std::vector<std::uint8_t> data;
+        const std::uint8_t* view = nullptr;  // into the stash instead of `data`
+        std::uint64_t generation = 0;        // of the stash when `view` was taken
         std::uint64_t blkno = 0;
         std::uint64_t window = 0;
         std::uint64_t used = 0;
@@ -196,7 +208,7 @@ private:
     static void hand_over(xd3_source& source, const CachedBlock& c)
     {
         source.curblkno = c.blkno;
-        source.curblk = c.data.data();
+        source.curblk = c.view != nullptr ? c.view : c.data.data();
         // Always a whole block: xdelta3 then checks nothing against the full's length,
         // which assemble() has done.
         source.onblk = static_cast<usize_t>(block_size);
@@ -229,7 +241,14 @@ private:
                             base_.name() + "' has only " + std::to_string(base_pos_) +
                             " bytes (wrong full or corrupt delta)");
         }
-        stash_.copy_to(start, slot.data);
+        if (const auto view = stash_.view(start, block_size); !view.empty()) {
+            // One kept piece holds the whole block: hand it over without copying.
+            slot.view = view.data();
+            slot.generation = stash_.generation();
+        } else {
+            slot.view = nullptr;
+            stash_.copy_to(start, slot.data);
+        }
         slot.blkno = blkno;
         slot.window = window;
         slot.used = clock_;
@@ -238,6 +257,8 @@ private:
 
     void read_forward(std::uint64_t until, std::uint64_t window)
     {
+        // Whole blocks, so that kept pieces tend to cover whole blocks (see view()).
+        until = (until + block_size - 1) / block_size * block_size;
         while (base_pos_ < until && !eof_) {
             const std::size_t want =
                 static_cast<std::size_t>(std::min<std::uint64_t>(read_buf_.size(), until - base_pos_));

@@ -42,15 +42,29 @@ void SourceStash::spill(Piece& piece, std::span<const std::uint8_t> data)
 
 void SourceStash::put(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use)
 {
+    // Pieces never cross a max_piece-aligned offset, so that an aligned block lies
+    // within one piece whenever it is kept whole (see view()).
+    while (data.size() > max_piece - offset % max_piece) {
+        const auto head = static_cast<std::size_t>(max_piece - offset % max_piece);
+        put_one(offset, data.first(head), last_use);
+        offset += head;
+        data = data.subspan(head);
+    }
+    put_one(offset, data, last_use);
+}
+
+void SourceStash::put_one(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use)
+{
     if (data.empty()) {
         return;
     }
+    ++generation_;  // an append may move a piece's bytes
     const bool fits = in_memory_ + data.size() <= memory_limit_;
     if (fits && !pieces_.empty()) {
         auto last = std::prev(pieces_.end());
         Piece& p = last->second;
         if (last->first + p.length == offset && p.last_use == last_use && !p.spilled &&
-            p.length + data.size() <= max_piece) {
+            offset % max_piece != 0) {
             p.data.insert(p.data.end(), data.begin(), data.end());
             p.length += data.size();
             in_memory_ += data.size();
@@ -75,6 +89,20 @@ void SourceStash::put(std::uint64_t offset, std::span<const std::uint8_t> data, 
     by_use_.emplace(last_use, offset);
     total_ += data.size();
     peak_ = std::max(peak_, total_);
+}
+
+std::span<const std::uint8_t> SourceStash::view(std::uint64_t offset, std::uint64_t length) const
+{
+    auto it = pieces_.upper_bound(offset);
+    if (it == pieces_.begin()) {
+        return {};
+    }
+    --it;
+    const Piece& p = it->second;
+    if (p.spilled || offset + length > it->first + p.length) {
+        return {};
+    }
+    return std::span(p.data).subspan(offset - it->first, length);
 }
 
 void SourceStash::copy_to(std::uint64_t offset, std::span<std::uint8_t> out)
@@ -103,6 +131,7 @@ void SourceStash::copy_to(std::uint64_t offset, std::span<std::uint8_t> out)
 
 void SourceStash::release_through(std::uint64_t window)
 {
+    ++generation_;
     while (!by_use_.empty() && by_use_.begin()->first <= window) {
         const auto it = pieces_.find(by_use_.begin()->second);
         by_use_.erase(by_use_.begin());

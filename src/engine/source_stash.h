@@ -23,9 +23,14 @@ public:
     // Copies every kept byte within [offset, offset + out.size()) to its place in `out`;
     // the other bytes of `out` are left as they are.
     void copy_to(std::uint64_t offset, std::span<std::uint8_t> out);
+    // The kept bytes [offset, offset + length) when one in-memory piece holds them all,
+    // else an empty span. Valid while generation() stays the same.
+    [[nodiscard]] std::span<const std::uint8_t> view(std::uint64_t offset, std::uint64_t length) const;
     // Drops the pieces whose last use is `window` or earlier.
     void release_through(std::uint64_t window);
 
+    // Changes whenever a view() may have become invalid.
+    [[nodiscard]] std::uint64_t generation() const { return generation_; }
     [[nodiscard]] std::uint64_t kept_bytes() const { return total_; }
     [[nodiscard]] std::uint64_t peak_bytes() const { return peak_; }
     [[nodiscard]] std::uint64_t spilled_bytes() const { return spilled_; }
@@ -38,6 +43,7 @@ private:
         std::uint64_t spill_offset = 0;
         bool spilled = false;
     };
+    void put_one(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use);
     void spill(Piece& piece, std::span<const std::uint8_t> data);
 
     std::filesystem::path spill_dir_;
@@ -51,6 +57,7 @@ private:
     std::uint64_t total_ = 0;
     std::uint64_t peak_ = 0;
     std::uint64_t spilled_ = 0;
+    std::uint64_t generation_ = 0;
 };
 
 }  // namespace pvediff::engine
