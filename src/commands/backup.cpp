@@ -4,6 +4,7 @@
 #include <chrono>
 #include <sys/stat.h>
 
+#include "pvediff/commands/fault_point.h"
 #include "pvediff/commands/pipeline.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
@@ -257,10 +258,13 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
 
     // Commit order: differential, its manifest, notes; only then the archive goes.
     // A crash in between leaves both the archive and a complete differential.
+    fault_point("differential-verified");
     v.file->commit_no_replace();
+    fault_point("differential-committed");
     store::write_manifest(target, v.manifest);
     carry_notes(archive, target);
     ensure_full_manifest(base, v.check.base);
+    fault_point("before-archive-removed");
     for (const auto suffix : {store::manifest_suffix, store::index_suffix, store::notes_suffix}) {
         remove_file(archive.string() + std::string(suffix));
     }
@@ -317,6 +321,7 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
         produce(hashing);
         hashing.finish();
         const ContentInfo info{hashing.bytes(), hashing.digest(), full_codec};
+        fault_point("full-written");
         out.commit_no_replace();
         store::write_manifest(full_path, full_manifest(full_path.filename().string(), info));
         result.written = full_path;
@@ -357,7 +362,9 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
         }
         return result;
     }
+    fault_point("differential-verified");
     v.file->commit_no_replace();
+    fault_point("differential-committed");
     store::write_manifest(target, v.manifest);
     ensure_full_manifest(base, v.check.base);
     report(target.filename().string() + ": " + human_bytes(v.manifest.content_size) + " of content -> " +

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string_view>
+
+namespace pvediff::commands {
+
+// Named moments in the commands that change a dump dir, where a test can make pvediff
+// fail on purpose to prove what such a failure leaves behind. Set
+// PVEDIFF_FAULT_AT=<name> to throw an io::Error there (exit 3, like a failed write), or
+// PVEDIFF_FAULT_AT=<name>:kill to die by SIGKILL there (like a power cut for the
+// process). Unset, a fault point costs one getenv().
+void fault_point(std::string_view name);
+
+}  // namespace pvediff::commands
