@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/engine/chunk_encoder.h"
 
-#include <algorithm>
-#include <optional>
+#include <zlib.h>
 
-#include "chunk_ring.h"
+#include <algorithm>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <unordered_map>
+
+#include "base_capture.h"
 #include "fine_match.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/sha256.h"
 #include "pvediff/io/threaded_stream.h"
+#include "spill_file.h"
 
 namespace pvediff::engine {
 
@@ -28,69 +35,100 @@ private:
 // Bytes of the full looked at around a changed region, beyond its expected extent.
 constexpr std::uint64_t fine_margin = 64 * 1024;
 constexpr std::uint64_t fine_max_base = std::uint64_t{32} << 20;
+// Adjacent chunk copies are merged into one instruction up to this length (it must
+// fit in a window: see VcdiffWriter::copy_summed).
+constexpr std::uint64_t max_merged_copy = std::uint64_t{1} << 20;
+
+// Cluster keys are (dev << 48) | (cluster << 4): the next cluster is 16 further.
+constexpr std::uint64_t cluster_step = 16;
+// Old clusters matched against one changed cluster, at most (8 x 64 KiB).
+constexpr std::size_t max_old_clusters = 8;
+// Anchor shifts and unplaced clusters remembered (~40 bytes each); forgotten all at
+// once beyond, which costs matches, never correctness.
+constexpr std::size_t max_shifts = std::size_t{1} << 20;
+
+// One instruction waiting to be written: a copy found by chunk lookup, or changed
+// bytes with the full's ranges to match them against.
+struct PlanItem {
+    bool changed = false;
+    std::uint64_t key = 0;                             // changed VMA cluster: its key
+    std::uint64_t source = 0;                          // copy: offset in the full
+    std::uint64_t length = 0;                          // bytes of the new archive it stands for
+    std::uint32_t adler = 1;                           // copy: adler32 of the bytes (they are not kept)
+    std::uint64_t spill_at = 0;                        // changed: the new bytes, spilled
+    std::vector<detail::BaseCapture::Ticket> tickets;  // changed: the full's ranges
+};
 
 class ChunkMatcher {
 public:
-    ChunkMatcher(const ChunkIndex& index, VcdiffWriter& writer, detail::BaseRing* ring,
+    ChunkMatcher(const ChunkIndex& index, detail::BaseCapture* capture, detail::SpillFile& spill,
                  const ChunkEncoderOptions& options, ChunkEncodeStats& stats)
-        : index_(index), writer_(writer), ring_(ring), options_(options), stats_(stats)
+        : index_(index), capture_(capture), spill_(spill), options_(options), stats_(stats)
     {
     }
 
     void on_chunk(const Chunk& chunk, std::span<const std::uint8_t> bytes)
     {
         ++stats_.chunks;
+        if (capture_ != nullptr) {
+            capture_->follow(chunk.offset + chunk.length);
+        }
         const auto loc = index_.find(chunk.hash);
         if (loc && loc->length == chunk.length) {
             flush_gap(loc->offset);
-            writer_.copy(loc->offset, bytes);
+            plan_copy(loc->offset, bytes);
             stats_.chunk_hit_bytes += bytes.size();
             predicted_ = loc->offset + loc->length;
             have_prediction_ = true;
-            if (ring_ != nullptr) {
-                // Keep the full's bytes around both where the last match came from and
-                // where this position would be if nothing had moved: an insertion
-                // shifts the first, reordered VMA clusters scatter it around the second.
-                const std::uint64_t by_match = predicted_ - std::min(predicted_, options_.ring_size / 4);
-                const std::uint64_t by_position = chunk.offset - std::min(chunk.offset, options_.ring_size / 2);
-                ring_->release_below(std::min(by_match, by_position));
+        } else {
+            stats_.gap_bytes += bytes.size();
+            if (capture_ != nullptr && chunk.cluster_key != 0) {
+                // A changed VMA cluster: match it against the full's clusters that held
+                // its bytes, wherever the full stored them. Its neighbours in the stream
+                // say nothing about it (clusters are reordered), so nothing else.
+                bool anchored = false;
+                const auto olds = old_clusters(chunk.cluster_key, bytes, anchored);
+                flush_gap(olds.empty() ? std::nullopt : std::optional(olds.front().offset));
+                PlanItem item;
+                item.changed = true;
+                item.key = chunk.cluster_key;
+                item.length = bytes.size();
+                item.spill_at = spill_.append(bytes);
+                for (const ChunkLocation& old : olds) {
+                    ask(item, old.offset, old.offset + old.length);
+                }
+                plan_.push_back(std::move(item));
+                if (!anchored) {
+                    // An anchor in a disk neighbour processed later may still place it.
+                    if (unplaced_.size() >= max_shifts) {
+                        unplaced_.clear();
+                    }
+                    unplaced_[chunk.cluster_key] = &plan_.back();
+                }
+                if (!olds.empty()) {
+                    ++stats_.clusters_by_position;
+                    predicted_ = olds.front().offset + olds.front().length;
+                    have_prediction_ = true;
+                }
+            } else {
+                gap_.insert(gap_.end(), bytes.begin(), bytes.end());
+                if (gap_.size() >= options_.max_gap) {
+                    flush_gap(std::nullopt);
+                }
             }
-            return;
-        }
-        stats_.gap_bytes += bytes.size();
-        if (ring_ != nullptr && chunk.cluster_key != 0) {
-            // A changed VMA cluster: match it against the same cluster of the full,
-            // wherever the full stored it.
-            if (const auto cluster = index_.find_cluster(chunk.cluster_key)) {
-                flush_gap(cluster->offset);
-                const std::uint64_t from = ring_->get(cluster->offset, cluster->offset + cluster->length, base_bytes_);
-                matcher_.add_base(base_bytes_, from);
-                ++stats_.clusters_by_position;
-                stats_.cluster_base_bytes += base_bytes_.size();
-                const std::uint64_t copied_before = writer_.stats().copied_bytes;
-                matcher_.encode(bytes, writer_);
-                stats_.fine_copied_bytes += writer_.stats().copied_bytes - copied_before;
-                predicted_ = cluster->offset + cluster->length;
-                have_prediction_ = true;
-                return;
-            }
-        }
-        gap_.insert(gap_.end(), bytes.begin(), bytes.end());
-        if (gap_.size() >= options_.max_gap) {
-            flush_gap(std::nullopt);
         }
     }
 
-    // Writes the pending changed bytes; `next` is where the next match sits in the full.
+    // Plans the pending changed bytes; `next` is where the next match sits in the full.
     void flush_gap(std::optional<std::uint64_t> next)
     {
         if (gap_.empty()) {
             return;
         }
         const std::uint64_t len = gap_.size();
-        if (ring_ == nullptr) {
-            writer_.add(gap_);
-        } else {
+        PlanItem item;
+        item.changed = true;
+        if (capture_ != nullptr) {
             // Where the changed bytes used to be: after the previous match (a chunk
             // changed in place, bytes appended) and before the next one (bytes
             // prepended, a chunk straddling two moved pieces); one range when close.
@@ -109,36 +147,184 @@ public:
                     b_lo = b_hi = 0;
                 }
             }
-            // Ascending, so fetching the second range cannot evict the first.
-            if (b_hi > b_lo && b_hi < a_hi) {
-                std::swap(a_lo, b_lo);
-                std::swap(a_hi, b_hi);
-            }
-            std::uint64_t from = ring_->get(a_lo, a_hi, base_bytes_);
-            matcher_.add_base(base_bytes_, from);
+            ask(item, a_lo, a_hi);
             if (b_hi > b_lo) {
-                from = ring_->get(b_lo, b_hi, base_bytes_);
-                matcher_.add_base(base_bytes_, from);
+                ask(item, b_lo, b_hi);
             }
-            const std::uint64_t copied_before = writer_.stats().copied_bytes;
-            matcher_.encode(gap_, writer_);
-            stats_.fine_copied_bytes += writer_.stats().copied_bytes - copied_before;
         }
-        predicted_ += len;
+        item.length = len;
+        item.spill_at = spill_.append(gap_);
         gap_.clear();
+        plan_.push_back(std::move(item));
+        predicted_ += len;
+    }
+
+    // Writes the planned instructions in order. `second` holds what the first reader
+    // had passed when it was asked for (`seconds`: first ticket -> second ticket);
+    // null when there was no second pass.
+    void replay(VcdiffWriter& writer, detail::BaseCapture* second,
+                const std::map<detail::BaseCapture::Ticket, detail::BaseCapture::Ticket>& seconds)
+    {
+        for (PlanItem& item : plan_) {
+            write(writer, item, second, seconds);
+        }
+        plan_.clear();
+        unplaced_.clear();
     }
 
 private:
+    // The full's clusters a changed cluster's bytes may come from: the same (device,
+    // cluster), the clusters named by anchors among its blocks and their neighbours
+    // (a file copied at another alignment spans two), and the clusters at the shift
+    // the last anchor showed (the rest of a copied file has no anchor of its own).
+    std::vector<ChunkLocation> old_clusters(std::uint64_t key, std::span<const std::uint8_t> bytes,
+                                            bool& anchored)
+    {
+        std::vector<std::uint64_t> keys{key};
+        auto add_around = [&](std::uint64_t k) {
+            for (const std::uint64_t n : {k, k - cluster_step, k + cluster_step}) {
+                if (std::find(keys.begin(), keys.end(), n) == keys.end()) {
+                    keys.push_back(n);
+                }
+            }
+        };
+        for (std::size_t at = 0; at + anchor_block <= bytes.size() && keys.size() < max_old_clusters;
+             at += anchor_block) {
+            const auto anchor = anchor_hash(bytes.subspan(at, anchor_block));
+            const auto old = anchor ? index_.find_anchor(*anchor) : std::nullopt;
+            if (old && *old != key) {
+                add_around(*old);
+                if (!anchored) {
+                    const std::uint64_t shift = *old - key;  // wraps for negative shifts, as intended
+                    if (shifts_.size() >= max_shifts) {
+                        shifts_.clear();
+                    }
+                    shifts_[key] = shift;
+                    last_shift_ = shift;
+                    anchored = true;
+                    ++stats_.anchor_hits;
+                    place_neighbours(key, shift);
+                }
+            }
+        }
+        if (!anchored) {
+            // Clusters are reordered, so the disk neighbours' shifts say more than the
+            // last one seen.
+            for (const std::uint64_t n :
+                 {key - cluster_step, key + cluster_step, key - 2 * cluster_step, key + 2 * cluster_step}) {
+                if (const auto it = shifts_.find(n); it != shifts_.end()) {
+                    add_around(key + it->second);
+                }
+            }
+            if (last_shift_ != 0) {
+                add_around(key + last_shift_);
+            }
+        }
+        std::vector<ChunkLocation> found;
+        for (std::size_t i = 0; i < keys.size() && found.size() < max_old_clusters; ++i) {
+            if (const auto loc = index_.find_cluster(keys[i])) {
+                found.push_back(*loc);
+            }
+        }
+        return found;
+    }
+
+    // Gives the waiting, unplaced disk neighbours of `key` the old clusters at `shift`.
+    void place_neighbours(std::uint64_t key, std::uint64_t shift)
+    {
+        for (const std::uint64_t n :
+             {key - cluster_step, key + cluster_step, key - 2 * cluster_step, key + 2 * cluster_step}) {
+            const auto it = unplaced_.find(n);
+            if (it == unplaced_.end()) {
+                continue;
+            }
+            PlanItem& item = *it->second;
+            for (const std::uint64_t k : {n + shift, n + shift - cluster_step, n + shift + cluster_step}) {
+                const auto loc =
+                    item.tickets.size() < max_old_clusters ? index_.find_cluster(k) : std::nullopt;
+                if (loc) {
+                    ask(item, loc->offset, loc->offset + loc->length);
+                }
+            }
+            unplaced_.erase(it);
+        }
+    }
+
+    void ask(PlanItem& item, std::uint64_t lo, std::uint64_t hi)
+    {
+        if (hi > lo) {
+            item.tickets.push_back(capture_->request(lo, hi));
+        }
+    }
+
+    void plan_copy(std::uint64_t source, std::span<const std::uint8_t> bytes)
+    {
+        const auto adler = static_cast<std::uint32_t>(adler32_z(1, bytes.data(), bytes.size()));
+        if (!plan_.empty()) {
+            PlanItem& last = plan_.back();
+            if (!last.changed && last.source + last.length == source &&
+                last.length + bytes.size() <= max_merged_copy) {
+                last.adler = static_cast<std::uint32_t>(
+                    adler32_combine64(last.adler, adler, static_cast<z_off64_t>(bytes.size())));
+                last.length += bytes.size();
+                return;
+            }
+        }
+        PlanItem item;
+        item.source = source;
+        item.length = bytes.size();
+        item.adler = adler;
+        plan_.push_back(std::move(item));
+    }
+
+    void write(VcdiffWriter& writer, const PlanItem& item, detail::BaseCapture* second,
+               const std::map<detail::BaseCapture::Ticket, detail::BaseCapture::Ticket>& seconds)
+    {
+        if (!item.changed) {
+            writer.copy_summed(item.source, item.length, item.adler);
+            return;
+        }
+        new_bytes_.resize(static_cast<std::size_t>(item.length));
+        spill_.read(item.spill_at, new_bytes_);
+        if (item.tickets.empty()) {
+            writer.add(new_bytes_);
+            return;
+        }
+        for (const auto ticket : item.tickets) {
+            if (const auto it = seconds.find(ticket); second != nullptr && it != seconds.end()) {
+                const std::uint64_t from = second->take(it->second, base_bytes_);
+                stats_.cluster_base_bytes += base_bytes_.size();
+                matcher_.add_base(base_bytes_, from);
+            }
+            const std::uint64_t from = capture_->take(ticket, base_bytes_);
+            stats_.cluster_base_bytes += base_bytes_.size();
+            matcher_.add_base(base_bytes_, from);
+        }
+        const std::uint64_t copied_before = writer.stats().copied_bytes;
+        matcher_.encode(new_bytes_, writer);
+        stats_.fine_copied_bytes += writer.stats().copied_bytes - copied_before;
+    }
+
     const ChunkIndex& index_;
-    VcdiffWriter& writer_;
-    detail::BaseRing* ring_;
+    detail::BaseCapture* capture_;
+    detail::SpillFile& spill_;
     const ChunkEncoderOptions& options_;
     ChunkEncodeStats& stats_;
     detail::FineMatcher matcher_;
+    // The whole plan waits for the full's reader(s); changed bytes are in spill_, so
+    // this holds ~40 bytes per copy (merged up to 1 MiB) and per changed region.
+    std::deque<PlanItem> plan_;
     std::vector<std::uint8_t> gap_;
     std::vector<std::uint8_t> base_bytes_;
+    std::vector<std::uint8_t> new_bytes_;
     std::uint64_t predicted_ = 0;
     bool have_prediction_ = false;
+    // Old key - new key (mod 2^64) where an anchor placed a changed cluster.
+    std::unordered_map<std::uint64_t, std::uint64_t> shifts_;
+    std::uint64_t last_shift_ = 0;
+    // Changed clusters in plan_ that no anchor of their own placed, by key (deque
+    // elements stay put while others are pushed and popped).
+    std::unordered_map<std::uint64_t, PlanItem*> unplaced_;
 };
 
 class ChunkEncoder final : public Encoder {
@@ -155,24 +341,29 @@ public:
         ChunkEncodeStats stats;
         std::shared_ptr<const ChunkIndex> index = options_.index;
         std::unique_ptr<io::ByteSource> second_base;
-        io::ByteSource* ring_source = nullptr;
+        io::ByteSource* base_reader = nullptr;
         if (!index) {
-            index = std::make_shared<const ChunkIndex>(build_chunk_index(base, options_.chunking, options_.layout));
+            index = std::make_shared<const ChunkIndex>(
+                build_chunk_index(base, options_.chunking, options_.layout));
             stats.index_built = true;
             result.base_bytes = index->content_size();
             if (options_.fine_match && options_.reopen_base) {
                 second_base = options_.reopen_base();
-                ring_source = second_base.get();
+                base_reader = second_base.get();
             }
         } else if (options_.fine_match) {
-            ring_source = &base;
+            base_reader = &base;
         }
         stats.index_entries = index->entry_count();
         stats.index_memory_bytes = index->memory_bytes();
 
-        std::optional<detail::BaseRing> ring;
-        if (ring_source != nullptr) {
-            ring.emplace(*ring_source, options_.ring_size);
+        const std::filesystem::path spill_dir =
+            options_.spill_dir.empty() ? std::filesystem::temp_directory_path() : options_.spill_dir;
+        detail::SpillFile spill(spill_dir);
+        std::optional<detail::BaseCapture> capture;
+        if (base_reader != nullptr) {
+            capture.emplace(*base_reader, std::max(options_.capture_lag, index->content_size() / 16),
+                            spill_dir);
         }
         std::unique_ptr<io::ByteSource> ahead;
         io::ByteSource* input = &target;
@@ -182,10 +373,10 @@ public:
         }
         io::HashingSource hashed(*input);
 
-        VcdiffWriter writer(delta, options_.writer);
-        ChunkMatcher matcher(*index, writer, ring ? &*ring : nullptr, options_, stats);
-        Chunker chunker(index->params(), options_.layout,
-                        [&](const Chunk& c, std::span<const std::uint8_t> bytes) { matcher.on_chunk(c, bytes); });
+        ChunkMatcher matcher(*index, capture ? &*capture : nullptr, spill, options_, stats);
+        Chunker chunker(
+            index->params(), options_.layout,
+            [&](const Chunk& c, std::span<const std::uint8_t> bytes) { matcher.on_chunk(c, bytes); });
         std::vector<std::uint8_t> buf(io::stream_buffer_size);
         for (;;) {
             const std::size_t n = hashed.read(buf);
@@ -196,17 +387,39 @@ public:
         }
         chunker.finish();
         matcher.flush_gap(std::nullopt);
-        writer.finish();
 
-        if (ring) {
-            const std::uint64_t base_size = ring->finish();
+        // The old versions the reader had passed when they were asked for (content
+        // copied from far back in the full, mostly) come from a second, shorter read.
+        std::unique_ptr<io::ByteSource> again;
+        std::optional<detail::BaseCapture> second;
+        std::map<detail::BaseCapture::Ticket, detail::BaseCapture::Ticket> seconds;
+        if (capture) {
+            stats.base_missed_bytes = capture->missed_bytes();
+            const auto missed = capture->missed();
+            if (!missed.empty() && options_.reopen_base) {
+                again = options_.reopen_base();
+                second.emplace(*again, 0, spill_dir);
+                std::uint64_t end = 0;
+                for (const auto& m : missed) {
+                    seconds.emplace(m.ticket, second->request(m.lo, m.hi));
+                    end = std::max(end, m.hi);
+                }
+                second->wait_past(end);
+                second->stop();
+                stats.second_pass_bytes = end;
+            }
+            const std::uint64_t base_size = capture->finish();
             result.base_bytes = std::max(result.base_bytes, base_size);
             if (base_size != index->content_size()) {
-                throw io::Error("chunk index does not match the full '" + ring_source->name() + "': indexed " +
-                                std::to_string(index->content_size()) + " bytes, the full has " +
-                                std::to_string(base_size));
+                throw io::Error("chunk index does not match the full '" + base_reader->name() +
+                                "': indexed " + std::to_string(index->content_size()) +
+                                " bytes, the full has " + std::to_string(base_size));
             }
+            stats.base_kept_bytes = capture->kept_bytes() + (second ? second->kept_bytes() : 0);
         }
+        VcdiffWriter writer(delta, options_.writer);
+        matcher.replay(writer, second ? &*second : nullptr, seconds);
+        writer.finish();
         result.target_bytes = hashed.bytes();
         result.target_sha256 = hashed.finish();
         const auto& ws = writer.stats();

@@ -15,8 +15,8 @@ namespace pvediff::engine {
 namespace {
 
 constexpr std::array<std::uint8_t, 8> index_magic = {'P', 'V', 'D', 'X', 'C', 'I', 'D', 'X'};
-constexpr std::uint32_t index_version = 1;
-constexpr std::size_t header_size = 8 + 4 * 6 + 8 * 4;
+constexpr std::uint32_t index_version = 2;  // 2: anchors
+constexpr std::size_t header_size = 8 + 4 * 6 + 8 * 5;
 constexpr std::size_t entry_size = 16;
 constexpr std::uint64_t length_bits = 24;
 constexpr std::uint64_t length_mask = (std::uint64_t{1} << length_bits) - 1;
@@ -45,9 +45,24 @@ std::uint64_t get_le(const std::uint8_t* p, int bytes)
 
 // Hash 0 marks an empty slot; the (astronomically rare) real 0 is stored as 1, on
 // both the indexing and the lookup side.
-std::uint64_t slot_hash(std::uint64_t h) { return h == 0 ? 1 : h; }
+std::uint64_t slot_hash(std::uint64_t h)
+{
+    return h == 0 ? 1 : h;
+}
+
+// Sampling by the top bits: the tables place keys by their low bits.
+constexpr int anchor_sample_shift = 59;  // one block in 32
 
 }  // namespace
+
+std::optional<std::uint64_t> anchor_hash(std::span<const std::uint8_t> block)
+{
+    const std::uint64_t h = XXH3_64bits(block.data(), block.size());
+    if ((h >> anchor_sample_shift) != 0) {
+        return std::nullopt;
+    }
+    return slot_hash(h);
+}
 
 ChunkIndex::ChunkIndex(ChunkParams params) : params_(params)
 {
@@ -104,7 +119,7 @@ std::optional<ChunkLocation> ChunkIndex::lookup(const std::vector<Slot>& table, 
     }
 }
 
-void ChunkIndex::add(const Chunk& chunk)
+void ChunkIndex::add(const Chunk& chunk, std::span<const std::uint8_t> bytes)
 {
     if (chunk.offset > max_offset || chunk.length == 0 || chunk.length > params_.max_size) {
         throw io::Error("chunk index: chunk at offset " + std::to_string(chunk.offset) + " out of range");
@@ -116,17 +131,45 @@ void ChunkIndex::add(const Chunk& chunk)
     if (chunk.cluster_key != 0) {
         reserve(cluster_slots_, clusters_ + 1);
         clusters_ += insert(cluster_slots_, slot_hash(chunk.cluster_key), location) ? 1 : 0;
+        for (std::size_t at = 0; at + anchor_block <= bytes.size(); at += anchor_block) {
+            if (const auto anchor = anchor_hash(bytes.subspan(at, anchor_block))) {
+                reserve(anchor_slots_, anchors_ + 1);
+                anchors_ += insert(anchor_slots_, *anchor, chunk.cluster_key) ? 1 : 0;
+            }
+        }
     }
 }
 
-std::optional<ChunkLocation> ChunkIndex::find(std::uint64_t hash) const { return lookup(slots_, hash); }
+std::optional<std::uint64_t> ChunkIndex::find_anchor(std::uint64_t anchor) const
+{
+    if (anchor_slots_.empty()) {
+        return std::nullopt;
+    }
+    const std::size_t mask = anchor_slots_.size() - 1;
+    for (std::size_t i = static_cast<std::size_t>(anchor) & mask;; i = (i + 1) & mask) {
+        if (anchor_slots_[i].hash == 0) {
+            return std::nullopt;
+        }
+        if (anchor_slots_[i].hash == anchor) {
+            return anchor_slots_[i].location;
+        }
+    }
+}
+
+std::optional<ChunkLocation> ChunkIndex::find(std::uint64_t hash) const
+{
+    return lookup(slots_, hash);
+}
 
 std::optional<ChunkLocation> ChunkIndex::find_cluster(std::uint64_t cluster_key) const
 {
     return lookup(cluster_slots_, cluster_key);
 }
 
-std::uint64_t ChunkIndex::file_bytes() const { return header_size + (entries_ + clusters_) * entry_size + 8; }
+std::uint64_t ChunkIndex::file_bytes() const
+{
+    return header_size + (entries_ + clusters_ + anchors_) * entry_size + 8;
+}
 
 void ChunkIndex::save(io::ByteSink& out) const
 {
@@ -141,6 +184,7 @@ void ChunkIndex::save(io::ByteSink& out) const
     put_u64(buf, chunk_count_);
     put_u64(buf, entries_);
     put_u64(buf, clusters_);
+    put_u64(buf, anchors_);
     XXH3_state_t* state = XXH3_createState();
     if (state == nullptr) {
         throw io::Error("out of memory");
@@ -151,7 +195,7 @@ void ChunkIndex::save(io::ByteSink& out) const
         out.write(buf);
         buf.clear();
     };
-    for (const auto* table : {&slots_, &cluster_slots_}) {
+    for (const auto* table : {&slots_, &cluster_slots_, &anchor_slots_}) {
         for (const Slot& s : *table) {
             if (s.hash != 0) {
                 put_u64(buf, s.hash);
@@ -186,7 +230,8 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
         io::throw_errno("read chunk index", name, ec.value());
     }
     if (file_size < header_size + 8) {
-        io::throw_parse_error(name, file_size, "chunk index truncated: " + std::to_string(file_size) + " bytes");
+        io::throw_parse_error(name, file_size,
+                              "chunk index truncated: " + std::to_string(file_size) + " bytes");
     }
     io::FileSource src(name);
     std::array<std::uint8_t, header_size> h{};
@@ -197,7 +242,8 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
         io::throw_parse_error(name, 0, "not a pvediff chunk index (bad magic)");
     }
     if (get_le(h.data() + 8, 4) != index_version) {
-        io::throw_parse_error(name, 8, "unsupported chunk index version " + std::to_string(get_le(h.data() + 8, 4)));
+        io::throw_parse_error(name, 8,
+                              "unsupported chunk index version " + std::to_string(get_le(h.data() + 8, 4)));
     }
     if (get_le(h.data() + 12, 4) != 0) {
         io::throw_parse_error(name, 12, "unknown chunk index flags");
@@ -216,13 +262,17 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
     const std::uint64_t chunk_count = get_le(h.data() + 40, 8);
     const std::uint64_t entry_count = get_le(h.data() + 48, 8);
     const std::uint64_t cluster_count = get_le(h.data() + 56, 8);
-    if (entry_count > chunk_count || cluster_count > chunk_count || chunk_count > content_size) {
+    const std::uint64_t anchor_count = get_le(h.data() + 64, 8);
+    if (entry_count > chunk_count || cluster_count > chunk_count || chunk_count > content_size ||
+        anchor_count > content_size / anchor_block || (anchor_count > 0 && cluster_count == 0)) {
         io::throw_parse_error(name, 40, "inconsistent chunk counts");
     }
     const std::uint64_t room = (file_size - header_size - 8) / entry_size;
     if (entry_count > room || cluster_count > room - entry_count ||
-        header_size + (entry_count + cluster_count) * entry_size + 8 != file_size) {
-        io::throw_parse_error(name, 48, "entry counts do not match the file size " + std::to_string(file_size));
+        anchor_count > room - entry_count - cluster_count ||
+        header_size + (entry_count + cluster_count + anchor_count) * entry_size + 8 != file_size) {
+        io::throw_parse_error(name, 48,
+                              "entry counts do not match the file size " + std::to_string(file_size));
     }
 
     ChunkIndex index(params);
@@ -230,6 +280,9 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
     reserve(index.slots_, entry_count);
     if (cluster_count > 0) {
         reserve(index.cluster_slots_, cluster_count);
+    }
+    if (anchor_count > 0) {
+        reserve(index.anchor_slots_, anchor_count);
     }
 
     XXH3_state_t* state = XXH3_createState();
@@ -245,7 +298,7 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
 
     std::vector<std::uint8_t> buf(64 * 1024 * entry_size);
     std::uint64_t offset = header_size;
-    for (std::uint64_t left = entry_count + cluster_count; left > 0;) {
+    for (std::uint64_t left = entry_count + cluster_count + anchor_count; left > 0;) {
         const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size() / entry_size));
         const std::span<std::uint8_t> piece(buf.data(), n * entry_size);
         if (io::read_full(src, piece) != piece.size()) {
@@ -255,13 +308,21 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
         for (std::size_t i = 0; i < n; ++i, offset += entry_size) {
             const std::uint64_t hash = get_le(piece.data() + i * entry_size, 8);
             const std::uint64_t location = get_le(piece.data() + i * entry_size + 8, 8);
+            const std::uint64_t n_before = (offset - header_size) / entry_size;
+            if (n_before >= entry_count + cluster_count) {
+                // An anchor: its value is a cluster key, checked once all are loaded.
+                if (hash == 0 || location == 0 || !insert(index.anchor_slots_, hash, location)) {
+                    io::throw_parse_error(name, offset, "bad chunk index anchor");
+                }
+                continue;
+            }
             const std::uint64_t length = location & length_mask;
             const std::uint64_t at = location >> length_bits;
             if (hash == 0 || length == 0 || length > params.max_size || at > content_size ||
                 length > content_size - at) {
                 io::throw_parse_error(name, offset, "bad chunk index entry");
             }
-            const bool is_cluster = (offset - header_size) / entry_size >= entry_count;
+            const bool is_cluster = n_before >= entry_count;
             if (!insert(is_cluster ? index.cluster_slots_ : index.slots_, hash, location)) {
                 io::throw_parse_error(name, offset, "duplicate chunk index entry");
             }
@@ -275,16 +336,23 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
     if (get_le(tail.data(), 8) != XXH3_64bits_digest(state)) {
         io::throw_parse_error(name, offset, "chunk index checksum mismatch");
     }
+    for (const Slot& a : index.anchor_slots_) {
+        if (a.hash != 0 && !lookup(index.cluster_slots_, a.location)) {
+            io::throw_parse_error(name, header_size, "chunk index anchor names an unknown cluster");
+        }
+    }
     index.chunk_count_ = chunk_count;
     index.entries_ = entry_count;
     index.clusters_ = cluster_count;
+    index.anchors_ = anchor_count;
     return index;
 }
 
 ChunkIndex build_chunk_index(io::ByteSource& full, const ChunkParams& params, const LayoutFactory& layout)
 {
     ChunkIndex index(params);
-    Chunker chunker(params, layout, [&](const Chunk& c, std::span<const std::uint8_t>) { index.add(c); });
+    Chunker chunker(params, layout,
+                    [&](const Chunk& c, std::span<const std::uint8_t> bytes) { index.add(c, bytes); });
     std::vector<std::uint8_t> buf(io::stream_buffer_size);
     for (;;) {
         const std::size_t n = full.read(buf);

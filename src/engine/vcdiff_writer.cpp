@@ -20,7 +20,7 @@ constexpr std::uint64_t same_slots = vcdiff::same_cache_size * 256;
 // Opcodes of the default code table, looked up by what they encode, so the writer
 // never hard-codes table positions. -1 = no such opcode.
 struct OpcodeMap {
-    std::array<int, 18> add{};                          // ADD of size 0 (explicit) or 1..17
+    std::array<int, 18> add{};                           // ADD of size 0 (explicit) or 1..17
     std::array<std::array<int, 19>, mode_count> copy{};  // COPY size 0 (explicit) or 4..18
     int run = -1;
     // ADD(1..4) followed by COPY(4..6) of mode m.
@@ -112,8 +112,7 @@ private:
 
 }  // namespace
 
-VcdiffWriter::VcdiffWriter(io::ByteSink& out, VcdiffWriterOptions options)
-    : out_(out), options_(options)
+VcdiffWriter::VcdiffWriter(io::ByteSink& out, VcdiffWriterOptions options) : out_(out), options_(options)
 {
     if (options_.window_size == 0 || options_.window_size > vcdiff::max_target_window) {
         throw io::Error("vcdiff writer: window size must be 1 byte to 16 MiB");
@@ -197,9 +196,33 @@ void VcdiffWriter::append_add(std::span<const std::uint8_t> bytes)
     stats_.literal_bytes += bytes.size();
 }
 
+void VcdiffWriter::copy_summed(std::uint64_t source_offset, std::uint64_t length, std::uint32_t adler)
+{
+    if (length == 0) {
+        return;
+    }
+    if (length > options_.window_size || length > options_.max_source_span) {
+        throw io::Error("vcdiff writer: a summed copy must fit in one window");
+    }
+    // Never split (the checksum covers the whole piece): close the window early instead.
+    const bool widens =
+        has_copy_ && std::max(seg_hi_, source_offset + length) - std::min(seg_lo_, source_offset) >
+                         options_.max_source_span;
+    if (room() < length || widens) {
+        close_window();
+    }
+    note_copy(source_offset, length);
+    adler_ = static_cast<std::uint32_t>(adler32_combine64(adler_, adler, static_cast<z_off64_t>(length)));
+}
+
 void VcdiffWriter::append_copy(std::uint64_t source_offset, std::span<const std::uint8_t> bytes)
 {
-    const std::uint64_t n = bytes.size();
+    note_copy(source_offset, bytes.size());
+    checksum(bytes);
+}
+
+void VcdiffWriter::note_copy(std::uint64_t source_offset, std::uint64_t n)
+{
     if (!insts_.empty() && insts_.back().type == Inst::copy &&
         insts_.back().source + insts_.back().size == source_offset) {
         insts_.back().size += n;
@@ -214,7 +237,6 @@ void VcdiffWriter::append_copy(std::uint64_t source_offset, std::span<const std:
         seg_lo_ = std::min(seg_lo_, source_offset);
         seg_hi_ = std::max(seg_hi_, source_offset + n);
     }
-    checksum(bytes);
     window_bytes_ += n;
     stats_.copied_bytes += n;
 }

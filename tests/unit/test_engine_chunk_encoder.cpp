@@ -26,17 +26,21 @@ struct Outcome {
 enum class IndexMode { stored, built, built_reopen };
 
 Outcome encode_files(const std::filesystem::path& base, const std::filesystem::path& target, IndexMode mode,
-                     std::size_t ring_size = 8 << 20)
+                     std::uint64_t capture_lag = std::uint64_t{256} << 20, bool second_pass = true)
 {
     Outcome o;
     ChunkEncoderOptions options;
     options.stats = &o.stats;
-    options.ring_size = ring_size;
+    options.capture_lag = capture_lag;
+    options.spill_dir = base.parent_path();
     if (mode == IndexMode::stored) {
         io::FileSource full(base.string());
         auto index = build_chunk_index(full, options.chunking, options.layout);
         index.save(base.string() + ".idx");
         options.index = std::make_shared<const ChunkIndex>(ChunkIndex::load(base.string() + ".idx"));
+        if (second_pass) {
+            options.reopen_base = [base] { return io::open_file_source(base.string()); };
+        }
     } else if (mode == IndexMode::built_reopen) {
         options.reopen_base = [base] { return io::open_file_source(base.string()); };
     }
@@ -52,14 +56,15 @@ Outcome encode_files(const std::filesystem::path& base, const std::filesystem::p
 }
 
 // Decodes with the real xdelta3 and checks the rebuilt bytes and the reported SHA-256.
-void expect_round_trip(const TempDir& dir, const std::filesystem::path& base, const std::filesystem::path& target,
-                       const Outcome& o)
+void expect_round_trip(const TempDir& dir, const std::filesystem::path& base,
+                       const std::filesystem::path& target, const Outcome& o)
 {
     test::write_file(dir / "delta.vcdiff", o.delta);
     const auto out = dir / "rebuilt";
-    ASSERT_EQ(test::run("xdelta3 -d -f -s " + test::shell_quote(base.string()) + " " +
-                        test::shell_quote((dir / "delta.vcdiff").string()) + " " + test::shell_quote(out.string())),
-              0);
+    ASSERT_EQ(
+        test::run("xdelta3 -d -f -s " + test::shell_quote(base.string()) + " " +
+                  test::shell_quote((dir / "delta.vcdiff").string()) + " " + test::shell_quote(out.string())),
+        0);
     EXPECT_EQ(test::sha256_hex_of_file(out), test::sha256_hex_of_file(target));
     EXPECT_EQ(io::to_hex(o.result.target_sha256), test::sha256_hex_of_file(target));
     EXPECT_EQ(o.result.target_bytes, std::filesystem::file_size(target));
@@ -75,7 +80,8 @@ void make_tree(const std::filesystem::path& root, std::uint32_t seed, int files)
         const auto sub = root / ("d" + std::to_string(i % 7));
         std::filesystem::create_directories(sub);
         const std::size_t size = (i % 5 == 0) ? 200000 + rng() % 400000 : rng() % 20000;
-        test::write_file(sub / ("f" + std::to_string(i)), test::make_data(size, seed * 1000 + static_cast<std::uint32_t>(i)));
+        test::write_file(sub / ("f" + std::to_string(i)),
+                         test::make_data(size, seed * 1000 + static_cast<std::uint32_t>(i)));
     }
 }
 
@@ -122,8 +128,8 @@ TEST_P(ChunkEncoderModes, TarWithInsertedEditedAndAppendedFiles)
     // content in the full); the rest nearly all copies.
     EXPECT_GE(o.result.literal_bytes, package / 2);
     const std::uint64_t slack = GetParam() == IndexMode::built ? 600000 : 150000;
-    EXPECT_LT(o.result.literal_bytes, package + slack) << "gap " << o.stats.gap_bytes << " fine "
-                                                       << o.stats.fine_copied_bytes;
+    EXPECT_LT(o.result.literal_bytes, package + slack)
+        << "gap " << o.stats.gap_bytes << " fine " << o.stats.fine_copied_bytes;
 }
 
 TEST_P(ChunkEncoderModes, UnchangedReArchiveIsTiny)
@@ -173,15 +179,25 @@ TEST(ChunkEncoder, MovedBlocksFarApart)
     expect_round_trip(dir, dir / "base", dir / "target", coarse);
     EXPECT_LT(coarse.result.literal_bytes, block + 5 * 2 * 128 * 1024 + 25 * 128 * 1024);
     EXPECT_EQ(coarse.stats.fine_copied_bytes, 0U);
-    // With the full's bytes at hand (a ring holding all of it), fine matching leaves
+    // The full's reader a lag behind, longer than the distances: fine matching leaves
     // little more than the new block and the rewritten pages.
-    const auto fine = encode_files(dir / "base", dir / "target", IndexMode::stored, 32 << 20);
+    const auto fine = encode_files(dir / "base", dir / "target", IndexMode::stored);
     expect_round_trip(dir, dir / "base", dir / "target", fine);
     EXPECT_LT(fine.result.literal_bytes, block + 5 * 4096 + 25 * 64) << fine.stats.gap_bytes;
-    // A ring smaller than the distances: correct, somewhere in between.
-    const auto small_ring = encode_files(dir / "base", dir / "target", IndexMode::stored, 4 << 20);
-    expect_round_trip(dir, dir / "base", dir / "target", small_ring);
-    EXPECT_LE(small_ring.result.literal_bytes, coarse.result.literal_bytes);
+    EXPECT_EQ(fine.stats.base_missed_bytes, 0U);
+    // A lag shorter than the distances (1/16 of the full): some old versions had gone
+    // by when asked for; a second read of the full fetches them.
+    const auto short_lag = encode_files(dir / "base", dir / "target", IndexMode::stored, 0);
+    expect_round_trip(dir, dir / "base", dir / "target", short_lag);
+    EXPECT_GT(short_lag.stats.base_missed_bytes, 0U);
+    EXPECT_GT(short_lag.stats.second_pass_bytes, 0U);
+    EXPECT_LT(short_lag.result.literal_bytes, block + 5 * 4096 + 25 * 64);
+    // Without the second read: correct, somewhere in between.
+    const auto one_pass = encode_files(dir / "base", dir / "target", IndexMode::stored, 0, false);
+    expect_round_trip(dir, dir / "base", dir / "target", one_pass);
+    EXPECT_EQ(one_pass.stats.second_pass_bytes, 0U);
+    EXPECT_GT(one_pass.result.literal_bytes, short_lag.result.literal_bytes);
+    EXPECT_LE(one_pass.result.literal_bytes, coarse.result.literal_bytes);
 }
 
 TEST(ChunkEncoder, EmptyAndIdentical)
@@ -208,7 +224,8 @@ TEST(ChunkEncoder, StaleIndexIsRejected)
     ChunkEncoderOptions options;
     {
         io::FileSource a((dir / "a").string());
-        options.index = std::make_shared<const ChunkIndex>(build_chunk_index(a, options.chunking, options.layout));
+        options.index =
+            std::make_shared<const ChunkIndex>(build_chunk_index(a, options.chunking, options.layout));
     }
     io::FileSource b((dir / "b").string());
     io::FileSource t((dir / "a").string());

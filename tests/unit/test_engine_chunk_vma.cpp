@@ -69,28 +69,77 @@ TEST(ChunkEncoderVma, ReorderedClustersAndRewrittenPages)
     }
     options.index = std::make_shared<const ChunkIndex>(ChunkIndex::load(dir / "day1.idx"));
     EXPECT_EQ(options.index->cluster_count(), clusters);
-    for (const std::size_t ring : {std::size_t{64} << 20, std::size_t{4} << 20}) {
-        options.ring_size = ring;
+    for (const std::uint64_t lag : {std::uint64_t{256} << 20, std::uint64_t{0}}) {
+        // 256 MiB: the reader stays behind every moved cluster; 0: it keeps pace
+        // (1/16 of the full behind), so the shuffled clusters' old versions are often gone.
+        options.capture_lag = lag;
         io::FileSource base((dir / "day1.vma").string());
         io::FileSource target((dir / "day2.vma").string());
         io::MemorySink delta;
         const auto result = make_chunk_encoder(options)->encode(base, target, delta);
         test::write_file(dir / "d.vcdiff", delta.data());
-        ASSERT_EQ(test::run("xdelta3 -d -f -s " + (dir / "day1.vma").string() + " " + (dir / "d.vcdiff").string() +
-                            " " + (dir / "out").string()),
+        ASSERT_EQ(test::run("xdelta3 -d -f -s " + (dir / "day1.vma").string() + " " +
+                            (dir / "d.vcdiff").string() + " " + (dir / "out").string()),
                   0);
         EXPECT_EQ(test::sha256_hex_of_file(dir / "out"), test::sha256_hex_of_file(dir / "day2.vma"));
         EXPECT_EQ(result.target_bytes, day2.size());
-        if (ring >= day1.size()) {
+        if (lag >= day1.size()) {
             // The 13 new pages, the VMA header and the extent headers (which carry a
             // new uuid), little more.
             const std::uint64_t headers = 4096 + (clusters / 50 + 2) * 512;
             EXPECT_LT(result.literal_bytes, 13 * 4096 + headers * 2)
                 << "gap " << stats.gap_bytes << " fine " << stats.fine_copied_bytes << " by position "
-                << stats.clusters_by_position << " base " << stats.cluster_base_bytes << " chunks " << stats.chunks;
+                << stats.clusters_by_position << " base " << stats.cluster_base_bytes << " chunks "
+                << stats.chunks;
             EXPECT_GT(stats.clusters_by_position, 10U);
+            EXPECT_EQ(stats.base_missed_bytes, 0U);
+        } else {
+            EXPECT_GT(stats.base_missed_bytes, 0U);
         }
     }
+}
+
+// A file copied inside the guest lands in other clusters at another block alignment:
+// no whole cluster matches, but its 4 KiB blocks do. The index's sampled-block anchors
+// name the old clusters, and the copy's shift carries over to the clusters without an
+// anchor of their own.
+TEST(ChunkEncoderVma, BlocksCopiedToOtherClustersAreFoundByAnchors)
+{
+    test::TempDir dir;
+    auto disk = test::make_data(clusters * cluster_size, 5);
+    const auto day1 = write_vma(disk, 3);
+    constexpr std::size_t block = 4096;
+    constexpr std::size_t copied_blocks = 160;  // 640 KiB, 10 clusters
+    std::copy_n(disk.begin() + static_cast<std::ptrdiff_t>(1003 * block), copied_blocks * block,
+                disk.begin() + static_cast<std::ptrdiff_t>(5011 * block));
+    const auto day2 = write_vma(disk, 4);
+    test::write_file(dir / "day1.vma", day1);
+    test::write_file(dir / "day2.vma", day2);
+
+    ChunkEncodeStats stats;
+    ChunkEncoderOptions options;
+    options.stats = &stats;
+    {
+        io::FileSource full((dir / "day1.vma").string());
+        build_chunk_index(full, options.chunking, options.layout).save(dir / "day1.idx");
+    }
+    options.index = std::make_shared<const ChunkIndex>(ChunkIndex::load(dir / "day1.idx"));
+    // One stored block in 32 is an anchor.
+    EXPECT_GT(options.index->anchor_count(), clusters * 16 / 32 / 2);
+    EXPECT_LT(options.index->anchor_count(), clusters * 16 / 32 * 2);
+    io::FileSource base((dir / "day1.vma").string());
+    io::FileSource target((dir / "day2.vma").string());
+    io::MemorySink delta;
+    const auto result = make_chunk_encoder(options)->encode(base, target, delta);
+    test::write_file(dir / "d.vcdiff", delta.data());
+    ASSERT_EQ(test::run("xdelta3 -d -f -s " + (dir / "day1.vma").string() + " " +
+                        (dir / "d.vcdiff").string() + " " + (dir / "out").string()),
+              0);
+    EXPECT_EQ(test::sha256_hex_of_file(dir / "out"), test::sha256_hex_of_file(dir / "day2.vma"));
+    EXPECT_GT(stats.anchor_hits, 0U);
+    const std::uint64_t headers = 4096 + (clusters / 50 + 2) * 512;
+    EXPECT_LT(result.literal_bytes, headers * 2 + 64 * 1024)
+        << "copied blocks " << copied_blocks * block << ", anchor hits " << stats.anchor_hits;
 }
 
 }  // namespace

@@ -29,6 +29,9 @@ ContentInfo hash_and_index(const std::string& path, const std::filesystem::path&
 // `<full>.pvediff-index`
 std::filesystem::path index_path_for(const std::filesystem::path& full);
 
+// zstd level of differentials unless the settings give one (see encode_differential).
+inline constexpr int differential_zstd_level = 9;
+
 struct EncodeSettings {
     std::string engine = "default";  // "default"/"chunked" (uses <full>.pvediff-index if present)
     io::Codec codec = io::Codec::zstd;  // of the differential file

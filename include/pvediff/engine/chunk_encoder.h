@@ -8,11 +8,13 @@
 // 2. The new archive is cut into chunks the same way; each chunk found in the index
 //    becomes a COPY from wherever it sits in the full (adjacent copies merge).
 // 3. Runs of chunks not found (the changed regions) are matched byte by byte against
-//    the full's bytes around where they used to be, taken from a bounded ring that a
-//    second thread fills from the base stream (fine matching); what still differs
-//    becomes literals.
+//    the full's bytes where they used to be (fine matching): a second thread reads the
+//    full once, a lag behind, and keeps just the ranges asked for (base_capture.h);
+//    the instructions wait in order until their ranges have gone by. What still
+//    differs becomes literals.
 // 4. Output: standard VCDIFF windows (vcdiff_writer.h) that stock xdelta3 decodes.
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 
@@ -24,12 +26,16 @@
 namespace pvediff::engine {
 
 struct ChunkEncodeStats {
-    std::uint64_t chunks = 0;           // chunks of the new archive
-    std::uint64_t chunk_hit_bytes = 0;  // target bytes matched by chunk lookups
-    std::uint64_t gap_bytes = 0;        // target bytes in chunks not found
-    std::uint64_t fine_copied_bytes = 0;  // of which fine matching turned into copies
+    std::uint64_t chunks = 0;                // chunks of the new archive
+    std::uint64_t chunk_hit_bytes = 0;       // target bytes matched by chunk lookups
+    std::uint64_t gap_bytes = 0;             // target bytes in chunks not found
+    std::uint64_t fine_copied_bytes = 0;     // of which fine matching turned into copies
     std::uint64_t clusters_by_position = 0;  // changed VMA clusters found by (dev, cluster)
-    std::uint64_t cluster_base_bytes = 0;    // of the full's bytes for them still in the ring
+    std::uint64_t cluster_base_bytes = 0;    // of the full's bytes captured for them
+    std::uint64_t anchor_hits = 0;           // changed clusters placed by a sampled block
+    std::uint64_t base_missed_bytes = 0;     // asked for after the reader had passed them
+    std::uint64_t second_pass_bytes = 0;     // of the full read again for those (0: none)
+    std::uint64_t base_kept_bytes = 0;       // of the full kept in the scratch file
     std::uint64_t index_entries = 0;
     std::uint64_t index_memory_bytes = 0;
     bool index_built = false;  // no stored index: built from the base stream
@@ -46,11 +52,18 @@ struct ChunkEncoderOptions {
     LayoutFactory layout = format_layout_factory();
     // Fine matching of changed regions against the full's bytes (step 3).
     bool fine_match = true;
-    std::size_t ring_size = std::size_t{64} << 20;
+    // How far the full's reader stays behind the new archive's position (at least;
+    // 1/16 of the full when that is more): changed regions that moved less than this
+    // find their old version. Costs time only (the reader ends this much later).
+    std::uint64_t capture_lag = std::uint64_t{256} << 20;
+    // Where the changed bytes and the full's old bytes wait until the instructions are
+    // written (a scratch file, unlinked at once); empty = the system's temp dir.
+    std::filesystem::path spill_dir;
     std::size_t max_gap = std::size_t{8} << 20;  // changed bytes matched at a time
-    // Without a stored index, fine matching needs the base a second time: opens it
-    // again (e.g. a new decompressor over the full's file). Null = no fine matching
-    // when the index is built on the fly.
+    // Opens the base again (e.g. a new decompressor over the full's file): for fine
+    // matching without a stored index (the index pass consumed `base`), and for the
+    // second pass that fetches old versions the first reader had passed. Null = no
+    // second pass, and no fine matching when the index is built on the fly.
     std::function<std::unique_ptr<io::ByteSource>()> reopen_base;
     // Read the new archive on its own thread (its decompressor runs there).
     bool read_ahead = true;

@@ -47,6 +47,10 @@ public:
     // Target bytes equal to source[source_offset, +target_bytes.size()); the bytes
     // themselves are needed for the window checksum only.
     void copy(std::uint64_t source_offset, std::span<const std::uint8_t> target_bytes);
+    // The same, for a caller that no longer holds the bytes: `adler` is adler32 (zlib's,
+    // initial value 1) of them. The piece is never split across windows, so `length`
+    // must not exceed the window size.
+    void copy_summed(std::uint64_t source_offset, std::uint64_t length, std::uint32_t adler);
     void run(std::uint8_t byte, std::uint64_t length);
     // Writes the last window. Does not finish the sink (the caller may add a trailer
     // stage or compress). No instruction may follow.
@@ -63,6 +67,7 @@ private:
 
     void append_add(std::span<const std::uint8_t> bytes);
     void append_copy(std::uint64_t source_offset, std::span<const std::uint8_t> bytes);
+    void note_copy(std::uint64_t source_offset, std::uint64_t n);  // all but the checksum
     void append_run(std::uint8_t byte, std::uint64_t length);
     void checksum(std::span<const std::uint8_t> bytes);
     std::uint64_t room() const { return options_.window_size - window_bytes_; }

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "spill_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "pvediff/io/atomic_file.h"
+
+namespace pvediff::engine::detail {
+
+std::uint64_t SpillFile::append(std::span<const std::uint8_t> bytes)
+{
+    if (!fd_.valid()) {
+        name_ = io::temp_path_for(dir_ / "pvediff-spill").string();
+        fd_ = io::open_fd(name_, O_RDWR | O_CREAT | O_EXCL, 0600);
+        ::unlink(name_.c_str());  // the open descriptor keeps it until we are done
+    }
+    const std::uint64_t at = end_;
+    io::pwrite_all(fd_.get(), bytes, at, name_);
+    end_ += bytes.size();
+    return at;
+}
+
+void SpillFile::read(std::uint64_t offset, std::span<std::uint8_t> out) const
+{
+    if (!out.empty()) {
+        io::pread_exact(fd_.get(), out, offset, name_);
+    }
+}
+
+}  // namespace pvediff::engine::detail

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+// An append-only scratch file for bytes the engine must keep until later but not in
+// memory (changed regions waiting for the full's old bytes, those old bytes). Created
+// on first use in the given directory and unlinked at once, so nothing is left
+// behind whatever happens to the process.
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+
+#include "pvediff/io/fd.h"
+
+namespace pvediff::engine::detail {
+
+class SpillFile {
+public:
+    explicit SpillFile(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+    // Returns the offset of the bytes in the file.
+    std::uint64_t append(std::span<const std::uint8_t> bytes);
+    // Reads back bytes appended before.
+    void read(std::uint64_t offset, std::span<std::uint8_t> out) const;
+    [[nodiscard]] std::uint64_t size() const { return end_; }
+
+private:
+    std::filesystem::path dir_;
+    std::string name_;
+    io::Fd fd_;
+    std::uint64_t end_ = 0;
+};
+
+}  // namespace pvediff::engine::detail
