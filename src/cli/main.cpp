@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <csignal>
+
 #include "pvediff/cli/exit_codes.h"
 
 int main(int argc, char** argv)
 {
+    // Past a file size limit (ulimit -f, RLIMIT_FSIZE) the kernel would kill us with
+    // SIGXFSZ, leaving a temporary file and no message. Ignored, the write fails with
+    // EFBIG instead: reported with the file's name, temporaries removed.
+    std::signal(SIGXFSZ, SIG_IGN);
     return pvediff::cli::run(argc, argv);
 }

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/commands/backup.h"
 
-#include <chrono>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
+
+#include "pvediff/commands/content_check.h"
 #include "pvediff/commands/fault_point.h"
 #include "pvediff/commands/pipeline.h"
 #include "pvediff/io/error.h"
@@ -50,7 +53,8 @@ store::GuestLock lock_guest(const fs::path& dir, store::GuestType type, std::uin
 
 // Temporary files of this guest left by a run that was killed. Safe to remove: we
 // hold the guest's lock, so no other pvediff is writing them.
-void remove_stale_temps(const store::DumpDir& dir, store::GuestType type, std::uint32_t vmid, const Report& report)
+void remove_stale_temps(const store::DumpDir& dir, store::GuestType type, std::uint32_t vmid,
+                        const Report& report)
 {
     const store::GuestBackups* guest = dir.find({type, vmid});
     if (guest == nullptr) {
@@ -84,6 +88,37 @@ store::Manifest full_manifest(const std::string& file, const ContentInfo& conten
     return m;
 }
 
+// Reads through `inner` and writes every byte read to `copy`.
+class TeeSource final : public io::ByteSource {
+public:
+    TeeSource(io::ByteSource& inner, io::ByteSink& copy) : inner_(inner), copy_(copy) {}
+    std::size_t read(std::span<std::uint8_t> buf) override
+    {
+        const std::size_t n = inner_.read(buf);
+        copy_.write(buf.first(n));
+        return n;
+    }
+    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
+
+private:
+    io::ByteSource& inner_;
+    io::ByteSink& copy_;
+};
+
+// Throws unless `c` is a sound archive of `format`: complete, and structurally valid.
+void require_sound(const ContentCheck& c, store::ArchiveFormat format, const std::string& what)
+{
+    const std::string want(store::archive_format_name(format));
+    if (c.format != want || !c.structure_ok || !c.problems.empty()) {
+        std::string why = c.format != want ? "not a " + want + " archive (" + c.summary + ")" : c.summary;
+        for (const auto& p : c.problems) {
+            why += "; " + p;
+        }
+        throw io::Error(what + " is not a complete " + want + " archive (" + std::to_string(c.size) +
+                        " bytes read: " + why + "); nothing was kept");
+    }
+}
+
 // A differential written, decoded again and checked, but not yet in place.
 struct VerifiedDifferential {
     std::unique_ptr<io::AtomicFile> file;
@@ -105,8 +140,10 @@ void check_base_identity(const fs::path& base, const ContentInfo& seen)
     }
 }
 
-VerifiedDifferential make_verified_differential(const fs::path& base, io::DecodedInput input, const fs::path& target,
-                                                const store::EffectiveSettings& settings, io::Codec codec)
+VerifiedDifferential make_verified_differential(
+    const fs::path& base, io::DecodedInput input, const fs::path& target,
+    const store::EffectiveSettings& settings, io::Codec codec,
+    std::optional<store::ArchiveFormat> check_format = std::nullopt)
 {
     VerifiedDifferential v;
     v.file = std::make_unique<io::AtomicFile>(target);
@@ -119,11 +156,25 @@ VerifiedDifferential make_verified_differential(const fs::path& base, io::Decode
     v.file_size = size_of_fd(v.file->fd(), v.file->temp_path().string());
 
     // Rule 1: decode what was written, from the file, and compare content checksums.
-    io::NullSink discard;
-    v.check = rebuild_archive(base.string(), v.file->temp_path().string(), discard, target.parent_path());
-    if (v.check.target.sha256 != v.diff.encode.target_sha256 || v.check.target.size != v.diff.encode.target_bytes) {
+    if (check_format) {
+        // An archive from a stream was never checked by vzdump's rename: check its
+        // structure in the same pass (a stream cut short must not become a backup).
+        const ContentCheck c = check_differential(base, v.file->temp_path(), target.parent_path());
+        require_sound(c, *check_format, "the archive on standard input");
+        v.check.target = ContentInfo{c.size, c.sha256, io::Codec::none};
+        const auto base_name = store::parse_backup_name(base.filename().string());
+        v.check.base = ContentInfo{
+            c.base_size, c.base_sha256,
+            base_name ? store::to_io_codec(base_name->codec).value_or(io::Codec::none) : io::Codec::none};
+    } else {
+        io::NullSink discard;
+        v.check = rebuild_archive(base.string(), v.file->temp_path().string(), discard, target.parent_path());
+    }
+    if (v.check.target.sha256 != v.diff.encode.target_sha256 ||
+        v.check.target.size != v.diff.encode.target_bytes) {
         throw io::Error("'" + target.string() + "': verification failed: the differential decodes to " +
-                        std::to_string(v.check.target.size) + " bytes with another SHA-256 than the archive's " +
+                        std::to_string(v.check.target.size) +
+                        " bytes with another SHA-256 than the archive's " +
                         std::to_string(v.diff.encode.target_bytes) + " bytes; nothing was changed");
     }
     check_base_identity(base, v.check.base);
@@ -187,6 +238,98 @@ void carry_notes(const fs::path& from, const fs::path& to)
     out.commit();
 }
 
+// Finishes the run that was interrupted after committing `diff` but before deleting
+// `archive`, the archive it replaces: only if `diff`, decoded again, has exactly
+// the archive's content (rule 1). true: the archive is gone. Never throws: a failure
+// here leaves both files and is reported, the caller's own backup goes on.
+bool finish_conversion(const fs::path& dir, const store::FullBackup& base,
+                       const store::DifferentialBackup& diff, const store::FullBackup& archive,
+                       const store::EffectiveSettings& settings, const Report& report)
+{
+    const fs::path archive_path = dir / archive.file;
+    const fs::path diff_path = dir / diff.file;
+    const fs::path base_path = dir / base.file;
+    report(archive.file + ": " + diff.file +
+           " stands for the same backup (left by an interrupted run): checking it");
+    try {
+        const ContentInfo content = hash_content(archive_path.string());
+        io::NullSink discard;
+        const RebuildOutcome rebuilt = rebuild_archive(base_path.string(), diff_path.string(), discard, dir);
+        if (rebuilt.target.sha256 != content.sha256 || rebuilt.target.size != content.size) {
+            report("warning: " + diff.file + " does not decode to the content of " + archive.file +
+                   ": both are kept, check them (pvediff verify)");
+            return false;
+        }
+        check_base_identity(base_path, rebuilt.base);
+        if (!store::read_manifest(diff_path)) {
+            store::Manifest m;
+            m.file = diff.file;
+            m.codec = store::to_io_codec(diff.name.codec).value_or(io::Codec::none);
+            m.content_size = content.size;
+            m.content_sha256 = content.sha256;
+            store::DeltaInfo d;
+            d.full_name = base.file;
+            d.full_content_size = rebuilt.base.size;
+            d.full_content_sha256 = rebuilt.base.sha256;
+            d.engine = settings.engine;
+            d.windows = rebuilt.decode.windows;
+            m.delta = d;
+            m.created = std::time(nullptr);
+            m.pvediff_version = pvediff::version;
+            store::write_manifest(diff_path, m);
+        }
+        if (!diff.sidecars.notes) {
+            carry_notes(archive_path, diff_path);
+        }
+        ensure_full_manifest(base_path, rebuilt.base);
+        for (const auto suffix : {store::manifest_suffix, store::index_suffix, store::notes_suffix}) {
+            remove_file(archive_path.string() + std::string(suffix));
+        }
+        remove_file(archive_path);
+        io::fsync_dir(dir.string());
+        report(archive.file + ": replaced by " + diff.file +
+               ", content verified (finished the interrupted run)");
+        return true;
+    } catch (const std::exception& e) {
+        report(std::string("warning: cannot finish replacing ") + archive.file + " by " + diff.file + ": " +
+               e.what() + "; both are kept");
+        return false;
+    }
+}
+
+// A run killed between committing a differential and deleting its archive leaves
+// both, two backups of the same time: the archive (a full by name, with no
+// differentials of its own) and the differential. Finishes each such run, so the
+// archive is neither kept twice nor taken as the newest full. Returns the archives
+// so removed, each with its differential. Needs the guest's lock.
+std::vector<std::pair<std::string, std::string>> finish_interrupted_runs(
+    const store::DumpDir& scanned, store::GuestType type, std::uint32_t vmid,
+    const store::EffectiveSettings& settings, const Report& report)
+{
+    std::vector<std::pair<std::string, std::string>> finished;
+    const store::GuestBackups* guest = scanned.find({type, vmid});
+    if (guest == nullptr) {
+        return finished;
+    }
+    for (const store::Chain& chain : guest->chains) {
+        const store::FullBackup& archive = chain.full;
+        if (!chain.differentials.empty() || archive.sidecars.is_protected()) {
+            continue;  // a base, or never converted: not an archive left behind
+        }
+        bool done = false;
+        for (const store::Chain& other : guest->chains) {
+            for (const store::DifferentialBackup& diff : other.differentials) {
+                if (!done && &other != &chain && diff.name.time == archive.name.time &&
+                    finish_conversion(scanned.path, other.full, diff, archive, settings, report)) {
+                    done = true;
+                    finished.emplace_back(archive.file, diff.file);
+                }
+            }
+        }
+    }
+    return finished;
+}
+
 }  // namespace
 
 BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveSettings& settings,
@@ -214,8 +357,22 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     const std::uint64_t archive_size = static_cast<std::uint64_t>(st.st_size);
     const fs::path dir = archive.parent_path();
     const store::GuestLock lock = lock_guest(dir, name.type, name.vmid, settings, report);
-    const store::DumpDir scanned = store::scan_dump_dir(dir);
+    store::DumpDir scanned = store::scan_dump_dir(dir);
     remove_stale_temps(scanned, name.type, name.vmid, report);
+    const auto finished = finish_interrupted_runs(scanned, name.type, name.vmid, settings, report);
+    if (!finished.empty()) {
+        const auto it =
+            std::find_if(finished.begin(), finished.end(), [&](const auto& f) { return f.first == file; });
+        if (it != finished.end()) {
+            // A retry of the run that was interrupted: it is done now.
+            BackupResult done;
+            done.differential = true;
+            done.written = dir / it->second;
+            done.file_size = fs::file_size(done.written);
+            return done;
+        }
+        scanned = store::scan_dump_dir(dir);
+    }
 
     store::NewArchive candidate;
     candidate.name = name;
@@ -239,9 +396,8 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
 
     const fs::path base = dir / decision.base->file;
     const io::Codec codec = store::differential_codec(settings.compress, *archive_codec);
-    const fs::path target =
-        dir / store::format_differential_name(
-                  store::make_differential_name(decision.base->name, name.time, store::from_io_codec(codec)));
+    const fs::path target = dir / store::format_differential_name(store::make_differential_name(
+                                      decision.base->name, name.time, store::from_io_codec(codec)));
     if (fs::exists(target)) {
         throw io::Error("'" + target.string() + "' exists already; the archive is kept");
     }
@@ -249,7 +405,8 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     VerifiedDifferential v =
         make_verified_differential(base, io::open_decompressed(archive.string()), target, settings, codec);
 
-    const store::SizeCheck size = store::check_differential_size(v.file_size, decision.base->size, settings.max_diff_ratio);
+    const store::SizeCheck size =
+        store::check_differential_size(v.file_size, decision.base->size, settings.max_diff_ratio);
     if (!size.keep) {
         ContentInfo content{v.diff.encode.target_bytes, v.diff.encode.target_sha256, *archive_codec};
         hash_and_index(archive.string(), index_path_for(archive));
@@ -296,14 +453,18 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
     name.type = options.type;
     name.vmid = options.vmid;
     name.time = store::backup_time_from_instant(options.now.value_or(std::time(nullptr)));
-    name.format = options.type == store::GuestType::qemu ? store::ArchiveFormat::vma : store::ArchiveFormat::tar;
+    name.format =
+        options.type == store::GuestType::qemu ? store::ArchiveFormat::vma : store::ArchiveFormat::tar;
     const io::Codec full_codec =
         options.full_codec.value_or(input.codec == io::Codec::none ? io::Codec::zstd : input.codec);
     name.codec = store::from_io_codec(full_codec);
 
     const store::GuestLock lock = lock_guest(dir, name.type, name.vmid, settings, report);
-    const store::DumpDir scanned = store::scan_dump_dir(dir);
+    store::DumpDir scanned = store::scan_dump_dir(dir);
     remove_stale_temps(scanned, name.type, name.vmid, report);
+    if (!finish_interrupted_runs(scanned, name.type, name.vmid, settings, report).empty()) {
+        scanned = store::scan_dump_dir(dir);
+    }
     const fs::path full_path = dir / store::format_backup_name(name);
     if (fs::exists(full_path)) {
         throw io::Error("'" + full_path.string() + "' exists already");
@@ -313,27 +474,43 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
     const store::Decision decision = store::decide_backup(scanned, candidate, settings);
     BackupResult result;
 
-    // Writes the full under its standard name from `content`, hashing on the way.
-    auto write_full = [&](const std::function<void(io::ByteSink&)>& produce, const std::string& why) {
+    // Writes the full under its standard name from what `produce` writes (it returns
+    // the size and SHA-256 of that content). `expected`: the content SHA-256 it must
+    // have, checked before it gets its name.
+    auto write_full = [&](const std::function<ContentInfo(io::ByteSink&)>& produce, const std::string& why,
+                          const std::optional<io::Digest>& expected = std::nullopt) {
         io::AtomicFile out(full_path);
-        auto sink = io::make_write_behind(io::make_compressor(out.sink(), full_codec, compress_options(settings)));
-        io::HashingSink hashing(*sink);
-        produce(hashing);
-        hashing.finish();
-        const ContentInfo info{hashing.bytes(), hashing.digest(), full_codec};
+        auto sink =
+            io::make_write_behind(io::make_compressor(out.sink(), full_codec, compress_options(settings)));
+        ContentInfo info = produce(*sink);
+        sink->finish();
+        info.codec = full_codec;
+        if (expected && info.sha256 != *expected) {
+            throw io::Error("'" + full_path.string() +
+                            "': rebuilt content differs from the stream's; nothing was kept");
+        }
         fault_point("full-written");
         out.commit_no_replace();
         store::write_manifest(full_path, full_manifest(full_path.filename().string(), info));
         result.written = full_path;
         result.content_size = info.size;
         result.file_size = fs::file_size(full_path);
-        report(full_path.filename().string() + ": written as full (" + why + "), " + human_bytes(result.file_size) +
-               " in " + human_seconds(since(start)));
+        report(full_path.filename().string() + ": written as full (" + why + "), " +
+               human_bytes(result.file_size) + " in " + human_seconds(since(start)));
         return info;
     };
     if (!decision.differential()) {
         auto source = io::make_read_ahead(std::move(input.source));
-        write_full([&](io::ByteSink& sink) { io::copy_stream(*source, sink); }, decision.reason);
+        write_full(
+            [&](io::ByteSink& sink) {
+                // What is read is written, and checked on the way: a stream cut short
+                // (vzdump killed) must not become a full.
+                TeeSource tee(*source, sink);
+                const ContentCheck c = check_content(tee);
+                require_sound(c, name.format, "the archive on standard input");
+                return ContentInfo{c.size, c.sha256, io::Codec::none};
+            },
+            decision.reason);
         hash_and_index(full_path.string(), index_path_for(full_path));
         return result;
     }
@@ -346,20 +523,20 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
         throw io::Error("'" + target.string() + "' exists already");
     }
     report(decision.reason);
-    VerifiedDifferential v = make_verified_differential(base, std::move(input), target, settings, codec);
-    const store::SizeCheck size = store::check_differential_size(v.file_size, decision.base->size, settings.max_diff_ratio);
+    VerifiedDifferential v =
+        make_verified_differential(base, std::move(input), target, settings, codec, name.format);
+    const store::SizeCheck size =
+        store::check_differential_size(v.file_size, decision.base->size, settings.max_diff_ratio);
     if (!size.keep) {
         // The stream is gone, but the full and the verified differential rebuild it
         // exactly: write that as the full.
         report(size.reason + ": writing a full instead");
-        const ContentInfo info = write_full(
+        write_full(
             [&](io::ByteSink& sink) {
-                rebuild_archive(base.string(), v.file->temp_path().string(), sink, dir);
+                return rebuild_archive(base.string(), v.file->temp_path().string(), sink, dir).target;
             },
-            size.reason);
-        if (info.sha256 != v.diff.encode.target_sha256) {
-            throw io::Error("'" + full_path.string() + "': rebuilt content differs from the stream's");
-        }
+            size.reason, v.diff.encode.target_sha256);
+        hash_and_index(full_path.string(), index_path_for(full_path));
         return result;
     }
     fault_point("differential-verified");

@@ -31,6 +31,26 @@ void take_problems(ContentCheck& c, const std::vector<std::string>& problems, st
     }
 }
 
+// The header facts an administrator checks against the VM (creation time, uuid, each
+// device's name and exact size) and how much of each device the archive holds:
+// "vma 2021-10-31 11:43:42 UTC uuid 04fc...: structure ok, 2 extents; drive-scsi0
+// 10737418240 bytes: 116/163840 clusters, 163724 MISSING".
+std::string vma_summary(const formats::VmaVerifyReport& r)
+{
+    std::string s = "vma";
+    if (r.header_ok) {
+        s += " " + formats::format_utc(r.header.ctime) + " uuid " + formats::format_uuid(r.header.uuid);
+    }
+    s += std::string(": structure ") + (r.structure_ok ? "ok" : "BAD") + ", " + std::to_string(r.extents) +
+         " extents";
+    for (const auto& d : r.devices) {
+        s += "; " + d.name + " " + std::to_string(d.size) + " bytes: " + std::to_string(d.clusters_seen) +
+             "/" + std::to_string(d.clusters_expected) + " clusters" +
+             (d.clusters_missing ? ", " + std::to_string(d.clusters_missing) + " MISSING" : "");
+    }
+    return s;
+}
+
 }  // namespace
 
 ContentCheck check_content(io::ByteSource& content)
@@ -67,11 +87,11 @@ ContentCheck check_content(io::ByteSource& content)
         c.format = "vma";
         const auto r = formats::verify_vma(stream);
         c.structure_ok = r.ok;
-        c.summary = "vma: " + std::to_string(r.devices.size()) + " device(s), " + std::to_string(r.extents) +
-                    " extents, " + std::to_string(r.clusters_seen) + "/" + std::to_string(r.clusters_expected) +
-                    " clusters" + (r.complete ? "" : ", " + std::to_string(r.clusters_missing) + " MISSING");
+        c.summary = vma_summary(r);
         take_problems(c, r.problems, r.problems_omitted);
-        if (r.structure_ok && !r.complete) {
+        // The verifier names each device's missing clusters; say it here only when
+        // its list was cut short and that line may be among the omitted ones.
+        if (r.structure_ok && !r.complete && r.problems_omitted != 0) {
             c.problems.push_back(std::to_string(r.clusters_missing) + " clusters missing (truncated archive?)");
         }
         break;

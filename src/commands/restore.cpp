@@ -117,7 +117,23 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     }
     Destination dest = open_destination(out_path, to_stdout, codec);
     const fs::path spill_dir = out_path.empty() ? file.parent_path() : out_path.parent_path();
-    const RebuildOutcome r = rebuild_archive(full_path.string(), file.string(), *dest.sink, spill_dir);
+    RebuildOutcome r;
+    try {
+        r = rebuild_archive(full_path.string(), file.string(), *dest.sink, spill_dir);
+    } catch (const io::Error&) {
+        // A window that does not decode says "wrong full or corrupt delta". With a
+        // manifest we can tell which, at the cost of reading the full once more.
+        if (manifest && manifest->delta) {
+            const ContentInfo full_content = hash_content(full_path.string());
+            if (full_content.sha256 != manifest->delta->full_content_sha256) {
+                throw io::Error("'" + full_path.string() + "' is not the full '" + name +
+                                "' was made against (its content SHA-256 " + io::to_hex(full_content.sha256) +
+                                " differs from the manifest's " +
+                                io::to_hex(manifest->delta->full_content_sha256) + "); refusing to restore");
+            }
+        }
+        throw;
+    }
     dest.sink->finish();
     if (manifest && manifest->delta) {
         check_digest(r.base.sha256, manifest->delta->full_content_sha256, "'" + full_path.string() + "' (the full)");

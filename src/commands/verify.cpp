@@ -70,6 +70,16 @@ VerifyItem verify_differential(const fs::path& path, const Report& progress)
             throw io::Error("its full '" + name->full_file + "' is missing: this differential cannot be restored");
         }
         const auto manifest = store::read_manifest(path);
+        // A full replaced by another archive of the same name (with its own manifest)
+        // would only show as "window checksum mismatch": say what it is, without decoding.
+        if (manifest && manifest->delta) {
+            if (const auto full_manifest = store::read_manifest(full);
+                full_manifest && full_manifest->content_sha256 != manifest->delta->full_content_sha256) {
+                throw io::Error("its full '" + name->full_file + "' is not the one it was made against (the " +
+                                "full's manifest gives content SHA-256 " + io::to_hex(full_manifest->content_sha256) +
+                                ", this differential's " + io::to_hex(manifest->delta->full_content_sha256) + ")");
+            }
+        }
         const ContentCheck c = check_differential(full, path, path.parent_path());
         take_structure(item, c);
         compare_content(item, manifest, c);
@@ -87,6 +97,18 @@ VerifyItem verify_differential(const fs::path& path, const Report& progress)
     return item;
 }
 
+// verify takes no lock: a backup that prune (or a backup replacing its archive)
+// removed while we read it is gone, not damaged, and is left out of the report.
+void add_unless_removed(VerifyReport& report, VerifyItem item, const fs::path& path, const Report& progress)
+{
+    std::error_code ec;
+    if (!item.ok && !fs::exists(path, ec) && !ec) {
+        progress(item.file + ": removed while being verified (by another process), skipped");
+        return;
+    }
+    report.items.push_back(std::move(item));
+}
+
 void verify_dir(const fs::path& dir, VerifyReport& report, const Report& progress)
 {
     const store::DumpDir scanned = store::scan_dump_dir(dir);
@@ -95,9 +117,11 @@ void verify_dir(const fs::path& dir, VerifyReport& report, const Report& progres
             if (!store::to_io_codec(chain.full.name.codec)) {
                 continue;  // bzip2: not pvediff's
             }
-            report.items.push_back(verify_full(dir / chain.full.file, progress));
+            add_unless_removed(report, verify_full(dir / chain.full.file, progress), dir / chain.full.file,
+                               progress);
             for (const auto& d : chain.differentials) {
-                report.items.push_back(verify_differential(dir / d.file, progress));
+                add_unless_removed(report, verify_differential(dir / d.file, progress), dir / d.file,
+                                   progress);
             }
         }
         for (const auto& d : guest.orphan_differentials) {

@@ -98,6 +98,14 @@ Decision decide_backup(const GuestBackups* guest, const NewArchive& archive, con
     const FullBackup* newest = nullptr;
     if (guest != nullptr) {
         for (const Chain& chain : guest->chains) {
+            // Converted out of order (a later archive was made a differential against
+            // it first): deleting it would leave those differentials without their full.
+            if (!archive.file.empty() && chain.full.file == archive.file && !chain.differentials.empty()) {
+                return stays_full("the archive is already the full of " + std::to_string(chain.differentials.size()) +
+                                  " differential(s): it stays a full");
+            }
+        }
+        for (const Chain& chain : guest->chains) {
             const FullBackup& f = chain.full;
             if (f.file == archive.file || f.name.time.time >= n.time.time) {
                 continue;  // the archive itself, or not older than it

@@ -196,6 +196,15 @@ TEST(StorePolicy, ReasonsToStayAFull)
     // The new archive itself, already in the dump dir, is never its own base.
     GuestBackups self = guest_with(FullBackup{archive.file, archive.name, 100, 0, {}, false});
     EXPECT_EQ(reason(&self, archive, s), "no earlier full of qemu 101 in the dump dir: it stays a full");
+    // An archive that is already the full of a differential (a later archive was
+    // converted first) is never converted: its differentials would lose their full.
+    GuestBackups base_of = guest_with(good);
+    base_of.chains.push_back(Chain{FullBackup{archive.file, archive.name, 100, 0, {}, false}, {}});
+    const auto later = make_differential_name(archive.name, make_backup_time(2026, 11, 3, 1, 0, 0), ArchiveCodec::zstd);
+    base_of.chains.back().differentials.push_back(DifferentialBackup{format_differential_name(later), later, 10, 0, {}});
+    EXPECT_EQ(reason(&base_of, archive, s), "the archive is already the full of 1 differential(s): it stays a full");
+    base_of.chains.back().differentials.clear();
+    EXPECT_TRUE(decide_backup(&base_of, archive, s).differential());
     // A full newer than the archive is not a base either.
     EXPECT_FALSE(decide_backup(&g, NewArchive{name_at(make_backup_time(2026, 10, 30, 1, 0, 0)), "", false}, s)
                      .differential());

@@ -7,6 +7,12 @@
 // written under a temporary name and renamed into place; the new archive is deleted
 // only after the differential has been decoded again and its content SHA-256 equals
 // the archive's; on any error nothing is left under a final name and the archive stays.
+//
+// A run killed after committing a differential but before deleting its archive leaves
+// both (two backups of one time). The next run of that guest, under the lock, finishes
+// it: the differential is decoded again and the archive deleted only if the contents
+// match (otherwise both stay, with a warning). A stream (`-`) is checked as a VMA or tar
+// on the way (a stream cut short, e.g. vzdump killed, fails and leaves nothing).
 #include <filesystem>
 #include <optional>
 #include <string>

@@ -24,7 +24,8 @@
 // (never converted; a protected full is a fine base though); there is no earlier full;
 // the newest earlier full has another format (vma/tar) or a codec pvediff cannot read
 // (bzip2), is empty, or has a pvediff temporary file for its very name (another run
-// is replacing it); or the new archive itself is bzip2. A full without a manifest (as
+// is replacing it); or the new archive itself is bzip2, or is already the full of
+// differentials (archives converted out of order). A full without a manifest (as
 // the older add-on left them) is a valid base: its checksum is computed when read.
 #include <chrono>
 #include <cstdint>
