@@ -1,13 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "source_stash.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 
-#include "pvediff/io/atomic_file.h"
 #include "pvediff/io/error.h"
 
 namespace pvediff::engine {
@@ -19,24 +15,14 @@ constexpr std::uint64_t max_piece = std::uint64_t{1} << 20;
 }  // namespace
 
 SourceStash::SourceStash(std::filesystem::path spill_dir, std::uint64_t memory_limit)
-    : spill_dir_(std::move(spill_dir)), memory_limit_(memory_limit)
+    : memory_limit_(memory_limit), spill_file_(std::move(spill_dir))
 {
 }
 
 void SourceStash::spill(Piece& piece, std::span<const std::uint8_t> data)
 {
-    if (!spill_fd_.valid()) {
-        const auto path = io::temp_path_for(spill_dir_ / "pvediff-spill");
-        spill_name_ = path.string();
-        spill_fd_ = io::open_fd(spill_name_, O_RDWR | O_CREAT | O_EXCL, 0600);
-        // Anonymous from now on: the space is freed when the descriptor is closed,
-        // also when the process is killed.
-        ::unlink(spill_name_.c_str());
-    }
-    io::pwrite_all(spill_fd_.get(), data, spill_end_, spill_name_);
     piece.spilled = true;
-    piece.spill_offset = spill_end_;
-    spill_end_ += data.size();
+    piece.spill_offset = spill_file_.append(data);
     spilled_ += data.size();
 }
 
@@ -122,7 +108,7 @@ void SourceStash::copy_to(std::uint64_t offset, std::span<std::uint8_t> out)
         }
         auto dest = out.subspan(from - offset, to - from);
         if (p.spilled) {
-            io::pread_exact(spill_fd_.get(), dest, p.spill_offset + (from - p_start), spill_name_);
+            spill_file_.read(p.spill_offset + (from - p_start), dest);
         } else {
             std::memcpy(dest.data(), p.data.data() + (from - p_start), dest.size());
         }
@@ -144,11 +130,8 @@ void SourceStash::release_through(std::uint64_t window)
         }
         pieces_.erase(it);
     }
-    if (pieces_.empty() && spill_fd_.valid()) {
-        // Nothing spilled is needed any more: give the space back.
-        if (::ftruncate(spill_fd_.get(), 0) == 0) {
-            spill_end_ = 0;
-        }
+    if (pieces_.empty()) {
+        spill_file_.clear();  // nothing spilled is needed any more: give the space back
     }
 }
 

@@ -9,7 +9,7 @@
 #include <span>
 #include <vector>
 
-#include "pvediff/io/fd.h"
+#include "spill_file.h"
 
 namespace pvediff::engine {
 
@@ -46,13 +46,10 @@ private:
     void put_one(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use);
     void spill(Piece& piece, std::span<const std::uint8_t> data);
 
-    std::filesystem::path spill_dir_;
     std::uint64_t memory_limit_;
     std::map<std::uint64_t, Piece> pieces_;               // by offset in the full
     std::multimap<std::uint64_t, std::uint64_t> by_use_;  // last use -> offset
-    io::Fd spill_fd_;
-    std::string spill_name_;
-    std::uint64_t spill_end_ = 0;
+    detail::SpillFile spill_file_;  // unlinked at once: nothing left behind, even on a kill
     std::uint64_t in_memory_ = 0;
     std::uint64_t total_ = 0;
     std::uint64_t peak_ = 0;

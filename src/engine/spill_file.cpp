@@ -21,6 +21,13 @@ std::uint64_t SpillFile::append(std::span<const std::uint8_t> bytes)
     return at;
 }
 
+void SpillFile::clear()
+{
+    if (fd_.valid() && ::ftruncate(fd_.get(), 0) == 0) {
+        end_ = 0;
+    }
+}
+
 void SpillFile::read(std::uint64_t offset, std::span<std::uint8_t> out) const
 {
     if (!out.empty()) {

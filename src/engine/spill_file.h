@@ -21,6 +21,8 @@ public:
     std::uint64_t append(std::span<const std::uint8_t> bytes);
     // Reads back bytes appended before.
     void read(std::uint64_t offset, std::span<std::uint8_t> out) const;
+    // Forgets everything appended and gives the space back.
+    void clear();
     [[nodiscard]] std::uint64_t size() const { return end_; }
 
 private:

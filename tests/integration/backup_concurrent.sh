@@ -10,8 +10,6 @@ source "$PVEDIFF_TEST_LIB/common.sh"
 export TZ=UTC
 
 t0=1790000000
-stamp_of() { date -u -d "@$1" +%Y_%m_%d-%H_%M_%S; }
-sha_of() { sha256sum <"$1" | cut -d' ' -f1; }
 for t in 60 0; do
   printf 'fullbackup: 7\nmax-diff-ratio: 0.9\nlock-timeout: %s\n' "$t" >"$WORK/timeout-$t.conf"
 done

@@ -12,8 +12,6 @@ source "$PVEDIFF_TEST_LIB/common.sh"
 export TZ=UTC
 
 t0=1790000000
-stamp_of() { date -u -d "@$1" +%Y_%m_%d-%H_%M_%S; }
-sha_of() { sha256sum <"$1" | cut -d' ' -f1; }
 conf=$WORK/pvediff.conf
 printf 'fullbackup: 7\nmax-diff-ratio: 0.9\n' >"$conf"
 

@@ -16,8 +16,6 @@ fullbackup: 3
 max-diff-ratio: 0.5
 CONF
 t0=1790000000  # 2026-09-21 ... UTC; each day adds 86400
-stamp_of() { date -u -d "@$1" +%Y_%m_%d-%H_%M_%S; }
-sha_of() { sha256sum <"$1" | cut -d' ' -f1; }
 
 # The qemu guest: a 6 MiB disk of real file contents; each day rewrites a few pages.
 img=$WORK/disk.img

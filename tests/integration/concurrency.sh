@@ -69,7 +69,6 @@ next_time() {
     echo $((t0 + n * 21600))
   ) 9>"$WORK/counter.lock"
 }
-stamp_of() { date -u -d "@$1" +%Y_%m_%d-%H_%M_%S; }
 
 # run NAME CMD...: one command under timeout; its status and output go to the loop's log.
 run() {

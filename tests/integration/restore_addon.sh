@@ -18,7 +18,6 @@ else
   echo "note: no xdelta3 binary, add-on deltas made with pvediff diff --engine xdelta3" >&2
   addon_delta() { "$PVEDIFF" -q diff --engine xdelta3 --base "$1" --new "$2" --compress none -o -; }
 fi
-sha_of() { sha256sum <"$1" | cut -d' ' -f1; }
 
 dump=$WORK/dump
 mkdir -p "$dump" "$WORK/pve"

@@ -33,3 +33,7 @@ compress_with() {  # compress_with zst|lzo|gz|none < in > out
   esac
 }
 ext_of() { case "$1" in none) echo "" ;; *) echo ".$1" ;; esac; }
+# A vzdump time stamp (UTC) for epoch seconds.
+stamp_of() { date -u -d "@$1" +%Y_%m_%d-%H_%M_%S; }
+# SHA-256 of a file's bytes as they are (see content_sha for the decompressed content).
+sha_of() { sha256sum <"$1" | cut -d' ' -f1; }
