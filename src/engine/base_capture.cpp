@@ -11,8 +11,9 @@ namespace {
 constexpr std::size_t read_piece = 256 * 1024;
 }
 
-BaseCapture::BaseCapture(io::ByteSource& base, std::uint64_t lag, const std::filesystem::path& spill_dir)
-    : base_(base), lag_(lag), spill_(spill_dir)
+BaseCapture::BaseCapture(io::ByteSource& base, std::uint64_t lag, const std::filesystem::path& spill_dir,
+                         BlockScan* scan)
+    : base_(base), lag_(lag), scan_(scan), spill_(spill_dir)
 {
     thread_ = std::thread([this] { run(); });
 }
@@ -50,6 +51,9 @@ void BaseCapture::run()
             }
             // Read without the lock: the decompressor is the slow part.
             const std::size_t got = base_.read(std::span<std::uint8_t>(buf.data(), want));
+            if (scan_ != nullptr) {
+                scan_->feed(read_, std::span<const std::uint8_t>(buf.data(), got));  // read_ is ours to read
+            }
             {
                 std::lock_guard lock(mutex_);
                 keep(read_, std::span<const std::uint8_t>(buf.data(), got));

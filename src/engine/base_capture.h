@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "block_scan.h"
 #include "pvediff/io/byte_stream.h"
 #include "spill_file.h"
 
@@ -31,7 +32,10 @@ public:
     };
 
     // `lag`: how far the reader stays behind the position given to follow().
-    BaseCapture(io::ByteSource& base, std::uint64_t lag, const std::filesystem::path& spill_dir);
+    // `scan`, when given, sees every byte the reader reads (on the reader's thread;
+    // look at it only after stop() or finish()).
+    BaseCapture(io::ByteSource& base, std::uint64_t lag, const std::filesystem::path& spill_dir,
+                BlockScan* scan = nullptr);
     ~BaseCapture();  // stops and joins the reader
     BaseCapture(const BaseCapture&) = delete;
     BaseCapture& operator=(const BaseCapture&) = delete;
@@ -75,6 +79,7 @@ private:
 
     io::ByteSource& base_;
     const std::uint64_t lag_;
+    BlockScan* scan_;
     SpillFile spill_;  // written by the reader under the lock, read by take() under it
     std::mutex mutex_;
     std::condition_variable cv_;

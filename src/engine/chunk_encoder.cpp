@@ -61,9 +61,9 @@ struct PlanItem {
 
 class ChunkMatcher {
 public:
-    ChunkMatcher(const ChunkIndex& index, detail::BaseCapture* capture, detail::SpillFile& spill,
-                 const ChunkEncoderOptions& options, ChunkEncodeStats& stats)
-        : index_(index), capture_(capture), spill_(spill), options_(options), stats_(stats)
+    ChunkMatcher(const ChunkIndex& index, detail::BaseCapture* capture, detail::BlockScan* scan,
+                 detail::SpillFile& spill, const ChunkEncoderOptions& options, ChunkEncodeStats& stats)
+        : index_(index), capture_(capture), scan_(scan), spill_(spill), options_(options), stats_(stats)
     {
     }
 
@@ -96,6 +96,9 @@ public:
                 item.spill_at = spill_.append(bytes);
                 for (const ChunkLocation& old : olds) {
                     ask(item, old.offset, old.offset + old.length);
+                }
+                if (scan_ != nullptr) {
+                    scan_->want(bytes, plan_.size());  // its blocks anywhere else in the full
                 }
                 plan_.push_back(std::move(item));
                 if (!anchored) {
@@ -165,8 +168,8 @@ public:
     void replay(VcdiffWriter& writer, detail::BaseCapture* second,
                 const std::map<detail::BaseCapture::Ticket, detail::BaseCapture::Ticket>& seconds)
     {
-        for (PlanItem& item : plan_) {
-            write(writer, item, second, seconds);
+        for (std::size_t i = 0; i < plan_.size(); ++i) {
+            write(writer, plan_[i], i, second, seconds);
         }
         plan_.clear();
         unplaced_.clear();
@@ -277,7 +280,7 @@ private:
         plan_.push_back(std::move(item));
     }
 
-    void write(VcdiffWriter& writer, const PlanItem& item, detail::BaseCapture* second,
+    void write(VcdiffWriter& writer, const PlanItem& item, std::size_t at, detail::BaseCapture* second,
                const std::map<detail::BaseCapture::Ticket, detail::BaseCapture::Ticket>& seconds)
     {
         if (!item.changed) {
@@ -286,9 +289,14 @@ private:
         }
         new_bytes_.resize(static_cast<std::size_t>(item.length));
         spill_.read(item.spill_at, new_bytes_);
-        if (item.tickets.empty()) {
+        const auto& found = scan_ != nullptr ? scan_->found(at) : no_blocks;
+        if (item.tickets.empty() && found.empty()) {
             writer.add(new_bytes_);
             return;
+        }
+        for (const auto& f : found) {
+            scan_->read(f, base_bytes_);
+            matcher_.add_base(base_bytes_, f.full_offset);
         }
         for (const auto ticket : item.tickets) {
             if (const auto it = seconds.find(ticket); second != nullptr && it != seconds.end()) {
@@ -307,7 +315,9 @@ private:
 
     const ChunkIndex& index_;
     detail::BaseCapture* capture_;
+    detail::BlockScan* scan_;
     detail::SpillFile& spill_;
+    const std::vector<detail::BlockScan::Found> no_blocks;
     const ChunkEncoderOptions& options_;
     ChunkEncodeStats& stats_;
     detail::FineMatcher matcher_;
@@ -361,7 +371,11 @@ public:
             options_.spill_dir.empty() ? std::filesystem::temp_directory_path() : options_.spill_dir;
         detail::SpillFile spill(spill_dir);
         std::optional<detail::BaseCapture> capture;
+        std::optional<detail::BlockScan> scan;
         if (base_reader != nullptr) {
+            if (options_.reopen_base) {
+                scan.emplace(spill_dir);  // for the second read
+            }
             capture.emplace(*base_reader, std::max(options_.capture_lag, index->content_size() / 16),
                             spill_dir);
         }
@@ -373,7 +387,8 @@ public:
         }
         io::HashingSource hashed(*input);
 
-        ChunkMatcher matcher(*index, capture ? &*capture : nullptr, spill, options_, stats);
+        ChunkMatcher matcher(*index, capture ? &*capture : nullptr, scan ? &*scan : nullptr, spill, options_,
+                             stats);
         Chunker chunker(
             index->params(), options_.layout,
             [&](const Chunk& c, std::span<const std::uint8_t> bytes) { matcher.on_chunk(c, bytes); });
@@ -389,24 +404,30 @@ public:
         matcher.flush_gap(std::nullopt);
 
         // The old versions the reader had passed when they were asked for (content
-        // copied from far back in the full, mostly) come from a second, shorter read.
+        // copied from far back in the full, mostly) come from a second read, which
+        // also looks for the changed clusters' blocks everywhere (BlockScan).
         std::unique_ptr<io::ByteSource> again;
         std::optional<detail::BaseCapture> second;
         std::map<detail::BaseCapture::Ticket, detail::BaseCapture::Ticket> seconds;
         if (capture) {
             stats.base_missed_bytes = capture->missed_bytes();
             const auto missed = capture->missed();
-            if (!missed.empty() && options_.reopen_base) {
+            const bool scanning = scan && scan->wants_any();
+            if ((!missed.empty() || scanning) && options_.reopen_base) {
                 again = options_.reopen_base();
-                second.emplace(*again, 0, spill_dir);
+                second.emplace(*again, 0, spill_dir, scanning ? &*scan : nullptr);
                 std::uint64_t end = 0;
                 for (const auto& m : missed) {
                     seconds.emplace(m.ticket, second->request(m.lo, m.hi));
                     end = std::max(end, m.hi);
                 }
+                if (scanning) {
+                    end = index->content_size();
+                }
                 second->wait_past(end);
                 second->stop();
                 stats.second_pass_bytes = end;
+                stats.scan_found_blocks = scanning ? scan->found_blocks() : 0;
             }
             const std::uint64_t base_size = capture->finish();
             result.base_bytes = std::max(result.base_bytes, base_size);

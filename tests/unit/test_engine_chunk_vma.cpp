@@ -142,5 +142,48 @@ TEST(ChunkEncoderVma, BlocksCopiedToOtherClustersAreFoundByAnchors)
         << "copied blocks " << copied_blocks * block << ", anchor hits " << stats.anchor_hits;
 }
 
+// A few blocks copied alone, too few for an anchor: the second read of the full finds
+// them by looking at every block position (BlockScan).
+TEST(ChunkEncoderVma, SingleBlocksCopiedAreFoundByTheScan)
+{
+    test::TempDir dir;
+    auto disk = test::make_data(clusters * cluster_size, 6);
+    const auto day1 = write_vma(disk, 5);
+    constexpr std::size_t block = 4096;
+    // Two blocks each, to other positions in their clusters (6400 blocks in all).
+    for (const auto& [from, to] :
+         {std::pair{2003U, 5011U}, std::pair{3100U, 5555U}, std::pair{4500U, 6101U}}) {
+        std::copy_n(disk.begin() + static_cast<std::ptrdiff_t>(from * block), 2 * block,
+                    disk.begin() + static_cast<std::ptrdiff_t>(to * block));
+    }
+    const auto day2 = write_vma(disk, 6);
+    test::write_file(dir / "day1.vma", day1);
+    test::write_file(dir / "day2.vma", day2);
+
+    ChunkEncodeStats stats;
+    ChunkEncoderOptions options;
+    options.stats = &stats;
+    options.spill_dir = dir.path();
+    options.reopen_base = [&dir] { return io::open_file_source((dir / "day1.vma").string()); };
+    io::FileSource base((dir / "day1.vma").string());
+    io::FileSource target((dir / "day2.vma").string());
+    io::MemorySink delta;
+    const auto result = make_chunk_encoder(options)->encode(base, target, delta);
+    test::write_file(dir / "d.vcdiff", delta.data());
+    ASSERT_EQ(test::run("xdelta3 -d -f -s " + (dir / "day1.vma").string() + " " +
+                        (dir / "d.vcdiff").string() + " " + (dir / "out").string()),
+              0);
+    EXPECT_EQ(test::sha256_hex_of_file(dir / "out"), test::sha256_hex_of_file(dir / "day2.vma"));
+    EXPECT_GE(stats.scan_found_blocks, 6U);
+    const std::uint64_t headers = 4096 + (clusters / 50 + 2) * 512;
+    EXPECT_LT(result.literal_bytes, headers * 2 + 4096) << "found " << stats.scan_found_blocks;
+    // Nothing of the scratch files is left.
+    std::size_t files = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) {
+        ++files;
+    }
+    EXPECT_EQ(files, 4U) << "day1.vma, day2.vma, d.vcdiff, out";
+}
+
 }  // namespace
 }  // namespace pvediff::engine

@@ -35,6 +35,7 @@ struct ChunkEncodeStats {
     std::uint64_t anchor_hits = 0;           // changed clusters placed by a sampled block
     std::uint64_t base_missed_bytes = 0;     // asked for after the reader had passed them
     std::uint64_t second_pass_bytes = 0;     // of the full read again for those (0: none)
+    std::uint64_t scan_found_blocks = 0;     // changed clusters' blocks found by that read
     std::uint64_t base_kept_bytes = 0;       // of the full kept in the scratch file
     std::uint64_t index_entries = 0;
     std::uint64_t index_memory_bytes = 0;
