@@ -36,6 +36,25 @@ std::vector<std::uint8_t> write_vma(const std::vector<std::uint8_t>& disk, std::
     return sink.data();
 }
 
+// VMA headers and extent headers carry a fresh uuid each run: literal every time.
+constexpr std::uint64_t header_bytes = 4096 + (clusters / 50 + 2) * 512;
+
+// Encodes day2.vma against day1.vma in `dir`, checks that stock xdelta3 rebuilds it
+// exactly, returns the result.
+EncodeResult encode_and_check(const test::TempDir& dir, const ChunkEncoderOptions& options)
+{
+    io::FileSource base((dir / "day1.vma").string());
+    io::FileSource target((dir / "day2.vma").string());
+    io::MemorySink delta;
+    const auto result = make_chunk_encoder(options)->encode(base, target, delta);
+    test::write_file(dir / "d.vcdiff", delta.data());
+    EXPECT_EQ(test::run("xdelta3 -d -f -s " + (dir / "day1.vma").string() + " " +
+                        (dir / "d.vcdiff").string() + " " + (dir / "out").string()),
+              0);
+    EXPECT_EQ(test::sha256_hex_of_file(dir / "out"), test::sha256_hex_of_file(dir / "day2.vma"));
+    return result;
+}
+
 TEST(ChunkEncoderVma, ReorderedClustersAndRewrittenPages)
 {
     test::TempDir dir;
@@ -73,21 +92,12 @@ TEST(ChunkEncoderVma, ReorderedClustersAndRewrittenPages)
         // 256 MiB: the reader stays behind every moved cluster; 0: it keeps pace
         // (1/16 of the full behind), so the shuffled clusters' old versions are often gone.
         options.capture_lag = lag;
-        io::FileSource base((dir / "day1.vma").string());
-        io::FileSource target((dir / "day2.vma").string());
-        io::MemorySink delta;
-        const auto result = make_chunk_encoder(options)->encode(base, target, delta);
-        test::write_file(dir / "d.vcdiff", delta.data());
-        ASSERT_EQ(test::run("xdelta3 -d -f -s " + (dir / "day1.vma").string() + " " +
-                            (dir / "d.vcdiff").string() + " " + (dir / "out").string()),
-                  0);
-        EXPECT_EQ(test::sha256_hex_of_file(dir / "out"), test::sha256_hex_of_file(dir / "day2.vma"));
+        const auto result = encode_and_check(dir, options);
         EXPECT_EQ(result.target_bytes, day2.size());
         if (lag >= day1.size()) {
             // The 13 new pages, the VMA header and the extent headers (which carry a
             // new uuid), little more.
-            const std::uint64_t headers = 4096 + (clusters / 50 + 2) * 512;
-            EXPECT_LT(result.literal_bytes, 13 * 4096 + headers * 2)
+            EXPECT_LT(result.literal_bytes, 13 * 4096 + header_bytes * 2)
                 << "gap " << stats.gap_bytes << " fine " << stats.fine_copied_bytes << " by position "
                 << stats.clusters_by_position << " base " << stats.cluster_base_bytes << " chunks "
                 << stats.chunks;
@@ -127,18 +137,9 @@ TEST(ChunkEncoderVma, BlocksCopiedToOtherClustersAreFoundByAnchors)
     // One stored block in 32 is an anchor.
     EXPECT_GT(options.index->anchor_count(), clusters * 16 / 32 / 2);
     EXPECT_LT(options.index->anchor_count(), clusters * 16 / 32 * 2);
-    io::FileSource base((dir / "day1.vma").string());
-    io::FileSource target((dir / "day2.vma").string());
-    io::MemorySink delta;
-    const auto result = make_chunk_encoder(options)->encode(base, target, delta);
-    test::write_file(dir / "d.vcdiff", delta.data());
-    ASSERT_EQ(test::run("xdelta3 -d -f -s " + (dir / "day1.vma").string() + " " +
-                        (dir / "d.vcdiff").string() + " " + (dir / "out").string()),
-              0);
-    EXPECT_EQ(test::sha256_hex_of_file(dir / "out"), test::sha256_hex_of_file(dir / "day2.vma"));
+    const auto result = encode_and_check(dir, options);
     EXPECT_GT(stats.anchor_hits, 0U);
-    const std::uint64_t headers = 4096 + (clusters / 50 + 2) * 512;
-    EXPECT_LT(result.literal_bytes, headers * 2 + 64 * 1024)
+    EXPECT_LT(result.literal_bytes, header_bytes * 2 + 64 * 1024)
         << "copied blocks " << copied_blocks * block << ", anchor hits " << stats.anchor_hits;
 }
 
@@ -165,18 +166,9 @@ TEST(ChunkEncoderVma, SingleBlocksCopiedAreFoundByTheScan)
     options.stats = &stats;
     options.spill_dir = dir.path();
     options.reopen_base = [&dir] { return io::open_file_source((dir / "day1.vma").string()); };
-    io::FileSource base((dir / "day1.vma").string());
-    io::FileSource target((dir / "day2.vma").string());
-    io::MemorySink delta;
-    const auto result = make_chunk_encoder(options)->encode(base, target, delta);
-    test::write_file(dir / "d.vcdiff", delta.data());
-    ASSERT_EQ(test::run("xdelta3 -d -f -s " + (dir / "day1.vma").string() + " " +
-                        (dir / "d.vcdiff").string() + " " + (dir / "out").string()),
-              0);
-    EXPECT_EQ(test::sha256_hex_of_file(dir / "out"), test::sha256_hex_of_file(dir / "day2.vma"));
+    const auto result = encode_and_check(dir, options);
     EXPECT_GE(stats.scan_found_blocks, 6U);
-    const std::uint64_t headers = 4096 + (clusters / 50 + 2) * 512;
-    EXPECT_LT(result.literal_bytes, headers * 2 + 4096) << "found " << stats.scan_found_blocks;
+    EXPECT_LT(result.literal_bytes, header_bytes * 2 + 4096) << "found " << stats.scan_found_blocks;
     // Nothing of the scratch files is left.
     std::size_t files = 0;
     for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) {
