@@ -45,7 +45,8 @@ std::uint64_t cluster_identity(const formats::Region& r)
 void check_chunk_params(const ChunkParams& p)
 {
     if (p.min_size < 64 || p.min_size >= p.avg_size || p.avg_size >= p.max_size ||
-        p.max_size > (std::uint32_t{1} << 24) || p.boundary_ratio == 0 || !std::has_single_bit(p.boundary_ratio)) {
+        p.max_size > (std::uint32_t{1} << 24) || p.boundary_ratio == 0 ||
+        !std::has_single_bit(p.boundary_ratio)) {
         throw io::Error("chunk parameters out of range: need 64 <= min < avg < max <= 16 MiB");
     }
 }

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <deque>
 #include <filesystem>
-#include <map>
 #include <optional>
 #include <unordered_map>
 
@@ -39,10 +38,13 @@ constexpr std::uint64_t fine_max_base = std::uint64_t{32} << 20;
 // fit in a window: see VcdiffWriter::copy_summed).
 constexpr std::uint64_t max_merged_copy = std::uint64_t{1} << 20;
 
-// Cluster keys are (dev << 48) | (cluster << 4): the next cluster is 16 further.
+// Cluster keys are (dev << 48) | (cluster << 4): the next cluster is 16 further, and
+// key | n is the disk block number of the cluster's block n.
 constexpr std::uint64_t cluster_step = 16;
-// Old clusters matched against one changed cluster, at most (8 x 64 KiB).
-constexpr std::size_t max_old_clusters = 8;
+constexpr std::uint64_t block_mask = 15;
+// Old clusters matched against one changed cluster, at most (x 64 KiB): its own old
+// version, the two a shifted copy spans, and one from a second guess.
+constexpr std::size_t max_old_clusters = 4;
 // Anchor shifts and unplaced clusters remembered (~40 bytes each); forgotten all at
 // once beyond, which costs matches, never correctness.
 constexpr std::size_t max_shifts = std::size_t{1} << 20;
@@ -70,9 +72,6 @@ public:
     void on_chunk(const Chunk& chunk, std::span<const std::uint8_t> bytes)
     {
         ++stats_.chunks;
-        if (capture_ != nullptr) {
-            capture_->follow(chunk.offset + chunk.length);
-        }
         const auto loc = index_.find(chunk.hash);
         if (loc && loc->length == chunk.length) {
             flush_gap(loc->offset);
@@ -162,14 +161,11 @@ public:
         predicted_ += len;
     }
 
-    // Writes the planned instructions in order. `second` holds what the first reader
-    // had passed when it was asked for (`seconds`: first ticket -> second ticket);
-    // null when there was no second pass.
-    void replay(VcdiffWriter& writer, detail::BaseCapture* second,
-                const std::map<detail::BaseCapture::Ticket, detail::BaseCapture::Ticket>& seconds)
+    // Writes the planned instructions in order (after the full was read).
+    void replay(VcdiffWriter& writer)
     {
         for (std::size_t i = 0; i < plan_.size(); ++i) {
-            write(writer, plan_[i], i, second, seconds);
+            write(writer, plan_[i], i);
         }
         plan_.clear();
         unplaced_.clear();
@@ -184,30 +180,32 @@ private:
                                             bool& anchored)
     {
         std::vector<std::uint64_t> keys{key};
-        auto add_around = [&](std::uint64_t k) {
-            for (const std::uint64_t n : {k, k - cluster_step, k + cluster_step}) {
-                if (std::find(keys.begin(), keys.end(), n) == keys.end()) {
-                    keys.push_back(n);
+        // `from` is the full's disk block where this cluster's first block used to be:
+        // the one or two old clusters its blocks span.
+        auto add_mapped = [&](std::uint64_t from) {
+            for (const std::uint64_t k :
+                 {from & ~block_mask, (from & block_mask) != 0 ? (from | block_mask) + 1 : 0}) {
+                if (k != 0 && std::find(keys.begin(), keys.end(), k) == keys.end()) {
+                    keys.push_back(k);
                 }
             }
         };
-        for (std::size_t at = 0; at + anchor_block <= bytes.size() && keys.size() < max_old_clusters;
-             at += anchor_block) {
+        for (std::size_t at = 0; at + anchor_block <= bytes.size() && !anchored; at += anchor_block) {
             const auto anchor = anchor_hash(bytes.subspan(at, anchor_block));
             const auto old = anchor ? index_.find_anchor(*anchor) : std::nullopt;
-            if (old && *old != key) {
-                add_around(*old);
-                if (!anchored) {
-                    const std::uint64_t shift = *old - key;  // wraps for negative shifts, as intended
-                    if (shifts_.size() >= max_shifts) {
-                        shifts_.clear();
-                    }
-                    shifts_[key] = shift;
-                    last_shift_ = shift;
-                    anchored = true;
-                    ++stats_.anchor_hits;
-                    place_neighbours(key, shift);
+            if (old && (*old & ~block_mask) != key) {
+                // Disk block numbers are key | block: one anchor gives the shift of the
+                // whole cluster (wrapping for negative shifts, as intended).
+                const std::uint64_t shift = *old - at / anchor_block - key;
+                add_mapped(key + shift);
+                if (shifts_.size() >= max_shifts) {
+                    shifts_.clear();
                 }
+                shifts_[key] = shift;
+                last_shift_ = shift;
+                anchored = true;
+                ++stats_.anchor_hits;
+                place_neighbours(key, shift);
             }
         }
         if (!anchored) {
@@ -216,11 +214,11 @@ private:
             for (const std::uint64_t n :
                  {key - cluster_step, key + cluster_step, key - 2 * cluster_step, key + 2 * cluster_step}) {
                 if (const auto it = shifts_.find(n); it != shifts_.end()) {
-                    add_around(key + it->second);
+                    add_mapped(key + it->second);
                 }
             }
             if (last_shift_ != 0) {
-                add_around(key + last_shift_);
+                add_mapped(key + last_shift_);
             }
         }
         std::vector<ChunkLocation> found;
@@ -242,9 +240,11 @@ private:
                 continue;
             }
             PlanItem& item = *it->second;
-            for (const std::uint64_t k : {n + shift, n + shift - cluster_step, n + shift + cluster_step}) {
+            const std::uint64_t from = n + shift;
+            for (const std::uint64_t k :
+                 {from & ~block_mask, (from & block_mask) != 0 ? (from | block_mask) + 1 : 0}) {
                 const auto loc =
-                    item.tickets.size() < max_old_clusters ? index_.find_cluster(k) : std::nullopt;
+                    k != 0 && item.tickets.size() < max_old_clusters ? index_.find_cluster(k) : std::nullopt;
                 if (loc) {
                     ask(item, loc->offset, loc->offset + loc->length);
                 }
@@ -280,8 +280,7 @@ private:
         plan_.push_back(std::move(item));
     }
 
-    void write(VcdiffWriter& writer, const PlanItem& item, std::size_t at, detail::BaseCapture* second,
-               const std::map<detail::BaseCapture::Ticket, detail::BaseCapture::Ticket>& seconds)
+    void write(VcdiffWriter& writer, const PlanItem& item, std::size_t at)
     {
         if (!item.changed) {
             writer.copy_summed(item.source, item.length, item.adler);
@@ -299,11 +298,6 @@ private:
             matcher_.add_base(base_bytes_, f.full_offset);
         }
         for (const auto ticket : item.tickets) {
-            if (const auto it = seconds.find(ticket); second != nullptr && it != seconds.end()) {
-                const std::uint64_t from = second->take(it->second, base_bytes_);
-                stats_.cluster_base_bytes += base_bytes_.size();
-                matcher_.add_base(base_bytes_, from);
-            }
             const std::uint64_t from = capture_->take(ticket, base_bytes_);
             stats_.cluster_base_bytes += base_bytes_.size();
             matcher_.add_base(base_bytes_, from);
@@ -370,14 +364,11 @@ public:
         const std::filesystem::path spill_dir =
             options_.spill_dir.empty() ? std::filesystem::temp_directory_path() : options_.spill_dir;
         detail::SpillFile spill(spill_dir);
-        std::optional<detail::BaseCapture> capture;
         std::optional<detail::BlockScan> scan;
+        std::optional<detail::BaseCapture> capture;
         if (base_reader != nullptr) {
-            if (options_.reopen_base) {
-                scan.emplace(spill_dir);  // for the second read
-            }
-            capture.emplace(*base_reader, std::max(options_.capture_lag, index->content_size() / 16),
-                            spill_dir);
+            scan.emplace(spill_dir);
+            capture.emplace(spill_dir, &*scan);
         }
         std::unique_ptr<io::ByteSource> ahead;
         io::ByteSource* input = &target;
@@ -403,43 +394,22 @@ public:
         chunker.finish();
         matcher.flush_gap(std::nullopt);
 
-        // The old versions the reader had passed when they were asked for (content
-        // copied from far back in the full, mostly) come from a second read, which
-        // also looks for the changed clusters' blocks everywhere (BlockScan).
-        std::unique_ptr<io::ByteSource> again;
-        std::optional<detail::BaseCapture> second;
-        std::map<detail::BaseCapture::Ticket, detail::BaseCapture::Ticket> seconds;
+        // Now that every old version wanted is known, one read of the full collects
+        // them, wherever they are, and looks for the changed clusters' blocks.
         if (capture) {
-            stats.base_missed_bytes = capture->missed_bytes();
-            const auto missed = capture->missed();
-            const bool scanning = scan && scan->wants_any();
-            if ((!missed.empty() || scanning) && options_.reopen_base) {
-                again = options_.reopen_base();
-                second.emplace(*again, 0, spill_dir, scanning ? &*scan : nullptr);
-                std::uint64_t end = 0;
-                for (const auto& m : missed) {
-                    seconds.emplace(m.ticket, second->request(m.lo, m.hi));
-                    end = std::max(end, m.hi);
-                }
-                if (scanning) {
-                    end = index->content_size();
-                }
-                second->wait_past(end);
-                second->stop();
-                stats.second_pass_bytes = end;
-                stats.scan_found_blocks = scanning ? scan->found_blocks() : 0;
-            }
-            const std::uint64_t base_size = capture->finish();
+            auto ahead_base = io::make_read_ahead(std::make_unique<BorrowedSource>(*base_reader));
+            const std::uint64_t base_size = capture->read_all(*ahead_base);
             result.base_bytes = std::max(result.base_bytes, base_size);
             if (base_size != index->content_size()) {
                 throw io::Error("chunk index does not match the full '" + base_reader->name() +
                                 "': indexed " + std::to_string(index->content_size()) +
                                 " bytes, the full has " + std::to_string(base_size));
             }
-            stats.base_kept_bytes = capture->kept_bytes() + (second ? second->kept_bytes() : 0);
+            stats.base_kept_bytes = capture->kept_bytes();
+            stats.scan_found_blocks = scan->found_blocks();
         }
         VcdiffWriter writer(delta, options_.writer);
-        matcher.replay(writer, second ? &*second : nullptr, seconds);
+        matcher.replay(writer);
         writer.finish();
         result.target_bytes = hashed.bytes();
         result.target_sha256 = hashed.finish();

@@ -50,6 +50,8 @@ std::uint64_t slot_hash(std::uint64_t h)
     return h == 0 ? 1 : h;
 }
 
+// An anchor's value: its cluster's key with the block's number in the cluster.
+constexpr std::uint64_t anchor_block_mask = 15;
 // Sampling by the top bits: the tables place keys by their low bits.
 constexpr int anchor_sample_shift = 59;  // one block in 32
 
@@ -134,7 +136,9 @@ void ChunkIndex::add(const Chunk& chunk, std::span<const std::uint8_t> bytes)
         for (std::size_t at = 0; at + anchor_block <= bytes.size(); at += anchor_block) {
             if (const auto anchor = anchor_hash(bytes.subspan(at, anchor_block))) {
                 reserve(anchor_slots_, anchors_ + 1);
-                anchors_ += insert(anchor_slots_, *anchor, chunk.cluster_key) ? 1 : 0;
+                // The key's low 4 bits are free: they take the block's place in the cluster.
+                const std::uint64_t block_no = at / anchor_block;
+                anchors_ += insert(anchor_slots_, *anchor, chunk.cluster_key | block_no) ? 1 : 0;
             }
         }
     }
@@ -337,7 +341,7 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
         io::throw_parse_error(name, offset, "chunk index checksum mismatch");
     }
     for (const Slot& a : index.anchor_slots_) {
-        if (a.hash != 0 && !lookup(index.cluster_slots_, a.location)) {
+        if (a.hash != 0 && !lookup(index.cluster_slots_, a.location & ~anchor_block_mask)) {
             io::throw_parse_error(name, header_size, "chunk index anchor names an unknown cluster");
         }
     }

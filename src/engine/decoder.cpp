@@ -163,8 +163,7 @@ class SourceServer {
 public:
     SourceServer(io::ByteSource& base, const std::vector<PlanPiece>& plan, SourceStash& stash,
                  std::string delta_name)
-        : base_(base), plan_(plan), stash_(stash), delta_name_(std::move(delta_name)),
-          read_buf_(256 * 1024)
+        : base_(base), plan_(plan), stash_(stash), delta_name_(std::move(delta_name)), read_buf_(256 * 1024)
     {
         for (CachedBlock& c : cache_) {
             c.data.resize(block_size);
@@ -338,40 +337,40 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
         for (bool more = true; more;) {
             const int ret = xd3_decode_input(stream);
             switch (ret) {
-            case XD3_INPUT:
-                more = false;
-                break;
-            case XD3_OUTPUT:
-                out.write(std::span<const std::uint8_t>(stream->next_out, stream->avail_out));
-                result.target_bytes += stream->avail_out;
-                xd3_consume_output(stream);
-                break;
-            case XD3_GETSRCBLK:
-                server.serve(source, source.getblkno, window);
-                break;
-            case XD3_GOTHEADER:
-            case XD3_WINSTART:
-                if (window >= plan.windows) {
-                    throw io::Error("'" + delta->name() + "': more windows than when it was scanned");
-                }
-                break;
-            case XD3_WINFINISH:
-                stash.release_through(window);
-                // xdelta3 reuses a block without asking while its number repeats; the
-                // next window may need bytes of it that were not kept for this one.
-                source.curblk = nullptr;
-                ++window;
-                break;
-            default:
-                throw io::Error("'" + delta->name() + "': cannot decode window " + std::to_string(window) +
-                                ": " + (stream->msg ? stream->msg : xd3_strerror(ret)) +
-                                " (wrong full or corrupt delta)");
+                case XD3_INPUT:
+                    more = false;
+                    break;
+                case XD3_OUTPUT:
+                    out.write(std::span<const std::uint8_t>(stream->next_out, stream->avail_out));
+                    result.target_bytes += stream->avail_out;
+                    xd3_consume_output(stream);
+                    break;
+                case XD3_GETSRCBLK:
+                    server.serve(source, source.getblkno, window);
+                    break;
+                case XD3_GOTHEADER:
+                case XD3_WINSTART:
+                    if (window >= plan.windows) {
+                        throw io::Error("'" + delta->name() + "': more windows than when it was scanned");
+                    }
+                    break;
+                case XD3_WINFINISH:
+                    stash.release_through(window);
+                    // xdelta3 reuses a block without asking while its number repeats; the
+                    // next window may need bytes of it that were not kept for this one.
+                    source.curblk = nullptr;
+                    ++window;
+                    break;
+                default:
+                    throw io::Error(
+                        "'" + delta->name() + "': cannot decode window " + std::to_string(window) + ": " +
+                        (stream->msg ? stream->msg : xd3_strerror(ret)) + " (wrong full or corrupt delta)");
             }
         }
     }
     if (const int ret = xd3_close_stream(stream); ret != 0) {
-        throw io::Error("'" + delta->name() + "': truncated delta: " +
-                        (stream->msg ? stream->msg : xd3_strerror(ret)));
+        throw io::Error("'" + delta->name() +
+                        "': truncated delta: " + (stream->msg ? stream->msg : xd3_strerror(ret)));
     }
     if (window != plan.windows) {
         throw io::Error("'" + delta->name() + "': truncated delta: decoded " + std::to_string(window) +

@@ -62,7 +62,9 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
     const int shift = 64 - std::countr_zero(slots);
     keys_.assign(slots, 0);
     positions_.assign(slots, 0);
-    const auto slot_of = [shift](std::uint64_t k) { return static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ULL) >> shift); };
+    const auto slot_of = [shift](std::uint64_t k) {
+        return static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ULL) >> shift);
+    };
     const std::size_t mask = slots - 1;
     for (const Piece& piece : pieces_) {
         if (piece.end - piece.begin < min_match) {

@@ -30,10 +30,7 @@ public:
     [[nodiscard]] const std::string& name() const { return in_.name(); }
 
     // False at the end of the stream.
-    bool at_end()
-    {
-        return !fill();
-    }
+    bool at_end() { return !fill(); }
     std::uint8_t byte(const char* what)
     {
         if (!fill()) {
@@ -148,7 +145,8 @@ struct VcdiffScanner::Impl {
     vcdiff::AddressCache cache;
 
     void read_header();
-    void decode_instructions(ScannedWindow& w, std::optional<std::uint64_t> data_len, std::uint64_t window_offset);
+    void decode_instructions(ScannedWindow& w, std::optional<std::uint64_t> data_len,
+                             std::uint64_t window_offset);
 };
 
 void VcdiffScanner::Impl::read_header()
@@ -205,8 +203,8 @@ void VcdiffScanner::Impl::decode_instructions(ScannedWindow& w, std::optional<st
     };
     while (ip < inst.size()) {
         const vcdiff::CodeEntry& e = table[inst[ip++]];
-        const std::array<std::pair<Inst, std::uint8_t>, 2> halves = {
-            std::pair{e.type1, e.size1}, std::pair{e.type2, e.size2}};
+        const std::array<std::pair<Inst, std::uint8_t>, 2> halves = {std::pair{e.type1, e.size1},
+                                                                     std::pair{e.type2, e.size2}};
         const std::array<std::uint8_t, 2> modes = {e.mode1, e.mode2};
         for (std::size_t h = 0; h < 2; ++h) {
             const auto [type, table_size] = halves[h];
@@ -225,32 +223,32 @@ void VcdiffScanner::Impl::decode_instructions(ScannedWindow& w, std::optional<st
                 bad("instruction beyond the end of the target window");
             }
             switch (type) {
-            case Inst::add:
-                data_used += size;
-                break;
-            case Inst::run:
-                data_used += 1;
-                break;
-            case Inst::copy: {
-                const auto a = cache.decode(modes[h], here, addr, ap);
-                if (!a) {
-                    bad("invalid copy address");
-                }
-                if (*a >= here) {
-                    bad("copy address beyond the current position");
-                }
-                if (*a < seg) {
-                    if (size > seg - *a) {
-                        bad("copy crosses the end of the source segment");
+                case Inst::add:
+                    data_used += size;
+                    break;
+                case Inst::run:
+                    data_used += 1;
+                    break;
+                case Inst::copy: {
+                    const auto a = cache.decode(modes[h], here, addr, ap);
+                    if (!a) {
+                        bad("invalid copy address");
                     }
-                    if (size > 0) {
-                        w.ranges.push_back({w.segment_offset + *a, size});
+                    if (*a >= here) {
+                        bad("copy address beyond the current position");
                     }
+                    if (*a < seg) {
+                        if (size > seg - *a) {
+                            bad("copy crosses the end of the source segment");
+                        }
+                        if (size > 0) {
+                            w.ranges.push_back({w.segment_offset + *a, size});
+                        }
+                    }
+                    break;
                 }
-                break;
-            }
-            case Inst::noop:
-                break;
+                case Inst::noop:
+                    break;
             }
             here += size;
         }
@@ -267,7 +265,9 @@ void VcdiffScanner::Impl::decode_instructions(ScannedWindow& w, std::optional<st
     merge_ranges(w.ranges);
 }
 
-VcdiffScanner::VcdiffScanner(io::ByteSource& delta) : impl_(std::make_unique<Impl>(delta)) {}
+VcdiffScanner::VcdiffScanner(io::ByteSource& delta) : impl_(std::make_unique<Impl>(delta))
+{
+}
 VcdiffScanner::~VcdiffScanner() = default;
 
 const VcdiffHeader& VcdiffScanner::header()
@@ -347,8 +347,7 @@ bool VcdiffScanner::next(ScannedWindow& w)
         enc_len != (in.offset() - enc_start) + data_len + inst_len + addr_len) {
         in.fail_at(w.delta_offset, where + "inconsistent window encoding length");
     }
-    w.coarse = s.header.custom_code_table ||
-               (del & (vcdiff::del_instcomp | vcdiff::del_addrcomp)) != 0;
+    w.coarse = s.header.custom_code_table || (del & (vcdiff::del_instcomp | vcdiff::del_addrcomp)) != 0;
     in.skip(data_len, "data section");
     if (w.coarse) {
         in.skip(inst_len, "instruction section");

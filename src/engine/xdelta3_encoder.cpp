@@ -155,9 +155,9 @@ private:
 
 EncodeResult Xdelta3Encoder::encode(io::ByteSource& base, io::ByteSource& target, io::ByteSink& delta)
 {
-    const std::uint64_t block =
-        std::clamp<std::uint64_t>(std::bit_ceil(std::max<std::uint64_t>(options_.source_window, 1) / ring_blocks),
-                                  min_block, max_block);
+    const std::uint64_t block = std::clamp<std::uint64_t>(
+        std::bit_ceil(std::max<std::uint64_t>(options_.source_window, 1) / ring_blocks), min_block,
+        max_block);
     SourceRing ring(base, block);
 
     // 8 MiB target windows like stock xdelta3: within the decoder's 16 MiB limit.
@@ -189,8 +189,8 @@ EncodeResult Xdelta3Encoder::encode(io::ByteSource& base, io::ByteSource& target
     std::size_t n = 0;
     auto fail = [&](int ret) {
         ring.rethrow_if_failed();
-        throw io::Error("'" + target.name() + "': xdelta3 encoding failed: " +
-                        (stream->msg ? stream->msg : xd3_strerror(ret)));
+        throw io::Error("'" + target.name() +
+                        "': xdelta3 encoding failed: " + (stream->msg ? stream->msg : xd3_strerror(ret)));
     };
     do {
         n = io::read_full(target, in);
@@ -206,22 +206,22 @@ EncodeResult Xdelta3Encoder::encode(io::ByteSource& base, io::ByteSource& target
         for (bool more = true; more;) {
             const int ret = xd3_encode_input(stream);
             switch (ret) {
-            case XD3_INPUT:
-                more = false;
-                break;
-            case XD3_OUTPUT:
-                delta.write(std::span<const std::uint8_t>(stream->next_out, stream->avail_out));
-                result.delta_bytes += stream->avail_out;
-                xd3_consume_output(stream);
-                break;
-            case XD3_WINFINISH:
-                ++result.windows;
-                break;
-            case XD3_GOTHEADER:
-            case XD3_WINSTART:
-                break;
-            default:
-                fail(ret);
+                case XD3_INPUT:
+                    more = false;
+                    break;
+                case XD3_OUTPUT:
+                    delta.write(std::span<const std::uint8_t>(stream->next_out, stream->avail_out));
+                    result.delta_bytes += stream->avail_out;
+                    xd3_consume_output(stream);
+                    break;
+                case XD3_WINFINISH:
+                    ++result.windows;
+                    break;
+                case XD3_GOTHEADER:
+                case XD3_WINSTART:
+                    break;
+                default:
+                    fail(ret);
             }
         }
     } while (n == in.size());

@@ -7,11 +7,12 @@
 //    streaming the base first.
 // 2. The new archive is cut into chunks the same way; each chunk found in the index
 //    becomes a COPY from wherever it sits in the full (adjacent copies merge).
-// 3. Runs of chunks not found (the changed regions) are matched byte by byte against
-//    the full's bytes where they used to be (fine matching): a second thread reads the
-//    full once, a lag behind, and keeps just the ranges asked for (base_capture.h);
-//    the instructions wait in order until their ranges have gone by. What still
-//    differs becomes literals.
+// 3. Runs of chunks not found (the changed regions) are set aside with the ranges of
+//    the full where they used to be; after the new archive, one read of the full keeps
+//    just those ranges (base_capture.h) and finds the changed VMA clusters' blocks
+//    wherever they were (block_scan.h). Then the plan is written in order, the
+//    changed regions matched byte by byte against what was kept (fine matching); what
+//    still differs becomes literals.
 // 4. Output: standard VCDIFF windows (vcdiff_writer.h) that stock xdelta3 decodes.
 #include <cstdint>
 #include <filesystem>
@@ -33,9 +34,7 @@ struct ChunkEncodeStats {
     std::uint64_t clusters_by_position = 0;  // changed VMA clusters found by (dev, cluster)
     std::uint64_t cluster_base_bytes = 0;    // of the full's bytes captured for them
     std::uint64_t anchor_hits = 0;           // changed clusters placed by a sampled block
-    std::uint64_t base_missed_bytes = 0;     // asked for after the reader had passed them
-    std::uint64_t second_pass_bytes = 0;     // of the full read again for those (0: none)
-    std::uint64_t scan_found_blocks = 0;     // changed clusters' blocks found by that read
+    std::uint64_t scan_found_blocks = 0;     // changed clusters' blocks found anywhere in the full
     std::uint64_t base_kept_bytes = 0;       // of the full kept in the scratch file
     std::uint64_t index_entries = 0;
     std::uint64_t index_memory_bytes = 0;
@@ -53,18 +52,13 @@ struct ChunkEncoderOptions {
     LayoutFactory layout = format_layout_factory();
     // Fine matching of changed regions against the full's bytes (step 3).
     bool fine_match = true;
-    // How far the full's reader stays behind the new archive's position (at least;
-    // 1/16 of the full when that is more): changed regions that moved less than this
-    // find their old version. Costs time only (the reader ends this much later).
-    std::uint64_t capture_lag = std::uint64_t{256} << 20;
     // Where the changed bytes and the full's old bytes wait until the instructions are
     // written (a scratch file, unlinked at once); empty = the system's temp dir.
     std::filesystem::path spill_dir;
     std::size_t max_gap = std::size_t{8} << 20;  // changed bytes matched at a time
-    // Opens the base again (e.g. a new decompressor over the full's file): for fine
-    // matching without a stored index (the index pass consumed `base`), and for the
-    // second pass that fetches old versions the first reader had passed. Null = no
-    // second pass, and no fine matching when the index is built on the fly.
+    // Without a stored index, fine matching needs the base a second time (the index
+    // pass consumed `base`): opens it again (e.g. a new decompressor over the full's
+    // file). Null = no fine matching when the index is built on the fly.
     std::function<std::unique_ptr<io::ByteSource>()> reopen_base;
     // Read the new archive on its own thread (its decompressor runs there).
     bool read_ahead = true;

@@ -20,7 +20,9 @@
 //   cluster  := key u64 ((dev << 48) | (cluster << 4), never 0)
 //               location u64 (as above): where the cluster's stored blocks are
 //   anchor   := hash u64 (XXH3-64 of a stored 4 KiB block, one in 32 by its top bits)
-//               key u64 (the cluster holding it, one of the cluster table's keys)
+//               block u64 (the key of the cluster holding it, one of the cluster
+//                          table's keys, | the block's number in the cluster, 0..15:
+//                          its disk block number within the device)
 //   checksum := u64, XXH3-64 of every byte before it
 // The loader requires the exact file size before it allocates, checks every field
 // and the checksum, and names the file and the offset of what is wrong.
@@ -69,7 +71,8 @@ public:
     [[nodiscard]] std::optional<ChunkLocation> find(std::uint64_t hash) const;
     // Where the full stores the blocks of a VMA cluster (Chunk::cluster_key).
     [[nodiscard]] std::optional<ChunkLocation> find_cluster(std::uint64_t cluster_key) const;
-    // The key of the cluster of the full that held a block with this anchor_hash().
+    // Where the full held a block with this anchor_hash(): its cluster's key | the
+    // block's number in that cluster (so, the disk block number within the device).
     [[nodiscard]] std::optional<std::uint64_t> find_anchor(std::uint64_t anchor) const;
 
     [[nodiscard]] const ChunkParams& params() const { return params_; }
