@@ -181,8 +181,10 @@ std::string format_manifest(const Manifest& m)
     put("created", format_utc(m.created));
     put("pvediff-version", m.pvediff_version);
     for (const auto& [key, value] : m.unknown) {
-        if (is_known(key) || key.empty() || key.find_first_of(": \t\r\n#") != std::string::npos ||
-            has_line_break(value)) {
+        // Exactly the keys the reader can return: only a leading '#' makes a comment,
+        // so "a#b" read from a newer pvediff's manifest must be written back too.
+        if (is_known(key) || key.empty() || key.front() == '#' ||
+            key.find_first_of(": \t\r\n") != std::string::npos || has_line_break(value)) {
             throw io::Error("cannot write manifest: bad extra key '" + key + "'");
         }
         put(key, value);

@@ -1,9 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
-// NOTE TO THE ENGINEERS (remove when done): by mistake TWO "io" engineers were started.
-// Before writing any file, run: mkdir /work/notes/claims/io
-// If that mkdir FAILS (the directory exists and you did not create it), another "io" engineer
-// owns this area: stop at once, change nothing, and report "duplicate io engineer, stopped".
 // The compressions vzdump uses (zstd, lzop's container format, gzip) and none.
 // Streams are recognised by their magic bytes, never by file name: a `.vma.zst`
 // renamed by hand still reads.
