@@ -133,7 +133,7 @@ TEST(ChunkIndex, SaveLoadRoundTrip)
     const auto data = test::make_data(4 << 20, 9);
     const ChunkParams params{4096, 16384, 65536, 4};
     const auto index = index_of(data, params);
-    const auto path = dir / "full.pvediff-chunks";
+    const auto path = dir / "full.pvediff-index";
     index.save(path);
     EXPECT_EQ(std::filesystem::file_size(path), index.file_bytes());
     const auto loaded = ChunkIndex::load(path);

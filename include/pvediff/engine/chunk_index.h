@@ -40,7 +40,6 @@
 #include <filesystem>
 #include <optional>
 #include <span>
-#include <string_view>
 #include <vector>
 
 #include "pvediff/engine/chunk_chunker.h"
@@ -48,8 +47,7 @@
 
 namespace pvediff::engine {
 
-// Sidecar name: "<full's file name>" + chunk_index_suffix.
-inline constexpr std::string_view chunk_index_suffix = ".pvediff-chunks";
+// The store names the sidecar (store::index_suffix); the engine only reads and writes it.
 
 // The sampled-block hash of a 4 KiB block (anchor_block bytes), or nothing when the
 // block is not one of the one in 32 that are indexed.
