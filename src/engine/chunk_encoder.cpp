@@ -63,6 +63,7 @@ struct PlanItem {
 
 class ChunkMatcher {
 public:
+    // `capture` and `scan` are both given (fine matching) or both null.
     ChunkMatcher(const ChunkIndex& index, detail::BaseCapture* capture, detail::BlockScan* scan,
                  detail::SpillFile& spill, const ChunkEncoderOptions& options, ChunkEncodeStats& stats)
         : index_(index), capture_(capture), scan_(scan), spill_(spill), options_(options), stats_(stats)
@@ -288,7 +289,11 @@ private:
         }
         new_bytes_.resize(static_cast<std::size_t>(item.length));
         spill_.read(item.spill_at, new_bytes_);
-        const auto& found = scan_ != nullptr ? scan_->found(at) : no_blocks;
+        if (capture_ == nullptr) {  // no fine matching: no ranges asked, no blocks looked for
+            writer.add(new_bytes_);
+            return;
+        }
+        const auto& found = scan_->found(at);
         if (item.tickets.empty() && found.empty()) {
             writer.add(new_bytes_);
             return;
@@ -311,7 +316,6 @@ private:
     detail::BaseCapture* capture_;
     detail::BlockScan* scan_;
     detail::SpillFile& spill_;
-    const std::vector<detail::BlockScan::Found> no_blocks;
     const ChunkEncoderOptions& options_;
     ChunkEncodeStats& stats_;
     detail::FineMatcher matcher_;

@@ -55,6 +55,16 @@ EncodeResult encode_and_check(const test::TempDir& dir, const ChunkEncoderOption
     return result;
 }
 
+// Indexes day1.vma in `dir` as `backup` does when it keeps a full, and loads the sidecar.
+std::shared_ptr<const ChunkIndex> stored_index(const test::TempDir& dir, const ChunkEncoderOptions& options)
+{
+    {
+        io::FileSource full((dir / "day1.vma").string());
+        build_chunk_index(full, options.chunking, options.layout).save(dir / "day1.idx");
+    }
+    return std::make_shared<const ChunkIndex>(ChunkIndex::load(dir / "day1.idx"));
+}
+
 TEST(ChunkEncoderVma, ReorderedClustersAndRewrittenPages)
 {
     test::TempDir dir;
@@ -80,13 +90,7 @@ TEST(ChunkEncoderVma, ReorderedClustersAndRewrittenPages)
     ChunkEncodeStats stats;
     ChunkEncoderOptions options;
     options.stats = &stats;
-    {
-        io::FileSource full((dir / "day1.vma").string());
-        auto index = build_chunk_index(full, options.chunking, options.layout);
-        EXPECT_EQ(index.cluster_count(), clusters);
-        index.save(dir / "day1.idx");
-    }
-    options.index = std::make_shared<const ChunkIndex>(ChunkIndex::load(dir / "day1.idx"));
+    options.index = stored_index(dir, options);
     EXPECT_EQ(options.index->cluster_count(), clusters);
     const auto result = encode_and_check(dir, options);
     EXPECT_EQ(result.target_bytes, day2.size());
@@ -118,11 +122,7 @@ TEST(ChunkEncoderVma, BlocksCopiedToOtherClustersAreFoundByAnchors)
     ChunkEncodeStats stats;
     ChunkEncoderOptions options;
     options.stats = &stats;
-    {
-        io::FileSource full((dir / "day1.vma").string());
-        build_chunk_index(full, options.chunking, options.layout).save(dir / "day1.idx");
-    }
-    options.index = std::make_shared<const ChunkIndex>(ChunkIndex::load(dir / "day1.idx"));
+    options.index = stored_index(dir, options);
     // One stored block in 32 is an anchor.
     EXPECT_GT(options.index->anchor_count(), clusters * 16 / 32 / 2);
     EXPECT_LT(options.index->anchor_count(), clusters * 16 / 32 * 2);
