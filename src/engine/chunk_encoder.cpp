@@ -285,6 +285,7 @@ private:
     {
         if (!item.changed) {
             writer.copy_summed(item.source, item.length, item.adler);
+            read_ahead_to_ = std::max(read_ahead_to_, item.source + item.length);
             return;
         }
         new_bytes_.resize(static_cast<std::size_t>(item.length));
@@ -298,15 +299,31 @@ private:
             writer.add(new_bytes_);
             return;
         }
+        // Blocks found elsewhere, and old clusters that anchors name, can lie far ahead
+        // of where a restore has read the full by then (options_.restore_horizon).
+        std::uint64_t reach = read_ahead_to_;
+        auto near_enough = [&](std::uint64_t from, std::uint64_t len) {
+            if (from + len <= read_ahead_to_ + options_.restore_horizon) {
+                reach = std::max(reach, from + len);
+                return true;
+            }
+            ++stats_.beyond_horizon;
+            return false;
+        };
         for (const auto& f : found) {
             scan_->read(f, base_bytes_);
-            matcher_.add_base(base_bytes_, f.full_offset);
+            if (near_enough(f.full_offset, base_bytes_.size())) {
+                matcher_.add_base(base_bytes_, f.full_offset);
+            }
         }
         for (const auto ticket : item.tickets) {
             const std::uint64_t from = capture_->take(ticket, base_bytes_);
             stats_.cluster_base_bytes += base_bytes_.size();
-            matcher_.add_base(base_bytes_, from);
+            if (near_enough(from, base_bytes_.size())) {
+                matcher_.add_base(base_bytes_, from);
+            }
         }
+        read_ahead_to_ = reach;
         const std::uint64_t copied_before = writer.stats().copied_bytes;
         matcher_.encode(new_bytes_, writer);
         stats_.fine_copied_bytes += writer.stats().copied_bytes - copied_before;
@@ -327,6 +344,8 @@ private:
     std::vector<std::uint8_t> new_bytes_;
     std::uint64_t predicted_ = 0;
     bool have_prediction_ = false;
+    // How far a restore will have read the full by the instruction being written.
+    std::uint64_t read_ahead_to_ = 0;
     // Old key - new key (mod 2^64) where an anchor placed a changed cluster.
     std::unordered_map<std::uint64_t, std::uint64_t> shifts_;
     std::uint64_t last_shift_ = 0;

@@ -31,6 +31,8 @@ constexpr std::uint64_t block_size = 64 * 1024;
 // Ranges of one window this close together are planned as one: a few bytes kept
 // needlessly against fewer pieces to track.
 constexpr std::uint64_t merge_gap = 4096;
+// Pieces read by different windows are joined up to this size (see finish()).
+constexpr std::uint64_t max_mixed_piece = 64 * 1024;
 
 struct PlanPiece {
     std::uint64_t start = 0;
@@ -94,11 +96,14 @@ public:
         std::vector<PlanPiece> out;
         out.reserve(pieces_.size());
         for (const auto& [start, v] : pieces_) {
-            // Neighbours closer than merge_gap become one piece kept until the later of
-            // their last windows: always safe (bytes kept longer), while matchers that
-            // copy many small strings from all over (xdelta3 on tar) would otherwise
-            // leave thousands of tiny pieces per block.
-            if (!out.empty() && start <= out.back().end + merge_gap) {
+            // Neighbours closer than merge_gap become one piece, kept until the later of
+            // their last windows, when that costs little: matchers that copy many small
+            // strings from all over (xdelta3 on tar) would otherwise leave thousands of
+            // tiny pieces per block. Large neighbours read by different windows stay
+            // apart: reordered VMA clusters lie side by side in the full, and joining
+            // them would keep most of the full aside until the last window.
+            if (!out.empty() && start <= out.back().end + merge_gap &&
+                (out.back().last_window == v.window || v.end - out.back().start <= max_mixed_piece)) {
                 out.back().end = v.end;
                 out.back().last_window = std::max(out.back().last_window, v.window);
             } else {

@@ -28,7 +28,7 @@ AtomicFile::AtomicFile(std::filesystem::path final_path, unsigned mode)
     : final_path_(std::move(final_path)),
       temp_path_(temp_path_for(final_path_)),
       fd_(open_fd(temp_path_.string(), O_WRONLY | O_CREAT | O_EXCL, mode)),
-      sink_(fd_.get(), temp_path_.string())
+      sink_(fd_.get(), temp_path_.string(), /*flush_behind=*/true)
 {
 }
 

@@ -7,6 +7,9 @@
 namespace pvediff::io {
 
 namespace {
+// Bytes written between two flush_behind() calls.
+constexpr std::uint64_t flush_step = std::uint64_t{32} << 20;
+
 Fd open_input_fd(const std::string& path)
 {
     if (path == "-") {
@@ -38,6 +41,28 @@ void FdSink::write(std::span<const std::uint8_t> data)
 {
     write_all(fd_, data, name_);
     bytes_ += data.size();
+    if (flush_behind_ && bytes_ - flushed_ >= flush_step) {
+        flush_behind();
+    }
+}
+
+void FdSink::flush_behind()
+{
+    // Start writing out what was just written, then wait for the batch before it: at
+    // most two batches of this file are dirty at a time. Only a hint: the fsync at the
+    // end is what makes the file durable, so failures (and files that cannot do it)
+    // are left to that fsync.
+    if (::sync_file_range(fd_, static_cast<off_t>(flushed_), static_cast<off_t>(bytes_ - flushed_),
+                          SYNC_FILE_RANGE_WRITE) != 0) {
+        flush_behind_ = false;
+        return;
+    }
+    if (flushed_ > waited_) {
+        ::sync_file_range(fd_, static_cast<off_t>(waited_), static_cast<off_t>(flushed_ - waited_),
+                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+        waited_ = flushed_;
+    }
+    flushed_ = bytes_;
 }
 
 std::unique_ptr<ByteSource> open_file_source(const std::string& path)

@@ -19,6 +19,15 @@ namespace {
 constexpr std::size_t cluster_size = 64 * 1024;
 constexpr std::uint32_t clusters = 400;  // 25 MiB disk
 
+// The order write_vma() stores the clusters in.
+std::vector<std::uint32_t> cluster_order(std::uint32_t seed)
+{
+    std::vector<std::uint32_t> order(clusters);
+    std::iota(order.begin(), order.end(), 0U);
+    std::shuffle(order.begin(), order.end(), std::mt19937(seed));
+    return order;
+}
+
 std::vector<std::uint8_t> write_vma(const std::vector<std::uint8_t>& disk, std::uint32_t seed)
 {
     io::MemorySink sink;
@@ -26,10 +35,7 @@ std::vector<std::uint8_t> write_vma(const std::vector<std::uint8_t>& disk, std::
     uuid[0] = static_cast<std::uint8_t>(seed);
     formats::VmaWriter w(sink, uuid, 1700000000 + seed, {{"qemu-server.conf", "memory: 2048\n"}},
                          {{"drive-scsi0", disk.size()}});
-    std::vector<std::uint32_t> order(clusters);
-    std::iota(order.begin(), order.end(), 0U);
-    std::shuffle(order.begin(), order.end(), std::mt19937(seed));
-    for (const auto c : order) {
+    for (const auto c : cluster_order(seed)) {
         w.add_cluster(1, c, std::span<const std::uint8_t>(disk.data() + c * cluster_size, cluster_size));
     }
     w.finish();
@@ -158,12 +164,53 @@ TEST(ChunkEncoderVma, SingleBlocksCopiedAreFoundByTheScan)
     const auto result = encode_and_check(dir, options);
     EXPECT_GE(stats.scan_found_blocks, 6U);
     EXPECT_LT(result.literal_bytes, header_bytes * 2 + 4096) << "found " << stats.scan_found_blocks;
+    EXPECT_EQ(stats.beyond_horizon, 0U);
     // Nothing of the scratch files is left.
     std::size_t files = 0;
     for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) {
         ++files;
     }
     EXPECT_EQ(files, 4U) << "day1.vma, day2.vma, d.vcdiff, out";
+}
+
+}  // namespace
+}  // namespace pvediff::engine
+
+namespace pvediff::engine {
+namespace {
+
+// Blocks copied from the cluster the full stores last into the cluster the new
+// archive stores first: a restore would have to read the whole full before its first
+// window. Beyond the restore horizon they are left out (literals instead).
+TEST(ChunkEncoderVma, BlocksFarAheadOfARestoreAreLeftOut)
+{
+    test::TempDir dir;
+    auto disk = test::make_data(clusters * cluster_size, 8);
+    const auto day1 = write_vma(disk, 5);
+    const std::uint32_t last_in_full = cluster_order(5).back();
+    const std::uint32_t first_in_new = cluster_order(6).front();
+    ASSERT_NE(last_in_full, first_in_new);
+    constexpr std::size_t block = 4096;
+    std::copy_n(disk.begin() + static_cast<std::ptrdiff_t>(last_in_full * cluster_size + 3 * block),
+                2 * block,
+                disk.begin() + static_cast<std::ptrdiff_t>(first_in_new * cluster_size + 7 * block));
+    test::write_file(dir / "day1.vma", day1);
+    test::write_file(dir / "day2.vma", write_vma(disk, 6));
+
+    ChunkEncoderOptions options;
+    options.spill_dir = dir.path();
+    options.reopen_base = [&dir] { return io::open_file_source((dir / "day1.vma").string()); };
+    ChunkEncodeStats far_stats;
+    options.stats = &far_stats;
+    const auto far = encode_and_check(dir, options);  // the default horizon reaches it
+    EXPECT_EQ(far_stats.beyond_horizon, 0U);
+
+    ChunkEncodeStats near_stats;
+    options.stats = &near_stats;
+    options.restore_horizon = cluster_size;
+    const auto near = encode_and_check(dir, options);
+    EXPECT_GT(near_stats.beyond_horizon, 0U);
+    EXPECT_GE(near.literal_bytes, far.literal_bytes + 2 * block);
 }
 
 }  // namespace

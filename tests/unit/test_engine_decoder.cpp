@@ -81,6 +81,28 @@ TEST(Decoder, BytesNeededByManyWindowsAreKeptUntilTheLast)
     }
 }
 
+TEST(Decoder, NeighboursReadByDifferentWindowsAreNotKeptTogether)
+{
+    // Reordered VMA clusters: every window reads a little ahead of the one before.
+    // The pieces lie side by side in the full; were they kept as one, most of the
+    // full would wait in the stash for the last window.
+    test::TempDir dir;
+    constexpr std::size_t block = 64 * 1024;
+    const Bytes base = test::make_data(128 * block, 31);
+    Bytes target;
+    for (std::size_t b = 0; b < 128; b += 2) {
+        for (const std::size_t pick : {b + 1, b}) {
+            target.insert(target.end(), base.begin() + static_cast<std::ptrdiff_t>(pick * block),
+                          base.begin() + static_cast<std::ptrdiff_t>((pick + 1) * block));
+        }
+    }
+    const Bytes delta = test_delta::stock_encode(dir, base, target, "-S none -B 16777216 -W 131072");
+    DecodeResult r;
+    EXPECT_EQ(decode_bytes(base, delta, {}, &r), target);
+    EXPECT_GT(r.windows, 32u);
+    EXPECT_LT(r.kept_aside_peak, 4 * block) << "of a " << base.size() << "-byte full";
+}
+
 // Counts the full's bytes read when the first output arrives.
 class FirstOutputProbe final : public io::ByteSink {
 public:

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "pvediff/io/error.h"
 #include "test_io_helpers.h"
 
@@ -181,6 +183,45 @@ TEST(IoFileStream, SourceAndSinkOnFiles)
     out.commit();
     EXPECT_EQ(test::read_file(dir / "out"), data);
     EXPECT_THROW(FileSource((dir / "nope").string()), Error);
+}
+
+// Files larger than a few flush steps are handed to the disk while they grow
+// (sync_file_range); on a pipe that cannot be done, and the sink just writes.
+TEST(IoFileStream, FlushBehindKeepsEveryByte)
+{
+    test::TempDir dir;
+    const auto data = test::make_data(100'000'000, 9);
+    AtomicFile out(dir / "big");
+    for (std::size_t at = 0; at < data.size();) {
+        const std::size_t n = std::min<std::size_t>(data.size() - at, 3'000'017);
+        out.sink().write(std::span(data).subspan(at, n));
+        at += n;
+    }
+    out.commit();
+    EXPECT_EQ(test::read_file(dir / "big"), data);
+
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    Fd read_end(fds[0]);
+    Fd write_end(fds[1]);
+    ::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+    FdSink pipe_sink(write_end.get(), "<pipe>", /*flush_behind=*/true);
+    std::vector<std::uint8_t> got(data.size());
+    std::size_t received = 0;
+    std::thread reader([&] {
+        while (received < got.size()) {
+            const ssize_t n = ::read(read_end.get(), got.data() + received, got.size() - received);
+            if (n <= 0) {
+                break;
+            }
+            received += static_cast<std::size_t>(n);
+        }
+    });
+    pipe_sink.write(data);
+    write_end.reset();
+    reader.join();
+    EXPECT_EQ(received, data.size());
+    EXPECT_TRUE(got == data);
 }
 
 TEST(IoByteStream, MemoryPrefixedAndHelpers)

@@ -29,7 +29,7 @@
 namespace pvediff::engine {
 
 struct ChunkParams {
-    std::uint32_t min_size = 8 << 10;
+    std::uint32_t min_size = 9 << 10;
     std::uint32_t avg_size = 32 << 10;
     std::uint32_t max_size = 128 << 10;
     std::uint32_t boundary_ratio = 4;  // a unit start cuts with probability 1/boundary_ratio

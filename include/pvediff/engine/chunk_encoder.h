@@ -35,6 +35,7 @@ struct ChunkEncodeStats {
     std::uint64_t cluster_base_bytes = 0;    // of the full's bytes captured for them
     std::uint64_t anchor_hits = 0;           // changed clusters placed by a sampled block
     std::uint64_t scan_found_blocks = 0;     // changed clusters' blocks found anywhere in the full
+    std::uint64_t beyond_horizon = 0;        // pieces of the full left out (restore_horizon)
     std::uint64_t base_kept_bytes = 0;       // of the full kept in the scratch file
     std::uint64_t index_entries = 0;
     std::uint64_t index_memory_bytes = 0;
@@ -56,6 +57,11 @@ struct ChunkEncoderOptions {
     // written (a scratch file, unlinked at once); empty = the system's temp dir.
     std::filesystem::path spill_dir;
     std::size_t max_gap = std::size_t{8} << 20;  // changed bytes matched at a time
+    // A restore reads the full once, front to back, and sets aside what later windows
+    // need. Fine matching leaves out pieces of the full lying further than this beyond
+    // where a restore has read by then: a few bytes of matches there would make it
+    // read ahead and set aside everything in between.
+    std::uint64_t restore_horizon = std::uint64_t{64} << 20;
     // Without a stored index, fine matching needs the base a second time (the index
     // pass consumed `base`): opens it again (e.g. a new decompressor over the full's
     // file). Null = no fine matching when the index is built on the fly.

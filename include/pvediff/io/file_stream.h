@@ -27,16 +27,28 @@ private:
 // Writes to a descriptor it does not own (standard output, or an AtomicFile's).
 class FdSink final : public ByteSink {
 public:
-    FdSink(int fd, std::string name) : fd_(fd), name_(std::move(name)) {}
+    // `flush_behind`: the file will be fsynced when complete (io::AtomicFile), so its
+    // pages are sent to the disk as it grows instead of all at once at the end. Gigabytes
+    // of dirty pages make the kernel throttle every writer on the machine, and the final
+    // fsync would wait for all of them.
+    FdSink(int fd, std::string name, bool flush_behind = false)
+        : fd_(fd), name_(std::move(name)), flush_behind_(flush_behind)
+    {
+    }
     void write(std::span<const std::uint8_t> data) override;
     void finish() override {}
     [[nodiscard]] const std::string& name() const override { return name_; }
     [[nodiscard]] std::uint64_t bytes() const { return bytes_; }
 
 private:
+    void flush_behind();
+
     int fd_;
     std::string name_;
+    bool flush_behind_;
     std::uint64_t bytes_ = 0;
+    std::uint64_t flushed_ = 0;  // bytes handed to the disk (flush_behind)
+    std::uint64_t waited_ = 0;   // bytes known to be on the disk
 };
 
 std::unique_ptr<ByteSource> open_file_source(const std::string& path);
