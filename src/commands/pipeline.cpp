@@ -41,6 +41,18 @@ private:
     io::ByteSink& inner_;
 };
 
+// Not owning, and not finishing it either: the caller finishes `out` itself.
+class KeepOpen final : public io::ByteSink {
+public:
+    explicit KeepOpen(io::ByteSink& inner) : inner_(inner) {}
+    void write(std::span<const std::uint8_t> data) override { inner_.write(data); }
+    void finish() override {}
+    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
+
+private:
+    io::ByteSink& inner_;
+};
+
 }  // namespace
 
 ContentInfo hash_content(const std::string& path)
@@ -142,16 +154,25 @@ RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& 
         return io::make_read_ahead(io::open_decompressed(delta_file).source);
     };
 
+    // Both SHA-256 run beside the decoder, each on its own thread: the full's between
+    // its decompressor's thread and the decoder, the rebuilt archive's with the writes.
     io::DecodedInput base = open_content(base_path);
-    io::HashingSource base_hash(*base.source);
-    io::HashingSink target_hash(out);
+    auto hashing_base = std::make_unique<io::HashingSource>(std::move(base.source));
+    io::HashingSource& base_hash = *hashing_base;
+    const auto base_ahead = io::make_read_ahead(std::move(hashing_base));
+    KeepOpen out_ref(out);
+    auto hashing_target = std::make_unique<io::HashingSink>(out_ref);
+    io::HashingSink& target_hash = *hashing_target;
+    const auto target_behind = io::make_write_behind(std::move(hashing_target));
 
     RebuildOutcome outcome;
     engine::DecodeOptions options;
     options.spill_dir = spill_dir;
-    outcome.decode = engine::decode(base_hash, open_delta, target_hash, options);
+    outcome.decode = engine::decode(*base_ahead, open_delta, *target_behind, options);
+    target_behind->finish();
     // The full's identity is checked over all of it, not only the parts referenced.
-    drain(base_hash);
+    // Once the read-ahead has delivered the end, its thread no longer touches base_hash.
+    drain(*base_ahead);
     outcome.target = {target_hash.bytes(), target_hash.digest(), io::Codec::none};
     outcome.base = {base_hash.bytes(), base_hash.finish(), base.codec};
     return outcome;

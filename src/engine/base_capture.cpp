@@ -30,6 +30,9 @@ std::uint64_t BaseCapture::read_all(io::ByteSource& base)
         if (scan_ != nullptr) {
             scan_->feed(pos, piece);
         }
+        if (check_ != nullptr) {
+            check_->feed(pos, piece);
+        }
         keep(pos, piece);
         pos += got;
     }

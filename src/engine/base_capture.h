@@ -13,6 +13,7 @@
 
 #include "block_scan.h"
 #include "pvediff/io/byte_stream.h"
+#include "range_check.h"
 #include "spill_file.h"
 
 namespace pvediff::engine::detail {
@@ -21,7 +22,11 @@ class BaseCapture {
 public:
     using Ticket = std::uint64_t;
 
-    BaseCapture(const std::filesystem::path& spill_dir, BlockScan* scan) : scan_(scan), spill_(spill_dir) {}
+    // `scan` and `check` (either may be null) see every byte of the full too.
+    BaseCapture(const std::filesystem::path& spill_dir, BlockScan* scan, RangeCheck* check)
+        : scan_(scan), check_(check), spill_(spill_dir)
+    {
+    }
 
     // Asks for base[lo, hi) (before read_all()).
     Ticket request(std::uint64_t lo, std::uint64_t hi);
@@ -45,6 +50,7 @@ private:
     void keep(std::uint64_t pos, std::span<const std::uint8_t> bytes);
 
     BlockScan* scan_;
+    RangeCheck* check_;
     SpillFile spill_;
     Ticket next_ticket_ = 1;
     std::map<Ticket, Capture> captures_;

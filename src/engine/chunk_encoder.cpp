@@ -48,6 +48,9 @@ constexpr std::size_t max_old_clusters = 4;
 // Anchor shifts and unplaced clusters remembered (~40 bytes each); forgotten all at
 // once beyond, which costs matches, never correctness.
 constexpr std::size_t max_shifts = std::size_t{1} << 20;
+// Places guessed in a row for repeated content before the guessing stops (see
+// ChunkMatcher::follow_chain); x 32 KiB chunks, 8 MiB.
+constexpr std::uint32_t max_chain_guesses = 256;
 
 // One instruction waiting to be written: a copy found by chunk lookup, or changed
 // bytes with the full's ranges to match them against.
@@ -57,16 +60,25 @@ struct PlanItem {
     std::uint64_t source = 0;                          // copy: offset in the full
     std::uint64_t length = 0;                          // bytes of the new archive it stands for
     std::uint32_t adler = 1;                           // copy: adler32 of the bytes (they are not kept)
+    std::uint64_t alt_source = 0;                      // copy: the same bytes there too, if...
+    std::optional<detail::RangeCheck::Id> check;       // ...the read of the full confirms it
     std::uint64_t spill_at = 0;                        // changed: the new bytes, spilled
     std::vector<detail::BaseCapture::Ticket> tickets;  // changed: the full's ranges
 };
 
 class ChunkMatcher {
 public:
-    // `capture` and `scan` are both given (fine matching) or both null.
+    // `capture`, `scan` and `check` are all given (fine matching) or all null.
     ChunkMatcher(const ChunkIndex& index, detail::BaseCapture* capture, detail::BlockScan* scan,
-                 detail::SpillFile& spill, const ChunkEncoderOptions& options, ChunkEncodeStats& stats)
-        : index_(index), capture_(capture), scan_(scan), spill_(spill), options_(options), stats_(stats)
+                 detail::RangeCheck* check, detail::SpillFile& spill, const ChunkEncoderOptions& options,
+                 ChunkEncodeStats& stats)
+        : index_(index),
+          capture_(capture),
+          scan_(scan),
+          check_(check),
+          spill_(spill),
+          options_(options),
+          stats_(stats)
     {
     }
 
@@ -76,7 +88,10 @@ public:
         const auto loc = index_.find(chunk.hash);
         if (loc && loc->length == chunk.length) {
             flush_gap(loc->offset);
-            plan_copy(loc->offset, bytes);
+            const auto alt = likelier_place(chunk, *loc);
+            plan_copy(loc->offset, bytes, alt ? check_->ask(*alt, chunk.length, chunk.hash) : std::nullopt,
+                      alt.value_or(0));
+            follow_chain(alt, *loc);
             stats_.chunk_hit_bytes += bytes.size();
             predicted_ = loc->offset + loc->length;
             have_prediction_ = true;
@@ -160,6 +175,7 @@ public:
         gap_.clear();
         plan_.push_back(std::move(item));
         predicted_ += len;
+        chain_.reset();  // changed bytes may have been inserted: where the next hit goes is open
     }
 
     // Writes the planned instructions in order (after the full was read).
@@ -173,6 +189,47 @@ public:
     }
 
 private:
+    // The index knows the first place of each content in the full. Where the same
+    // content may also sit where this chunk is expected (right after the previous
+    // copy; for a VMA cluster, where that cluster used to be), that place is better:
+    // one long copy instead of a jump back, and a restore keeps reading in order.
+    // RangeCheck confirms it during the read of the full.
+    std::optional<std::uint64_t> likelier_place(const Chunk& chunk, const ChunkLocation& first) const
+    {
+        if (check_ == nullptr) {
+            return std::nullopt;
+        }
+        std::optional<std::uint64_t> expected;
+        if (chunk.cluster_key != 0) {
+            if (const auto old = index_.find_cluster(chunk.cluster_key); old && old->length == chunk.length) {
+                expected = old->offset;
+            }
+        } else if (chain_ && first.offset < *chain_) {
+            // The first place of a content is behind its later ones: only a jump back
+            // can be a repeated content.
+            expected = chain_;
+        }
+        if (!expected || *expected == first.offset || *expected + chunk.length > index_.content_size()) {
+            return std::nullopt;
+        }
+        return expected;
+    }
+
+    // Where the next chunk of a stream (not VMA) is expected in the full: after this
+    // one, at the place asked for if any (a repeated file of many chunks jumps back at
+    // each one). Whether that place was right is only known after the read of the
+    // full, so after a chunk moved back that is not a repeat, the chain would point
+    // wrong ever after: it gives up after max_chain_guesses guesses in a row.
+    void follow_chain(const std::optional<std::uint64_t>& alt, const ChunkLocation& loc)
+    {
+        if (alt && ++chain_guesses_ <= max_chain_guesses) {
+            chain_ = *alt + loc.length;
+            return;
+        }
+        chain_ = loc.offset + loc.length;
+        chain_guesses_ = 0;
+    }
+
     // The full's clusters a changed cluster's bytes may come from: the same (device,
     // cluster), the clusters named by anchors among its blocks and their neighbours
     // (a file copied at another alignment spans two), and the clusters at the shift
@@ -261,12 +318,13 @@ private:
         }
     }
 
-    void plan_copy(std::uint64_t source, std::span<const std::uint8_t> bytes)
+    void plan_copy(std::uint64_t source, std::span<const std::uint8_t> bytes,
+                   std::optional<detail::RangeCheck::Id> check, std::uint64_t alt_source)
     {
         const auto adler = static_cast<std::uint32_t>(adler32_z(1, bytes.data(), bytes.size()));
-        if (!plan_.empty()) {
+        if (!plan_.empty() && !check) {
             PlanItem& last = plan_.back();
-            if (!last.changed && last.source + last.length == source &&
+            if (!last.changed && !last.check && last.source + last.length == source &&
                 last.length + bytes.size() <= max_merged_copy) {
                 last.adler = static_cast<std::uint32_t>(
                     adler32_combine64(last.adler, adler, static_cast<z_off64_t>(bytes.size())));
@@ -278,14 +336,18 @@ private:
         item.source = source;
         item.length = bytes.size();
         item.adler = adler;
+        item.check = check;
+        item.alt_source = alt_source;
         plan_.push_back(std::move(item));
     }
 
     void write(VcdiffWriter& writer, const PlanItem& item, std::size_t at)
     {
         if (!item.changed) {
-            writer.copy_summed(item.source, item.length, item.adler);
-            read_ahead_to_ = std::max(read_ahead_to_, item.source + item.length);
+            const bool alt = item.check && check_->holds(*item.check);
+            const std::uint64_t source = alt ? item.alt_source : item.source;
+            writer.copy_summed(source, item.length, item.adler);
+            read_ahead_to_ = std::max(read_ahead_to_, source + item.length);
             return;
         }
         new_bytes_.resize(static_cast<std::size_t>(item.length));
@@ -332,6 +394,7 @@ private:
     const ChunkIndex& index_;
     detail::BaseCapture* capture_;
     detail::BlockScan* scan_;
+    detail::RangeCheck* check_;
     detail::SpillFile& spill_;
     const ChunkEncoderOptions& options_;
     ChunkEncodeStats& stats_;
@@ -344,6 +407,8 @@ private:
     std::vector<std::uint8_t> new_bytes_;
     std::uint64_t predicted_ = 0;
     bool have_prediction_ = false;
+    std::optional<std::uint64_t> chain_;  // see follow_chain()
+    std::uint32_t chain_guesses_ = 0;
     // How far a restore will have read the full by the instruction being written.
     std::uint64_t read_ahead_to_ = 0;
     // Old key - new key (mod 2^64) where an anchor placed a changed cluster.
@@ -388,10 +453,12 @@ public:
             options_.spill_dir.empty() ? std::filesystem::temp_directory_path() : options_.spill_dir;
         detail::SpillFile spill(spill_dir);
         std::optional<detail::BlockScan> scan;
+        std::optional<detail::RangeCheck> check;
         std::optional<detail::BaseCapture> capture;
         if (base_reader != nullptr) {
             scan.emplace(spill_dir);
-            capture.emplace(spill_dir, &*scan);
+            check.emplace();
+            capture.emplace(spill_dir, &*scan, &*check);
         }
         std::unique_ptr<io::ByteSource> ahead;
         io::ByteSource* input = &target;
@@ -401,8 +468,8 @@ public:
         }
         io::HashingSource hashed(*input);
 
-        ChunkMatcher matcher(*index, capture ? &*capture : nullptr, scan ? &*scan : nullptr, spill, options_,
-                             stats);
+        ChunkMatcher matcher(*index, capture ? &*capture : nullptr, scan ? &*scan : nullptr,
+                             check ? &*check : nullptr, spill, options_, stats);
         Chunker chunker(
             index->params(), options_.layout,
             [&](const Chunk& c, std::span<const std::uint8_t> bytes) { matcher.on_chunk(c, bytes); });
@@ -430,6 +497,7 @@ public:
             }
             stats.base_kept_bytes = capture->kept_bytes();
             stats.scan_found_blocks = scan->found_blocks();
+            stats.copies_in_order = check->held_count();
         }
         VcdiffWriter writer(delta, options_.writer);
         matcher.replay(writer);

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "pvediff/engine/chunk_encoder.h"
+#include "pvediff/engine/vcdiff_scan.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
 #include "test_util.h"
@@ -137,6 +138,44 @@ TEST_P(ChunkEncoderModes, UnchangedReArchiveIsTiny)
     expect_round_trip(dir, dir / "full.tar", dir / "new.tar", o);
     EXPECT_LT(o.delta.size() * 100, std::filesystem::file_size(dir / "new.tar"));
     EXPECT_EQ(o.result.literal_bytes, 0U);
+}
+
+// The same file in several places: the index names its first place; re-archived
+// unchanged, each copy should still come from its own place (one copy in order, a
+// restore that never reads back), not jump back to the first.
+TEST_P(ChunkEncoderModes, DuplicateContentIsCopiedFromItsOwnPlace)
+{
+    TempDir dir;
+    make_tree(dir / "tree", 4, 40);
+    const auto same = test::make_data(150000, 99);
+    for (const char* d : {"d0", "d2", "d4", "d6"}) {
+        test::write_file(dir / "tree" / d / "same-file", same);
+    }
+    tar_dir(dir / "tree", dir / "full.tar");
+    tar_dir(dir / "tree", dir / "new.tar");
+    const auto o = encode_files(dir / "full.tar", dir / "new.tar", GetParam());
+    expect_round_trip(dir, dir / "full.tar", dir / "new.tar", o);
+    // Copies from their own places merge into one per window: the window's own range.
+    std::uint64_t windows = 0;
+    std::uint64_t in_place = 0;
+    std::uint64_t ranges = 0;
+    io::MemorySource delta(o.delta, "<delta>");
+    scan_vcdiff(delta, [&](const ScannedWindow& w) {
+        ++windows;
+        ranges += w.ranges.size();
+        for (const SourceRange& r : w.ranges) {
+            in_place += r == SourceRange{w.target_offset, w.target_length} ? 1 : 0;
+        }
+    });
+    if (GetParam() == IndexMode::built) {
+        // No second read of the full to confirm the other places: the first is used.
+        EXPECT_EQ(o.stats.copies_in_order, 0U);
+        EXPECT_GT(ranges, windows + 2);
+    } else {
+        EXPECT_GE(o.stats.copies_in_order, 3U);
+        EXPECT_EQ(ranges, windows);
+        EXPECT_EQ(in_place, windows);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Index, ChunkEncoderModes,

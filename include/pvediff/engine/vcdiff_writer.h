@@ -21,7 +21,7 @@ namespace pvediff::engine {
 
 struct VcdiffWriterOptions {
     // Target bytes per window; stock xdelta3 refuses more than 16 MiB.
-    std::uint64_t window_size = std::uint64_t{8} << 20;
+    std::uint64_t window_size = std::uint64_t{16} << 20;
     // Source segment length per window. Segment + window must stay below 4 GiB for
     // xdelta3; a smaller span keeps what a decoder must hold per window small.
     std::uint64_t max_source_span = std::uint64_t{1} << 30;

@@ -1,9 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
-// NOTE TO THE ENGINEERS (remove when done): by mistake TWO "io" engineers were started.
-// Before writing any file, run: mkdir /work/notes/claims/io
-// If that mkdir FAILS (the directory exists and you did not create it), another "io" engineer
-// owns this area: stop at once, change nothing, and report "duplicate io engineer, stopped".
 // SHA-256 through OpenSSL (which uses the CPU's SHA extensions), and stream stages
 // that hash the bytes passing through them, so content checksums cost no extra pass.
 #include <array>
@@ -38,12 +34,15 @@ private:
 class HashingSource final : public ByteSource {
 public:
     explicit HashingSource(ByteSource& inner) : inner_(inner) {}
+    // Owning: the hashing stage can move onto a read-ahead thread with its source.
+    explicit HashingSource(std::unique_ptr<ByteSource> inner) : owned_(std::move(inner)), inner_(*owned_) {}
     std::size_t read(std::span<std::uint8_t> buf) override;
     [[nodiscard]] const std::string& name() const override { return inner_.name(); }
     [[nodiscard]] std::uint64_t bytes() const { return bytes_; }
     Digest finish() { return sha_.finish(); }
 
 private:
+    std::unique_ptr<ByteSource> owned_;  // set by the owning constructor; before inner_
     ByteSource& inner_;
     Sha256 sha_;
     std::uint64_t bytes_ = 0;

@@ -1,9 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
-// NOTE TO THE ENGINEERS (remove when done): by mistake TWO "io" engineers were started.
-// Before writing any file, run: mkdir /work/notes/claims/io
-// If that mkdir FAILS (the directory exists and you did not create it), another "io" engineer
-// owns this area: stop at once, change nothing, and report "duplicate io engineer, stopped".
 // Pipeline stages on their own thread, connected by a bounded queue of fixed-size
 // buffers: a decompressor reads ahead while the engine matches, a compressor packs
 // output while the engine goes on. Memory is depth x buffer_size per stage, never
