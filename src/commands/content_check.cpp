@@ -60,28 +60,8 @@ ContentCheck check_content(io::ByteSource& content)
     // Recognise the format from the first 512 bytes, then hand them back to the verifier.
     std::vector<std::uint8_t> head(512);
     head.resize(io::read_full(hashing, head));
-    class Rest final : public io::ByteSource {
-    public:
-        Rest(std::vector<std::uint8_t> h, io::ByteSource& inner) : head_(std::move(h)), inner_(inner) {}
-        std::size_t read(std::span<std::uint8_t> buf) override
-        {
-            if (pos_ < head_.size()) {
-                const std::size_t n = std::min(buf.size(), head_.size() - pos_);
-                std::copy_n(head_.begin() + static_cast<std::ptrdiff_t>(pos_), n, buf.begin());
-                pos_ += n;
-                return n;
-            }
-            return inner_.read(buf);
-        }
-        [[nodiscard]] const std::string& name() const override { return inner_.name(); }
-
-    private:
-        std::vector<std::uint8_t> head_;
-        std::size_t pos_ = 0;
-        io::ByteSource& inner_;
-    };
     const auto format = formats::detect_format(head);
-    Rest stream(head, hashing);
+    io::PrefixedSource stream(head, std::make_unique<io::SourceRef>(hashing));
     switch (format) {
     case formats::ArchiveFormat::vma: {
         c.format = "vma";

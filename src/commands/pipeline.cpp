@@ -29,30 +29,6 @@ void drain(io::ByteSource& source)
     }
 }
 
-// Not owning: lets a compressor write into a sink owned elsewhere.
-class SinkRef final : public io::ByteSink {
-public:
-    explicit SinkRef(io::ByteSink& inner) : inner_(inner) {}
-    void write(std::span<const std::uint8_t> data) override { inner_.write(data); }
-    void finish() override { inner_.finish(); }
-    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
-
-private:
-    io::ByteSink& inner_;
-};
-
-// Not owning, and not finishing it either: the caller finishes `out` itself.
-class KeepOpen final : public io::ByteSink {
-public:
-    explicit KeepOpen(io::ByteSink& inner) : inner_(inner) {}
-    void write(std::span<const std::uint8_t> data) override { inner_.write(data); }
-    void finish() override {}
-    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
-
-private:
-    io::ByteSink& inner_;
-};
-
 }  // namespace
 
 ContentInfo hash_content(const std::string& path)
@@ -125,7 +101,7 @@ DiffOutcome encode_differential(const std::string& base_path, io::DecodedInput t
         // is what puts it below `zstd --patch-from`.
         compress.level = differential_zstd_level;
     }
-    auto compressed = io::make_compressor(std::make_unique<SinkRef>(out), settings.codec, compress);
+    auto compressed = io::make_compressor(out, settings.codec, compress);
     auto sink = io::make_write_behind(std::move(compressed));
 
     DiffOutcome outcome;
@@ -160,7 +136,7 @@ RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& 
     auto hashing_base = std::make_unique<io::HashingSource>(std::move(base.source));
     io::HashingSource& base_hash = *hashing_base;
     const auto base_ahead = io::make_read_ahead(std::move(hashing_base));
-    KeepOpen out_ref(out);
+    io::SinkRef out_ref(out, /*forward_finish=*/false);  // the caller finishes `out`
     auto hashing_target = std::make_unique<io::HashingSink>(out_ref);
     io::HashingSink& target_hash = *hashing_target;
     const auto target_behind = io::make_write_behind(std::move(hashing_target));

@@ -20,17 +20,6 @@ namespace pvediff::engine {
 
 namespace {
 
-// Lets a read-ahead thread own a stream the caller owns.
-class BorrowedSource final : public io::ByteSource {
-public:
-    explicit BorrowedSource(io::ByteSource& inner) : inner_(inner) {}
-    std::size_t read(std::span<std::uint8_t> buf) override { return inner_.read(buf); }
-    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
-
-private:
-    io::ByteSource& inner_;
-};
-
 // Bytes of the full looked at around a changed region, beyond its expected extent.
 constexpr std::uint64_t fine_margin = 64 * 1024;
 constexpr std::uint64_t fine_max_base = std::uint64_t{32} << 20;
@@ -463,7 +452,7 @@ public:
         std::unique_ptr<io::ByteSource> ahead;
         io::ByteSource* input = &target;
         if (options_.read_ahead) {
-            ahead = io::make_read_ahead(std::make_unique<BorrowedSource>(target));
+            ahead = io::make_read_ahead(std::make_unique<io::SourceRef>(target));
             input = ahead.get();
         }
         io::HashingSource hashed(*input);
@@ -487,7 +476,7 @@ public:
         // Now that every old version wanted is known, one read of the full collects
         // them, wherever they are, and looks for the changed clusters' blocks.
         if (capture) {
-            auto ahead_base = io::make_read_ahead(std::make_unique<BorrowedSource>(*base_reader));
+            auto ahead_base = io::make_read_ahead(std::make_unique<io::SourceRef>(*base_reader));
             const std::uint64_t base_size = capture->read_all(*ahead_base);
             result.base_bytes = std::max(result.base_bytes, base_size);
             if (base_size != index->content_size()) {

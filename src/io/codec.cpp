@@ -55,18 +55,6 @@ void check_not_finished(bool finished, const std::string& name)
 
 namespace {
 
-// Lets a compressor write into a sink whose lifetime someone else manages.
-class BorrowedSink final : public ByteSink {
-public:
-    explicit BorrowedSink(ByteSink& inner) : inner_(inner) {}
-    void write(std::span<const std::uint8_t> data) override { inner_.write(data); }
-    void finish() override { inner_.finish(); }
-    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
-
-private:
-    ByteSink& inner_;
-};
-
 bool starts_with(std::span<const std::uint8_t> head, std::initializer_list<std::uint8_t> magic)
 {
     return head.size() >= magic.size() && std::equal(magic.begin(), magic.end(), head.begin());
@@ -174,7 +162,7 @@ std::unique_ptr<ByteSink> make_compressor(std::unique_ptr<ByteSink> out, Codec c
 
 std::unique_ptr<ByteSink> make_compressor(ByteSink& out, Codec codec, CompressOptions options)
 {
-    return make_compressor(std::make_unique<BorrowedSink>(out), codec, options);
+    return make_compressor(std::make_unique<SinkRef>(out), codec, options);
 }
 
 DecodedInput open_decompressed(const std::string& path)

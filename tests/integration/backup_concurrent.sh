@@ -76,21 +76,6 @@ restores_to() {
   "$PVEDIFF" restore "$1" -o - >"$WORK/restored" 2>"$WORK/restore.err" &&
     test "$(sha_of "$WORK/restored")" = "${want[$2]}"
 }
-# chain_ok DIR VMID DAYS...: each day's backup (full or differential) is there once and
-# restores exactly; nothing else but sidecars and the lock.
-chain_ok() {
-  local dir=$1 vmid=$2 day found ok=0
-  shift 2
-  for day in "$@"; do
-    found=$(cd "$dir" && ls | grep -E "^vzdump-qemu-$vmid-.*($(stamp_of "$((t0 + day * 86400))")\.vma\.zst|--differential-$(stamp_of "$((t0 + day * 86400))")\.vcdiff\.zst)$" || true)
-    if [[ $(wc -w <<<"$found") -ne 1 ]]; then
-      echo "day $day: found '$found'" >&2; ok=1; continue
-    fi
-    restores_to "$dir/$found" "$day" || { echo "day $day: $found does not restore" >&2; ok=1; }
-  done
-  [[ -z $(find "$dir" -name '*pvediff-tmp*') ]] || { echo "temporary files left" >&2; ok=1; }
-  return $ok
-}
 
 # ---- file mode, large timeout: both wait, both succeed --------------------------------
 dir=$WORK/file-wait; mkdir -p "$dir"

@@ -40,8 +40,7 @@ public:
 // Reads until buf is full or the stream ends; returns the count read.
 std::size_t read_full(ByteSource& source, std::span<std::uint8_t> buf);
 // Copies source to sink through one fixed buffer (does not call finish()).
-std::uint64_t copy_stream(ByteSource& source, ByteSink& sink,
-                          std::size_t buffer_size = stream_buffer_size);
+std::uint64_t copy_stream(ByteSource& source, ByteSink& sink, std::size_t buffer_size = stream_buffer_size);
 
 // In-memory endpoints, for tests and small metadata.
 class MemorySource final : public ByteSource {
@@ -83,6 +82,40 @@ private:
     std::vector<std::uint8_t> prefix_;
     std::size_t pos_ = 0;
     std::unique_ptr<ByteSource> inner_;
+};
+
+// Non-owning views of a stream owned elsewhere, for stages that take ownership of
+// theirs (a read-ahead thread, a compressor, PrefixedSource).
+class SourceRef final : public ByteSource {
+public:
+    explicit SourceRef(ByteSource& inner) : inner_(inner) {}
+    std::size_t read(std::span<std::uint8_t> buf) override { return inner_.read(buf); }
+    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
+
+private:
+    ByteSource& inner_;
+};
+
+// `forward_finish` false: finish() leaves the inner sink open, for an owner that
+// finishes it itself.
+class SinkRef final : public ByteSink {
+public:
+    explicit SinkRef(ByteSink& inner, bool forward_finish = true)
+        : inner_(inner), forward_finish_(forward_finish)
+    {
+    }
+    void write(std::span<const std::uint8_t> data) override { inner_.write(data); }
+    void finish() override
+    {
+        if (forward_finish_) {
+            inner_.finish();
+        }
+    }
+    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
+
+private:
+    ByteSink& inner_;
+    bool forward_finish_;
 };
 
 // Discards everything; counts bytes.

@@ -37,3 +37,21 @@ ext_of() { case "$1" in none) echo "" ;; *) echo ".$1" ;; esac; }
 stamp_of() { date -u -d "@$1" +%Y_%m_%d-%H_%M_%S; }
 # SHA-256 of a file's bytes as they are (see content_sha for the decompressed content).
 sha_of() { sha256sum <"$1" | cut -d' ' -f1; }
+# chain_ok DIR VMID DAYS...: each day's backup of qemu guest VMID (full or differential) is
+# in DIR once and restores exactly; no temporary file is left. Uses the suite's t0 (day 0,
+# epoch seconds) and restores_to FILE DAY, which know the suite's days.
+chain_ok() {
+  local dir=$1 vmid=$2 day stamp found ok=0
+  shift 2
+  for day in "$@"; do
+    stamp=$(stamp_of "$((${t0:?} + day * 86400))")
+    # Only VMID's names: a dump dir can hold other guests' backups of the same day.
+    found=$(cd "$dir" && ls | grep -E "^vzdump-qemu-$vmid-.*($stamp\.vma\.zst|--differential-$stamp\.vcdiff\.zst)$" || true)
+    if [[ $(wc -w <<<"$found") -ne 1 ]]; then
+      echo "day $day: found '$found'" >&2; ok=1; continue
+    fi
+    restores_to "$dir/$found" "$day" || { echo "day $day: $found does not restore" >&2; ok=1; }
+  done
+  [[ -z $(find "$dir" -name '*pvediff-tmp*') ]] || { echo "temporary files left" >&2; ok=1; }
+  return $ok
+}
