@@ -62,7 +62,7 @@ struct ChunkEncoderOptions {
     // need. Fine matching leaves out pieces of the full lying further than this beyond
     // where a restore has read by then: a few bytes of matches there would make it
     // read ahead and set aside everything in between.
-    std::uint64_t restore_horizon = std::uint64_t{64} << 20;
+    std::uint64_t restore_horizon = std::uint64_t{256} << 20;
     // Without a stored index, fine matching needs the base a second time (the index
     // pass consumed `base`): opens it again (e.g. a new decompressor over the full's
     // file). Null = no fine matching when the index is built on the fly.
