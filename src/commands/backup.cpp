@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "archive_replacement.h"
+#include "interrupted_runs.h"
 #include "pvediff/commands/content_check.h"
 #include "pvediff/commands/fault_point.h"
 #include "pvediff/commands/pipeline.h"
@@ -76,18 +78,6 @@ io::CompressOptions compress_options(const store::EffectiveSettings& settings)
     return o;
 }
 
-store::Manifest full_manifest(const std::string& file, const ContentInfo& content)
-{
-    store::Manifest m;
-    m.file = file;
-    m.codec = content.codec;
-    m.content_size = content.size;
-    m.content_sha256 = content.sha256;
-    m.created = std::time(nullptr);
-    m.pvediff_version = pvediff::version;
-    return m;
-}
-
 // Reads through `inner` and writes every byte read to `copy`.
 class TeeSource final : public io::ByteSource {
 public:
@@ -128,18 +118,6 @@ struct VerifiedDifferential {
     store::Manifest manifest;
 };
 
-// The base's content must be what its manifest says, or the differential would be
-// made against something other than the full that restore will find.
-void check_base_identity(const fs::path& base, const ContentInfo& seen)
-{
-    const auto m = store::read_manifest(base);
-    if (m && (m->content_sha256 != seen.sha256 || m->content_size != seen.size)) {
-        throw io::Error("'" + base.string() + "': content does not match its manifest (SHA-256 " +
-                        io::to_hex(seen.sha256).substr(0, 16) + "... instead of " +
-                        io::to_hex(m->content_sha256).substr(0, 16) + "...): the full was changed");
-    }
-}
-
 VerifiedDifferential make_verified_differential(
     const fs::path& base, io::DecodedInput input, const fs::path& target,
     const store::EffectiveSettings& settings, io::Codec codec,
@@ -177,7 +155,7 @@ VerifiedDifferential make_verified_differential(
                         " bytes with another SHA-256 than the archive's " +
                         std::to_string(v.diff.encode.target_bytes) + " bytes; nothing was changed");
     }
-    check_base_identity(base, v.check.base);
+    detail::check_base_identity(base, v.check.base);
 
     store::Manifest& m = v.manifest;
     m.file = target.filename().string();
@@ -199,135 +177,12 @@ VerifiedDifferential make_verified_differential(
     return v;
 }
 
-// A full from before pvediff (or the add-on's) gets its manifest once its content is known.
-void ensure_full_manifest(const fs::path& base, const ContentInfo& content)
-{
-    if (!store::read_manifest(base)) {
-        store::write_manifest(base, full_manifest(base.filename().string(), content));
-    }
-}
-
 std::string percent(std::uint64_t part, std::uint64_t whole)
 {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.1f%%",
                   whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
     return buf;
-}
-
-void remove_file(const fs::path& p)
-{
-    std::error_code ec;
-    if (!fs::remove(p, ec) && ec) {
-        io::throw_errno("remove", p.string(), ec.value());
-    }
-}
-
-// Copies `<from>.notes` to `<to>.notes` (written atomically); the old one goes with
-// the archive.
-void carry_notes(const fs::path& from, const fs::path& to)
-{
-    const fs::path notes = from.string() + std::string(store::notes_suffix);
-    std::error_code ec;
-    if (!fs::exists(notes, ec)) {
-        return;
-    }
-    auto in = io::open_file_source(notes.string());
-    io::AtomicFile out(to.string() + std::string(store::notes_suffix));
-    io::copy_stream(*in, out.sink());
-    out.commit();
-}
-
-// Finishes the run that was interrupted after committing `diff` but before deleting
-// `archive`, the archive it replaces: only if `diff`, decoded again, has exactly
-// the archive's content (rule 1). true: the archive is gone. Never throws: a failure
-// here leaves both files and is reported, the caller's own backup goes on.
-bool finish_conversion(const fs::path& dir, const store::FullBackup& base,
-                       const store::DifferentialBackup& diff, const store::FullBackup& archive,
-                       const store::EffectiveSettings& settings, const Report& report)
-{
-    const fs::path archive_path = dir / archive.file;
-    const fs::path diff_path = dir / diff.file;
-    const fs::path base_path = dir / base.file;
-    report(archive.file + ": " + diff.file +
-           " stands for the same backup (left by an interrupted run): checking it");
-    try {
-        const ContentInfo content = hash_content(archive_path.string());
-        io::NullSink discard;
-        const RebuildOutcome rebuilt = rebuild_archive(base_path.string(), diff_path.string(), discard, dir);
-        if (rebuilt.target.sha256 != content.sha256 || rebuilt.target.size != content.size) {
-            report("warning: " + diff.file + " does not decode to the content of " + archive.file +
-                   ": both are kept, check them (pvediff verify)");
-            return false;
-        }
-        check_base_identity(base_path, rebuilt.base);
-        if (!store::read_manifest(diff_path)) {
-            store::Manifest m;
-            m.file = diff.file;
-            m.codec = store::to_io_codec(diff.name.codec).value_or(io::Codec::none);
-            m.content_size = content.size;
-            m.content_sha256 = content.sha256;
-            store::DeltaInfo d;
-            d.full_name = base.file;
-            d.full_content_size = rebuilt.base.size;
-            d.full_content_sha256 = rebuilt.base.sha256;
-            d.engine = settings.engine;
-            d.windows = rebuilt.decode.windows;
-            m.delta = d;
-            m.created = std::time(nullptr);
-            m.pvediff_version = pvediff::version;
-            store::write_manifest(diff_path, m);
-        }
-        if (!diff.sidecars.notes) {
-            carry_notes(archive_path, diff_path);
-        }
-        ensure_full_manifest(base_path, rebuilt.base);
-        for (const auto suffix : {store::manifest_suffix, store::index_suffix, store::notes_suffix}) {
-            remove_file(archive_path.string() + std::string(suffix));
-        }
-        remove_file(archive_path);
-        io::fsync_dir(dir.string());
-        report(archive.file + ": replaced by " + diff.file +
-               ", content verified (finished the interrupted run)");
-        return true;
-    } catch (const std::exception& e) {
-        report(std::string("warning: cannot finish replacing ") + archive.file + " by " + diff.file + ": " +
-               e.what() + "; both are kept");
-        return false;
-    }
-}
-
-// A run killed between committing a differential and deleting its archive leaves
-// both, two backups of the same time: the archive (a full by name, with no
-// differentials of its own) and the differential. Finishes each such run, so the
-// archive is neither kept twice nor taken as the newest full. Returns the archives
-// so removed, each with its differential. Needs the guest's lock.
-std::vector<std::pair<std::string, std::string>> finish_interrupted_runs(
-    const store::DumpDir& scanned, store::GuestType type, std::uint32_t vmid,
-    const store::EffectiveSettings& settings, const Report& report)
-{
-    std::vector<std::pair<std::string, std::string>> finished;
-    const store::GuestBackups* guest = scanned.find({type, vmid});
-    if (guest == nullptr) {
-        return finished;
-    }
-    for (const store::Chain& chain : guest->chains) {
-        const store::FullBackup& archive = chain.full;
-        if (!chain.differentials.empty() || archive.sidecars.is_protected()) {
-            continue;  // a base, or never converted: not an archive left behind
-        }
-        bool done = false;
-        for (const store::Chain& other : guest->chains) {
-            for (const store::DifferentialBackup& diff : other.differentials) {
-                if (!done && &other != &chain && diff.name.time == archive.name.time &&
-                    finish_conversion(scanned.path, other.full, diff, archive, settings, report)) {
-                    done = true;
-                    finished.emplace_back(archive.file, diff.file);
-                }
-            }
-        }
-    }
-    return finished;
 }
 
 }  // namespace
@@ -359,7 +214,7 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     const store::GuestLock lock = lock_guest(dir, name.type, name.vmid, settings, report);
     store::DumpDir scanned = store::scan_dump_dir(dir);
     remove_stale_temps(scanned, name.type, name.vmid, report);
-    const auto finished = finish_interrupted_runs(scanned, name.type, name.vmid, settings, report);
+    const auto finished = detail::finish_interrupted_runs(scanned, name.type, name.vmid, settings, report);
     if (!finished.empty()) {
         const auto it =
             std::find_if(finished.begin(), finished.end(), [&](const auto& f) { return f.first == file; });
@@ -382,7 +237,7 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
 
     BackupResult result;
     auto keep_as_full = [&](const ContentInfo& content, const std::string& why) {
-        store::write_manifest(archive, full_manifest(file, content));
+        store::write_manifest(archive, detail::full_manifest(file, content));
         report(file + ": kept as full (" + why + "), " + human_bytes(content.size) + " of content");
         result.written = archive;
         result.content_size = content.size;
@@ -419,13 +274,10 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     v.file->commit_no_replace();
     fault_point("differential-committed");
     store::write_manifest(target, v.manifest);
-    carry_notes(archive, target);
-    ensure_full_manifest(base, v.check.base);
+    detail::carry_notes(archive, target);
+    detail::ensure_full_manifest(base, v.check.base);
     fault_point("before-archive-removed");
-    for (const auto suffix : {store::manifest_suffix, store::index_suffix, store::notes_suffix}) {
-        remove_file(archive.string() + std::string(suffix));
-    }
-    remove_file(archive);
+    detail::remove_archive_and_sidecars(archive);
     io::fsync_dir(dir.string());
 
     report(file + ": replaced by " + target.filename().string());
@@ -462,7 +314,7 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
     const store::GuestLock lock = lock_guest(dir, name.type, name.vmid, settings, report);
     store::DumpDir scanned = store::scan_dump_dir(dir);
     remove_stale_temps(scanned, name.type, name.vmid, report);
-    if (!finish_interrupted_runs(scanned, name.type, name.vmid, settings, report).empty()) {
+    if (!detail::finish_interrupted_runs(scanned, name.type, name.vmid, settings, report).empty()) {
         scanned = store::scan_dump_dir(dir);
     }
     const fs::path full_path = dir / store::format_backup_name(name);
@@ -491,7 +343,7 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
         }
         fault_point("full-written");
         out.commit_no_replace();
-        store::write_manifest(full_path, full_manifest(full_path.filename().string(), info));
+        store::write_manifest(full_path, detail::full_manifest(full_path.filename().string(), info));
         result.written = full_path;
         result.content_size = info.size;
         result.file_size = fs::file_size(full_path);
@@ -543,7 +395,7 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
     v.file->commit_no_replace();
     fault_point("differential-committed");
     store::write_manifest(target, v.manifest);
-    ensure_full_manifest(base, v.check.base);
+    detail::ensure_full_manifest(base, v.check.base);
     report(target.filename().string() + ": " + human_bytes(v.manifest.content_size) + " of content -> " +
            human_bytes(v.file_size) + ", content verified, " + human_seconds(since(start)));
     result.differential = true;

@@ -18,10 +18,7 @@
 #include "pvediff/engine/vcdiff_scan.h"
 #include "pvediff/io/error.h"
 #include "source_stash.h"
-
-extern "C" {
-#include "xdelta3.h"
-}
+#include "xd3_stream.h"
 
 namespace pvediff::engine {
 
@@ -138,30 +135,6 @@ Plan make_plan(const DeltaOpener& open_delta)
     });
     return {builder.finish(), summary.windows};
 }
-
-// RAII for xdelta3's decoder.
-class DecodeStream {
-public:
-    DecodeStream()
-    {
-        xd3_config config;
-        // Flags 0: the window checksums (Adler-32) are verified.
-        xd3_init_config(&config, 0);
-        config.winsize = XD3_DEFAULT_WINSIZE;
-        if (const int ret = xd3_config_stream(&stream_, &config); ret != 0) {
-            const std::string msg = stream_.msg ? stream_.msg : xd3_strerror(ret);
-            xd3_free_stream(&stream_);
-            throw io::Error("xdelta3: cannot set up the decoder: " + msg);
-        }
-    }
-    ~DecodeStream() { xd3_free_stream(&stream_); }
-    DecodeStream(const DecodeStream&) = delete;
-    DecodeStream& operator=(const DecodeStream&) = delete;
-    xd3_stream* get() { return &stream_; }
-
-private:
-    xd3_stream stream_{};
-};
 
 // Serves xdelta3's block requests from the full read forward and the stash.
 class SourceServer {
@@ -316,7 +289,8 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
     SourceStash stash(options.spill_dir, options.memory_limit);
     SourceServer server(base, plan.pieces, stash, delta->name());
 
-    DecodeStream holder;
+    // Flags 0: the window checksums (Adler-32) are verified.
+    detail::Xd3Stream holder("decoder", detail::Xd3StreamSettings{});
     xd3_stream* stream = holder.get();
     xd3_source source{};
     source.blksize = static_cast<usize_t>(block_size);

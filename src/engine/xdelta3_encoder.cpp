@@ -12,10 +12,7 @@
 #include "pvediff/engine/delta.h"
 #include "pvediff/engine/vcdiff_format.h"
 #include "pvediff/io/error.h"
-
-extern "C" {
-#include "xdelta3.h"
-}
+#include "xd3_stream.h"
 
 namespace pvediff::engine {
 
@@ -101,26 +98,6 @@ int getblk_callback(xd3_stream* stream, xd3_source* source, xoff_t blkno)
     return static_cast<SourceRing*>(stream->opaque)->get(stream, source, blkno);
 }
 
-// Owns an xd3_stream; frees it whatever happens.
-class EncodeStream {
-public:
-    explicit EncodeStream(xd3_config& config)
-    {
-        if (const int ret = xd3_config_stream(&stream_, &config); ret != 0) {
-            const std::string msg = stream_.msg ? stream_.msg : xd3_strerror(ret);
-            xd3_free_stream(&stream_);
-            throw io::Error("xdelta3: cannot set up the encoder: " + msg);
-        }
-    }
-    ~EncodeStream() { xd3_free_stream(&stream_); }
-    EncodeStream(const EncodeStream&) = delete;
-    EncodeStream& operator=(const EncodeStream&) = delete;
-    xd3_stream* get() { return &stream_; }
-
-private:
-    xd3_stream stream_{};
-};
-
 xd3_smatch_cfg match_config(int level, int& flags)
 {
     // The mapping of xdelta3's -0..-9.
@@ -162,15 +139,13 @@ EncodeResult Xdelta3Encoder::encode(io::ByteSource& base, io::ByteSource& target
 
     // 8 MiB target windows like stock xdelta3: within the decoder's 16 MiB limit.
     const usize_t winsize = XD3_DEFAULT_WINSIZE;
-    int flags = XD3_ADLER32;
-    xd3_config config;
-    xd3_init_config(&config, 0);
-    config.winsize = winsize;
-    config.smatch_cfg = match_config(options_.level, flags);
-    config.flags = flags;
-    config.getblk = &getblk_callback;
-    config.opaque = &ring;
-    EncodeStream holder(config);
+    detail::Xd3StreamSettings settings;
+    settings.flags = XD3_ADLER32;
+    settings.winsize = winsize;
+    settings.smatch_cfg = match_config(options_.level, settings.flags);
+    settings.getblk = &getblk_callback;
+    settings.opaque = &ring;
+    detail::Xd3Stream holder("encoder", settings);
     xd3_stream* stream = holder.get();
 
     xd3_source source{};

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "archive_replacement.h"
+
+#include <ctime>
+#include <system_error>
+
+#include "pvediff/io/atomic_file.h"
+#include "pvediff/io/byte_stream.h"
+#include "pvediff/io/error.h"
+#include "pvediff/io/file_stream.h"
+#include "pvediff/io/sha256.h"
+#include "pvediff/store/entry_name.h"
+#include "pvediff/version.h"
+
+namespace pvediff::commands::detail {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void remove_file(const fs::path& p)
+{
+    std::error_code ec;
+    if (!fs::remove(p, ec) && ec) {
+        io::throw_errno("remove", p.string(), ec.value());
+    }
+}
+
+}  // namespace
+
+store::Manifest full_manifest(const std::string& file, const ContentInfo& content)
+{
+    store::Manifest m;
+    m.file = file;
+    m.codec = content.codec;
+    m.content_size = content.size;
+    m.content_sha256 = content.sha256;
+    m.created = std::time(nullptr);
+    m.pvediff_version = pvediff::version;
+    return m;
+}
+
+void check_base_identity(const fs::path& base, const ContentInfo& seen)
+{
+    const auto m = store::read_manifest(base);
+    if (m && (m->content_sha256 != seen.sha256 || m->content_size != seen.size)) {
+        throw io::Error("'" + base.string() + "': content does not match its manifest (SHA-256 " +
+                        io::to_hex(seen.sha256).substr(0, 16) + "... instead of " +
+                        io::to_hex(m->content_sha256).substr(0, 16) + "...): the full was changed");
+    }
+}
+
+void ensure_full_manifest(const fs::path& base, const ContentInfo& content)
+{
+    if (!store::read_manifest(base)) {
+        store::write_manifest(base, full_manifest(base.filename().string(), content));
+    }
+}
+
+// The old notes file goes with the archive (remove_archive_and_sidecars).
+void carry_notes(const fs::path& from, const fs::path& to)
+{
+    const fs::path notes = from.string() + std::string(store::notes_suffix);
+    std::error_code ec;
+    if (!fs::exists(notes, ec)) {
+        return;
+    }
+    auto in = io::open_file_source(notes.string());
+    io::AtomicFile out(to.string() + std::string(store::notes_suffix));
+    io::copy_stream(*in, out.sink());
+    out.commit();
+}
+
+void remove_archive_and_sidecars(const fs::path& archive)
+{
+    for (const auto suffix : {store::manifest_suffix, store::index_suffix, store::notes_suffix}) {
+        remove_file(archive.string() + std::string(suffix));
+    }
+    remove_file(archive);
+}
+
+}  // namespace pvediff::commands::detail
