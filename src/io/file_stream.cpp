@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/io/file_stream.h"
 
+#include <cerrno>
 #include <fcntl.h>
 #include <unistd.h>
+
+#include "pvediff/io/error.h"
 
 namespace pvediff::io {
 
@@ -49,17 +52,27 @@ void FdSink::write(std::span<const std::uint8_t> data)
 void FdSink::flush_behind()
 {
     // Start writing out what was just written, then wait for the batch before it: at
-    // most two batches of this file are dirty at a time. Only a hint: the fsync at the
-    // end is what makes the file durable, so failures (and files that cannot do it)
-    // are left to that fsync.
+    // most two batches of this file are dirty at a time. The fsync at the end is still
+    // what makes the file durable.
     if (::sync_file_range(fd_, static_cast<off_t>(flushed_), static_cast<off_t>(bytes_ - flushed_),
                           SYNC_FILE_RANGE_WRITE) != 0) {
-        flush_behind_ = false;
-        return;
+        const int err = errno;
+        if (err == ESPIPE || err == EINVAL || err == ENOSYS) {
+            flush_behind_ = false;  // a pipe, or a file system that cannot: plain writes
+            return;
+        }
+        throw_errno("write out", name_, err);
     }
     if (flushed_ > waited_) {
-        ::sync_file_range(fd_, static_cast<off_t>(waited_), static_cast<off_t>(flushed_ - waited_),
-                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+        // A write-back error found while waiting is reported here and only here: the
+        // kernel counts it as seen by this descriptor, so the final fsync would not
+        // report it again. Ignoring it could commit a file with lost pages.
+        constexpr unsigned wait =
+            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+        const auto from = static_cast<off_t>(waited_);
+        if (::sync_file_range(fd_, from, static_cast<off_t>(flushed_ - waited_), wait) != 0) {
+            throw_errno("write out", name_, errno);
+        }
         waited_ = flushed_;
     }
     flushed_ = bytes_;

@@ -3,12 +3,30 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
 #include "pvediff/io/error.h"
 #include "test_io_helpers.h"
+
+// Stands in for the C library's sync_file_range in this test program (the io library
+// is linked in statically, so its calls bind here): when asked to, the call that waits
+// for write-back fails with EIO, as it does when the disk lost a write.
+namespace {
+std::atomic<bool> wait_fails_with_eio{false};
+}  // namespace
+
+extern "C" int sync_file_range(int fd, __off64_t offset, __off64_t count, unsigned int flags)
+{
+    if (wait_fails_with_eio && (flags & SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
+        errno = EIO;
+        return -1;
+    }
+    return static_cast<int>(::syscall(SYS_sync_file_range, fd, offset, count, flags));
+}
 
 namespace pvediff::io {
 namespace {
@@ -222,6 +240,31 @@ TEST(IoFileStream, FlushBehindKeepsEveryByte)
     reader.join();
     EXPECT_EQ(received, data.size());
     EXPECT_TRUE(got == data);
+}
+
+// The kernel reports a write-back error once per descriptor: to the call that waited,
+// not to the fsync after it. So a failed wait must fail the file, never be ignored.
+TEST(IoFileStream, WriteBackErrorWhileFlushingBehindFailsTheFile)
+{
+    test::TempDir dir;
+    const auto data = test::make_data(10'000'000, 10);
+    {
+        AtomicFile out(dir / "lost");
+        wait_fails_with_eio = true;
+        bool threw = false;
+        try {
+            for (int i = 0; i < 10; ++i) {
+                out.sink().write(data);
+            }
+        } catch (const Error& e) {
+            threw = true;
+            EXPECT_NE(std::string(e.what()).find("lost"), std::string::npos) << e.what();
+        }
+        wait_fails_with_eio = false;
+        EXPECT_TRUE(threw);
+    }
+    // Not committed: nothing is left, not even the temporary file.
+    EXPECT_TRUE(names_in(dir.path()).empty());
 }
 
 TEST(IoByteStream, MemoryPrefixedAndHelpers)
