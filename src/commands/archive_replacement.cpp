@@ -40,6 +40,20 @@ store::Manifest full_manifest(const std::string& file, const ContentInfo& conten
     return m;
 }
 
+store::Manifest differential_manifest(const std::string& file, const ContentInfo& content,
+                                      const std::string& full_name, const ContentInfo& full,
+                                      const std::string& engine)
+{
+    store::Manifest m = full_manifest(file, content);
+    store::DeltaInfo d;
+    d.full_name = full_name;
+    d.full_content_size = full.size;
+    d.full_content_sha256 = full.sha256;
+    d.engine = engine;
+    m.delta = d;
+    return m;
+}
+
 void check_base_identity(const fs::path& base, const ContentInfo& seen)
 {
     const auto m = store::read_manifest(base);

@@ -16,6 +16,13 @@ namespace pvediff::commands::detail {
 // The manifest of a full named `file` (no directory) holding `content`.
 store::Manifest full_manifest(const std::string& file, const ContentInfo& content);
 
+// The manifest of a differential named `file` holding `content`, made against the
+// full named `full_name` holding `full` with `engine`; the encoder's counts are the
+// caller's to add.
+store::Manifest differential_manifest(const std::string& file, const ContentInfo& content,
+                                      const std::string& full_name, const ContentInfo& full,
+                                      const std::string& engine);
+
 // Throws unless the content of the full `base` is what its manifest (if it has one)
 // says, or the differential would be made against something other than the full
 // that restore will find.

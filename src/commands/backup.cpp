@@ -19,7 +19,6 @@
 #include "pvediff/store/guest_lock.h"
 #include "pvediff/store/manifest.h"
 #include "pvediff/store/policy.h"
-#include "pvediff/version.h"
 
 namespace pvediff::commands {
 
@@ -157,23 +156,15 @@ VerifiedDifferential make_verified_differential(
     }
     detail::check_base_identity(base, v.check.base);
 
-    store::Manifest& m = v.manifest;
-    m.file = target.filename().string();
-    m.codec = codec;
-    m.content_size = v.diff.encode.target_bytes;
-    m.content_sha256 = v.diff.encode.target_sha256;
-    store::DeltaInfo d;
-    d.full_name = base.filename().string();
-    d.full_content_size = v.check.base.size;
-    d.full_content_sha256 = v.check.base.sha256;
-    d.engine = settings.engine;
+    v.manifest = detail::differential_manifest(
+        target.filename().string(),
+        ContentInfo{v.diff.encode.target_bytes, v.diff.encode.target_sha256, codec}, base.filename().string(),
+        v.check.base, settings.engine);
+    store::DeltaInfo& d = *v.manifest.delta;
     d.copied_bytes = v.diff.encode.copied_bytes;
     d.literal_bytes = v.diff.encode.literal_bytes;
     d.windows = v.diff.encode.windows;
     d.delta_bytes = v.diff.encode.delta_bytes;
-    m.delta = d;
-    m.created = std::time(nullptr);
-    m.pvediff_version = pvediff::version;
     return v;
 }
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "interrupted_runs.h"
 
-#include <ctime>
 #include <exception>
 #include <filesystem>
 
@@ -10,7 +9,6 @@
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/fd.h"
 #include "pvediff/store/manifest.h"
-#include "pvediff/version.h"
 
 namespace pvediff::commands::detail {
 
@@ -42,20 +40,11 @@ bool finish_conversion(const fs::path& dir, const store::FullBackup& base,
         }
         check_base_identity(base_path, rebuilt.base);
         if (!store::read_manifest(diff_path)) {
-            store::Manifest m;
-            m.file = diff.file;
-            m.codec = store::to_io_codec(diff.name.codec).value_or(io::Codec::none);
-            m.content_size = content.size;
-            m.content_sha256 = content.sha256;
-            store::DeltaInfo d;
-            d.full_name = base.file;
-            d.full_content_size = rebuilt.base.size;
-            d.full_content_sha256 = rebuilt.base.sha256;
-            d.engine = settings.engine;
-            d.windows = rebuilt.decode.windows;
-            m.delta = d;
-            m.created = std::time(nullptr);
-            m.pvediff_version = pvediff::version;
+            const io::Codec codec = store::to_io_codec(diff.name.codec).value_or(io::Codec::none);
+            store::Manifest m =
+                differential_manifest(diff.file, ContentInfo{content.size, content.sha256, codec}, base.file,
+                                      rebuilt.base, settings.engine);
+            m.delta->windows = rebuilt.decode.windows;
             store::write_manifest(diff_path, m);
         }
         if (!diff.sidecars.notes) {
