@@ -10,6 +10,7 @@ namespace pvediff::engine::detail {
 BaseCapture::Ticket BaseCapture::request(std::uint64_t lo, std::uint64_t hi)
 {
     const Ticket ticket = next_ticket_++;
+    lo = std::max(lo, kept_to_);
     captures_[ticket] = Capture{lo, lo, std::max(lo, hi)};
     if (hi > lo) {
         waiting_.emplace(lo, ticket);
@@ -17,23 +18,43 @@ BaseCapture::Ticket BaseCapture::request(std::uint64_t lo, std::uint64_t hi)
     return ticket;
 }
 
-std::uint64_t BaseCapture::read_all(io::ByteSource& base)
+bool BaseCapture::extend(Ticket ticket, std::uint64_t hi)
 {
+    Capture& c = captures_.at(ticket);
+    if (hi <= c.hi) {
+        return true;
+    }
+    if (c.next == c.hi) {  // no longer waiting
+        if (c.next < kept_to_) {
+            return false;
+        }
+        waiting_.emplace(c.next, ticket);
+    }
+    c.hi = hi;
+    return true;
+}
+
+std::uint64_t BaseCapture::read_all(io::ByteSource& base, const Observer& observe)
+{
+    // Piece k is observed before piece k - 1 is kept.
     std::vector<std::uint8_t> buf(io::stream_buffer_size);
+    std::vector<std::uint8_t> previous(io::stream_buffer_size);
+    std::size_t previous_size = 0;
     std::uint64_t pos = 0;
     for (;;) {
         const std::size_t got = base.read(buf);
+        if (got > 0) {
+            observe(pos, std::span<const std::uint8_t>(buf.data(), got));
+        }
+        if (previous_size > 0) {
+            keep(kept_to_, std::span<const std::uint8_t>(previous.data(), previous_size));
+            kept_to_ += previous_size;
+        }
         if (got == 0) {
             return pos;
         }
-        const std::span<const std::uint8_t> piece(buf.data(), got);
-        if (scan_ != nullptr) {
-            scan_->feed(pos, piece);
-        }
-        if (check_ != nullptr) {
-            check_->feed(pos, piece);
-        }
-        keep(pos, piece);
+        std::swap(buf, previous);
+        previous_size = got;
         pos += got;
     }
 }

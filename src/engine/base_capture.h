@@ -2,18 +2,20 @@
 #pragma once
 // One read of the full's decompressed stream that keeps only the byte ranges the
 // encoder asked for (the old versions of changed regions, wherever they are) in a
-// scratch file, and shows every byte to a BlockScan. The encoder asks while it walks
-// the new archive and reads the full afterwards, so nothing asked for is ever behind
-// the reader, whatever the distance or the order. Memory: a table of the ranges, not
-// their bytes.
+// scratch file, and shows every byte to an observer (the scans). The encoder asks
+// while it walks the new archive and reads the full afterwards, so nothing asked for
+// is ever behind the reader, whatever the distance or the order. The observer sees
+// each piece one piece before it is kept, so what it finds can still be asked for,
+// up to a piece back. Memory: a table of the ranges, not their bytes, and two
+// pieces.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <span>
 #include <vector>
 
-#include "block_scan.h"
 #include "pvediff/io/byte_stream.h"
-#include "range_check.h"
 #include "spill_file.h"
 
 namespace pvediff::engine::detail {
@@ -21,17 +23,21 @@ namespace pvediff::engine::detail {
 class BaseCapture {
 public:
     using Ticket = std::uint64_t;
+    // Sees the full's stream in order, in pieces of any size.
+    using Observer = std::function<void(std::uint64_t pos, std::span<const std::uint8_t> bytes)>;
 
-    // `scan` and `check` (either may be null) see every byte of the full too.
-    BaseCapture(const std::filesystem::path& spill_dir, BlockScan* scan, RangeCheck* check)
-        : scan_(scan), check_(check), spill_(spill_dir)
-    {
-    }
+    explicit BaseCapture(const std::filesystem::path& spill_dir) : spill_(spill_dir) {}
 
-    // Asks for base[lo, hi) (before read_all()).
+    // Asks for base[lo, hi): before read_all(), or from its observer, where what has
+    // already been kept or passed (before kept_to()) can no longer be had: the range
+    // then starts at kept_to().
     Ticket request(std::uint64_t lo, std::uint64_t hi);
+    // Asks for more of the same range: up to base[.., hi). False if bytes between its
+    // end and kept_to() have passed (ask anew then).
+    bool extend(Ticket ticket, std::uint64_t hi);
+    [[nodiscard]] std::uint64_t kept_to() const { return kept_to_; }
     // Reads the whole full, keeping what was asked for; returns its length.
-    std::uint64_t read_all(io::ByteSource& base);
+    std::uint64_t read_all(io::ByteSource& base, const Observer& observe);
     // The bytes kept for `ticket`: base[start, end) with `start` returned; shorter
     // than asked where the full ended first.
     std::uint64_t take(Ticket ticket, std::vector<std::uint8_t>& out);
@@ -49,9 +55,8 @@ private:
     };
     void keep(std::uint64_t pos, std::span<const std::uint8_t> bytes);
 
-    BlockScan* scan_;
-    RangeCheck* check_;
     SpillFile spill_;
+    std::uint64_t kept_to_ = 0;  // base[0, kept_to_) has gone by keep()
     Ticket next_ticket_ = 1;
     std::map<Ticket, Capture> captures_;
     std::multimap<std::uint64_t, Ticket> waiting_;                 // by the next byte wanted

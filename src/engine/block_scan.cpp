@@ -28,32 +28,35 @@ void BlockScan::feed(std::uint64_t pos, std::span<const std::uint8_t> bytes)
     if (wanted_.empty() || bytes.empty()) {
         return;
     }
-    // A block may straddle two pieces: scan the carried tail and the new piece as one.
-    if (carry_.empty()) {
-        carry_pos_ = pos;
+    const std::uint64_t end = pos + bytes.size();
+    // The first position not yet scanned; positions are multiples of `step`.
+    std::uint64_t next = carry_.empty() ? (pos + step - 1) / step * step : carry_pos_;
+    if (!carry_.empty()) {
+        // Blocks that start in the carried tail end in this piece's first block: scan
+        // them on a copy of the two; the rest of the piece is scanned where it is.
+        work_.assign(carry_.begin(), carry_.end());
+        work_.insert(work_.end(), bytes.begin(),
+                     bytes.begin() + static_cast<std::ptrdiff_t>(std::min(bytes.size(), block)));
+        next = scan(carry_pos_, work_, next);
+        carry_.clear();
+        if (next < pos) {
+            // A piece shorter than a block: work_ holds all of it; keep waiting.
+            carry_.assign(work_.begin() + static_cast<std::ptrdiff_t>(next - carry_pos_), work_.end());
+            carry_pos_ = next;
+            return;
+        }
     }
-    work_.assign(carry_.begin(), carry_.end());
-    work_.insert(work_.end(), bytes.begin(), bytes.end());
-    const std::uint64_t start = carry_pos_;
-    const std::uint64_t first = (start + step - 1) / step * step;
-    scan(start, work_, first);
-    // Keep what the next piece completes: from the first position not yet scanned.
-    const std::uint64_t end = start + work_.size();
-    std::uint64_t next = first;
-    while (next + block <= end) {
-        next += step;
+    next = scan(pos, bytes, next);
+    if (next < end) {  // the next piece completes these blocks
+        carry_.assign(bytes.begin() + static_cast<std::ptrdiff_t>(next - pos), bytes.end());
+        carry_pos_ = next;
     }
-    if (next >= end) {
-        carry_.clear();  // the next piece starts where scanning resumes
-        return;
-    }
-    carry_.assign(work_.begin() + static_cast<std::ptrdiff_t>(next - start), work_.end());
-    carry_pos_ = next;
 }
 
-void BlockScan::scan(std::uint64_t pos, std::span<const std::uint8_t> bytes, std::uint64_t from)
+std::uint64_t BlockScan::scan(std::uint64_t pos, std::span<const std::uint8_t> bytes, std::uint64_t from)
 {
-    for (std::uint64_t p = from; p + block <= pos + bytes.size(); p += step) {
+    std::uint64_t p = from;
+    for (; p + block <= pos + bytes.size(); p += step) {
         const std::uint8_t* b = bytes.data() + (p - pos);
         if (!prefixes_.contains(prefix_hash(b))) {
             continue;
@@ -69,6 +72,7 @@ void BlockScan::scan(std::uint64_t pos, std::span<const std::uint8_t> bytes, std
         }
         wanted_.erase(it);  // the first place is as good as any
     }
+    return p;
 }
 
 const std::vector<BlockScan::Found>& BlockScan::found(std::uint64_t owner) const

@@ -46,7 +46,9 @@ public:
     [[nodiscard]] std::uint64_t found_blocks() const { return found_count_; }
 
 private:
-    void scan(std::uint64_t pos, std::span<const std::uint8_t> bytes, std::uint64_t from);
+    // Scans the positions from `from` whose block lies in bytes (at stream offset
+    // `pos`); returns the first position not scanned.
+    std::uint64_t scan(std::uint64_t pos, std::span<const std::uint8_t> bytes, std::uint64_t from);
 
     std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> wanted_;  // block hash -> owners
     std::unordered_set<std::uint64_t> prefixes_;

@@ -8,28 +8,14 @@
 #include <bit>
 #include <cstring>
 
+#include "gear.h"
 #include "pvediff/io/error.h"
 
 namespace pvediff::engine {
 
 namespace {
 
-// The gear table: 256 fixed pseudo-random words (splitmix64 of the byte value), part
-// of the index format: changing it changes every chunk boundary.
-constexpr std::array<std::uint64_t, 256> make_gear_table()
-{
-    std::array<std::uint64_t, 256> t{};
-    std::uint64_t x = 0x7064696666636463ULL;  // "pdiffcdc"
-    for (auto& v : t) {
-        x += 0x9E3779B97F4A7C15ULL;
-        std::uint64_t z = x;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        v = z ^ (z >> 31);
-    }
-    return t;
-}
-constexpr std::array<std::uint64_t, 256> gear_table = make_gear_table();
+using detail::gear_table;
 
 constexpr std::size_t head_bytes = 4096;  // what the layout factory gets to see
 constexpr std::size_t unit_hash_bytes = 64;

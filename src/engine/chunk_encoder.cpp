@@ -10,10 +10,13 @@
 #include <unordered_map>
 
 #include "base_capture.h"
+#include "block_scan.h"
 #include "fine_match.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/sha256.h"
 #include "pvediff/io/threaded_stream.h"
+#include "range_check.h"
+#include "snippet_scan.h"
 #include "spill_file.h"
 
 namespace pvediff::engine {
@@ -57,14 +60,20 @@ struct PlanItem {
 
 class ChunkMatcher {
 public:
-    // `capture`, `scan` and `check` are all given (fine matching) or all null.
-    ChunkMatcher(const ChunkIndex& index, detail::BaseCapture* capture, detail::BlockScan* scan,
-                 detail::RangeCheck* check, detail::SpillFile& spill, const ChunkEncoderOptions& options,
-                 ChunkEncodeStats& stats)
+    // The read of the full and the ones looking at it (fine matching), or all null.
+    struct BaseReaders {
+        detail::BaseCapture* capture = nullptr;
+        detail::BlockScan* scan = nullptr;
+        detail::SnippetScan* snippets = nullptr;
+        detail::RangeCheck* check = nullptr;
+    };
+    ChunkMatcher(const ChunkIndex& index, const BaseReaders& readers, detail::SpillFile& spill,
+                 const ChunkEncoderOptions& options, ChunkEncodeStats& stats)
         : index_(index),
-          capture_(capture),
-          scan_(scan),
-          check_(check),
+          capture_(readers.capture),
+          scan_(readers.scan),
+          snippets_(readers.snippets),
+          check_(readers.check),
           spill_(spill),
           options_(options),
           stats_(stats)
@@ -98,12 +107,12 @@ public:
                 item.key = chunk.cluster_key;
                 item.length = bytes.size();
                 item.spill_at = spill_.append(bytes);
+                asked_.clear();
                 for (const ChunkLocation& old : olds) {
                     ask(item, old.offset, old.offset + old.length);
                 }
-                if (scan_ != nullptr) {
-                    scan_->want(bytes, plan_.size());  // its blocks anywhere else in the full
-                }
+                scan_->want(bytes, plan_.size());              // its blocks anywhere else in the full
+                snippets_->want(bytes, plan_.size(), asked_);  // its bytes at any alignment
                 plan_.push_back(std::move(item));
                 if (!anchored) {
                     // An anchor in a disk neighbour processed later may still place it.
@@ -136,6 +145,7 @@ public:
         PlanItem item;
         item.changed = true;
         if (capture_ != nullptr) {
+            asked_.clear();
             // Where the changed bytes used to be: after the previous match (a chunk
             // changed in place, bytes appended) and before the next one (bytes
             // prepended, a chunk straddling two moved pieces); one range when close.
@@ -158,6 +168,7 @@ public:
             if (b_hi > b_lo) {
                 ask(item, b_lo, b_hi);
             }
+            snippets_->want(gap_, plan_.size(), asked_);
         }
         item.length = len;
         item.spill_at = spill_.append(gap_);
@@ -304,6 +315,7 @@ private:
     {
         if (hi > lo) {
             item.tickets.push_back(capture_->request(lo, hi));
+            asked_.push_back({lo, hi});
         }
     }
 
@@ -346,7 +358,10 @@ private:
             return;
         }
         const auto& found = scan_->found(at);
-        if (item.tickets.empty() && found.empty()) {
+        std::vector<detail::BaseCapture::Ticket> tickets = item.tickets;
+        const auto elsewhere = snippets_->tickets(at);
+        tickets.insert(tickets.end(), elsewhere.begin(), elsewhere.end());
+        if (tickets.empty() && found.empty()) {
             writer.add(new_bytes_);
             return;
         }
@@ -367,7 +382,7 @@ private:
                 matcher_.add_base(base_bytes_, f.full_offset);
             }
         }
-        for (const auto ticket : item.tickets) {
+        for (const auto ticket : tickets) {
             const std::uint64_t from = capture_->take(ticket, base_bytes_);
             stats_.cluster_base_bytes += base_bytes_.size();
             if (near_enough(from, base_bytes_.size())) {
@@ -383,6 +398,7 @@ private:
     const ChunkIndex& index_;
     detail::BaseCapture* capture_;
     detail::BlockScan* scan_;
+    detail::SnippetScan* snippets_;
     detail::RangeCheck* check_;
     detail::SpillFile& spill_;
     const ChunkEncoderOptions& options_;
@@ -392,6 +408,7 @@ private:
     // this holds ~40 bytes per copy (merged up to 1 MiB) and per changed region.
     std::deque<PlanItem> plan_;
     std::vector<std::uint8_t> gap_;
+    std::vector<detail::SnippetScan::Range> asked_;  // the ranges asked for the item being planned
     std::vector<std::uint8_t> base_bytes_;
     std::vector<std::uint8_t> new_bytes_;
     std::uint64_t predicted_ = 0;
@@ -444,10 +461,13 @@ public:
         std::optional<detail::BlockScan> scan;
         std::optional<detail::RangeCheck> check;
         std::optional<detail::BaseCapture> capture;
+        std::optional<detail::SnippetScan> snippets;
+        ChunkMatcher::BaseReaders readers;
         if (base_reader != nullptr) {
-            scan.emplace(spill_dir);
-            check.emplace();
-            capture.emplace(spill_dir, &*scan, &*check);
+            readers.scan = &scan.emplace(spill_dir);
+            readers.check = &check.emplace();
+            readers.capture = &capture.emplace(spill_dir);
+            readers.snippets = &snippets.emplace(*capture);
         }
         std::unique_ptr<io::ByteSource> ahead;
         io::ByteSource* input = &target;
@@ -457,8 +477,7 @@ public:
         }
         io::HashingSource hashed(*input);
 
-        ChunkMatcher matcher(*index, capture ? &*capture : nullptr, scan ? &*scan : nullptr,
-                             check ? &*check : nullptr, spill, options_, stats);
+        ChunkMatcher matcher(*index, readers, spill, options_, stats);
         Chunker chunker(
             index->params(), options_.layout,
             [&](const Chunk& c, std::span<const std::uint8_t> bytes) { matcher.on_chunk(c, bytes); });
@@ -477,7 +496,12 @@ public:
         // them, wherever they are, and looks for the changed clusters' blocks.
         if (capture) {
             auto ahead_base = io::make_read_ahead(std::make_unique<io::SourceRef>(*base_reader));
-            const std::uint64_t base_size = capture->read_all(*ahead_base);
+            const std::uint64_t base_size =
+                capture->read_all(*ahead_base, [&](std::uint64_t pos, std::span<const std::uint8_t> bytes) {
+                    scan->feed(pos, bytes);
+                    snippets->feed(pos, bytes);
+                    check->feed(pos, bytes);
+                });
             result.base_bytes = std::max(result.base_bytes, base_size);
             if (base_size != index->content_size()) {
                 throw io::Error("chunk index does not match the full '" + base_reader->name() +
@@ -486,6 +510,7 @@ public:
             }
             stats.base_kept_bytes = capture->kept_bytes();
             stats.scan_found_blocks = scan->found_blocks();
+            stats.snippet_ranges = snippets->ranges_asked();
             stats.copies_in_order = check->held_count();
         }
         VcdiffWriter writer(delta, options_.writer);

@@ -62,9 +62,12 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
     const int shift = 64 - std::countr_zero(slots);
     keys_.assign(slots, 0);
     positions_.assign(slots, 0);
-    const auto slot_of = [shift](std::uint64_t k) {
-        return static_cast<std::size_t>((k * 0x9E3779B97F4A7C15ULL) >> shift);
+    const auto slot_of = [shift](std::uint64_t h) {
+        return static_cast<std::size_t>((h * 0x9E3779B97F4A7C15ULL) >> shift);
     };
+    // A slot keeps 32 bits of the hash (0 = empty): the table costs 8 bytes per
+    // sample, not 12, and a match is checked byte by byte anyway.
+    const auto tag_of = [](std::uint64_t h) { return static_cast<std::uint32_t>(h >> 32) | 1U; };
     const std::size_t mask = slots - 1;
     for (const Piece& piece : pieces_) {
         if (piece.end - piece.begin < min_match) {
@@ -73,8 +76,8 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
         std::uint64_t h = window_hash(base.data() + piece.begin);
         for (std::size_t p = piece.begin;; ++p) {
             if ((p - piece.begin) % stride == 0) {
-                const std::uint64_t k = h | 1;  // 0 = empty
-                for (std::size_t i = slot_of(k);; i = (i + 1) & mask) {
+                const std::uint32_t k = tag_of(h);
+                for (std::size_t i = slot_of(h);; i = (i + 1) & mask) {
                     if (keys_[i] == 0) {
                         keys_[i] = k;
                         positions_[i] = static_cast<std::uint32_t>(p);
@@ -101,9 +104,9 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
             h = window_hash(target.data() + p);
             h_valid = true;
         }
-        const std::uint64_t k = h | 1;
+        const std::uint32_t k = tag_of(h);
         std::size_t q = SIZE_MAX;
-        for (std::size_t i = slot_of(k); keys_[i] != 0; i = (i + 1) & mask) {
+        for (std::size_t i = slot_of(h); keys_[i] != 0; i = (i + 1) & mask) {
             if (keys_[i] == k) {
                 q = positions_[i];
                 break;

@@ -21,7 +21,7 @@ public:
     // copied), then encode(); the pieces are dropped after it.
     void add_base(std::span<const std::uint8_t> bytes, std::uint64_t full_offset);
     // Writes `target` to `writer` as copies from the pieces and literals.
-    // Memory: the pieces plus a table of (their size / 8) slots.
+    // Memory: the pieces plus a table of 2 to 4 slots of 8 bytes per 8 bytes of them.
     void encode(std::span<const std::uint8_t> target, VcdiffWriter& writer);
 
 private:
@@ -32,7 +32,7 @@ private:
     };
     std::vector<std::uint8_t> base_;
     std::vector<Piece> pieces_;
-    std::vector<std::uint64_t> keys_;
+    std::vector<std::uint32_t> keys_;
     std::vector<std::uint32_t> positions_;
 };
 

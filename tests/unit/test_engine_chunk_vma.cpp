@@ -173,6 +173,34 @@ TEST(ChunkEncoderVma, SingleBlocksCopiedAreFoundByTheScan)
     EXPECT_EQ(files, 4U) << "day1.vma, day2.vma, d.vcdiff, out";
 }
 
+// A file that sits in the full inside another file, at no block alignment (a
+// package's files in its archive), written to blocks of its own in the new archive:
+// no whole block of it is in the full, so neither anchors nor the block scan find it.
+// The snippet scan does.
+TEST(ChunkEncoderVma, BytesAtNoBlockAlignmentAreFoundBySnippets)
+{
+    test::TempDir dir;
+    auto disk = test::make_data(clusters * cluster_size, 9);
+    const auto day1 = write_vma(disk, 5);
+    constexpr std::size_t length = 48 * 1024;
+    constexpr std::size_t from = 100 * cluster_size + 5 * 4096 + 1000;  // 1000: no multiple of 512
+    constexpr std::size_t to = 300 * cluster_size + 2 * 4096;
+    std::copy_n(disk.begin() + static_cast<std::ptrdiff_t>(from), length,
+                disk.begin() + static_cast<std::ptrdiff_t>(to));
+    test::write_file(dir / "day1.vma", day1);
+    test::write_file(dir / "day2.vma", write_vma(disk, 6));
+
+    ChunkEncodeStats stats;
+    ChunkEncoderOptions options;
+    options.stats = &stats;
+    options.spill_dir = dir.path();
+    options.reopen_base = [&dir] { return io::open_file_source((dir / "day1.vma").string()); };
+    const auto result = encode_and_check(dir, options);
+    EXPECT_LE(stats.scan_found_blocks, 4U) << "the changed cluster's 4 unchanged blocks, no more";
+    EXPECT_GT(stats.snippet_ranges, 0U);
+    EXPECT_LT(result.literal_bytes, header_bytes * 2 + 4096) << "snippet ranges " << stats.snippet_ranges;
+}
+
 }  // namespace
 }  // namespace pvediff::engine
 

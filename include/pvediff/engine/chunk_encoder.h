@@ -35,6 +35,7 @@ struct ChunkEncodeStats {
     std::uint64_t cluster_base_bytes = 0;    // of the full's bytes captured for them
     std::uint64_t anchor_hits = 0;           // changed clusters placed by a sampled block
     std::uint64_t scan_found_blocks = 0;     // changed clusters' blocks found anywhere in the full
+    std::uint64_t snippet_ranges = 0;        // ranges of the full asked for by snippet hits
     std::uint64_t beyond_horizon = 0;        // pieces of the full left out (restore_horizon)
     std::uint64_t copies_in_order = 0;       // copies from the expected place, not the first
     std::uint64_t base_kept_bytes = 0;       // of the full kept in the scratch file
