@@ -11,6 +11,8 @@ namespace {
 // Base positions are sampled every `stride` bytes, so any common run of at least
 // min_match + stride - 1 bytes is found.
 constexpr std::size_t stride = 8;
+// After a copy, its own continuation is tried first for this many target bytes.
+constexpr std::size_t max_follow_gap = 4096;
 
 // Polynomial rolling hash of a min_match-byte window (mod 2^64), so the scan costs a
 // multiply and two adds per byte instead of a hash of the whole window.
@@ -99,33 +101,55 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
     std::size_t p = 0;
     std::uint64_t h = window_hash(target.data());
     bool h_valid = true;
+    // Where the last copy would go on: base position follow_q for target position
+    // follow_p, in follow_piece (null before the first copy).
+    const Piece* follow_piece = nullptr;
+    std::size_t follow_p = 0;
+    std::size_t follow_q = 0;
     while (p + min_match <= target.size()) {
-        if (!h_valid) {
-            h = window_hash(target.data() + p);
-            h_valid = true;
-        }
-        const std::uint32_t k = tag_of(h);
         std::size_t q = SIZE_MAX;
-        for (std::size_t i = slot_of(h); keys_[i] != 0; i = (i + 1) & mask) {
-            if (keys_[i] == k) {
-                q = positions_[i];
-                break;
+        const Piece* found = nullptr;
+        // A few changed bytes (a tar header's new mtime, a rewritten field) and the
+        // old bytes usually resume where the last copy would have gone on: that place
+        // comes first, before the table's first occurrence of the same content (often
+        // another file's header far away). One more copy on the same diagonal, which
+        // VCDIFF's address cache encodes in a byte or two.
+        if (follow_piece != nullptr && p - follow_p <= max_follow_gap) {
+            const std::size_t fq = follow_q + (p - follow_p);
+            if (fq + min_match <= follow_piece->end &&
+                std::memcmp(base.data() + fq, target.data() + p, min_match) == 0) {
+                q = fq;
+                found = follow_piece;
             }
         }
-        if (q == SIZE_MAX || std::memcmp(base.data() + q, target.data() + p, min_match) != 0) {
-            if (p + min_match < target.size()) {
-                h = roll(h, target[p], target[p + min_match]);
+        if (found == nullptr) {
+            if (!h_valid) {
+                h = window_hash(target.data() + p);
+                h_valid = true;
             }
-            ++p;
-            continue;
+            const std::uint32_t k = tag_of(h);
+            for (std::size_t i = slot_of(h); keys_[i] != 0; i = (i + 1) & mask) {
+                if (keys_[i] == k) {
+                    q = positions_[i];
+                    break;
+                }
+            }
+            if (q == SIZE_MAX || std::memcmp(base.data() + q, target.data() + p, min_match) != 0) {
+                if (p + min_match < target.size()) {
+                    h = roll(h, target[p], target[p + min_match]);
+                }
+                ++p;
+                continue;
+            }
+            found = &*std::find_if(pieces_.begin(), pieces_.end(),
+                                   [q](const Piece& x) { return q >= x.begin && q < x.end; });
+            if (q + min_match > found->end) {
+                ++p;  // cannot happen (windows are sampled inside pieces); be safe
+                continue;
+            }
         }
         h_valid = false;
-        const Piece& piece = *std::find_if(pieces_.begin(), pieces_.end(),
-                                           [q](const Piece& x) { return q >= x.begin && q < x.end; });
-        if (q + min_match > piece.end) {
-            ++p;  // cannot happen (windows are sampled inside pieces); be safe
-            continue;
-        }
+        const Piece& piece = *found;
         // Extend backwards into the pending literal, then forwards, within the piece.
         while (p > literal_from && q > piece.begin && target[p - 1] == base[q - 1]) {
             --p;
@@ -141,6 +165,9 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
         writer.copy(piece.full_offset + (q - piece.begin), target.subspan(p, len));
         p += len;
         literal_from = p;
+        follow_piece = &piece;
+        follow_p = p;
+        follow_q = q + len;
     }
     if (literal_from < target.size()) {
         writer.add(target.subspan(literal_from));
