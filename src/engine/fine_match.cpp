@@ -13,6 +13,8 @@ namespace {
 constexpr std::size_t stride = 8;
 // After a copy, its own continuation is tried first for this many target bytes.
 constexpr std::size_t max_follow_gap = 4096;
+// A match found elsewhere yields to the continuation resuming this few bytes later.
+constexpr std::size_t max_follow_delay = 16;
 
 // Polynomial rolling hash of a min_match-byte window (mod 2^64), so the scan costs a
 // multiply and two adds per byte instead of a hash of the whole window.
@@ -149,16 +151,41 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
             }
         }
         h_valid = false;
-        const Piece& piece = *found;
         // Extend backwards into the pending literal, then forwards, within the piece.
-        while (p > literal_from && q > piece.begin && target[p - 1] == base[q - 1]) {
-            --p;
-            --q;
+        const auto extend = [&](std::size_t& tp, std::size_t& bq, const Piece& in) {
+            while (tp > literal_from && bq > in.begin && target[tp - 1] == base[bq - 1]) {
+                --tp;
+                --bq;
+            }
+            std::size_t n = min_match;
+            while (tp + n < target.size() && bq + n < in.end && target[tp + n] == base[bq + n]) {
+                ++n;
+            }
+            return n;
+        };
+        std::size_t len = extend(p, q, *found);
+        if (found != follow_piece || q + follow_p != follow_q + p) {
+            // A match elsewhere; the continuation may resume a few bytes later (the
+            // rest of a changed checksum field) and reach further: then it wins.
+            for (std::size_t k = 1; k <= max_follow_delay && follow_piece != nullptr; ++k) {
+                std::size_t fp = p + k;
+                std::size_t fq = follow_q + (fp - follow_p);
+                if (fp - follow_p > max_follow_gap || fp + min_match > target.size() ||
+                    fq + min_match > follow_piece->end ||
+                    std::memcmp(base.data() + fq, target.data() + fp, min_match) != 0) {
+                    continue;
+                }
+                const std::size_t flen = extend(fp, fq, *follow_piece);
+                if (fp + flen > p + len) {
+                    p = fp;
+                    q = fq;
+                    len = flen;
+                    found = follow_piece;
+                }
+                break;
+            }
         }
-        std::size_t len = min_match;
-        while (p + len < target.size() && q + len < piece.end && target[p + len] == base[q + len]) {
-            ++len;
-        }
+        const Piece& piece = *found;
         if (p > literal_from) {
             writer.add(target.subspan(literal_from, p - literal_from));
         }

@@ -11,9 +11,16 @@ namespace pvediff::engine::detail {
 std::uint64_t SpillFile::append(std::span<const std::uint8_t> bytes)
 {
     if (!fd_.valid()) {
-        name_ = io::temp_path_for(dir_ / "pvediff-spill").string();
-        fd_ = io::open_fd(name_, O_RDWR | O_CREAT | O_EXCL, 0600);
-        ::unlink(name_.c_str());  // the open descriptor keeps it until we are done
+        // A file without a name from the start: a kill leaves nothing. Where the file
+        // system cannot do that, a named file unlinked at once (a kill between the two
+        // leaves an empty temporary, which `prune` lists as stale).
+        name_ = (dir_ / "pvediff-spill (unnamed scratch file)").string();
+        fd_ = io::Fd(::open(dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+        if (!fd_.valid()) {
+            name_ = io::temp_path_for(dir_ / "pvediff-spill").string();
+            fd_ = io::open_fd(name_, O_RDWR | O_CREAT | O_EXCL, 0600);
+            ::unlink(name_.c_str());  // the open descriptor keeps it until we are done
+        }
     }
     const std::uint64_t at = end_;
     io::pwrite_all(fd_.get(), bytes, at, name_);

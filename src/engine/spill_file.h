@@ -2,8 +2,9 @@
 #pragma once
 // An append-only scratch file for bytes the engine must keep until later but not in
 // memory (changed regions waiting for the full's old bytes, those old bytes). Created
-// on first use in the given directory and unlinked at once, so nothing is left
-// behind whatever happens to the process.
+// on first use in the given directory without a name (O_TMPFILE; where the file system
+// cannot, with a name unlinked at once), so nothing is left behind whatever happens
+// to the process.
 #include <cstdint>
 #include <filesystem>
 #include <span>

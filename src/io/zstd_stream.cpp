@@ -103,14 +103,20 @@ private:
 class ZstdSink final : public ByteSink {
 public:
     ZstdSink(std::unique_ptr<ByteSink> out, const CompressOptions& options)
-        : out_(std::move(out)), buf_(ZSTD_CStreamOutSize()), cctx_(ZSTD_createCCtx())
+        : out_(std::move(out)),
+          buf_(ZSTD_CStreamOutSize()),
+          cctx_(ZSTD_createCCtx()),
+          small_level_(options.small_level),
+          small_bytes_(options.small_level != 0 ? options.small_bytes : 0)
     {
         if (!cctx_) {
             throw Error("'" + name() + "': zstd: cannot allocate a compression context");
         }
         const int level = options.level == 0 ? 3 : options.level;
-        if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel()) {
-            throw Error("zstd: invalid compression level " + std::to_string(level));
+        for (const int l : {level, small_bytes_ > 0 ? small_level_ : level}) {
+            if (l < ZSTD_minCLevel() || l > ZSTD_maxCLevel()) {
+                throw Error("zstd: invalid compression level " + std::to_string(l));
+            }
         }
         if (options.threads < 1) {
             throw Error("zstd: invalid thread count " + std::to_string(options.threads));
@@ -127,6 +133,16 @@ public:
     void write(std::span<const std::uint8_t> data) override
     {
         check_not_finished(finished_, name());
+        if (small_bytes_ > 0) {
+            if (held_.size() + data.size() <= small_bytes_) {
+                held_.insert(held_.end(), data.begin(), data.end());
+                return;
+            }
+            // Not a small stream after all: what was held goes first, at the level set.
+            small_bytes_ = 0;
+            write(held_);
+            held_ = {};
+        }
         ZSTD_inBuffer in{data.data(), data.size(), 0};
         while (in.pos < in.size) {
             compress(in, ZSTD_e_continue);
@@ -137,6 +153,12 @@ public:
     {
         check_not_finished(finished_, name());
         ZSTD_inBuffer in{nullptr, 0, 0};
+        if (small_bytes_ > 0) {
+            // The whole stream is held: the small level, with tables sized for it.
+            check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, small_level_));
+            check(ZSTD_CCtx_setPledgedSrcSize(cctx_.get(), held_.size()));
+            in = ZSTD_inBuffer{held_.data(), held_.size(), 0};
+        }
         while (compress(in, ZSTD_e_end) != 0) {
         }
         finished_ = true;
@@ -167,6 +189,9 @@ private:
     std::unique_ptr<ByteSink> out_;
     std::vector<std::uint8_t> buf_;
     std::unique_ptr<ZSTD_CCtx, CCtxDeleter> cctx_;
+    int small_level_;
+    std::size_t small_bytes_;  // 0 once the stream is known not to be small
+    std::vector<std::uint8_t> held_;
     bool finished_ = false;
 };
 

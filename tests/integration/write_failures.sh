@@ -68,9 +68,10 @@ expect_failure() {
   if [[ -f $dir/$arch ]]; then check "$label: the archive is kept" test "$(sha "$dir/$arch")" = "$arch_sha"; fi
 }
 
-# Where a differential's write fails: its temporary file, or the temporary the
-# verifying decode spills to (both in the dump dir, both named in the message).
-diff_re="/\.(${full//./\\.}--differential-.*|pvediff-spill\..*)\.pvediff-tmp'"
+# Where a differential's write fails: its temporary file, or the scratch file the
+# engine spills to (in the dump dir: unnamed, shown as "pvediff-spill (unnamed scratch
+# file)", or a named temporary where the file system has no O_TMPFILE).
+diff_re="/(\.${full//./\\.}--differential-.*\.pvediff-tmp|pvediff-spill \(unnamed scratch file\)|\.pvediff-spill\..*\.pvediff-tmp)'"
 
 # --- RLIMIT_FSIZE (ulimit -f, in KiB): EFBIG, not death by SIGXFSZ ----------------------
 d=$WORK/fsize-file; prepare "$d"

@@ -137,6 +137,25 @@ TEST(IoCodec, LevelsAndThreads)
     EXPECT_LT(compress(data, Codec::lzo, {9, 1}).size(), compress(data, Codec::lzo, {1, 1}).size());
 }
 
+// A stream that ends within small_bytes is compressed at small_level; a longer one
+// comes out exactly as without the option, however its writes cross the limit.
+TEST(IoCodec, ZstdSmallStreamsTakeTheSmallLevel)
+{
+    const CompressOptions small{9, 1, 19, 1 << 20};
+    const auto little = make_data(300 * 1024, 4);
+    const auto packed = compress(little, Codec::zstd, small);
+    EXPECT_EQ(decompress(packed, Codec::zstd), little);
+    EXPECT_LT(packed.size(), compress(little, Codec::zstd, {9, 1}).size());
+    EXPECT_EQ(decompress(compress({}, Codec::zstd, small), Codec::zstd), std::vector<std::uint8_t>{});
+
+    const auto big = make_data(3 << 20, 5);
+    const auto plain = compress(big, Codec::zstd, {9, 1});
+    for (const std::size_t slice : {std::size_t{1000}, std::size_t{1} << 20, std::size_t{3} << 20}) {
+        EXPECT_EQ(compress(big, Codec::zstd, small, slice), plain) << "writes of " << slice;
+    }
+    EXPECT_THROW(make_compressor(std::make_unique<MemorySink>(), Codec::zstd, {9, 1, 99, 1 << 20}), Error);
+}
+
 TEST(IoCodec, RejectsInvalidOptions)
 {
     auto sink = [] { return std::make_unique<MemorySink>(); };

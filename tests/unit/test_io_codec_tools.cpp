@@ -117,6 +117,9 @@ struct OurCase {
 constexpr OurCase our_writers[] = {
     {"zstd", Codec::zstd, {}, "zstd -q -d -c %IN%"},
     {"zstd_threads2", Codec::zstd, {0, 2}, "zstd -q -d -c %IN%"},
+    // Held whole and compressed at 19 ("big" is 3 MiB), and held, then let go (1 MiB).
+    {"zstd_small_19", Codec::zstd, {9, 1, 19, 4 << 20}, "zstd -q -d -c %IN%"},
+    {"zstd_small_let_go", Codec::zstd, {9, 2, 19, 1 << 20}, "zstd -q -d -c %IN%"},
     {"gzip", Codec::gzip, {}, "gzip -d -c %IN%"},
     {"gzip_pigz", Codec::gzip, {}, "pigz -d -c %IN%"},
     {"gzip_1", Codec::gzip, {1, 1}, "gzip -d -c %IN%"},

@@ -31,6 +31,9 @@ std::filesystem::path index_path_for(const std::filesystem::path& full);
 
 // zstd level of differentials unless the settings give one (see encode_differential).
 inline constexpr int differential_zstd_level = 9;
+// ...and a differential whose VCDIFF is at most 1 MiB (an idle guest's) with zstd 19.
+inline constexpr int small_differential_zstd_level = 19;
+inline constexpr std::size_t small_differential_bytes = std::size_t{1} << 20;
 
 struct EncodeSettings {
     std::string engine = "default";  // "default"/"chunked" (uses <full>.pvediff-index if present)

@@ -27,6 +27,10 @@ Codec detect_codec(std::span<const std::uint8_t> head);
 struct CompressOptions {
     int level = 0;    // 0: the codec's default (zstd 3, gzip 6, lzop's -3 = LZO1X-1)
     int threads = 1;  // zstd worker threads, like `zstd --threads=N`; others ignore it
+    // zstd: a whole stream of at most small_bytes is compressed at small_level
+    // instead (it is held until it ends or grows beyond); 0 = off. Others ignore it.
+    int small_level = 0;
+    std::size_t small_bytes = 0;
 };
 
 // Decompressing view of `compressed`. Errors name the stream and the compressed
