@@ -103,7 +103,8 @@ void add_patch_command(CLI::App& app, Context& ctx, Action& chosen)
             const io::Codec codec = a->compress.empty() ? io::Codec::none : parse_codec_option(a->compress);
             Output out(a->output);
             auto sink = io::make_write_behind(io::make_compressor(out.sink(), codec));
-            const auto r = commands::rebuild_archive(a->base, a->delta, *sink, out.dir());
+            const auto r =
+                commands::rebuild_archive(a->base, a->delta, *sink, out.dir(), commands::ContentHashes::none);
             sink->finish();
             out.commit();
             ctx.to_stderr()(a->output + ": " + commands::human_bytes(r.target.size) + " rebuilt from " +

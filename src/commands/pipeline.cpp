@@ -118,8 +118,8 @@ DiffOutcome encode_differential(const std::string& base_path, io::DecodedInput t
     return outcome;
 }
 
-RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path,
-                               io::ByteSink& out, const std::filesystem::path& spill_dir)
+RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path, io::ByteSink& out,
+                               const std::filesystem::path& spill_dir, ContentHashes hashes)
 {
     // decode() reads the delta twice; standard input can only be read once.
     std::unique_ptr<io::AtomicFile> spool;
@@ -134,9 +134,19 @@ RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& 
         return io::make_read_ahead(io::open_decompressed(delta_file).source);
     };
 
+    RebuildOutcome outcome;
+    engine::DecodeOptions options;
+    options.spill_dir = spill_dir;
+    io::DecodedInput base = open_content(base_path);
+    if (hashes == ContentHashes::none) {
+        const auto base_ahead = io::make_read_ahead(std::move(base.source));
+        outcome.decode = engine::decode(*base_ahead, open_delta, out, options);
+        outcome.target = {outcome.decode.target_bytes, {}, io::Codec::none};
+        outcome.base = {outcome.decode.base_bytes_read, {}, base.codec};
+        return outcome;
+    }
     // Both SHA-256 run beside the decoder, each on its own thread: the full's between
     // its decompressor's thread and the decoder, the rebuilt archive's with the writes.
-    io::DecodedInput base = open_content(base_path);
     auto hashing_base = std::make_unique<io::HashingSource>(std::move(base.source));
     io::HashingSource& base_hash = *hashing_base;
     const auto base_ahead = io::make_read_ahead(std::move(hashing_base));
@@ -145,9 +155,6 @@ RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& 
     io::HashingSink& target_hash = *hashing_target;
     const auto target_behind = io::make_write_behind(std::move(hashing_target));
 
-    RebuildOutcome outcome;
-    engine::DecodeOptions options;
-    options.spill_dir = spill_dir;
     outcome.decode = engine::decode(*base_ahead, open_delta, *target_behind, options);
     target_behind->finish();
     // The full's identity is checked over all of it, not only the parts referenced.

@@ -42,6 +42,17 @@ std::vector<std::uint8_t> write_vma(const std::vector<std::uint8_t>& disk, std::
     return sink.data();
 }
 
+// Options for encoding day2.vma against day1.vma in `dir` without a stored index: the
+// index is built from the full, which is then read a second time for fine matching.
+ChunkEncoderOptions without_stored_index(const test::TempDir& dir, ChunkEncodeStats& stats)
+{
+    ChunkEncoderOptions options;
+    options.stats = &stats;
+    options.spill_dir = dir.path();
+    options.reopen_base = [&dir] { return io::open_file_source((dir / "day1.vma").string()); };
+    return options;
+}
+
 // VMA headers and extent headers carry a fresh uuid each run: literal every time.
 constexpr std::uint64_t header_bytes = 4096 + (clusters / 50 + 2) * 512;
 
@@ -157,11 +168,7 @@ TEST(ChunkEncoderVma, SingleBlocksCopiedAreFoundByTheScan)
     test::write_file(dir / "day2.vma", day2);
 
     ChunkEncodeStats stats;
-    ChunkEncoderOptions options;
-    options.stats = &stats;
-    options.spill_dir = dir.path();
-    options.reopen_base = [&dir] { return io::open_file_source((dir / "day1.vma").string()); };
-    const auto result = encode_and_check(dir, options);
+    const auto result = encode_and_check(dir, without_stored_index(dir, stats));
     EXPECT_GE(stats.scan_found_blocks, 6U);
     EXPECT_LT(result.literal_bytes, header_bytes * 2 + 4096) << "found " << stats.scan_found_blocks;
     EXPECT_EQ(stats.beyond_horizon, 0U);
@@ -191,11 +198,7 @@ TEST(ChunkEncoderVma, BytesAtNoBlockAlignmentAreFoundBySnippets)
     test::write_file(dir / "day2.vma", write_vma(disk, 6));
 
     ChunkEncodeStats stats;
-    ChunkEncoderOptions options;
-    options.stats = &stats;
-    options.spill_dir = dir.path();
-    options.reopen_base = [&dir] { return io::open_file_source((dir / "day1.vma").string()); };
-    const auto result = encode_and_check(dir, options);
+    const auto result = encode_and_check(dir, without_stored_index(dir, stats));
     EXPECT_LE(stats.scan_found_blocks, 4U) << "the changed cluster's 4 unchanged blocks, no more";
     EXPECT_GT(stats.snippet_ranges, 0U);
     EXPECT_LT(result.literal_bytes, header_bytes * 2 + 4096) << "snippet ranges " << stats.snippet_ranges;
@@ -225,11 +228,8 @@ TEST(ChunkEncoderVma, BlocksFarAheadOfARestoreAreLeftOut)
     test::write_file(dir / "day1.vma", day1);
     test::write_file(dir / "day2.vma", write_vma(disk, 6));
 
-    ChunkEncoderOptions options;
-    options.spill_dir = dir.path();
-    options.reopen_base = [&dir] { return io::open_file_source((dir / "day1.vma").string()); };
     ChunkEncodeStats far_stats;
-    options.stats = &far_stats;
+    ChunkEncoderOptions options = without_stored_index(dir, far_stats);
     const auto far = encode_and_check(dir, options);  // the default horizon reaches it
     EXPECT_EQ(far_stats.beyond_horizon, 0U);
 

@@ -60,10 +60,18 @@ struct RebuildOutcome {
     ContentInfo base;    // of the full, all of it read and hashed
 };
 
+// Whether rebuild_archive takes the SHA-256 of the full and of the rebuilt archive:
+// restores and checks compare them with the manifests; `pvediff patch` has no
+// manifest to compare with (each VCDIFF window carries its own Adler-32), and the
+// two hashes are 3 s of CPU per 2 GB. Without them, the sha256 fields stay zero and
+// `base.size` counts the bytes of the full the decoder read.
+enum class ContentHashes { both, none };
+
 // Rebuilds the archive that `delta_path` stands for against `base_path` into `out`
 // (raw bytes; wrap `out` in a compressor to get a compressed archive). The full is read
 // exactly once; a stdin delta is spooled to a temporary file in spill_dir first.
-RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path,
-                               io::ByteSink& out, const std::filesystem::path& spill_dir);
+RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path, io::ByteSink& out,
+                               const std::filesystem::path& spill_dir,
+                               ContentHashes hashes = ContentHashes::both);
 
 }  // namespace pvediff::commands
