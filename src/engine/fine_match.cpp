@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <optional>
 
 namespace pvediff::engine::detail {
 
@@ -108,6 +109,31 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
     const Piece* follow_piece = nullptr;
     std::size_t follow_p = 0;
     std::size_t follow_q = 0;
+    // The base position at which the last copy's continuation holds target[tp, +min_match), if any.
+    const auto continuation = [&](std::size_t tp) -> std::optional<std::size_t> {
+        if (follow_piece == nullptr || tp - follow_p > max_follow_gap || tp + min_match > target.size()) {
+            return std::nullopt;
+        }
+        const std::size_t fq = follow_q + (tp - follow_p);
+        if (fq + min_match > follow_piece->end ||
+            std::memcmp(base.data() + fq, target.data() + tp, min_match) != 0) {
+            return std::nullopt;
+        }
+        return fq;
+    };
+    // Extends a match backwards into the pending literal, then forwards, within the
+    // piece; returns its length.
+    const auto extend = [&](std::size_t& tp, std::size_t& bq, const Piece& in) {
+        while (tp > literal_from && bq > in.begin && target[tp - 1] == base[bq - 1]) {
+            --tp;
+            --bq;
+        }
+        std::size_t n = min_match;
+        while (tp + n < target.size() && bq + n < in.end && target[tp + n] == base[bq + n]) {
+            ++n;
+        }
+        return n;
+    };
     while (p + min_match <= target.size()) {
         std::size_t q = SIZE_MAX;
         const Piece* found = nullptr;
@@ -116,13 +142,9 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
         // comes first, before the table's first occurrence of the same content (often
         // another file's header far away). One more copy on the same diagonal, which
         // VCDIFF's address cache encodes in a byte or two.
-        if (follow_piece != nullptr && p - follow_p <= max_follow_gap) {
-            const std::size_t fq = follow_q + (p - follow_p);
-            if (fq + min_match <= follow_piece->end &&
-                std::memcmp(base.data() + fq, target.data() + p, min_match) == 0) {
-                q = fq;
-                found = follow_piece;
-            }
+        if (const auto fq = continuation(p)) {
+            q = *fq;
+            found = follow_piece;
         }
         if (found == nullptr) {
             if (!h_valid) {
@@ -151,30 +173,17 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
             }
         }
         h_valid = false;
-        // Extend backwards into the pending literal, then forwards, within the piece.
-        const auto extend = [&](std::size_t& tp, std::size_t& bq, const Piece& in) {
-            while (tp > literal_from && bq > in.begin && target[tp - 1] == base[bq - 1]) {
-                --tp;
-                --bq;
-            }
-            std::size_t n = min_match;
-            while (tp + n < target.size() && bq + n < in.end && target[tp + n] == base[bq + n]) {
-                ++n;
-            }
-            return n;
-        };
         std::size_t len = extend(p, q, *found);
         if (found != follow_piece || q + follow_p != follow_q + p) {
             // A match elsewhere; the continuation may resume a few bytes later (the
             // rest of a changed checksum field) and reach further: then it wins.
             for (std::size_t k = 1; k <= max_follow_delay && follow_piece != nullptr; ++k) {
                 std::size_t fp = p + k;
-                std::size_t fq = follow_q + (fp - follow_p);
-                if (fp - follow_p > max_follow_gap || fp + min_match > target.size() ||
-                    fq + min_match > follow_piece->end ||
-                    std::memcmp(base.data() + fq, target.data() + fp, min_match) != 0) {
+                const auto resumed = continuation(fp);
+                if (!resumed) {
                     continue;
                 }
+                std::size_t fq = *resumed;
                 const std::size_t flen = extend(fp, fq, *follow_piece);
                 if (fp + flen > p + len) {
                     p = fp;

@@ -97,7 +97,6 @@ void SnippetScan::want(std::span<const std::uint8_t> bytes, std::uint64_t owner,
     r.owner = owner;
     r.length = bytes.size();
     r.budget = std::min(budget_factor * bytes.size(), max_budget) + 2 * reach;
-    r.max_ranges = std::max<std::size_t>(min_ranges, bytes.size() / bytes_per_range);
     r.known.assign(asked.begin(), asked.end());
     regions_.push_back(std::move(r));
 }
@@ -200,7 +199,7 @@ void SnippetScan::on_hit(Region& region, std::uint64_t full_pos, std::uint32_t o
         return;
     }
     region.last_hit.valid = false;
-    if (region.asked.size() >= region.max_ranges) {
+    if (region.asked.size() >= std::max<std::uint64_t>(min_ranges, region.length / bytes_per_range)) {
         return;
     }
     std::uint64_t lo = last.full_pos - std::min({last.full_pos, std::uint64_t{last.offset}, reach});

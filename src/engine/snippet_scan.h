@@ -82,7 +82,6 @@ private:
         std::uint64_t owner;
         std::uint64_t length;
         std::uint64_t budget;  // bytes still to ask for
-        std::size_t max_ranges;
         std::vector<Range> known;
         Hit last_hit;  // the last unconfirmed hit
         std::vector<Asked> asked;
