@@ -208,12 +208,12 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     const auto finished = detail::finish_interrupted_runs(scanned, name.type, name.vmid, settings, report);
     if (!finished.empty()) {
         const auto it =
-            std::find_if(finished.begin(), finished.end(), [&](const auto& f) { return f.first == file; });
+            std::find_if(finished.begin(), finished.end(), [&](const auto& f) { return f.archive == file; });
         if (it != finished.end()) {
             // A retry of the run that was interrupted: it is done now.
             BackupResult done;
             done.differential = true;
-            done.written = dir / it->second;
+            done.written = dir / it->differential;
             done.file_size = fs::file_size(done.written);
             return done;
         }

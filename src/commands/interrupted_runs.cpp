@@ -67,11 +67,11 @@ bool finish_conversion(const fs::path& dir, const store::FullBackup& base,
 
 // The archive of such a run is a full by name with no differentials of its own; its
 // differential, in another chain, has the same time.
-std::vector<std::pair<std::string, std::string>> finish_interrupted_runs(
-    const store::DumpDir& scanned, store::GuestType type, std::uint32_t vmid,
-    const store::EffectiveSettings& settings, const Report& report)
+std::vector<FinishedRun> finish_interrupted_runs(const store::DumpDir& scanned, store::GuestType type,
+                                                 std::uint32_t vmid, const store::EffectiveSettings& settings,
+                                                 const Report& report)
 {
-    std::vector<std::pair<std::string, std::string>> finished;
+    std::vector<FinishedRun> finished;
     const store::GuestBackups* guest = scanned.find({type, vmid});
     if (guest == nullptr) {
         return finished;
@@ -87,7 +87,7 @@ std::vector<std::pair<std::string, std::string>> finish_interrupted_runs(
                 if (!done && &other != &chain && diff.name.time == archive.name.time &&
                     finish_conversion(scanned.path, other.full, diff, archive, settings, report)) {
                     done = true;
-                    finished.emplace_back(archive.file, diff.file);
+                    finished.push_back({archive.file, diff.file});
                 }
             }
         }

@@ -6,7 +6,6 @@
 // archive's content (rule 1); otherwise both are kept, with a warning.
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "pvediff/commands/report.h"
@@ -16,11 +15,17 @@
 
 namespace pvediff::commands::detail {
 
+// An interrupted run finished: the archive removed and the differential that now
+// stands for it (file names).
+struct FinishedRun {
+    std::string archive;
+    std::string differential;
+};
+
 // Finishes each such run of the guest in `scanned`, so that the archive is neither
-// kept twice nor taken as the newest full. Returns the archives so removed, each with
-// its differential (file names). Needs the guest's lock.
-std::vector<std::pair<std::string, std::string>> finish_interrupted_runs(
-    const store::DumpDir& scanned, store::GuestType type, std::uint32_t vmid,
-    const store::EffectiveSettings& settings, const Report& report);
+// kept twice nor taken as the newest full. Needs the guest's lock.
+std::vector<FinishedRun> finish_interrupted_runs(const store::DumpDir& scanned, store::GuestType type,
+                                                 std::uint32_t vmid, const store::EffectiveSettings& settings,
+                                                 const Report& report);
 
 }  // namespace pvediff::commands::detail
