@@ -3,7 +3,7 @@
 """Writes a raw disk image as a VMA archive, the way vzdump does (fallback for the
 C++ gen_vma tool, used while pvediff's VMA writer is not built).
 
-Follows /work/shared/docs/vma-format.md: one device `drive-scsi0`, a
+Follows docs/vma-format.md: one device `drive-scsi0`, a
 qemu-server.conf blob, 64 KiB clusters, all-zero 4 KiB blocks left out (mask bit
 clear), at most 58 clusters per extent, a fresh uuid and ctime per archive, and
 clusters in the order 16 parallel copy workers deliver them: 16 sequential streams

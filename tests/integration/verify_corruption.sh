@@ -167,15 +167,16 @@ check "verify changed nothing in the dump dirs" test "$(cd "$WORK/case-vmacut" &
   "$(cd "$clean" && ls -A | wc -l)"
 
 # --- the real truncated VMA (fox-it/dissect.hypervisor's test.vma.gz) ---
-# Facts read with the format doc (python, header at offset 0, extents from 12800):
+# Facts read with docs/vma-format.md (python, header at offset 0, extents from 12800):
 # uuid 04fc12eb-0fed-4322-9aaa-f4e412f68096, ctime 1635680622 = 2021-10-31 11:43:42 UTC,
 # one device drive-scsi0 of 10737418240 bytes = 163840 clusters; two extents of 58
 # clusters each (0..89 and 90..135 with gaps: 116 distinct), so 163724 missing.
-for fixture in "$PVEDIFF_SOURCE_DIR/tests/data/dissect-test.vma.gz" /work/shared/fixtures/dissect-test.vma.gz; do
-  [[ -f "$fixture" ]] || continue
-  where=${fixture%/dissect-test.vma.gz}
+# The sample is part of the repository (docs/vma-format.md): its absence is a failure.
+fixture="$PVEDIFF_SOURCE_DIR/tests/data/dissect-test.vma.gz"
+check "fixture: $fixture exists" test -f "$fixture"
+if [[ -f "$fixture" ]]; then
   pvediff verify "$fixture" >"$WORK/fixture.out" 2>&1 && rc=0 || rc=$?
-  check "fixture ($where): exit 1 (got $rc)" test "$rc" -eq 1
+  check "fixture: exit 1 (got $rc)" test "$rc" -eq 1
   for fact in "uuid 04fc12eb-0fed-4322-9aaa-f4e412f68096" "2021-10-31 11:43:42 UTC" \
     "drive-scsi0 10737418240 bytes" "116/163840 clusters" "163724 MISSING" "2 extents" "structure ok"; do
     check "fixture: reports '$fact'" grep -qF "$fact" "$WORK/fixture.out"
@@ -188,4 +189,4 @@ import json, sys
 d = json.load(open(sys.argv[1])); f = d["files"][0]
 sys.exit(not (d["ok"] is False and f["ok"] is False and "163724 MISSING" in f["structure"]
               and f["content_size"] == 538112))' "$WORK/fixture.json"
-done
+fi

@@ -3,7 +3,7 @@
 // `pvediff backup`: turn a finished vzdump archive (or one arriving on stdin) into a
 // full or a verified differential, following the policy of store/policy.h.
 //
-// Safety (DESIGN.md, rules 1-5): the guest's lock is held throughout; every file is
+// Safety (docs/data-safety.md, rules 1-5): the guest's lock is held throughout; every file is
 // written under a temporary name and renamed into place; the new archive is deleted
 // only after the differential has been decoded again and its content SHA-256 equals
 // the archive's; on any error nothing is left under a final name and the archive stays.

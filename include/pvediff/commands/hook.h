@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
-// `pvediff hook PHASE [MODE VMID]`: what vzdump calls (docs/vzdump-integration.md).
+// `pvediff hook PHASE [MODE VMID]`: what vzdump calls (docs/vzdump.md).
 // vzdump clears the environment; it passes DUMPDIR, TARGET, VMTYPE, STOREID,
 // HOSTNAME, LOGFILE. pvediff acts in one phase only (hook-phase, default log-end: the
 // guest is unlocked by then and a failure is only a warning, leaving the archive a

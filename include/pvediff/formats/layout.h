@@ -4,7 +4,7 @@
 // which bytes are format metadata (VMA header and extent headers, tar headers and
 // padding) and which are payload (VMA 4 KiB blocks, tar member contents). The delta
 // engine places chunk boundaries on it, so that reordered VMA clusters and shifted
-// tar members still match (DESIGN.md, "The delta engine").
+// tar members still match (docs/engine.md; for VMA, docs/vma-format.md).
 //
 // Parsers here are lenient on purpose: on anything they do not understand they stop
 // interpreting and report the rest of the stream as opaque payload (kind payload,

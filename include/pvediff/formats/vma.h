@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
-// The VMA archive format (vzdump's format for QEMU VMs); facts in docs/vma-format.md.
+// The VMA archive format (vzdump's format for QEMU VMs); described in docs/vma-format.md.
 //
 //   vma      := header extent*                          (ends with EOF at an extent boundary)
 //   header   := "VMA\0" u32be version=1, uuid[16], u64be ctime, md5[16],

@@ -2,7 +2,7 @@
 #pragma once
 // Writes a file under a temporary name that neither PVE nor pvediff takes for a
 // backup, and moves it into place only on commit(): fsync of the data, rename(2),
-// fsync of the directory (DESIGN.md, rule 2). Destroyed without commit(), it removes
+// fsync of the directory (docs/data-safety.md, rule 2). Destroyed without commit(), it removes
 // the temporary file, so a failed run leaves nothing under a final name.
 #include <filesystem>
 #include <string>

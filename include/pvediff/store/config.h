@@ -12,9 +12,10 @@
 //   zstd-threads: 1          like vzdump's zstd setting; 0 = one per core; default 1
 //   engine: default          delta engine name, passed to the engine layer
 //   lock-timeout: 3600       seconds (or 10m, 1h) to wait for the guest's lock; default 1 h
-//   verify: content          content (default): every new differential is decoded again
-//                            and its checksum compared before the full goes (this cannot
-//                            be switched off); structure: also check the VMA/tar structure
+//   verify: content          every new differential is decoded again and its content
+//                            checksum compared before the archive goes; the only level,
+//                            and it cannot be switched off ("no" is refused). The value
+//                            "structure" is still accepted for old files and does the same
 //   keep-last: 3             retention for `pvediff prune`, vzdump's keep-* options:
 //   keep-hourly/-daily/-weekly/-monthly/-yearly: N, keep-all: 1,
 //   prune-backups: keep-daily=7,keep-weekly=4   (vzdump's spelling, the same thing)

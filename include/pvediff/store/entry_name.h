@@ -3,7 +3,7 @@
 // What a directory entry in a dump dir is, from its name alone. The order of the
 // checks is the safety rule: anything that looks temporary or in progress
 // (`*.dat`, `*.tmp`, pvediff's `*.pvediff-tmp`) is never a backup, whatever else
-// its name says (DESIGN.md, rule 4); pvediff's lock files are hidden and never match.
+// its name says (docs/data-safety.md, rule 4); pvediff's lock files are hidden and never match.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -2,7 +2,7 @@
 #pragma once
 // One lock per guest (type + VMID) in the dump dir, held by everything that changes
 // that guest's chains: backup (convert, write a full), prune, removal of orphans
-// (DESIGN.md, rule 3).
+// (docs/data-safety.md, rule 3).
 //
 // - The lock is an fcntl() write lock on the hidden file ".pvediff-lock-<type>-<vmid>"
 //   in the dump dir (never a backup name). fcntl locks, unlike flock() on some

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // The names of backups in a dump dir, as PVE and the older pve-patches add-on write
-// them (docs/vzdump-integration.md):
+// them (docs/vzdump.md):
 //   full          vzdump-(qemu|lxc|openvz)-VMID-YYYY_MM_DD-HH_MM_SS.(vma|tar)[.zst|.lzo|.gz|.bz2]
 //                 or ...-HH_MM_SS.tgz
 //   differential  <full file name>--differential-YYYY_MM_DD-HH_MM_SS.vcdiff[.zst|.lzo|.gz]
