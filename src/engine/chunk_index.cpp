@@ -3,10 +3,11 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <array>
-#include <cstring>
 
 #include "pvediff/io/atomic_file.h"
+#include "pvediff/io/bytes.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
 
@@ -22,26 +23,35 @@ constexpr std::uint64_t length_bits = 24;
 constexpr std::uint64_t length_mask = (std::uint64_t{1} << length_bits) - 1;
 constexpr std::uint64_t max_offset = (std::uint64_t{1} << (64 - length_bits)) - 1;  // 1 TiB
 
-void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v)
-{
-    for (int i = 0; i < 4; ++i) {
-        out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+// XXH3-64 over the bytes of the file before its checksum.
+class Checksum {
+public:
+    Checksum() : state_(XXH3_createState())
+    {
+        if (state_ == nullptr) {
+            throw io::Error("out of memory");
+        }
+        XXH3_64bits_reset(state_);
     }
-}
-void put_u64(std::vector<std::uint8_t>& out, std::uint64_t v)
-{
-    for (int i = 0; i < 8; ++i) {
-        out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-    }
-}
-std::uint64_t get_le(const std::uint8_t* p, int bytes)
-{
-    std::uint64_t v = 0;
-    for (int i = bytes - 1; i >= 0; --i) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
+    Checksum(const Checksum&) = delete;
+    Checksum& operator=(const Checksum&) = delete;
+    ~Checksum() { XXH3_freeState(state_); }
+    void update(std::span<const std::uint8_t> bytes) { XXH3_64bits_update(state_, bytes.data(), bytes.size()); }
+    [[nodiscard]] std::uint64_t digest() const { return XXH3_64bits_digest(state_); }
+
+private:
+    XXH3_state_t* state_;
+};
+
+// The fixed part of the file, checked against the file's size.
+struct IndexHeader {
+    ChunkParams params;
+    std::uint64_t content_size = 0;
+    std::uint64_t chunk_count = 0;
+    std::uint64_t entry_count = 0;
+    std::uint64_t cluster_count = 0;
+    std::uint64_t anchor_count = 0;
+};
 
 // Hash 0 marks an empty slot; the (astronomically rare) real 0 is stored as 1, on
 // both the indexing and the lookup side.
@@ -178,32 +188,28 @@ std::uint64_t ChunkIndex::file_bytes() const
 void ChunkIndex::save(io::ByteSink& out) const
 {
     std::vector<std::uint8_t> buf(index_magic.begin(), index_magic.end());
-    put_u32(buf, index_version);
-    put_u32(buf, 0);
-    put_u32(buf, params_.min_size);
-    put_u32(buf, params_.avg_size);
-    put_u32(buf, params_.max_size);
-    put_u32(buf, params_.boundary_ratio);
-    put_u64(buf, content_size_);
-    put_u64(buf, chunk_count_);
-    put_u64(buf, entries_);
-    put_u64(buf, clusters_);
-    put_u64(buf, anchors_);
-    XXH3_state_t* state = XXH3_createState();
-    if (state == nullptr) {
-        throw io::Error("out of memory");
-    }
-    XXH3_64bits_reset(state);
+    io::append_le32(buf, index_version);
+    io::append_le32(buf, 0);
+    io::append_le32(buf, params_.min_size);
+    io::append_le32(buf, params_.avg_size);
+    io::append_le32(buf, params_.max_size);
+    io::append_le32(buf, params_.boundary_ratio);
+    io::append_le64(buf, content_size_);
+    io::append_le64(buf, chunk_count_);
+    io::append_le64(buf, entries_);
+    io::append_le64(buf, clusters_);
+    io::append_le64(buf, anchors_);
+    Checksum sum;
     auto flush = [&] {
-        XXH3_64bits_update(state, buf.data(), buf.size());
+        sum.update(buf);
         out.write(buf);
         buf.clear();
     };
     for (const auto* table : {&slots_, &cluster_slots_, &anchor_slots_}) {
         for (const Slot& s : *table) {
             if (s.hash != 0) {
-                put_u64(buf, s.hash);
-                put_u64(buf, s.location);
+                io::append_le64(buf, s.hash);
+                io::append_le64(buf, s.location);
                 if (buf.size() >= io::stream_buffer_size) {
                     flush();
                 }
@@ -211,9 +217,7 @@ void ChunkIndex::save(io::ByteSink& out) const
         }
     }
     flush();
-    const std::uint64_t sum = XXH3_64bits_digest(state);
-    XXH3_freeState(state);
-    put_u64(buf, sum);
+    io::append_le64(buf, sum.digest());
     out.write(buf);
 }
 
@@ -225,6 +229,118 @@ void ChunkIndex::save(const std::filesystem::path& path) const
     file.commit();
 }
 
+namespace {
+
+// Reads and checks the header: magic, version, parameters, and counts that agree with
+// each other and with the file's size (so nothing is allocated for entries that are
+// not there).
+IndexHeader read_header(io::ByteSource& src, const std::string& name, std::uint64_t file_size, Checksum& sum)
+{
+    if (file_size < header_size + 8) {
+        io::throw_parse_error(name, file_size, "chunk index truncated: " + std::to_string(file_size) + " bytes");
+    }
+    std::array<std::uint8_t, header_size> bytes{};
+    if (io::read_full(src, bytes) != bytes.size()) {
+        io::throw_parse_error(name, 0, "chunk index truncated in its header");
+    }
+    sum.update(bytes);
+    io::ByteReader r(bytes, name);
+    if (!std::ranges::equal(r.bytes(index_magic.size()), index_magic)) {
+        r.fail_at(0, "not a pvediff chunk index (bad magic)");
+    }
+    if (const std::uint32_t version = r.le32(); version != index_version) {
+        r.fail_at(8, "unsupported chunk index version " + std::to_string(version));
+    }
+    if (r.le32() != 0) {
+        r.fail_at(12, "unknown chunk index flags");
+    }
+    IndexHeader h;
+    h.params.min_size = r.le32();
+    h.params.avg_size = r.le32();
+    h.params.max_size = r.le32();
+    h.params.boundary_ratio = r.le32();
+    try {
+        check_chunk_params(h.params);
+    } catch (const io::Error& e) {
+        r.fail_at(16, e.what());  // the same check, with the file and offset added
+    }
+    h.content_size = r.le64();
+    h.chunk_count = r.le64();
+    h.entry_count = r.le64();
+    h.cluster_count = r.le64();
+    h.anchor_count = r.le64();
+    if (h.entry_count > h.chunk_count || h.cluster_count > h.chunk_count || h.chunk_count > h.content_size ||
+        h.anchor_count > h.content_size / anchor_block || (h.anchor_count > 0 && h.cluster_count == 0)) {
+        r.fail_at(40, "inconsistent chunk counts");
+    }
+    const std::uint64_t room = (file_size - header_size - 8) / entry_size;
+    if (h.entry_count > room || h.cluster_count > room - h.entry_count ||
+        h.anchor_count > room - h.entry_count - h.cluster_count ||
+        header_size + (h.entry_count + h.cluster_count + h.anchor_count) * entry_size + 8 != file_size) {
+        r.fail_at(48, "entry counts do not match the file size " + std::to_string(file_size));
+    }
+    return h;
+}
+
+enum class Table { chunks, clusters, anchors };
+
+// Reads the entries (chunks, then clusters, then anchors) in pieces, checks each one's
+// fields and hands it to `take(table, hash, location)`, which returns false for a
+// duplicate. Returns the offset after the last entry.
+template <typename Take>
+std::uint64_t read_entries(io::ByteSource& src, const std::string& name, const IndexHeader& h, Checksum& sum,
+                           Take&& take)
+{
+    std::vector<std::uint8_t> buf(64 * 1024 * entry_size);
+    std::uint64_t offset = header_size;
+    for (std::uint64_t left = h.entry_count + h.cluster_count + h.anchor_count; left > 0;) {
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size() / entry_size));
+        const std::span<std::uint8_t> piece(buf.data(), n * entry_size);
+        if (io::read_full(src, piece) != piece.size()) {
+            io::throw_parse_error(name, offset, "chunk index truncated");
+        }
+        sum.update(piece);
+        io::ByteReader r(piece, name, offset);
+        for (std::size_t i = 0; i < n; ++i, offset += entry_size) {
+            const std::uint64_t hash = r.le64();
+            const std::uint64_t location = r.le64();
+            const std::uint64_t n_before = (offset - header_size) / entry_size;
+            if (n_before >= h.entry_count + h.cluster_count) {
+                // An anchor: its value is a cluster key, checked once all are loaded.
+                if (hash == 0 || location == 0 || !take(Table::anchors, hash, location)) {
+                    io::throw_parse_error(name, offset, "bad chunk index anchor");
+                }
+                continue;
+            }
+            const std::uint64_t length = location & length_mask;
+            const std::uint64_t at = location >> length_bits;
+            if (hash == 0 || length == 0 || length > h.params.max_size || at > h.content_size ||
+                length > h.content_size - at) {
+                io::throw_parse_error(name, offset, "bad chunk index entry");
+            }
+            if (!take(n_before >= h.entry_count ? Table::clusters : Table::chunks, hash, location)) {
+                io::throw_parse_error(name, offset, "duplicate chunk index entry");
+            }
+        }
+        left -= n;
+    }
+    return offset;
+}
+
+// Reads the trailing checksum (and nothing after it) and compares.
+void read_checksum(io::ByteSource& src, const std::string& name, std::uint64_t offset, const Checksum& sum)
+{
+    std::array<std::uint8_t, 9> tail{};
+    if (io::read_full(src, tail) != 8) {
+        io::throw_parse_error(name, offset, "chunk index truncated before its checksum");
+    }
+    if (io::load_le64(tail.data()) != sum.digest()) {
+        io::throw_parse_error(name, offset, "chunk index checksum mismatch");
+    }
+}
+
+}  // namespace
+
 ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
 {
     const std::string name = path.string();
@@ -233,122 +349,33 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
     if (ec) {
         io::throw_errno("read chunk index", name, ec.value());
     }
-    if (file_size < header_size + 8) {
-        io::throw_parse_error(name, file_size,
-                              "chunk index truncated: " + std::to_string(file_size) + " bytes");
-    }
     io::FileSource src(name);
-    std::array<std::uint8_t, header_size> h{};
-    if (io::read_full(src, h) != h.size()) {
-        io::throw_parse_error(name, 0, "chunk index truncated in its header");
-    }
-    if (std::memcmp(h.data(), index_magic.data(), index_magic.size()) != 0) {
-        io::throw_parse_error(name, 0, "not a pvediff chunk index (bad magic)");
-    }
-    if (get_le(h.data() + 8, 4) != index_version) {
-        io::throw_parse_error(name, 8,
-                              "unsupported chunk index version " + std::to_string(get_le(h.data() + 8, 4)));
-    }
-    if (get_le(h.data() + 12, 4) != 0) {
-        io::throw_parse_error(name, 12, "unknown chunk index flags");
-    }
-    ChunkParams params;
-    params.min_size = static_cast<std::uint32_t>(get_le(h.data() + 16, 4));
-    params.avg_size = static_cast<std::uint32_t>(get_le(h.data() + 20, 4));
-    params.max_size = static_cast<std::uint32_t>(get_le(h.data() + 24, 4));
-    params.boundary_ratio = static_cast<std::uint32_t>(get_le(h.data() + 28, 4));
-    try {
-        check_chunk_params(params);
-    } catch (const io::Error& e) {
-        io::throw_parse_error(name, 16, e.what());
-    }
-    const std::uint64_t content_size = get_le(h.data() + 32, 8);
-    const std::uint64_t chunk_count = get_le(h.data() + 40, 8);
-    const std::uint64_t entry_count = get_le(h.data() + 48, 8);
-    const std::uint64_t cluster_count = get_le(h.data() + 56, 8);
-    const std::uint64_t anchor_count = get_le(h.data() + 64, 8);
-    if (entry_count > chunk_count || cluster_count > chunk_count || chunk_count > content_size ||
-        anchor_count > content_size / anchor_block || (anchor_count > 0 && cluster_count == 0)) {
-        io::throw_parse_error(name, 40, "inconsistent chunk counts");
-    }
-    const std::uint64_t room = (file_size - header_size - 8) / entry_size;
-    if (entry_count > room || cluster_count > room - entry_count ||
-        anchor_count > room - entry_count - cluster_count ||
-        header_size + (entry_count + cluster_count + anchor_count) * entry_size + 8 != file_size) {
-        io::throw_parse_error(name, 48,
-                              "entry counts do not match the file size " + std::to_string(file_size));
-    }
+    Checksum sum;
+    const IndexHeader h = read_header(src, name, file_size, sum);
 
-    ChunkIndex index(params);
-    index.content_size_ = content_size;
-    reserve(index.slots_, entry_count);
-    if (cluster_count > 0) {
-        reserve(index.cluster_slots_, cluster_count);
+    ChunkIndex index(h.params);
+    index.content_size_ = h.content_size;
+    reserve(index.slots_, h.entry_count);
+    if (h.cluster_count > 0) {
+        reserve(index.cluster_slots_, h.cluster_count);
     }
-    if (anchor_count > 0) {
-        reserve(index.anchor_slots_, anchor_count);
+    if (h.anchor_count > 0) {
+        reserve(index.anchor_slots_, h.anchor_count);
     }
-
-    XXH3_state_t* state = XXH3_createState();
-    if (state == nullptr) {
-        throw io::Error("out of memory");
-    }
-    struct StateFree {
-        XXH3_state_t* s;
-        ~StateFree() { XXH3_freeState(s); }
-    } state_guard{state};
-    XXH3_64bits_reset(state);
-    XXH3_64bits_update(state, h.data(), h.size());
-
-    std::vector<std::uint8_t> buf(64 * 1024 * entry_size);
-    std::uint64_t offset = header_size;
-    for (std::uint64_t left = entry_count + cluster_count + anchor_count; left > 0;) {
-        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size() / entry_size));
-        const std::span<std::uint8_t> piece(buf.data(), n * entry_size);
-        if (io::read_full(src, piece) != piece.size()) {
-            io::throw_parse_error(name, offset, "chunk index truncated");
-        }
-        XXH3_64bits_update(state, piece.data(), piece.size());
-        for (std::size_t i = 0; i < n; ++i, offset += entry_size) {
-            const std::uint64_t hash = get_le(piece.data() + i * entry_size, 8);
-            const std::uint64_t location = get_le(piece.data() + i * entry_size + 8, 8);
-            const std::uint64_t n_before = (offset - header_size) / entry_size;
-            if (n_before >= entry_count + cluster_count) {
-                // An anchor: its value is a cluster key, checked once all are loaded.
-                if (hash == 0 || location == 0 || !insert(index.anchor_slots_, hash, location)) {
-                    io::throw_parse_error(name, offset, "bad chunk index anchor");
-                }
-                continue;
-            }
-            const std::uint64_t length = location & length_mask;
-            const std::uint64_t at = location >> length_bits;
-            if (hash == 0 || length == 0 || length > params.max_size || at > content_size ||
-                length > content_size - at) {
-                io::throw_parse_error(name, offset, "bad chunk index entry");
-            }
-            const bool is_cluster = n_before >= entry_count;
-            if (!insert(is_cluster ? index.cluster_slots_ : index.slots_, hash, location)) {
-                io::throw_parse_error(name, offset, "duplicate chunk index entry");
-            }
-        }
-        left -= n;
-    }
-    std::array<std::uint8_t, 9> tail{};
-    if (io::read_full(src, tail) != 8) {
-        io::throw_parse_error(name, offset, "chunk index truncated before its checksum");
-    }
-    if (get_le(tail.data(), 8) != XXH3_64bits_digest(state)) {
-        io::throw_parse_error(name, offset, "chunk index checksum mismatch");
-    }
+    const std::uint64_t end = read_entries(src, name, h, sum, [&](Table t, std::uint64_t hash, std::uint64_t location) {
+        auto& table = t == Table::chunks ? index.slots_ : t == Table::clusters ? index.cluster_slots_ : index.anchor_slots_;
+        return insert(table, hash, location);
+    });
+    read_checksum(src, name, end, sum);
     for (const Slot& a : index.anchor_slots_) {
         if (a.hash != 0 && !lookup(index.cluster_slots_, a.location & ~anchor_block_mask)) {
             io::throw_parse_error(name, header_size, "chunk index anchor names an unknown cluster");
         }
     }
-    index.chunk_count_ = chunk_count;
-    index.entries_ = entry_count;
-    index.clusters_ = cluster_count;
-    index.anchors_ = anchor_count;
+    index.chunk_count_ = h.chunk_count;
+    index.entries_ = h.entry_count;
+    index.clusters_ = h.cluster_count;
+    index.anchors_ = h.anchor_count;
     return index;
 }
 

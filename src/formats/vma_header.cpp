@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "pvediff/formats/vma.h"
+#include "pvediff/io/bytes.h"
 #include "pvediff/io/error.h"
 
 namespace pvediff::formats {
@@ -17,17 +18,8 @@ class Reader {
 public:
     Reader(std::span<const std::uint8_t> buf, const std::string& name) : buf_(buf), name_(name) {}
 
-    [[nodiscard]] std::uint64_t be(std::size_t offset, std::size_t width) const
-    {
-        need(offset, width);
-        std::uint64_t v = 0;
-        for (std::size_t i = 0; i < width; ++i) {
-            v = (v << 8) | buf_[offset + i];
-        }
-        return v;
-    }
-    [[nodiscard]] std::uint32_t be32(std::size_t offset) const { return static_cast<std::uint32_t>(be(offset, 4)); }
-    [[nodiscard]] std::uint64_t be64(std::size_t offset) const { return be(offset, 8); }
+    [[nodiscard]] std::uint32_t be32(std::size_t offset) const { return io::load_be32(bytes(offset, 4).data()); }
+    [[nodiscard]] std::uint64_t be64(std::size_t offset) const { return io::load_be64(bytes(offset, 8).data()); }
     [[nodiscard]] std::span<const std::uint8_t> bytes(std::size_t offset, std::size_t n) const
     {
         need(offset, n);
@@ -57,8 +49,7 @@ std::span<const std::uint8_t> blob(const Reader& r, std::uint32_t buffer_offset,
     if (std::uint64_t{ptr} + 2 > buffer_size) {
         r.fail(at, std::string("vma header: ") + what + " pointer outside the blob buffer");
     }
-    const auto len_bytes = r.bytes(static_cast<std::size_t>(at), 2);
-    const std::uint32_t len = len_bytes[0] | (std::uint32_t{len_bytes[1]} << 8);
+    const std::uint32_t len = io::load_le16(r.bytes(static_cast<std::size_t>(at), 2).data());
     if (std::uint64_t{ptr} + 2 + len > buffer_size) {
         r.fail(at, std::string("vma header: ") + what + " blob runs past the blob buffer");
     }

@@ -9,6 +9,7 @@
 
 #include "layout_run.h"
 #include "pvediff/formats/vma.h"
+#include "pvediff/io/bytes.h"
 
 namespace pvediff::formats {
 namespace {
@@ -17,16 +18,6 @@ using detail::Collector;
 using detail::RegionRun;
 
 constexpr std::size_t prefix_size = 60;
-
-std::uint32_t be32(const std::uint8_t* p)
-{
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-}
-
-std::uint64_t be64(const std::uint8_t* p)
-{
-    return (std::uint64_t{be32(p)} << 32) | be32(p + 4);
-}
 
 class VmaLayoutParser final : public LayoutParser {
 public:
@@ -122,8 +113,8 @@ private:
     void on_prefix(std::vector<Region>& out)
     {
         const auto h = collector_.bytes();
-        const std::uint32_t header_size = be32(h.data() + 56);
-        if (std::memcmp(h.data(), vma::header_magic.data(), 4) != 0 || be32(h.data() + 4) != 1 ||
+        const std::uint32_t header_size = io::load_be32(h.data() + 56);
+        if (std::memcmp(h.data(), vma::header_magic.data(), 4) != 0 || io::load_be32(h.data() + 4) != 1 ||
             header_size < vma::blob_buffer_start) {
             go_opaque(out);
             return;
@@ -141,10 +132,10 @@ private:
             go_opaque(out);
             return;
         }
-        const unsigned block_count = (unsigned{h[6]} << 8) | h[7];
+        const unsigned block_count = io::load_be16(h.data() + 6);
         key_count_ = 0;
         for (std::size_t slot = 0; slot < vma::slots_per_extent; ++slot) {
-            const std::uint64_t info = be64(h.data() + 40 + slot * 8);
+            const std::uint64_t info = io::load_be64(h.data() + 40 + slot * 8);
             const auto dev_id = static_cast<std::uint8_t>(info >> 32);
             if (dev_id == 0) {
                 continue;

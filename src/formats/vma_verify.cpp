@@ -6,19 +6,11 @@
 #include <cstring>
 #include <memory>
 
+#include "pvediff/io/bytes.h"
 #include "pvediff/io/error.h"
 
 namespace pvediff::formats {
 namespace {
-
-std::uint64_t be(const std::uint8_t* p, std::size_t width)
-{
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < width; ++i) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
 
 // One bit per cluster, in pages of 64 Ki clusters (4 GiB of disk) allocated on first
 // use, so a corrupt or huge device size costs nothing until clusters arrive.
@@ -185,17 +177,17 @@ private:
             problem(at, "extent header md5 mismatch");
             return false;
         }
-        if (be(h.data() + 4, 2) != 0) {
+        if (io::load_be16(h.data() + 4) != 0) {
             problem(at + 4, "extent reserved field not zero");
         }
         if (std::memcmp(h.data() + 8, r_.header.uuid.data(), 16) != 0) {
             problem(at + 8, "extent uuid differs from the header's");
         }
-        const std::uint64_t block_count = be(h.data() + 6, 2);
+        const std::uint64_t block_count = io::load_be16(h.data() + 6);
         std::uint64_t mask_blocks = 0;
         for (std::size_t slot = 0; slot < vma::slots_per_extent; ++slot) {
             const std::uint64_t slot_at = at + 40 + slot * 8;
-            const std::uint64_t info = be(h.data() + 40 + slot * 8, 8);
+            const std::uint64_t info = io::load_be64(h.data() + 40 + slot * 8);
             const auto dev_id = static_cast<std::uint8_t>(info >> 32);
             if (dev_id == 0) {
                 continue;

@@ -4,18 +4,11 @@
 #include <array>
 #include <cstring>
 
+#include "pvediff/io/bytes.h"
 #include "pvediff/io/error.h"
 
 namespace pvediff::formats {
 namespace {
-
-void put_be(std::uint8_t* p, std::uint64_t v, std::size_t width)
-{
-    for (std::size_t i = width; i-- > 0;) {
-        p[i] = static_cast<std::uint8_t>(v);
-        v >>= 8;
-    }
-}
 
 bool all_zero(std::span<const std::uint8_t> block)
 {
@@ -43,8 +36,7 @@ public:
             throw io::Error("vma writer: blob too large (" + std::to_string(len) + " bytes)");
         }
         const auto ptr = static_cast<std::uint32_t>(buf_.size());
-        buf_.push_back(static_cast<std::uint8_t>(len));
-        buf_.push_back(static_cast<std::uint8_t>(len >> 8));
+        io::append_le16(buf_, static_cast<std::uint16_t>(len));
         buf_.insert(buf_.end(), bytes.begin(), bytes.end());
         if (nul) {
             buf_.push_back(0);
@@ -72,8 +64,8 @@ VmaWriter::VmaWriter(io::ByteSink& out, const Uuid& uuid, std::int64_t ctime, co
         if (configs[i].name.empty() || configs[i].name.find('\0') != std::string::npos) {
             throw io::Error("vma writer: invalid config name");
         }
-        put_be(h.data() + 2044 + i * 4, blobs.add(configs[i].name, true), 4);
-        put_be(h.data() + 3068 + i * 4, blobs.add(configs[i].data, false), 4);
+        io::store_be32(h.data() + 2044 + i * 4, blobs.add(configs[i].name, true));
+        io::store_be32(h.data() + 3068 + i * 4, blobs.add(configs[i].data, false));
     }
     for (std::size_t i = 0; i < devices.size(); ++i) {
         const auto& d = devices[i];
@@ -82,8 +74,8 @@ VmaWriter::VmaWriter(io::ByteSink& out, const Uuid& uuid, std::int64_t ctime, co
             throw io::Error("vma writer: invalid device '" + d.name + "'");
         }
         std::uint8_t* info = h.data() + 4096 + (i + 1) * 32;
-        put_be(info, blobs.add(d.name, true), 4);
-        put_be(info + 8, d.size, 8);
+        io::store_be32(info, blobs.add(d.name, true));
+        io::store_be64(info + 8, d.size);
         device_sizes_.push_back(d.size);
     }
     const auto blob_size = static_cast<std::uint32_t>(blobs.bytes().size());
@@ -91,12 +83,12 @@ VmaWriter::VmaWriter(io::ByteSink& out, const Uuid& uuid, std::int64_t ctime, co
     h.insert(h.end(), blobs.bytes().begin(), blobs.bytes().end());
     h.resize(header_size_);
     std::memcpy(h.data(), vma::header_magic.data(), 4);
-    put_be(h.data() + 4, 1, 4);
+    io::store_be32(h.data() + 4, 1);
     std::memcpy(h.data() + 8, uuid.data(), 16);
-    put_be(h.data() + 24, static_cast<std::uint64_t>(ctime), 8);
-    put_be(h.data() + 48, vma::blob_buffer_start, 4);
-    put_be(h.data() + 52, blob_size, 4);
-    put_be(h.data() + 56, header_size_, 4);
+    io::store_be64(h.data() + 24, static_cast<std::uint64_t>(ctime));
+    io::store_be32(h.data() + 48, vma::blob_buffer_start);
+    io::store_be32(h.data() + 52, blob_size);
+    io::store_be32(h.data() + 56, header_size_);
     const Md5 md5 = vma_header_md5(h);
     std::memcpy(h.data() + 32, md5.data(), 16);
     out_.write(h);
@@ -148,10 +140,10 @@ void VmaWriter::flush_extent()
     }
     std::array<std::uint8_t, vma::extent_header_size> h{};
     std::memcpy(h.data(), vma::extent_magic.data(), 4);
-    put_be(h.data() + 6, data_.size() / vma::block_size, 2);
+    io::store_be16(h.data() + 6, static_cast<std::uint16_t>(data_.size() / vma::block_size));
     std::memcpy(h.data() + 8, uuid_.data(), 16);
     for (std::size_t i = 0; i < blockinfo_.size(); ++i) {
-        put_be(h.data() + 40 + i * 8, blockinfo_[i], 8);
+        io::store_be64(h.data() + 40 + i * 8, blockinfo_[i]);
     }
     const Md5 md5 = vma_extent_md5(h);
     std::memcpy(h.data() + 24, md5.data(), 16);

@@ -9,6 +9,7 @@
 
 #include "codec_streams.h"
 #include "lzop_format.h"
+#include "pvediff/io/bytes.h"
 #include "pvediff/io/error.h"
 
 namespace pvediff::io::detail {
@@ -18,11 +19,6 @@ namespace {
 using namespace lzop;
 
 constexpr std::string_view codec = "lzop";
-
-std::uint32_t get_u32(const std::uint8_t* p)
-{
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-}
 
 std::string hex(std::uint32_t value)
 {
@@ -106,7 +102,7 @@ private:
     {
         std::array<std::uint8_t, 4> b{};
         read_exact(b);
-        return get_u32(b.data());
+        return load_be32(b.data());
     }
 
     // Header fields are collected as read, so their checksum can be computed once
@@ -117,11 +113,14 @@ private:
         std::array<std::uint8_t, N> b{};
         read_exact(b);
         header.insert(header.end(), b.begin(), b.end());
-        std::uint64_t v = 0;
-        for (const std::uint8_t byte : b) {
-            v = (v << 8) | byte;
+        if constexpr (N == 1) {
+            return b[0];
+        } else if constexpr (N == 2) {
+            return load_be16(b.data());
+        } else {
+            static_assert(N == 4);
+            return load_be32(b.data());
         }
-        return v;
     }
 
     // Returns false at the clean end of the input, after at least one whole file.
@@ -210,7 +209,7 @@ private:
         read_exact(len_bytes);
         Checksum sum(crc);
         sum.update(len_bytes);
-        std::uint32_t left = get_u32(len_bytes.data());
+        std::uint32_t left = load_be32(len_bytes.data());
         std::array<std::uint8_t, 4096> chunk{};
         while (left > 0) {
             const std::size_t n = std::min<std::size_t>(left, chunk.size());

@@ -9,6 +9,7 @@
 
 #include "codec_streams.h"
 #include "lzop_format.h"
+#include "pvediff/io/bytes.h"
 #include "pvediff/io/error.h"
 
 namespace pvediff::io::detail {
@@ -16,19 +17,6 @@ namespace pvediff::io::detail {
 namespace {
 
 using namespace lzop;
-
-void put_u16(std::vector<std::uint8_t>& out, std::uint16_t v)
-{
-    out.push_back(static_cast<std::uint8_t>(v >> 8));
-    out.push_back(static_cast<std::uint8_t>(v));
-}
-
-void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v)
-{
-    for (int shift = 24; shift >= 0; shift -= 8) {
-        out.push_back(static_cast<std::uint8_t>(v >> shift));
-    }
-}
 
 // lzop's levels: -1 is LZO1X-1(15), -2..-6 LZO1X-1 (recorded as level 5, as lzop
 // does), -7..-9 LZO1X-999 at that level.
@@ -97,7 +85,7 @@ public:
             write_block();
         }
         std::vector<std::uint8_t> end;
-        put_u32(end, 0);
+        append_be32(end, 0);
         out_->write(end);
         finished_ = true;
         out_->finish();
@@ -112,19 +100,19 @@ private:
             return;
         }
         std::vector<std::uint8_t> h;
-        put_u16(h, version);
-        put_u16(h, static_cast<std::uint16_t>(lzo_version() & 0xFFFF));
-        put_u16(h, version_needed);
+        append_be16(h, version);
+        append_be16(h, static_cast<std::uint16_t>(lzo_version() & 0xFFFF));
+        append_be16(h, version_needed);
         h.push_back(choice_.method);
         h.push_back(choice_.level);
-        put_u32(h, F_OS_UNIX | F_ADLER32_D);
-        put_u32(h, 0100644);  // mode of the file `lzop -d` creates: a regular 0644 file
+        append_be32(h, F_OS_UNIX | F_ADLER32_D);
+        append_be32(h, 0100644);  // mode of the file `lzop -d` creates: a regular 0644 file
         const auto now = static_cast<std::uint64_t>(std::time(nullptr));
-        put_u32(h, static_cast<std::uint32_t>(now));
-        put_u32(h, static_cast<std::uint32_t>(now >> 32));
+        append_be32(h, static_cast<std::uint32_t>(now));
+        append_be32(h, static_cast<std::uint32_t>(now >> 32));
         h.push_back(0);  // no file name: `lzop -d` derives it from ours
         const std::uint32_t sum = lzo_adler32(1, h.data(), h.size());
-        put_u32(h, sum);
+        append_be32(h, sum);
         h.insert(h.begin(), magic.begin(), magic.end());
         out_->write(h);
         header_written_ = true;
@@ -153,9 +141,9 @@ private:
         // Incompressible blocks are stored raw, marked by equal lengths.
         const bool packed = clen < ulen;
         std::vector<std::uint8_t> head;
-        put_u32(head, static_cast<std::uint32_t>(ulen));
-        put_u32(head, static_cast<std::uint32_t>(packed ? clen : ulen));
-        put_u32(head, lzo_adler32(1, pending_.data(), ulen));
+        append_be32(head, static_cast<std::uint32_t>(ulen));
+        append_be32(head, static_cast<std::uint32_t>(packed ? clen : ulen));
+        append_be32(head, lzo_adler32(1, pending_.data(), ulen));
         out_->write(head);
         out_->write(packed ? std::span<const std::uint8_t>(packed_.data(), clen)
                            : std::span<const std::uint8_t>(pending_));
