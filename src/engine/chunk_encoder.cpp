@@ -7,10 +7,10 @@
 #include <deque>
 #include <filesystem>
 #include <optional>
-#include <unordered_map>
 
 #include "base_capture.h"
 #include "block_scan.h"
+#include "cluster_match.h"
 #include "fine_match.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/sha256.h"
@@ -29,20 +29,6 @@ constexpr std::uint64_t fine_max_base = std::uint64_t{32} << 20;
 // Adjacent chunk copies are merged into one instruction up to this length (it must
 // fit in a window: see VcdiffWriter::copy_summed).
 constexpr std::uint64_t max_merged_copy = std::uint64_t{1} << 20;
-
-// Cluster keys are (dev << 48) | (cluster << 4): the next cluster is 16 further, and
-// key | n is the disk block number of the cluster's block n.
-constexpr std::uint64_t cluster_step = 16;
-constexpr std::uint64_t block_mask = 15;
-// Old clusters matched against one changed cluster, at most (x 64 KiB): its own old
-// version, the two a shifted copy spans, and one from a second guess.
-constexpr std::size_t max_old_clusters = 4;
-// Anchor shifts and unplaced clusters remembered (~40 bytes each); forgotten all at
-// once beyond, which costs matches, never correctness.
-constexpr std::size_t max_shifts = std::size_t{1} << 20;
-// Places guessed in a row for repeated content before the guessing stops (see
-// ChunkMatcher::follow_chain); x 32 KiB chunks, 8 MiB.
-constexpr std::uint32_t max_chain_guesses = 256;
 
 // One instruction waiting to be written: a copy found by chunk lookup, or changed
 // bytes with the full's ranges to match them against.
@@ -76,7 +62,8 @@ public:
           check_(readers.check),
           spill_(spill),
           options_(options),
-          stats_(stats)
+          stats_(stats),
+          places_(index, stats)
     {
     }
 
@@ -86,10 +73,10 @@ public:
         const auto loc = index_.find(chunk.hash);
         if (loc && loc->length == chunk.length) {
             flush_gap(loc->offset);
-            const auto alt = likelier_place(chunk, *loc);
+            const auto alt = check_ != nullptr ? places_.likelier_place(chunk, *loc) : std::nullopt;
             plan_copy(loc->offset, bytes, alt ? check_->ask(*alt, chunk.length, chunk.hash) : std::nullopt,
                       alt.value_or(0));
-            follow_chain(alt, *loc);
+            places_.follow_chain(alt, *loc);
             stats_.chunk_hit_bytes += bytes.size();
             predicted_ = loc->offset + loc->length;
             have_prediction_ = true;
@@ -100,7 +87,13 @@ public:
                 // its bytes, wherever the full stored them. Its neighbours in the stream
                 // say nothing about it (clusters are reordered), so nothing else.
                 bool anchored = false;
-                const auto olds = old_clusters(chunk.cluster_key, bytes, anchored);
+                const auto olds = places_.old_clusters(
+                    chunk.cluster_key, bytes, anchored, [this](std::size_t waiting, const ChunkLocation& old) {
+                        PlanItem& item = plan_[waiting];
+                        if (item.tickets.size() < detail::ClusterMatch::max_old_clusters) {
+                            ask(item, old.offset, old.offset + old.length);
+                        }
+                    });
                 flush_gap(olds.empty() ? std::nullopt : std::optional(olds.front().offset));
                 PlanItem item;
                 item.changed = true;
@@ -116,10 +109,7 @@ public:
                 plan_.push_back(std::move(item));
                 if (!anchored) {
                     // An anchor in a disk neighbour processed later may still place it.
-                    if (unplaced_.size() >= max_shifts) {
-                        unplaced_.clear();
-                    }
-                    unplaced_[chunk.cluster_key] = &plan_.back();
+                    places_.wait_for_anchor(chunk.cluster_key, plan_.size() - 1);
                 }
                 if (!olds.empty()) {
                     ++stats_.clusters_by_position;
@@ -175,7 +165,7 @@ public:
         gap_.clear();
         plan_.push_back(std::move(item));
         predicted_ += len;
-        chain_.reset();  // changed bytes may have been inserted: where the next hit goes is open
+        places_.break_chain();  // changed bytes may have been inserted
     }
 
     // Writes the planned instructions in order (after the full was read).
@@ -185,132 +175,10 @@ public:
             write(writer, plan_[i], i);
         }
         plan_.clear();
-        unplaced_.clear();
+        places_.clear_waiting();
     }
 
 private:
-    // The index knows the first place of each content in the full. Where the same
-    // content may also sit where this chunk is expected (right after the previous
-    // copy; for a VMA cluster, where that cluster used to be), that place is better:
-    // one long copy instead of a jump back, and a restore keeps reading in order.
-    // RangeCheck confirms it during the read of the full.
-    std::optional<std::uint64_t> likelier_place(const Chunk& chunk, const ChunkLocation& first) const
-    {
-        if (check_ == nullptr) {
-            return std::nullopt;
-        }
-        std::optional<std::uint64_t> expected;
-        if (chunk.cluster_key != 0) {
-            if (const auto old = index_.find_cluster(chunk.cluster_key); old && old->length == chunk.length) {
-                expected = old->offset;
-            }
-        } else if (chain_ && first.offset < *chain_) {
-            // The first place of a content is behind its later ones: only a jump back
-            // can be a repeated content.
-            expected = chain_;
-        }
-        if (!expected || *expected == first.offset || *expected + chunk.length > index_.content_size()) {
-            return std::nullopt;
-        }
-        return expected;
-    }
-
-    // Where the next chunk of a stream (not VMA) is expected in the full: after this
-    // one, at the place asked for if any (a repeated file of many chunks jumps back at
-    // each one). Whether that place was right is only known after the read of the
-    // full, so after a chunk moved back that is not a repeat, the chain would point
-    // wrong ever after: it gives up after max_chain_guesses guesses in a row.
-    void follow_chain(const std::optional<std::uint64_t>& alt, const ChunkLocation& loc)
-    {
-        if (alt && ++chain_guesses_ <= max_chain_guesses) {
-            chain_ = *alt + loc.length;
-            return;
-        }
-        chain_ = loc.offset + loc.length;
-        chain_guesses_ = 0;
-    }
-
-    // The full's clusters a changed cluster's bytes may come from: the same (device,
-    // cluster), the clusters named by anchors among its blocks and their neighbours
-    // (a file copied at another alignment spans two), and the clusters at the shift
-    // the last anchor showed (the rest of a copied file has no anchor of its own).
-    std::vector<ChunkLocation> old_clusters(std::uint64_t key, std::span<const std::uint8_t> bytes,
-                                            bool& anchored)
-    {
-        std::vector<std::uint64_t> keys{key};
-        // `from` is the full's disk block where this cluster's first block used to be:
-        // the one or two old clusters its blocks span.
-        auto add_mapped = [&](std::uint64_t from) {
-            for (const std::uint64_t k :
-                 {from & ~block_mask, (from & block_mask) != 0 ? (from | block_mask) + 1 : 0}) {
-                if (k != 0 && std::find(keys.begin(), keys.end(), k) == keys.end()) {
-                    keys.push_back(k);
-                }
-            }
-        };
-        for (std::size_t at = 0; at + anchor_block <= bytes.size() && !anchored; at += anchor_block) {
-            const auto anchor = anchor_hash(bytes.subspan(at, anchor_block));
-            const auto old = anchor ? index_.find_anchor(*anchor) : std::nullopt;
-            if (old && (*old & ~block_mask) != key) {
-                // Disk block numbers are key | block: one anchor gives the shift of the
-                // whole cluster (wrapping for negative shifts, as intended).
-                const std::uint64_t shift = *old - at / anchor_block - key;
-                add_mapped(key + shift);
-                if (shifts_.size() >= max_shifts) {
-                    shifts_.clear();
-                }
-                shifts_[key] = shift;
-                last_shift_ = shift;
-                anchored = true;
-                ++stats_.anchor_hits;
-                place_neighbours(key, shift);
-            }
-        }
-        if (!anchored) {
-            // Clusters are reordered, so the disk neighbours' shifts say more than the
-            // last one seen.
-            for (const std::uint64_t n :
-                 {key - cluster_step, key + cluster_step, key - 2 * cluster_step, key + 2 * cluster_step}) {
-                if (const auto it = shifts_.find(n); it != shifts_.end()) {
-                    add_mapped(key + it->second);
-                }
-            }
-            if (last_shift_ != 0) {
-                add_mapped(key + last_shift_);
-            }
-        }
-        std::vector<ChunkLocation> found;
-        for (std::size_t i = 0; i < keys.size() && found.size() < max_old_clusters; ++i) {
-            if (const auto loc = index_.find_cluster(keys[i])) {
-                found.push_back(*loc);
-            }
-        }
-        return found;
-    }
-
-    // Gives the waiting, unplaced disk neighbours of `key` the old clusters at `shift`.
-    void place_neighbours(std::uint64_t key, std::uint64_t shift)
-    {
-        for (const std::uint64_t n :
-             {key - cluster_step, key + cluster_step, key - 2 * cluster_step, key + 2 * cluster_step}) {
-            const auto it = unplaced_.find(n);
-            if (it == unplaced_.end()) {
-                continue;
-            }
-            PlanItem& item = *it->second;
-            const std::uint64_t from = n + shift;
-            for (const std::uint64_t k :
-                 {from & ~block_mask, (from & block_mask) != 0 ? (from | block_mask) + 1 : 0}) {
-                const auto loc =
-                    k != 0 && item.tickets.size() < max_old_clusters ? index_.find_cluster(k) : std::nullopt;
-                if (loc) {
-                    ask(item, loc->offset, loc->offset + loc->length);
-                }
-            }
-            unplaced_.erase(it);
-        }
-    }
-
     void ask(PlanItem& item, std::uint64_t lo, std::uint64_t hi)
     {
         if (hi > lo) {
@@ -403,6 +271,7 @@ private:
     detail::SpillFile& spill_;
     const ChunkEncoderOptions& options_;
     ChunkEncodeStats& stats_;
+    detail::ClusterMatch places_;  // where old content is expected
     detail::FineMatcher matcher_;
     // The whole plan waits for the full's reader(s); changed bytes are in spill_, so
     // this holds ~40 bytes per copy (merged up to 1 MiB) and per changed region.
@@ -413,16 +282,8 @@ private:
     std::vector<std::uint8_t> new_bytes_;
     std::uint64_t predicted_ = 0;
     bool have_prediction_ = false;
-    std::optional<std::uint64_t> chain_;  // see follow_chain()
-    std::uint32_t chain_guesses_ = 0;
     // How far a restore will have read the full by the instruction being written.
     std::uint64_t read_ahead_to_ = 0;
-    // Old key - new key (mod 2^64) where an anchor placed a changed cluster.
-    std::unordered_map<std::uint64_t, std::uint64_t> shifts_;
-    std::uint64_t last_shift_ = 0;
-    // Changed clusters in plan_ that no anchor of their own placed, by key (deque
-    // elements stay put while others are pushed and popped).
-    std::unordered_map<std::uint64_t, PlanItem*> unplaced_;
 };
 
 class ChunkEncoder final : public Encoder {
