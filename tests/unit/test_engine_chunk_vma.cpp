@@ -42,55 +42,85 @@ std::vector<std::uint8_t> write_vma(const std::vector<std::uint8_t>& disk, std::
     return sink.data();
 }
 
-// Options for encoding day2.vma against day1.vma in `dir` without a stored index: the
-// index is built from the full, which is then read a second time for fine matching.
-ChunkEncoderOptions without_stored_index(const test::TempDir& dir, ChunkEncodeStats& stats)
-{
-    ChunkEncoderOptions options;
-    options.stats = &stats;
-    options.spill_dir = dir.path();
-    options.reopen_base = [&dir] { return io::open_file_source((dir / "day1.vma").string()); };
-    return options;
-}
-
 // VMA headers and extent headers carry a fresh uuid each run: literal every time.
 constexpr std::uint64_t header_bytes = 4096 + (clusters / 50 + 2) * 512;
+constexpr std::size_t block = 4096;
 
-// Encodes day2.vma against day1.vma in `dir`, checks that stock xdelta3 rebuilds it
-// exactly, returns the result.
-EncodeResult encode_and_check(const test::TempDir& dir, const ChunkEncoderOptions& options)
-{
-    io::FileSource base((dir / "day1.vma").string());
-    io::FileSource target((dir / "day2.vma").string());
-    io::MemorySink delta;
-    const auto result = make_chunk_encoder(options)->encode(base, target, delta);
-    test::write_file(dir / "d.vcdiff", delta.data());
-    EXPECT_EQ(test::run("xdelta3 -d -f -s " + (dir / "day1.vma").string() + " " +
-                        (dir / "d.vcdiff").string() + " " + (dir / "out").string()),
-              0);
-    EXPECT_EQ(test::sha256_hex_of_file(dir / "out"), test::sha256_hex_of_file(dir / "day2.vma"));
-    return result;
-}
-
-// Indexes day1.vma in `dir` as `backup` does when it keeps a full, and loads the sidecar.
-std::shared_ptr<const ChunkIndex> stored_index(const test::TempDir& dir, const ChunkEncoderOptions& options)
-{
-    {
-        io::FileSource full((dir / "day1.vma").string());
-        build_chunk_index(full, options.chunking, options.layout).save(dir / "day1.idx");
-    }
-    return std::make_shared<const ChunkIndex>(ChunkIndex::load(dir / "day1.idx"));
-}
-
-TEST(ChunkEncoderVma, ReorderedClustersAndRewrittenPages)
-{
+// A scratch dir with a disk image: each test changes `disk` and writes it as the full
+// (day1.vma) and as the new archive (day2.vma), then encodes one against the other.
+class ChunkEncoderVma : public ::testing::Test {
+protected:
     test::TempDir dir;
-    auto disk = test::make_data(clusters * cluster_size, 3);
+    std::vector<std::uint8_t> disk;
+
+    // Random disk content.
+    void new_disk(std::uint32_t seed) { disk = test::make_data(clusters * cluster_size, seed); }
+    // The disk as it is now, clusters stored in the order of `order_seed`.
+    std::vector<std::uint8_t> write_day(const char* file, std::uint32_t order_seed)
+    {
+        auto vma = write_vma(disk, order_seed);
+        test::write_file(dir / file, vma);
+        return vma;
+    }
+    std::vector<std::uint8_t> write_day1(std::uint32_t order_seed) { return write_day("day1.vma", order_seed); }
+    std::vector<std::uint8_t> write_day2(std::uint32_t order_seed) { return write_day("day2.vma", order_seed); }
+    // Copies bytes inside the disk, as a guest copying a file does.
+    void copy_on_disk(std::size_t from, std::size_t length, std::size_t to)
+    {
+        std::copy_n(disk.begin() + static_cast<std::ptrdiff_t>(from), length,
+                    disk.begin() + static_cast<std::ptrdiff_t>(to));
+    }
+
+    // Options for encoding without a stored index: the index is built from the full,
+    // which is then read a second time for fine matching.
+    ChunkEncoderOptions without_stored_index(ChunkEncodeStats& stats)
+    {
+        ChunkEncoderOptions options;
+        options.stats = &stats;
+        options.spill_dir = dir.path();
+        options.reopen_base = [this] { return io::open_file_source((dir / "day1.vma").string()); };
+        return options;
+    }
+
+    // Options with the full indexed as `backup` does when it keeps a full, and the
+    // sidecar loaded again.
+    ChunkEncoderOptions with_stored_index(ChunkEncodeStats& stats)
+    {
+        ChunkEncoderOptions options;
+        options.stats = &stats;
+        {
+            io::FileSource full((dir / "day1.vma").string());
+            build_chunk_index(full, options.chunking, options.layout).save(dir / "day1.idx");
+        }
+        options.index = std::make_shared<const ChunkIndex>(ChunkIndex::load(dir / "day1.idx"));
+        return options;
+    }
+
+    // Encodes day2.vma against day1.vma, checks that stock xdelta3 rebuilds it
+    // exactly, returns the result.
+    EncodeResult encode_and_check(const ChunkEncoderOptions& options)
+    {
+        io::FileSource base((dir / "day1.vma").string());
+        io::FileSource target((dir / "day2.vma").string());
+        io::MemorySink delta;
+        const auto result = make_chunk_encoder(options)->encode(base, target, delta);
+        test::write_file(dir / "d.vcdiff", delta.data());
+        EXPECT_EQ(test::run("xdelta3 -d -f -s " + (dir / "day1.vma").string() + " " +
+                            (dir / "d.vcdiff").string() + " " + (dir / "out").string()),
+                  0);
+        EXPECT_EQ(test::sha256_hex_of_file(dir / "out"), test::sha256_hex_of_file(dir / "day2.vma"));
+        return result;
+    }
+};
+
+TEST_F(ChunkEncoderVma, ReorderedClustersAndRewrittenPages)
+{
+    new_disk(3);
     // Zero blocks (left out of the VMA) here and there.
     for (std::size_t b = 0; b < disk.size() / 4096; b += 7) {
         std::fill_n(disk.begin() + static_cast<std::ptrdiff_t>(b * 4096), 4096, 0);
     }
-    const auto day1 = write_vma(disk, 1);
+    write_day1(1);
     // Day 2: 12 pages rewritten in place, one zero block filled.
     std::mt19937 rng(9);
     for (int i = 0; i < 12; ++i) {
@@ -100,16 +130,12 @@ TEST(ChunkEncoderVma, ReorderedClustersAndRewrittenPages)
     }
     const auto fresh = test::make_data(4096, 200);
     std::copy(fresh.begin(), fresh.end(), disk.begin() + 7 * 4096);
-    const auto day2 = write_vma(disk, 2);
-    test::write_file(dir / "day1.vma", day1);
-    test::write_file(dir / "day2.vma", day2);
+    const auto day2 = write_day2(2);
 
     ChunkEncodeStats stats;
-    ChunkEncoderOptions options;
-    options.stats = &stats;
-    options.index = stored_index(dir, options);
+    const ChunkEncoderOptions options = with_stored_index(stats);
     EXPECT_EQ(options.index->cluster_count(), clusters);
-    const auto result = encode_and_check(dir, options);
+    const auto result = encode_and_check(options);
     EXPECT_EQ(result.target_bytes, day2.size());
     // The 13 new pages, the VMA header and the extent headers (which carry a new
     // uuid), little more.
@@ -123,27 +149,20 @@ TEST(ChunkEncoderVma, ReorderedClustersAndRewrittenPages)
 // no whole cluster matches, but its 4 KiB blocks do. The index's sampled-block anchors
 // name the old clusters, and the copy's shift carries over to the clusters without an
 // anchor of their own.
-TEST(ChunkEncoderVma, BlocksCopiedToOtherClustersAreFoundByAnchors)
+TEST_F(ChunkEncoderVma, BlocksCopiedToOtherClustersAreFoundByAnchors)
 {
-    test::TempDir dir;
-    auto disk = test::make_data(clusters * cluster_size, 5);
-    const auto day1 = write_vma(disk, 3);
-    constexpr std::size_t block = 4096;
+    new_disk(5);
+    write_day1(3);
     constexpr std::size_t copied_blocks = 160;  // 640 KiB, 10 clusters
-    std::copy_n(disk.begin() + static_cast<std::ptrdiff_t>(1003 * block), copied_blocks * block,
-                disk.begin() + static_cast<std::ptrdiff_t>(5011 * block));
-    const auto day2 = write_vma(disk, 4);
-    test::write_file(dir / "day1.vma", day1);
-    test::write_file(dir / "day2.vma", day2);
+    copy_on_disk(1003 * block, copied_blocks * block, 5011 * block);
+    write_day2(4);
 
     ChunkEncodeStats stats;
-    ChunkEncoderOptions options;
-    options.stats = &stats;
-    options.index = stored_index(dir, options);
+    const ChunkEncoderOptions options = with_stored_index(stats);
     // One stored block in 32 is an anchor.
     EXPECT_GT(options.index->anchor_count(), clusters * 16 / 32 / 2);
     EXPECT_LT(options.index->anchor_count(), clusters * 16 / 32 * 2);
-    const auto result = encode_and_check(dir, options);
+    const auto result = encode_and_check(options);
     EXPECT_GT(stats.anchor_hits, 0U);
     EXPECT_LT(result.literal_bytes, header_bytes * 2 + 64 * 1024)
         << "copied blocks " << copied_blocks * block << ", anchor hits " << stats.anchor_hits;
@@ -151,24 +170,19 @@ TEST(ChunkEncoderVma, BlocksCopiedToOtherClustersAreFoundByAnchors)
 
 // A few blocks copied alone, too few for an anchor: the read of the full finds them
 // by looking at every block position (BlockScan).
-TEST(ChunkEncoderVma, SingleBlocksCopiedAreFoundByTheScan)
+TEST_F(ChunkEncoderVma, SingleBlocksCopiedAreFoundByTheScan)
 {
-    test::TempDir dir;
-    auto disk = test::make_data(clusters * cluster_size, 6);
-    const auto day1 = write_vma(disk, 5);
-    constexpr std::size_t block = 4096;
+    new_disk(6);
+    write_day1(5);
     // Two blocks each, to other positions in their clusters (6400 blocks in all).
     for (const auto& [from, to] :
          {std::pair{2003U, 5011U}, std::pair{3100U, 5555U}, std::pair{4500U, 6101U}}) {
-        std::copy_n(disk.begin() + static_cast<std::ptrdiff_t>(from * block), 2 * block,
-                    disk.begin() + static_cast<std::ptrdiff_t>(to * block));
+        copy_on_disk(from * block, 2 * block, to * block);
     }
-    const auto day2 = write_vma(disk, 6);
-    test::write_file(dir / "day1.vma", day1);
-    test::write_file(dir / "day2.vma", day2);
+    write_day2(6);
 
     ChunkEncodeStats stats;
-    const auto result = encode_and_check(dir, without_stored_index(dir, stats));
+    const auto result = encode_and_check(without_stored_index(stats));
     EXPECT_GE(stats.scan_found_blocks, 6U);
     EXPECT_LT(result.literal_bytes, header_bytes * 2 + 4096) << "found " << stats.scan_found_blocks;
     EXPECT_EQ(stats.beyond_horizon, 0U);
@@ -184,59 +198,45 @@ TEST(ChunkEncoderVma, SingleBlocksCopiedAreFoundByTheScan)
 // package's files in its archive), written to blocks of its own in the new archive:
 // no whole block of it is in the full, so neither anchors nor the block scan find it.
 // The snippet scan does.
-TEST(ChunkEncoderVma, BytesAtNoBlockAlignmentAreFoundBySnippets)
+TEST_F(ChunkEncoderVma, BytesAtNoBlockAlignmentAreFoundBySnippets)
 {
-    test::TempDir dir;
-    auto disk = test::make_data(clusters * cluster_size, 9);
-    const auto day1 = write_vma(disk, 5);
+    new_disk(9);
+    write_day1(5);
     constexpr std::size_t length = 48 * 1024;
     constexpr std::size_t from = 100 * cluster_size + 5 * 4096 + 1000;  // 1000: no multiple of 512
     constexpr std::size_t to = 300 * cluster_size + 2 * 4096;
-    std::copy_n(disk.begin() + static_cast<std::ptrdiff_t>(from), length,
-                disk.begin() + static_cast<std::ptrdiff_t>(to));
-    test::write_file(dir / "day1.vma", day1);
-    test::write_file(dir / "day2.vma", write_vma(disk, 6));
+    copy_on_disk(from, length, to);
+    write_day2(6);
 
     ChunkEncodeStats stats;
-    const auto result = encode_and_check(dir, without_stored_index(dir, stats));
+    const auto result = encode_and_check(without_stored_index(stats));
     EXPECT_LE(stats.scan_found_blocks, 4U) << "the changed cluster's 4 unchanged blocks, no more";
     EXPECT_GT(stats.snippet_ranges, 0U);
     EXPECT_LT(result.literal_bytes, header_bytes * 2 + 4096) << "snippet ranges " << stats.snippet_ranges;
 }
 
-}  // namespace
-}  // namespace pvediff::engine
-
-namespace pvediff::engine {
-namespace {
-
 // Blocks copied from the cluster the full stores last into the cluster the new
 // archive stores first: a restore would have to read the whole full before its first
 // window. Beyond the restore horizon they are left out (literals instead).
-TEST(ChunkEncoderVma, BlocksFarAheadOfARestoreAreLeftOut)
+TEST_F(ChunkEncoderVma, BlocksFarAheadOfARestoreAreLeftOut)
 {
-    test::TempDir dir;
-    auto disk = test::make_data(clusters * cluster_size, 8);
-    const auto day1 = write_vma(disk, 5);
+    new_disk(8);
+    write_day1(5);
     const std::uint32_t last_in_full = cluster_order(5).back();
     const std::uint32_t first_in_new = cluster_order(6).front();
     ASSERT_NE(last_in_full, first_in_new);
-    constexpr std::size_t block = 4096;
-    std::copy_n(disk.begin() + static_cast<std::ptrdiff_t>(last_in_full * cluster_size + 3 * block),
-                2 * block,
-                disk.begin() + static_cast<std::ptrdiff_t>(first_in_new * cluster_size + 7 * block));
-    test::write_file(dir / "day1.vma", day1);
-    test::write_file(dir / "day2.vma", write_vma(disk, 6));
+    copy_on_disk(last_in_full * cluster_size + 3 * block, 2 * block, first_in_new * cluster_size + 7 * block);
+    write_day2(6);
 
     ChunkEncodeStats far_stats;
-    ChunkEncoderOptions options = without_stored_index(dir, far_stats);
-    const auto far = encode_and_check(dir, options);  // the default horizon reaches it
+    ChunkEncoderOptions options = without_stored_index(far_stats);
+    const auto far = encode_and_check(options);  // the default horizon reaches it
     EXPECT_EQ(far_stats.beyond_horizon, 0U);
 
     ChunkEncodeStats near_stats;
     options.stats = &near_stats;
     options.restore_horizon = cluster_size;
-    const auto near = encode_and_check(dir, options);
+    const auto near = encode_and_check(options);
     EXPECT_GT(near_stats.beyond_horizon, 0U);
     EXPECT_GE(near.literal_bytes, far.literal_bytes + 2 * block);
 }

@@ -6,6 +6,7 @@
 
 #include "pvediff/engine/vcdiff_writer.h"
 #include "pvediff/io/error.h"
+#include "test_engine_delta_helpers.h"
 #include "test_util.h"
 
 namespace pvediff::engine {
@@ -13,18 +14,7 @@ namespace {
 
 using test::TempDir;
 
-// Applies the delta with the real xdelta3 CLI and returns the rebuilt target.
-std::vector<std::uint8_t> xdelta3_decode(const TempDir& dir, const std::vector<std::uint8_t>& base,
-                                         const std::vector<std::uint8_t>& delta)
-{
-    test::write_file(dir / "base", base);
-    test::write_file(dir / "delta", delta);
-    const std::string cmd = "xdelta3 -d -f -s " + test::shell_quote((dir / "base").string()) + " " +
-                            test::shell_quote((dir / "delta").string()) + " " +
-                            test::shell_quote((dir / "out").string());
-    EXPECT_EQ(test::run(cmd), 0) << cmd;
-    return test::read_file(dir / "out");
-}
+using test_delta::stock_decode;  // the real xdelta3 CLI applies each delta
 
 // Random instruction stream: copies from anywhere in the base (far back and forth),
 // literals and runs of all sizes, including the small ones that use paired opcodes.
@@ -87,7 +77,7 @@ TEST(VcdiffWriter, RandomInstructionsDecodeWithXdelta3)
     EXPECT_EQ(s.stats.target_bytes, s.target.size());
     EXPECT_EQ(s.stats.delta_bytes, s.delta.size());
     EXPECT_GE(s.stats.windows, 5U);
-    EXPECT_EQ(xdelta3_decode(dir, base, s.delta), s.target);
+    EXPECT_EQ(stock_decode(dir, base, s.delta), s.target);
 }
 
 TEST(VcdiffWriter, LargeTargetSeveralWindows)
@@ -98,7 +88,7 @@ TEST(VcdiffWriter, LargeTargetSeveralWindows)
     options.window_size = 4 << 20;
     const auto s = random_scenario(base, 20 << 20, options, 5);
     EXPECT_GE(s.stats.windows, 5U);
-    EXPECT_EQ(xdelta3_decode(dir, base, s.delta), s.target);
+    EXPECT_EQ(stock_decode(dir, base, s.delta), s.target);
 }
 
 TEST(VcdiffWriter, FarJumpsBackAndForth)
@@ -123,7 +113,7 @@ TEST(VcdiffWriter, FarJumpsBackAndForth)
     }
     w.finish();
     EXPECT_GE(w.stats().windows, 2U);
-    EXPECT_EQ(xdelta3_decode(dir, base, sink.data()), target);
+    EXPECT_EQ(stock_decode(dir, base, sink.data()), target);
 }
 
 TEST(VcdiffWriter, EmptyTarget)
@@ -133,7 +123,7 @@ TEST(VcdiffWriter, EmptyTarget)
     VcdiffWriter w(sink);
     w.finish();
     EXPECT_EQ(w.stats().windows, 1U);  // one empty window, like xdelta3 writes
-    EXPECT_TRUE(xdelta3_decode(dir, test::make_data(1000, 1), sink.data()).empty());
+    EXPECT_TRUE(stock_decode(dir, test::make_data(1000, 1), sink.data()).empty());
 }
 
 TEST(VcdiffWriter, IdenticalTargetIsTiny)
@@ -148,7 +138,7 @@ TEST(VcdiffWriter, IdenticalTargetIsTiny)
     w.finish();
     EXPECT_EQ(w.stats().copied_bytes, base.size());
     EXPECT_LT(sink.data().size(), 200U);
-    EXPECT_EQ(xdelta3_decode(dir, base, sink.data()), base);
+    EXPECT_EQ(stock_decode(dir, base, sink.data()), base);
 }
 
 TEST(VcdiffWriter, ChecksumIsVerifiedByXdelta3)
