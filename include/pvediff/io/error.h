@@ -2,7 +2,8 @@
 #pragma once
 // pvediff's one error type. Messages are lowercase, name the file they concern and,
 // for parse errors, the byte offset: "'/dump/x.vma.zst': offset 4096: bad extent magic".
-// Library code throws; only the command-line layer catches and prints.
+// Library code throws; only the command-line layer prints. Who else may catch, and
+// why: docs/architecture.md, "Errors".
 #include <cstdint>
 #include <stdexcept>
 #include <string>
