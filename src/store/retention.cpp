@@ -9,7 +9,7 @@
 namespace pvediff::store {
 namespace {
 
-enum class Mark { none, keep, remove, protect };
+enum class Mark { none, keep, remove, protect, restored };
 
 struct Candidate {
     BackupRef ref;
@@ -161,6 +161,12 @@ GuestPrunePlan plan_guest_prune(const std::filesystem::path& dump_dir, const Gue
         if (ref.sidecars().is_protected()) {
             c.mark = Mark::protect;
             c.reason = "protected";
+        } else if (ref.sidecars().is_restored_copy()) {
+            // Written by `restore --pve-name`: a copy of a backup that is counted
+            // already. Neither counted nor removed: the administrator made it and
+            // removes it when done.
+            c.mark = Mark::restored;
+            c.reason = "restored copy: not counted, left for you to remove";
         }
         list.push_back(std::move(c));
     }
@@ -184,6 +190,19 @@ GuestPrunePlan plan_guest_prune(const std::filesystem::path& dump_dir, const Gue
                 c.mark = Mark::remove;
                 c.reason = "not selected by any keep option";
             }
+        }
+    }
+
+    // The newest archive that has not been through `pvediff backup` yet (no
+    // manifest; maybe older than differentials made meanwhile) may be the one a
+    // backup waits to convert: never removed under it.
+    for (auto& c : list) {
+        if (c.ref.full != nullptr && !c.ref.sidecars().manifest && c.mark != Mark::restored) {
+            if (c.mark == Mark::remove) {
+                c.mark = Mark::keep;
+                c.reason = "newest archive not through pvediff backup yet";
+            }
+            break;
         }
     }
 
