@@ -193,19 +193,6 @@ GuestPrunePlan plan_guest_prune(const std::filesystem::path& dump_dir, const Gue
         }
     }
 
-    // The newest archive that has not been through `pvediff backup` yet (no
-    // manifest; maybe older than differentials made meanwhile) may be the one a
-    // backup waits to convert: never removed under it.
-    for (auto& c : list) {
-        if (c.ref.full != nullptr && !c.ref.sidecars().manifest && c.mark != Mark::restored) {
-            if (c.mark == Mark::remove) {
-                c.mark = Mark::keep;
-                c.reason = "newest archive not through pvediff backup yet";
-            }
-            break;
-        }
-    }
-
     // Chain awareness. The list is newest first, so the newest differential that
     // needs a full names it.
     std::map<const FullBackup*, std::size_t> full_index;
@@ -222,6 +209,20 @@ GuestPrunePlan plan_guest_prune(const std::filesystem::path& dump_dir, const Gue
         if (full.mark == Mark::remove) {
             full.mark = Mark::keep;
             full.reason = "needed by " + c.ref.differential->file;
+        }
+    }
+
+    // The newest archive that has not been through `pvediff backup` yet (no
+    // manifest, no differentials; maybe older than differentials made meanwhile)
+    // may be the one a backup waits to convert: never removed under it.
+    for (auto& c : list) {
+        if (c.ref.full != nullptr && c.ref.chain->differentials.empty() && !c.ref.sidecars().manifest &&
+            c.mark != Mark::restored) {
+            if (c.mark == Mark::remove) {
+                c.mark = Mark::keep;
+                c.reason = "newest archive not through pvediff backup yet";
+            }
+            break;
         }
     }
 

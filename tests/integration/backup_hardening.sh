@@ -176,13 +176,14 @@ rc=$(rc_of "$PVEDIFF" prune "$W/d17" --keep-last 1)
 check "row 17: prune keeps the newest archive not through backup yet (rc $rc)" test -e "$W/d17/$N"
 check "row 17: ... and says why" grep -q "$N (newest archive not through pvediff backup yet)" "$W/out"
 # A backup that waits for the lock while its archive is removed says so.
+[[ -e $W/d17/$N ]] || cp "$W/t1.tar" "$W/d17/$N"
 python3 -c 'import fcntl, sys, time
 f = open(sys.argv[1], "a"); fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(float(sys.argv[2]))' \
   "$W/d17/.pvediff-lock-lxc-101" 4 & holder=$!
 sleep 1
 pv backup "$W/d17/$N" >"$W/out17" 2>&1 & bpid=$!
 sleep 1.5
-rm "$W/d17/$N"
+rm -f "$W/d17/$N"
 rc=0; wait "$bpid" || rc=$?
 wait "$holder" || true
 check "row 17: the backup whose archive went exits non-zero (rc $rc)" test "$rc" -ne 0

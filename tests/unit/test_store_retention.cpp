@@ -262,3 +262,44 @@ TEST(StoreRetention, OrphansAreListedApart)
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 16: a copy written by `restore --pve-name` is neither counted nor removed.
+TEST(StoreRetention, RestoredCopyIsKeptAndNotCounted)
+{
+    test::TempDir dir;
+    test::touch(dir / full("2026_11_01"));
+    test::touch(dir / (full("2026_11_01") + ".pvediff-manifest"));
+    test::touch(dir / diff("2026_11_01", "2026_11_02"));
+    test::touch(dir / full("2026_11_02"));
+    test::touch(dir / (full("2026_11_02") + std::string(restored_suffix)));
+    KeepOptions keep;
+    keep.last = 1;
+    const GuestPrunePlan plan = plan_for(dir, keep);
+    const auto a = actions(plan);
+    EXPECT_EQ(a.at(full("2026_11_02")), "keep");
+    EXPECT_EQ(a.at(diff("2026_11_01", "2026_11_02")), "keep");  // keep-last 1 counts the differential
+    for (const auto& i : plan.items) {
+        if (i.file == full("2026_11_02")) {
+            EXPECT_NE(i.reason.find("restored copy"), std::string::npos) << i.reason;
+        }
+    }
+}
+
+// Issue 13, row 17: an archive no backup has seen yet (no manifest, no
+// differentials) is not pruned, even when a newer differential exists.
+TEST(StoreRetention, NewestArchiveNotThroughBackupIsKept)
+{
+    test::TempDir dir;
+    test::touch(dir / full("2026_11_01"));
+    test::touch(dir / (full("2026_11_01") + ".pvediff-manifest"));
+    test::touch(dir / diff("2026_11_01", "2026_11_03"));
+    test::touch(dir / full("2026_11_02"));  // its backup waits for the lock
+    KeepOptions keep;
+    keep.last = 1;
+    const auto a = actions(plan_for(dir, keep));
+    EXPECT_EQ(a.at(full("2026_11_02")), "keep");
+}
+
+}  // namespace
