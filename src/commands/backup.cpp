@@ -52,11 +52,16 @@ std::string percent(std::uint64_t part, std::uint64_t whole)
     return buf;
 }
 
-// Takes the guest's lock, saying so in the log when another pvediff holds it.
+// Takes the guest's lock, saying so in the log when another pvediff holds it (and
+// in `waited`, if given: what was seen before may have changed meanwhile).
 store::GuestLock lock_guest(const fs::path& dir, store::GuestType type, std::uint32_t vmid,
-                            const store::EffectiveSettings& settings, const Report& report)
+                            const store::EffectiveSettings& settings, const Report& report,
+                            bool* waited = nullptr)
 {
     return store::GuestLock(dir, type, vmid, settings.lock_timeout, [&] {
+        if (waited != nullptr) {
+            *waited = true;
+        }
         report("waiting for another pvediff working on " + std::string(store::guest_type_name(type)) + " " +
                std::to_string(vmid));
     });
@@ -318,11 +323,7 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     const fs::path dir = a.path.parent_path();
     archive_size(a.path, false);
     bool waited = false;
-    const store::GuestLock lock = store::GuestLock(dir, a.name.type, a.name.vmid, settings.lock_timeout, [&] {
-        waited = true;
-        report("waiting for another pvediff working on " + std::string(store::guest_type_name(a.name.type)) +
-               " " + std::to_string(a.name.vmid));
-    });
+    const store::GuestLock lock = lock_guest(dir, a.name.type, a.name.vmid, settings, report, &waited);
     if (fs::exists(a.path.string() + std::string(store::restored_suffix))) {
         throw io::Error("'" + a.path.string() + "': a copy written by pvediff restore --pve-name (" +
                         std::string(store::restored_suffix) +
