@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/store/retention.h"
 
+#include <signal.h>
+
+#include <cerrno>
 #include <map>
 #include <set>
+
+#include "pvediff/io/atomic_file.h"
 
 #include "pvediff/store/policy.h"
 
@@ -94,6 +99,12 @@ OrphanItem stale_temp(const std::filesystem::path& dir, const DirEntry& e, const
     }
     const std::chrono::seconds age(options.now - e.mtime);
     if (age < options.stale_temp_age) {
+        return item;
+    }
+    // However old, a temporary of a process alive on this host is a live run's
+    // (a long restore, a backup decoding its differential again).
+    if (const auto owner = io::temp_owner(e.name);
+        owner && owner->host == io::temp_host_tag() && (::kill(owner->pid, 0) == 0 || errno == EPERM)) {
         return item;
     }
     listed = true;
