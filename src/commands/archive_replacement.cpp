@@ -57,10 +57,15 @@ store::Manifest differential_manifest(const std::string& file, const ContentInfo
 void check_base_identity(const fs::path& base, const ContentInfo& seen)
 {
     const auto m = store::read_manifest(base);
-    if (m && (m->content_sha256 != seen.sha256 || m->content_size != seen.size)) {
-        throw io::Error("'" + base.string() + "': content does not match its manifest (SHA-256 " +
-                        io::to_hex(seen.sha256).substr(0, 16) + "... instead of " +
-                        io::to_hex(m->content_sha256).substr(0, 16) + "...): the full was changed");
+    if (!m) {
+        return;
+    }
+    if (const auto wrong = store::full_mismatch(base, seen.sha256, m->content_sha256, "its differentials")) {
+        throw io::Error(*wrong);
+    }
+    if (m->content_size != seen.size) {
+        throw io::Error("'" + base.string() + "': " + std::to_string(seen.size) + " bytes of content instead of " +
+                        std::to_string(m->content_size) + " as its manifest says: it was replaced or changed");
     }
 }
 

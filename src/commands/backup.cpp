@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/commands/backup.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 
 #include "archive_replacement.h"
@@ -42,132 +44,6 @@ std::uint64_t size_of_fd(int fd, const std::string& name)
     return static_cast<std::uint64_t>(st.st_size);
 }
 
-// Takes the guest's lock, saying so in the log when another pvediff holds it.
-store::GuestLock lock_guest(const fs::path& dir, store::GuestType type, std::uint32_t vmid,
-                            const store::EffectiveSettings& settings, const Report& report)
-{
-    return store::GuestLock(dir, type, vmid, settings.lock_timeout, [&] {
-        report("waiting for another pvediff working on " + std::string(store::guest_type_name(type)) + " " +
-               std::to_string(vmid));
-    });
-}
-
-// Temporary files of this guest left by a run that was killed. Safe to remove: we
-// hold the guest's lock, so no other pvediff is writing them.
-void remove_stale_temps(const store::DumpDir& dir, store::GuestType type, std::uint32_t vmid,
-                        const Report& report)
-{
-    const store::GuestBackups* guest = dir.find({type, vmid});
-    if (guest == nullptr) {
-        return;
-    }
-    for (const auto& e : guest->in_progress) {
-        if (io::is_temp_name(e.name)) {
-            std::error_code ec;
-            fs::remove(dir.path / e.name, ec);
-            report("removed leftover temporary file " + e.name);
-        }
-    }
-}
-
-io::CompressOptions compress_options(const store::EffectiveSettings& settings)
-{
-    io::CompressOptions o;
-    o.threads = settings.zstd_threads;
-    return o;
-}
-
-// Reads through `inner` and writes every byte read to `copy`.
-class TeeSource final : public io::ByteSource {
-public:
-    TeeSource(io::ByteSource& inner, io::ByteSink& copy) : inner_(inner), copy_(copy) {}
-    std::size_t read(std::span<std::uint8_t> buf) override
-    {
-        const std::size_t n = inner_.read(buf);
-        copy_.write(buf.first(n));
-        return n;
-    }
-    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
-
-private:
-    io::ByteSource& inner_;
-    io::ByteSink& copy_;
-};
-
-// Throws unless `c` is a sound archive of `format`: complete, and structurally valid.
-void require_sound(const ContentCheck& c, store::ArchiveFormat format, const std::string& what)
-{
-    const std::string want(store::archive_format_name(format));
-    if (c.format != want || !c.structure_ok || !c.problems.empty()) {
-        std::string why = c.format != want ? "not a " + want + " archive (" + c.summary + ")" : c.summary;
-        for (const auto& p : c.problems) {
-            why += "; " + p;
-        }
-        throw io::Error(what + " is not a complete " + want + " archive (" + std::to_string(c.size) +
-                        " bytes read: " + why + "); nothing was kept");
-    }
-}
-
-// A differential written, decoded again and checked, but not yet in place.
-struct VerifiedDifferential {
-    std::unique_ptr<io::AtomicFile> file;
-    DiffOutcome diff;
-    RebuildOutcome check;
-    std::uint64_t file_size = 0;
-    store::Manifest manifest;
-};
-
-VerifiedDifferential make_verified_differential(
-    const fs::path& base, io::DecodedInput input, const fs::path& target,
-    const store::EffectiveSettings& settings, io::Codec codec,
-    std::optional<store::ArchiveFormat> check_format = std::nullopt)
-{
-    VerifiedDifferential v;
-    v.file = std::make_unique<io::AtomicFile>(target);
-    EncodeSettings enc;
-    enc.engine = settings.engine;
-    enc.codec = codec;
-    enc.compress = compress_options(settings);
-    v.diff = encode_differential(base.string(), std::move(input), v.file->sink(), enc);
-    io::fsync_fd(v.file->fd(), v.file->temp_path().string());
-    v.file_size = size_of_fd(v.file->fd(), v.file->temp_path().string());
-
-    // Rule 1: decode what was written, from the file, and compare content checksums.
-    if (check_format) {
-        // An archive from a stream was never checked by vzdump's rename: check its
-        // structure in the same pass (a stream cut short must not become a backup).
-        const ContentCheck c = check_differential(base, v.file->temp_path(), target.parent_path());
-        require_sound(c, *check_format, "the archive on standard input");
-        v.check.target = ContentInfo{c.size, c.sha256, io::Codec::none};
-        const auto base_name = store::parse_backup_name(base.filename().string());
-        v.check.base = ContentInfo{
-            c.base_size, c.base_sha256,
-            base_name ? store::to_io_codec(base_name->codec).value_or(io::Codec::none) : io::Codec::none};
-    } else {
-        io::NullSink discard;
-        v.check = rebuild_archive(base.string(), v.file->temp_path().string(), discard, target.parent_path());
-    }
-    if (v.check.target.sha256 != v.diff.encode.target_sha256 ||
-        v.check.target.size != v.diff.encode.target_bytes) {
-        throw io::Error("'" + target.string() + "': verification failed: the differential decodes to " +
-                        std::to_string(v.check.target.size) +
-                        " bytes with another SHA-256 than the archive's " +
-                        std::to_string(v.diff.encode.target_bytes) + " bytes; nothing was changed");
-    }
-    detail::check_base_identity(base, v.check.base);
-
-    v.manifest = detail::differential_manifest(
-        target.filename().string(),
-        ContentInfo{v.diff.encode.target_bytes, v.diff.encode.target_sha256, codec}, base.filename().string(),
-        v.check.base, settings.engine);
-    store::DeltaInfo& d = *v.manifest.delta;
-    d.copied_bytes = v.diff.encode.copied_bytes;
-    d.literal_bytes = v.diff.encode.literal_bytes;
-    d.windows = v.diff.encode.windows;
-    d.delta_bytes = v.diff.encode.delta_bytes;
-    return v;
-}
-
 std::string percent(std::uint64_t part, std::uint64_t whole)
 {
     char buf[32];
@@ -176,107 +52,332 @@ std::string percent(std::uint64_t part, std::uint64_t whole)
     return buf;
 }
 
+// Takes the guest's lock, saying so in the log when another pvediff holds it (and
+// in `waited`, if given: what was seen before may have changed meanwhile).
+store::GuestLock lock_guest(const fs::path& dir, store::GuestType type, std::uint32_t vmid,
+                            const store::EffectiveSettings& settings, const Report& report,
+                            bool* waited = nullptr)
+{
+    return store::GuestLock(dir, type, vmid, settings.lock_timeout, [&] {
+        if (waited != nullptr) {
+            *waited = true;
+        }
+        report("waiting for another pvediff working on " + std::string(store::guest_type_name(type)) + " " +
+               std::to_string(vmid));
+    });
+}
+
+// A temporary file of another host (or of an older pvediff, whose names carry no
+// host) younger than this may be written right now: its pid means nothing here, and
+// a differential's temporary is not written while it is decoded again, which takes
+// minutes for a large guest.
+constexpr std::time_t foreign_temp_quiet_age = 3600;
+
+// Whether a temporary file may belong to a live run: its pid lives on this host, or
+// it was written recently by another host (or an unknown one).
+bool may_be_live(const store::DirEntry& e, const std::string& this_host, std::time_t now)
+{
+    const auto owner = io::temp_owner(e.name);
+    if (owner && owner->host == this_host) {
+        return ::kill(owner->pid, 0) == 0 || errno == EPERM;
+    }
+    return now - e.mtime < foreign_temp_quiet_age;
+}
+
+// Temporary files of this guest left by a run that was killed. We hold the guest's
+// lock, so no other backup writes them; but `restore --pve-name` into this dump dir
+// takes no lock: a temporary that may be a live run's is left alone.
+void remove_stale_temps(const store::DumpDir& dir, store::GuestType type, std::uint32_t vmid,
+                        const Report& report)
+{
+    const store::GuestBackups* guest = dir.find({type, vmid});
+    if (guest == nullptr) {
+        return;
+    }
+    const std::time_t now = std::time(nullptr);
+    const std::string this_host = io::temp_host_tag();
+    for (const auto& e : guest->in_progress) {
+        if (!io::is_temp_name(e.name)) {
+            continue;
+        }
+        if (may_be_live(e, this_host, now)) {
+            report("left temporary file " + e.name + " in place: another run may be writing it");
+            continue;
+        }
+        std::error_code ec;
+        fs::remove(dir.path / e.name, ec);
+        report("removed leftover temporary file " + e.name);
+    }
+}
+
+// Throws unless `c` is a sound archive of `format`: complete, and structurally valid.
+// `what` names the input, `kept` says what became of it.
+void require_sound(const ContentCheck& c, store::ArchiveFormat format, const std::string& what,
+                   const std::string& kept)
+{
+    const std::string want(store::archive_format_name(format));
+    if (c.format != want || !c.structure_ok || !c.problems.empty()) {
+        std::string why = c.format != want ? "not a " + want + " archive (" + c.summary + ")" : c.summary;
+        for (const auto& p : c.problems) {
+            why += "; " + p;
+        }
+        throw io::Error(what + " is not a complete " + want + " archive (" + std::to_string(c.size) +
+                        " bytes read: " + why + "); " + kept);
+    }
+}
+
+// What a file-mode run says of an archive that fails its check: it is not touched.
+constexpr const char* archive_left_alone =
+    "it is left as vzdump wrote it (no manifest, no index: never the base of a chain)";
+
+// What a run does, decided under the guest's lock from a fresh listing.
+struct RunPlan {
+    store::DumpDir scanned;
+    std::vector<detail::FinishedRun> finished;  // interrupted runs finished on the way
+    store::Decision decision;
+    // A differential: the full it is made against, how it is written, where it goes.
+    fs::path base;
+    DifferentialWriting writing;
+    fs::path target;
+};
+
+// The steps both entry points take before any content is read: temporaries of
+// killed runs, interrupted runs finished, the policy's decision and the
+// differential's name. Needs the guest's lock.
+RunPlan plan_differential(const fs::path& dir, const store::NewArchive& candidate, io::Codec archive_codec,
+                          const store::EffectiveSettings& settings, const Report& report)
+{
+    RunPlan plan;
+    const store::BackupName& name = candidate.name;
+    plan.scanned = store::scan_dump_dir(dir);
+    remove_stale_temps(plan.scanned, name.type, name.vmid, report);
+    plan.finished = detail::finish_interrupted_runs(plan.scanned, name.type, name.vmid, settings, report);
+    if (!plan.finished.empty()) {
+        plan.scanned = store::scan_dump_dir(dir);
+    }
+    plan.decision = store::decide_backup(plan.scanned, candidate, settings);
+    if (plan.decision.differential()) {
+        plan.base = dir / plan.decision.base->file;
+        plan.writing = differential_writing(settings, archive_codec);
+        plan.target = dir / store::format_differential_name(store::make_differential_name(
+                                plan.decision.base->name, name.time, store::from_io_codec(plan.writing.codec)));
+    }
+    return plan;
+}
+
+// A differential written, decoded again and checked, but not yet in place.
+struct VerifiedDifferential {
+    std::unique_ptr<io::AtomicFile> file;
+    DiffOutcome diff;
+    ContentInfo base;  // the full, as read while decoding
+    std::uint64_t file_size = 0;
+    store::Manifest manifest;
+};
+
+// Encodes `input` against the plan's full and decodes the result again from the
+// file (rule 1), checking the rebuilt archive's structure in the same pass (a stream
+// cut short or a damaged archive must not become a backup) and its SHA-256 against
+// the encoder's. `what` names the input in messages, `kept` says what becomes of it.
+VerifiedDifferential make_verified_differential(const RunPlan& plan, io::DecodedInput input,
+                                                store::ArchiveFormat format, const store::EffectiveSettings& settings,
+                                                const std::string& what, const std::string& kept)
+{
+    VerifiedDifferential v;
+    v.file = std::make_unique<io::AtomicFile>(plan.target);
+    EncodeSettings enc;
+    enc.engine = settings.engine;
+    enc.writing = plan.writing;
+    v.diff = encode_differential(plan.base.string(), std::move(input), v.file->sink(), enc);
+    io::fsync_fd(v.file->fd(), v.file->temp_path().string());
+    v.file_size = size_of_fd(v.file->fd(), v.file->temp_path().string());
+
+    const ContentCheck c = check_differential(plan.base, v.file->temp_path(), plan.target.parent_path());
+    require_sound(c, format, what, kept);
+    if (c.sha256 != v.diff.encode.target_sha256 || c.size != v.diff.encode.target_bytes) {
+        throw io::Error("'" + plan.target.string() + "': verification failed: the differential decodes to " +
+                        std::to_string(c.size) + " bytes with another SHA-256 than the archive's " +
+                        std::to_string(v.diff.encode.target_bytes) + " bytes; nothing was changed");
+    }
+    const auto base_name = store::parse_backup_name(plan.base.filename().string());
+    v.base = ContentInfo{
+        c.base_size, c.base_sha256,
+        base_name ? store::to_io_codec(base_name->codec).value_or(io::Codec::none) : io::Codec::none};
+    detail::check_base_identity(plan.base, v.base);
+
+    v.manifest = detail::differential_manifest(
+        plan.target.filename().string(),
+        ContentInfo{v.diff.encode.target_bytes, v.diff.encode.target_sha256, plan.writing.codec},
+        plan.base.filename().string(), v.base, settings.engine);
+    store::DeltaInfo& d = *v.manifest.delta;
+    d.copied_bytes = v.diff.encode.copied_bytes;
+    d.literal_bytes = v.diff.encode.literal_bytes;
+    d.windows = v.diff.encode.windows;
+    d.delta_bytes = v.diff.encode.delta_bytes;
+    return v;
+}
+
+// Puts a verified differential in place. Commit order: differential, its manifest,
+// notes, the full's manifest; only then the archive it replaces (file mode) goes. A
+// crash in between leaves both the archive and a complete differential, which the
+// next run finishes (interrupted_runs.h).
+void commit_differential(VerifiedDifferential& v, const RunPlan& plan, const fs::path* replaced_archive)
+{
+    fault_point("differential-verified");
+    v.file->commit_no_replace();
+    fault_point("differential-committed");
+    store::write_manifest(plan.target, v.manifest);
+    if (replaced_archive != nullptr) {
+        detail::carry_notes(*replaced_archive, plan.target);
+    }
+    detail::ensure_full_manifest(plan.base, v.base);
+    if (replaced_archive != nullptr) {
+        fault_point("before-archive-removed");
+        detail::remove_archive_and_sidecars(*replaced_archive);
+        io::fsync_dir(plan.target.parent_path().string());
+    }
+}
+
+// The archive of a file-mode run, checked by name and kind before the lock.
+struct NamedArchive {
+    fs::path path;
+    std::string file;
+    store::BackupName name;
+    io::Codec codec = io::Codec::none;
+};
+
+NamedArchive name_archive(const fs::path& archive_arg)
+{
+    NamedArchive a;
+    a.path = fs::absolute(archive_arg);
+    a.file = a.path.filename().string();
+    const store::EntryName entry = store::classify_entry_name(a.file);
+    if (entry.kind != store::EntryKind::full || !entry.full) {
+        throw io::Error("'" + a.path.string() + "': not a finished vzdump archive name");
+    }
+    a.name = *entry.full;
+    const auto codec = store::to_io_codec(a.name.codec);
+    if (!codec) {
+        throw io::Error("'" + a.path.string() + "': bzip2 archives are not supported");
+    }
+    a.codec = *codec;
+    return a;
+}
+
+// The archive's size; says plainly when it is gone (`waited`: after waiting for the
+// lock, e.g. removed by a prune that held it).
+std::uint64_t archive_size(const fs::path& archive, bool waited)
+{
+    struct stat st {};
+    if (::stat(archive.c_str(), &st) != 0) {
+        if (errno == ENOENT && waited) {
+            throw io::Error("'" + archive.string() +
+                            "': the archive is gone: it was removed (by prune or another pvediff?) while this "
+                            "backup waited for the guest's lock; nothing to do");
+        }
+        io::throw_errno("open", archive.string(), errno);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        throw io::Error("'" + archive.string() + "': not a regular file");
+    }
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+// Opens the archive's content, refusing one whose codec (from its first bytes) is
+// not the one its name gives.
+io::DecodedInput open_named_archive(const NamedArchive& a)
+{
+    io::DecodedInput input = io::open_decompressed(a.path.string());
+    if (input.codec != a.codec) {
+        throw io::Error("'" + a.path.string() + "': its name says " +
+                        std::string(store::archive_codec_name(a.name.codec)) + " but its content is " +
+                        std::string(store::archive_codec_name(store::from_io_codec(input.codec))) + "; " +
+                        archive_left_alone);
+    }
+    return input;
+}
+
+// A new full in file mode: checked and indexed in one read; the manifest and the
+// index are written only for a sound archive.
+ContentInfo check_new_full(const NamedArchive& a)
+{
+    CheckedFull checked = check_and_index(open_named_archive(a));
+    require_sound(checked.check, a.name.format, "'" + a.path.string() + "'", archive_left_alone);
+    checked.index.save(index_path_for(a.path));
+    return ContentInfo{checked.check.size, checked.check.sha256, a.codec};
+}
+
 }  // namespace
 
 BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveSettings& settings,
                             const Report& report)
 {
     const auto start = Clock::now();
-    const fs::path archive = fs::absolute(archive_arg);
-    const std::string file = archive.filename().string();
-    const store::EntryName entry = store::classify_entry_name(file);
-    if (entry.kind != store::EntryKind::full || !entry.full) {
-        throw io::Error("'" + archive.string() + "': not a finished vzdump archive name");
-    }
-    const store::BackupName name = *entry.full;
-    const auto archive_codec = store::to_io_codec(name.codec);
-    if (!archive_codec) {
-        throw io::Error("'" + archive.string() + "': bzip2 archives are not supported");
-    }
-    struct stat st {};
-    if (::stat(archive.c_str(), &st) != 0) {
-        io::throw_errno("open", archive.string(), errno);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        throw io::Error("'" + archive.string() + "': not a regular file");
-    }
-    const std::uint64_t archive_size = static_cast<std::uint64_t>(st.st_size);
-    const fs::path dir = archive.parent_path();
-    const store::GuestLock lock = lock_guest(dir, name.type, name.vmid, settings, report);
-    store::DumpDir scanned = store::scan_dump_dir(dir);
-    remove_stale_temps(scanned, name.type, name.vmid, report);
-    const auto finished = detail::finish_interrupted_runs(scanned, name.type, name.vmid, settings, report);
-    if (!finished.empty()) {
-        const auto it =
-            std::find_if(finished.begin(), finished.end(), [&](const auto& f) { return f.archive == file; });
-        if (it != finished.end()) {
-            // A retry of the run that was interrupted: it is done now.
-            BackupResult done;
-            done.differential = true;
-            done.written = dir / it->differential;
-            done.file_size = fs::file_size(done.written);
-            return done;
-        }
-        scanned = store::scan_dump_dir(dir);
-    }
-
-    store::NewArchive candidate;
-    candidate.name = name;
-    candidate.file = file;
-    candidate.is_protected = fs::exists(archive.string() + std::string(store::protected_suffix));
-    const store::Decision decision = store::decide_backup(scanned, candidate, settings);
-
+    const NamedArchive a = name_archive(archive_arg);
     BackupResult result;
+    result.written = a.path;
+    if (settings.fullbackup.count() <= 0) {
+        // Documented as "does nothing": no read, no manifest, no index, no lock.
+        report(a.file + ": fullbackup is 0: left as it is");
+        return result;
+    }
+    const fs::path dir = a.path.parent_path();
+    archive_size(a.path, false);
+    bool waited = false;
+    const store::GuestLock lock = lock_guest(dir, a.name.type, a.name.vmid, settings, report, &waited);
+    if (fs::exists(a.path.string() + std::string(store::restored_suffix))) {
+        throw io::Error("'" + a.path.string() + "': a copy written by pvediff restore --pve-name (" +
+                        std::string(store::restored_suffix) +
+                        "), not a new backup: left as it is (delete it when you are done with it)");
+    }
+    store::NewArchive candidate;
+    candidate.name = a.name;
+    candidate.file = a.file;
+    candidate.is_protected = fs::exists(a.path.string() + std::string(store::protected_suffix));
+    const RunPlan plan = plan_differential(dir, candidate, a.codec, settings, report);
+    const auto retried = std::find_if(plan.finished.begin(), plan.finished.end(),
+                                       [&](const auto& f) { return f.archive == a.file; });
+    if (retried != plan.finished.end()) {
+        // A retry of the run that was interrupted: it is done now.
+        result.differential = true;
+        result.written = dir / retried->differential;
+        result.file_size = fs::file_size(result.written);
+        return result;
+    }
+    const std::uint64_t size = archive_size(a.path, waited);
+
     auto keep_as_full = [&](const ContentInfo& content, const std::string& why) {
-        store::write_manifest(archive, detail::full_manifest(file, content));
-        report(file + ": kept as full (" + why + "), " + human_bytes(content.size) + " of content");
-        result.written = archive;
+        store::write_manifest(a.path, detail::full_manifest(a.file, content));
+        report(a.file + ": kept as full (" + why + "), " + human_bytes(content.size) + " of content verified");
         result.content_size = content.size;
-        result.file_size = archive_size;
+        result.file_size = size;
         return result;
     };
-    if (!decision.differential()) {
-        // A new full: hash it and store its chunk index for the differentials to come.
-        return keep_as_full(hash_and_index(archive.string(), index_path_for(archive)), decision.reason);
+    if (!plan.decision.differential()) {
+        return keep_as_full(check_new_full(a), plan.decision.reason);
     }
-
-    const fs::path base = dir / decision.base->file;
-    const io::Codec codec = store::differential_codec(settings.compress, *archive_codec);
-    const fs::path target = dir / store::format_differential_name(store::make_differential_name(
-                                      decision.base->name, name.time, store::from_io_codec(codec)));
-    if (fs::exists(target)) {
-        throw io::Error("'" + target.string() + "' exists already; the archive is kept");
+    if (fs::exists(plan.target)) {
+        throw io::Error("'" + plan.target.string() + "' exists already; the archive is kept");
     }
-    report(file + ": " + decision.reason);
-    VerifiedDifferential v =
-        make_verified_differential(base, io::open_decompressed(archive.string()), target, settings, codec);
-
-    const store::SizeCheck size =
-        store::check_differential_size(v.file_size, decision.base->size, settings.max_diff_ratio);
-    if (!size.keep) {
-        ContentInfo content{v.diff.encode.target_bytes, v.diff.encode.target_sha256, *archive_codec};
-        hash_and_index(archive.string(), index_path_for(archive));
-        return keep_as_full(content, size.reason);
+    report(a.file + ": " + plan.decision.reason);
+    VerifiedDifferential v = make_verified_differential(plan, open_named_archive(a), a.name.format, settings,
+                                                        "'" + a.path.string() + "'", archive_left_alone);
+    const store::SizeCheck size_check =
+        store::check_differential_size(v.file_size, plan.decision.base->size, settings.max_diff_ratio);
+    if (!size_check.keep) {
+        // Checked already (the differential decoded to a sound archive); the index
+        // costs one more read of the archive.
+        hash_and_index(a.path.string(), index_path_for(a.path));
+        return keep_as_full(ContentInfo{v.diff.encode.target_bytes, v.diff.encode.target_sha256, a.codec},
+                            size_check.reason);
     }
+    commit_differential(v, plan, &a.path);
 
-    // Commit order: differential, its manifest, notes; only then the archive goes.
-    // A crash in between leaves both the archive and a complete differential.
-    fault_point("differential-verified");
-    v.file->commit_no_replace();
-    fault_point("differential-committed");
-    store::write_manifest(target, v.manifest);
-    detail::carry_notes(archive, target);
-    detail::ensure_full_manifest(base, v.check.base);
-    fault_point("before-archive-removed");
-    detail::remove_archive_and_sidecars(archive);
-    io::fsync_dir(dir.string());
-
-    report(file + ": replaced by " + target.filename().string());
-    report(file + ": " + human_bytes(archive_size) + " -> " + human_bytes(v.file_size) + " (" +
-           percent(v.file_size, archive_size) + "), content verified (SHA-256 " +
+    report(a.file + ": replaced by " + plan.target.filename().string());
+    report(a.file + ": " + human_bytes(size) + " -> " + human_bytes(v.file_size) + " (" +
+           percent(v.file_size, size) + "), content verified (SHA-256 " +
            io::to_hex(v.manifest.content_sha256).substr(0, 16) + "...), " + human_seconds(since(start)));
     result.differential = true;
-    result.written = target;
+    result.written = plan.target;
     result.content_size = v.manifest.content_size;
     result.file_size = v.file_size;
     return result;
@@ -301,20 +402,17 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
     const io::Codec full_codec =
         options.full_codec.value_or(input.codec == io::Codec::none ? io::Codec::zstd : input.codec);
     name.codec = store::from_io_codec(full_codec);
+    const std::string what = "the archive on standard input";
+    const std::string kept = "nothing was kept";
 
     const store::GuestLock lock = lock_guest(dir, name.type, name.vmid, settings, report);
-    store::DumpDir scanned = store::scan_dump_dir(dir);
-    remove_stale_temps(scanned, name.type, name.vmid, report);
-    if (!detail::finish_interrupted_runs(scanned, name.type, name.vmid, settings, report).empty()) {
-        scanned = store::scan_dump_dir(dir);
-    }
+    store::NewArchive candidate;
+    candidate.name = name;
+    const RunPlan plan = plan_differential(dir, candidate, full_codec, settings, report);
     const fs::path full_path = dir / store::format_backup_name(name);
     if (fs::exists(full_path)) {
         throw io::Error("'" + full_path.string() + "' exists already");
     }
-    store::NewArchive candidate;
-    candidate.name = name;
-    const store::Decision decision = store::decide_backup(scanned, candidate, settings);
     BackupResult result;
 
     // Writes the full under its standard name from what `produce` writes (it returns
@@ -323,8 +421,9 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
     auto write_full = [&](const std::function<ContentInfo(io::ByteSink&)>& produce, const std::string& why,
                           const std::optional<io::Digest>& expected = std::nullopt) {
         io::AtomicFile out(full_path);
-        auto sink =
-            io::make_write_behind(io::make_compressor(out.sink(), full_codec, compress_options(settings)));
+        io::CompressOptions compress;
+        compress.threads = settings.zstd_threads;
+        auto sink = io::make_write_behind(io::make_compressor(out.sink(), full_codec, compress));
         ContentInfo info = produce(*sink);
         sink->finish();
         info.codec = full_codec;
@@ -340,9 +439,10 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
         result.file_size = fs::file_size(full_path);
         report(full_path.filename().string() + ": written as full (" + why + "), " +
                human_bytes(result.file_size) + " in " + human_seconds(since(start)));
+        hash_and_index(full_path.string(), index_path_for(full_path));
         return info;
     };
-    if (!decision.differential()) {
+    if (!plan.decision.differential()) {
         auto source = io::make_read_ahead(std::move(input.source));
         write_full(
             [&](io::ByteSink& sink) {
@@ -350,47 +450,35 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
                 // (vzdump killed) must not become a full.
                 TeeSource tee(*source, sink);
                 const ContentCheck c = check_content(tee);
-                require_sound(c, name.format, "the archive on standard input");
+                require_sound(c, name.format, what, kept);
                 return ContentInfo{c.size, c.sha256, io::Codec::none};
             },
-            decision.reason);
-        hash_and_index(full_path.string(), index_path_for(full_path));
+            plan.decision.reason);
         return result;
     }
-
-    const fs::path base = dir / decision.base->file;
-    const io::Codec codec = store::differential_codec(settings.compress, full_codec);
-    const fs::path target = dir / store::format_differential_name(store::make_differential_name(
-                                      decision.base->name, name.time, store::from_io_codec(codec)));
-    if (fs::exists(target)) {
-        throw io::Error("'" + target.string() + "' exists already");
+    if (fs::exists(plan.target)) {
+        throw io::Error("'" + plan.target.string() + "' exists already");
     }
-    report(decision.reason);
-    VerifiedDifferential v =
-        make_verified_differential(base, std::move(input), target, settings, codec, name.format);
+    report(plan.decision.reason);
+    VerifiedDifferential v = make_verified_differential(plan, std::move(input), name.format, settings, what, kept);
     const store::SizeCheck size =
-        store::check_differential_size(v.file_size, decision.base->size, settings.max_diff_ratio);
+        store::check_differential_size(v.file_size, plan.decision.base->size, settings.max_diff_ratio);
     if (!size.keep) {
         // The stream is gone, but the full and the verified differential rebuild it
         // exactly: write that as the full.
         report(size.reason + ": writing a full instead");
         write_full(
             [&](io::ByteSink& sink) {
-                return rebuild_archive(base.string(), v.file->temp_path().string(), sink, dir).target;
+                return rebuild_archive(plan.base.string(), v.file->temp_path().string(), sink, dir).target;
             },
             size.reason, v.diff.encode.target_sha256);
-        hash_and_index(full_path.string(), index_path_for(full_path));
         return result;
     }
-    fault_point("differential-verified");
-    v.file->commit_no_replace();
-    fault_point("differential-committed");
-    store::write_manifest(target, v.manifest);
-    detail::ensure_full_manifest(base, v.check.base);
-    report(target.filename().string() + ": " + human_bytes(v.manifest.content_size) + " of content -> " +
+    commit_differential(v, plan, nullptr);
+    report(plan.target.filename().string() + ": " + human_bytes(v.manifest.content_size) + " of content -> " +
            human_bytes(v.file_size) + ", content verified, " + human_seconds(since(start)));
     result.differential = true;
-    result.written = target;
+    result.written = plan.target;
     result.content_size = v.manifest.content_size;
     result.file_size = v.file_size;
     return result;

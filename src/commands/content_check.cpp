@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "pvediff/commands/pipeline.h"
+#include "pvediff/engine/chunk_chunker.h"
 #include "pvediff/formats/layout.h"
 #include "pvediff/formats/tar_verify.h"
 #include "pvediff/formats/vma_verify.h"
@@ -102,6 +103,48 @@ ContentCheck check_archive_file(const std::filesystem::path& path)
     io::DecodedInput in = io::open_decompressed(path.string());
     auto ahead = io::make_read_ahead(std::move(in.source));
     return check_content(*ahead);
+}
+
+std::size_t TeeSource::read(std::span<std::uint8_t> buf)
+{
+    const std::size_t n = inner_.read(buf);
+    copy_.write(buf.first(n));
+    return n;
+}
+
+CheckedFull check_and_index(io::DecodedInput content)
+{
+    auto ahead = io::make_read_ahead(std::move(content.source));
+    io::StreamPipe pipe("checked " + ahead->name());
+    ContentCheck check;
+    std::string error;
+    std::thread checker([&] {
+        try {
+            check = check_content(pipe.source());
+        } catch (const std::exception& e) {
+            error = e.what();
+            pipe.close_reader();
+        }
+    });
+    CheckedFull out;
+    try {
+        TeeSource tee(*ahead, pipe.sink());
+        out.index = engine::build_chunk_index(tee, engine::ChunkParams{}, engine::format_layout_factory());
+        drain(tee);
+        pipe.sink().finish();
+    } catch (const std::exception& e) {
+        pipe.fail(e.what());
+        checker.join();
+        // The checker's own error is the cause when it stopped reading first.
+        throw io::Error(error.empty() ? std::string(e.what()) : error);
+    }
+    checker.join();
+    if (!error.empty()) {
+        throw io::Error(error);
+    }
+    out.index.set_content_size(check.size);
+    out.check = std::move(check);
+    return out;
 }
 
 ContentCheck check_differential(const std::filesystem::path& full, const std::filesystem::path& differential,

@@ -50,6 +50,21 @@ fs::path target_archive(const HookCall& call, std::string& why_not)
     return file;
 }
 
+// Why TARGET is not this call's guest's archive (its name gives another VMID, or
+// another type than VMTYPE), or empty when it is.
+std::string target_mismatch(const HookCall& call, std::uint32_t vmid, const fs::path& archive)
+{
+    const auto name = store::parse_backup_name(archive.filename().string());
+    const std::string type = env_of(call, "VMTYPE");
+    if (name->vmid != vmid) {
+        return "target '" + archive.filename().string() + "' is not an archive of guest " + std::to_string(vmid);
+    }
+    if (!type.empty() && store::parse_guest_type(type) != name->type) {
+        return "target '" + archive.filename().string() + "' is not an archive of a " + type + " guest";
+    }
+    return {};
+}
+
 // Runs the chained hook script with our arguments and the environment vzdump gave.
 int run_chained(const std::string& script, const HookCall& call, const Report& report)
 {
@@ -93,10 +108,15 @@ int run_hook(const HookCall& call, const store::Config& config, const Report& re
         throw io::Error("hook: missing phase");
     }
     const std::string& phase = call.args[0];
+    // The whole argument is the VMID ("101abc" is none): a TARGET is worked on only
+    // when its name is of this very guest (target_mismatch).
     std::uint32_t vmid = 0;
     if (call.args.size() >= 3) {
         const std::string& v = call.args[2];
-        std::from_chars(v.data(), v.data() + v.size(), vmid);
+        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), vmid);
+        if (ec != std::errc() || end != v.data() + v.size() || v.empty() || v[0] == '0') {
+            vmid = 0;
+        }
     }
     const store::EffectiveSettings settings = config.effective_for(vmid);
     int status = 0;
@@ -107,6 +127,9 @@ int run_hook(const HookCall& call, const store::Config& config, const Report& re
             report("nothing to do: " + why_not);
         } else if (!store::parse_backup_name(archive.filename().string())) {
             report("nothing to do: '" + archive.filename().string() + "' is not a vzdump archive name");
+        } else if (const std::string mismatch = target_mismatch(call, vmid, archive); !mismatch.empty()) {
+            report("error: " + mismatch + ": left as it is");
+            status = 1;
         } else {
             try {
                 backup_archive(archive, settings, report);

@@ -78,8 +78,9 @@ std::vector<FinishedRun> finish_interrupted_runs(const store::DumpDir& scanned, 
     }
     for (const store::Chain& chain : guest->chains) {
         const store::FullBackup& archive = chain.full;
-        if (!chain.differentials.empty() || archive.sidecars.is_protected()) {
-            continue;  // a base, or never converted: not an archive left behind
+        if (!chain.differentials.empty() || archive.sidecars.is_protected() ||
+            archive.sidecars.is_restored_copy()) {
+            continue;  // a base, never converted, or a restored copy: not an archive left behind
         }
         bool done = false;
         for (const store::Chain& other : guest->chains) {

@@ -31,6 +31,30 @@ void drain(io::ByteSource& source)
 
 }  // namespace
 
+DifferentialWriting differential_writing(io::Codec codec, int threads)
+{
+    DifferentialWriting w;
+    w.codec = codec;
+    w.compress.threads = threads;
+    if (codec == io::Codec::zstd) {
+        // A differential is a few percent of its archive, so a stronger level costs
+        // little time and takes ~9% off (zstd 3 -> 9 on the bench's VMA delta), which
+        // is what puts it below `zstd --patch-from`.
+        w.compress.level = 9;
+        // An unchanged guest's differential is a few hundred bytes to a few KB of
+        // VCDIFF: zstd's strongest level takes it in milliseconds and ~12 % off.
+        w.compress.small_level = 19;
+        w.compress.small_bytes = std::size_t{1} << 20;
+    }
+    return w;
+}
+
+DifferentialWriting differential_writing(const store::EffectiveSettings& settings, io::Codec archive_codec)
+{
+    return differential_writing(store::differential_codec(settings.compress, archive_codec),
+                                settings.zstd_threads);
+}
+
 ContentInfo hash_content(const std::string& path)
 {
     io::DecodedInput in = open_content(path);
@@ -94,18 +118,7 @@ DiffOutcome encode_differential(const std::string& base_path, io::DecodedInput t
 {
     io::DecodedInput base = open_content(base_path);
     target.source = io::make_read_ahead(std::move(target.source));
-    io::CompressOptions compress = settings.compress;
-    if (settings.codec == io::Codec::zstd && compress.level == 0) {
-        // A differential is a few percent of its archive, so a stronger level costs
-        // little time and takes ~9% off (zstd 3 -> 9 on the bench's VMA delta), which
-        // is what puts it below `zstd --patch-from`.
-        compress.level = differential_zstd_level;
-        // An unchanged guest's differential is a few hundred bytes to a few KB of
-        // VCDIFF: zstd's strongest level takes it in milliseconds and ~12 % off.
-        compress.small_level = small_differential_zstd_level;
-        compress.small_bytes = small_differential_bytes;
-    }
-    auto compressed = io::make_compressor(out, settings.codec, compress);
+    auto compressed = io::make_compressor(out, settings.writing.codec, settings.writing.compress);
     auto sink = io::make_write_behind(std::move(compressed));
 
     DiffOutcome outcome;

@@ -4,7 +4,9 @@
 #include "pvediff/commands/pipeline.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
+#include "pvediff/io/output_file.h"
 #include "pvediff/io/threaded_stream.h"
+#include "pvediff/store/entry_name.h"
 #include "pvediff/store/names.h"
 #include "pvediff/store/manifest.h"
 
@@ -14,24 +16,24 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Where the bytes go: a file written atomically, or standard output.
-struct Destination {
-    std::unique_ptr<io::AtomicFile> file;
-    std::unique_ptr<io::ByteSink> sink;
-    fs::path path;
-};
-
-Destination open_destination(const fs::path& path, bool to_stdout, io::Codec codec)
+// An archive written into a dump dir (--pve-name) is marked a restored copy before
+// it gets its name, so that no backup takes it for a new archive, finishes or
+// converts it, and prune leaves it alone (store/entry_name.h, restored_suffix).
+void commit_destination(io::OutputFile& d, bool into_dump_dir)
 {
-    Destination d;
-    if (to_stdout) {
-        d.sink = io::make_compressor(io::stdout_sink(), codec);
-    } else {
-        d.path = path;
-        d.file = std::make_unique<io::AtomicFile>(path);
-        d.sink = io::make_write_behind(io::make_compressor(d.file->sink(), codec));
+    if (!into_dump_dir || d.to_stdout()) {
+        d.commit();
+        return;
     }
-    return d;
+    const fs::path marker = d.path().string() + std::string(store::restored_suffix);
+    io::write_file_atomic(marker, "written by pvediff restore --pve-name\n");
+    try {
+        d.commit();
+    } catch (...) {
+        std::error_code ec;
+        fs::remove(marker, ec);
+        throw;
+    }
 }
 
 void check_digest(const io::Digest& got, const io::Digest& want, const std::string& what)
@@ -81,10 +83,10 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     const auto manifest = store::read_manifest(file);
     RestoreResult result;
     if (!diff) {
-        Destination dest = open_destination(out_path, to_stdout, codec);
+        io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec);
         io::DecodedInput in = io::open_decompressed(file.string());
         auto ahead = io::make_read_ahead(std::move(in.source));
-        io::HashingSink hashing(*dest.sink);
+        io::HashingSink hashing(dest.sink());
         io::copy_stream(*ahead, hashing);
         hashing.finish();
         const io::Digest got = hashing.digest();
@@ -92,9 +94,7 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
             check_digest(got, manifest->content_sha256, "'" + file.string() + "'");
             result.checked_against_manifest = true;
         }
-        if (dest.file) {
-            dest.file->commit_no_replace();
-        }
+        commit_destination(dest, options.pve_dir.has_value());
         result.written = out_path;
         result.content_size = hashing.bytes();
         report("restored " + name + " (" + human_bytes(result.content_size) + ")" +
@@ -107,42 +107,38 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
         throw io::Error("'" + file.string() + "': its full '" + full_path.string() + "' is missing");
     }
     // Refuse a full that is known not to be the one the differential was made against.
-    if (manifest) {
-        if (const auto full_manifest = store::read_manifest(full_path);
-            full_manifest && manifest->delta &&
-            full_manifest->content_sha256 != manifest->delta->full_content_sha256) {
-            throw io::Error("'" + full_path.string() + "' is not the full '" + name +
-                            "' was made against (its content SHA-256 differs); refusing to restore");
+    if (manifest && manifest->delta) {
+        if (const auto full_manifest = store::read_manifest(full_path)) {
+            if (const auto wrong = store::full_mismatch(full_path, full_manifest->content_sha256,
+                                                        manifest->delta->full_content_sha256, "'" + name + "'")) {
+                throw io::Error(*wrong + "; refusing to restore");
+            }
         }
     }
-    Destination dest = open_destination(out_path, to_stdout, codec);
+    io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec);
     const fs::path spill_dir = out_path.empty() ? file.parent_path() : out_path.parent_path();
     RebuildOutcome r;
     try {
-        r = rebuild_archive(full_path.string(), file.string(), *dest.sink, spill_dir);
+        r = rebuild_archive(full_path.string(), file.string(), dest.sink(), spill_dir);
     } catch (const io::Error&) {
         // A window that does not decode says "wrong full or corrupt delta". With a
         // manifest we can tell which, at the cost of reading the full once more.
         if (manifest && manifest->delta) {
             const ContentInfo full_content = hash_content(full_path.string());
-            if (full_content.sha256 != manifest->delta->full_content_sha256) {
-                throw io::Error("'" + full_path.string() + "' is not the full '" + name +
-                                "' was made against (its content SHA-256 " + io::to_hex(full_content.sha256) +
-                                " differs from the manifest's " +
-                                io::to_hex(manifest->delta->full_content_sha256) + "); refusing to restore");
+            if (const auto wrong = store::full_mismatch(full_path, full_content.sha256,
+                                                        manifest->delta->full_content_sha256, "'" + name + "'")) {
+                throw io::Error(*wrong + "; refusing to restore");
             }
         }
         throw;
     }
-    dest.sink->finish();
+    dest.finish();
     if (manifest && manifest->delta) {
         check_digest(r.base.sha256, manifest->delta->full_content_sha256, "'" + full_path.string() + "' (the full)");
         check_digest(r.target.sha256, manifest->content_sha256, "'" + file.string() + "'");
         result.checked_against_manifest = true;
     }
-    if (dest.file) {
-        dest.file->commit_no_replace();
-    }
+    commit_destination(dest, options.pve_dir.has_value());
     result.written = out_path;
     result.content_size = r.target.size;
     report("restored " + name + " (" + human_bytes(r.target.size) + ") from " + diff->full_file +

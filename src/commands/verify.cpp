@@ -73,19 +73,22 @@ VerifyItem verify_differential(const fs::path& path, const Report& progress)
         // A full replaced by another archive of the same name (with its own manifest)
         // would only show as "window checksum mismatch": say what it is, without decoding.
         if (manifest && manifest->delta) {
-            if (const auto full_manifest = store::read_manifest(full);
-                full_manifest && full_manifest->content_sha256 != manifest->delta->full_content_sha256) {
-                throw io::Error("its full '" + name->full_file + "' is not the one it was made against (the " +
-                                "full's manifest gives content SHA-256 " + io::to_hex(full_manifest->content_sha256) +
-                                ", this differential's " + io::to_hex(manifest->delta->full_content_sha256) + ")");
+            if (const auto full_manifest = store::read_manifest(full)) {
+                if (const auto wrong = store::full_mismatch(name->full_file, full_manifest->content_sha256,
+                                                            manifest->delta->full_content_sha256, "it")) {
+                    throw io::Error(*wrong);
+                }
             }
         }
         const ContentCheck c = check_differential(full, path, path.parent_path());
         take_structure(item, c);
         compare_content(item, manifest, c);
-        if (manifest && manifest->delta && manifest->delta->full_content_sha256 != c.base_sha256) {
-            item.ok = false;
-            item.problems.push_back("the full's content is not the one this differential was made against");
+        if (manifest && manifest->delta) {
+            if (const auto wrong = store::full_mismatch(name->full_file, c.base_sha256,
+                                                        manifest->delta->full_content_sha256, "it")) {
+                item.ok = false;
+                item.problems.push_back(*wrong);
+            }
         }
         if (!manifest) {
             item.content = "no manifest (window checksums ok)";

@@ -37,6 +37,7 @@ void attach_sidecar(Sidecars& sidecars, const DirEntry& entry)
     case EntryKind::protected_marker: sidecars.protected_marker = entry.name; break;
     case EntryKind::manifest: sidecars.manifest = entry.name; break;
     case EntryKind::index: sidecars.index = entry.name; break;
+    case EntryKind::restored_marker: sidecars.restored_marker = entry.name; break;
     default: break;
     }
 }
@@ -115,7 +116,7 @@ GuestBackups build_guest(GuestKey key, GuestBuilder& b)
 std::vector<std::string> Sidecars::removable_files() const
 {
     std::vector<std::string> out;
-    for (const auto* f : {&log, &notes, &manifest, &index}) {
+    for (const auto* f : {&log, &notes, &manifest, &index, &restored_marker}) {
         if (*f) {
             out.push_back(**f);
         }

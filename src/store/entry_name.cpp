@@ -52,7 +52,8 @@ std::optional<GuestKey> guest_of_vzdump_temp(std::string_view stem)
     return std::nullopt;
 }
 
-// ".<final>.<pid>-<random>.pvediff-tmp" -> "<final>" (see io::temp_path_for).
+// ".<final>.<pid>-<random>[-<host>].pvediff-tmp" -> "<final>" (see io::temp_path_for;
+// the host has no dots).
 std::string final_name_of_temp(std::string_view name)
 {
     name.remove_suffix(io::temp_marker.size());
@@ -78,6 +79,7 @@ std::string_view entry_kind_name(EntryKind kind)
     case EntryKind::protected_marker: return "protected";
     case EntryKind::manifest: return "manifest";
     case EntryKind::index: return "index";
+    case EntryKind::restored_marker: return "restored";
     case EntryKind::in_progress: return "in-progress";
     case EntryKind::lock: return "lock";
     case EntryKind::other: return "other";
@@ -132,11 +134,12 @@ EntryName classify_entry_name(std::string_view name, bool is_directory)
         out.differential = std::move(file->differential);
         return out;
     }
-    static constexpr std::array<std::pair<std::string_view, EntryKind>, 4> sidecars = {{
+    static constexpr std::array<std::pair<std::string_view, EntryKind>, 5> sidecars = {{
         {notes_suffix, EntryKind::notes},
         {protected_suffix, EntryKind::protected_marker},
         {manifest_suffix, EntryKind::manifest},
         {index_suffix, EntryKind::index},
+        {restored_suffix, EntryKind::restored_marker},
     }};
     for (const auto& [suffix, kind] : sidecars) {
         if (name.ends_with(suffix)) {

@@ -295,4 +295,15 @@ std::optional<Manifest> read_manifest(const std::filesystem::path& file)
     return m;
 }
 
+std::optional<std::string> full_mismatch(const std::filesystem::path& full, const io::Digest& seen,
+                                         const io::Digest& recorded, std::string_view made_for)
+{
+    if (seen == recorded) {
+        return std::nullopt;
+    }
+    return "'" + full.string() + "' is not the full " + std::string(made_for) + " was made against (content SHA-256 " +
+           io::to_hex(seen).substr(0, 16) + "... instead of " + io::to_hex(recorded).substr(0, 16) +
+           "...): it was replaced or changed";
+}
+
 }  // namespace pvediff::store

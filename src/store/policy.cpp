@@ -110,6 +110,9 @@ Decision decide_backup(const GuestBackups* guest, const NewArchive& archive, con
             if (f.file == archive.file || f.name.time.time >= n.time.time) {
                 continue;  // the archive itself, or not older than it
             }
+            if (f.sidecars.is_restored_copy()) {
+                continue;  // a copy the administrator will delete: never a base
+            }
             if (newest == nullptr || f.name.time > newest->name.time) {
                 newest = &f;
             }

@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/store/retention.h"
 
+#include <signal.h>
+
+#include <cerrno>
 #include <map>
 #include <set>
+
+#include "pvediff/io/atomic_file.h"
 
 #include "pvediff/store/policy.h"
 
 namespace pvediff::store {
 namespace {
 
-enum class Mark { none, keep, remove, protect };
+enum class Mark { none, keep, remove, protect, restored };
 
 struct Candidate {
     BackupRef ref;
@@ -96,6 +101,12 @@ OrphanItem stale_temp(const std::filesystem::path& dir, const DirEntry& e, const
     if (age < options.stale_temp_age) {
         return item;
     }
+    // However old, a temporary of a process alive on this host is a live run's
+    // (a long restore, a backup decoding its differential again).
+    if (const auto owner = io::temp_owner(e.name);
+        owner && owner->host == io::temp_host_tag() && (::kill(owner->pid, 0) == 0 || errno == EPERM)) {
+        return item;
+    }
     listed = true;
     item.file = e.name;
     item.kind = OrphanKind::temp_file;
@@ -161,6 +172,12 @@ GuestPrunePlan plan_guest_prune(const std::filesystem::path& dump_dir, const Gue
         if (ref.sidecars().is_protected()) {
             c.mark = Mark::protect;
             c.reason = "protected";
+        } else if (ref.sidecars().is_restored_copy()) {
+            // Written by `restore --pve-name`: a copy of a backup that is counted
+            // already. Neither counted nor removed: the administrator made it and
+            // removes it when done.
+            c.mark = Mark::restored;
+            c.reason = "restored copy: not counted, left for you to remove";
         }
         list.push_back(std::move(c));
     }
@@ -203,6 +220,20 @@ GuestPrunePlan plan_guest_prune(const std::filesystem::path& dump_dir, const Gue
         if (full.mark == Mark::remove) {
             full.mark = Mark::keep;
             full.reason = "needed by " + c.ref.differential->file;
+        }
+    }
+
+    // The newest archive that has not been through `pvediff backup` yet (no
+    // manifest, no differentials; maybe older than differentials made meanwhile)
+    // may be the one a backup waits to convert: never removed under it.
+    for (auto& c : list) {
+        if (c.ref.full != nullptr && c.ref.chain->differentials.empty() && !c.ref.sidecars().manifest &&
+            c.mark != Mark::restored) {
+            if (c.mark == Mark::remove) {
+                c.mark = Mark::keep;
+                c.reason = "newest archive not through pvediff backup yet";
+            }
+            break;
         }
     }
 

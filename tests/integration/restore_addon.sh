@@ -104,7 +104,9 @@ for d in "${!want[@]}"; do
     fail "--pve-name: $(basename "$pve") not written (have: $(ls "$WORK/pve"))"
   fi
 done
-check "--pve-name wrote exactly one archive per differential" test "$(ls "$WORK/pve" | wc -l)" -eq 8
+check "--pve-name wrote exactly one archive per differential" \
+  test "$(ls "$WORK/pve" | grep -vc '\.pvediff-restored$')" -eq 8
+check "--pve-name marked each as a restored copy" test "$(ls "$WORK/pve" | grep -c '\.pvediff-restored$')" -eq 8
 # --compress overrides the codec; an existing output is never overwritten.
 d=$vm_full--differential-2026_11_22-01_00_00.vcdiff.zst
 pvediff -q restore "$dump/$d" -o "$WORK/out/gz.vma.gz" --compress gzip

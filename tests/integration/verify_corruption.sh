@@ -157,7 +157,7 @@ pvediff -q backup --fullbackup 7 "$WORK/imposter/$f101"
 cp "$WORK/imposter/$f101" "$WORK/imposter/$f101.pvediff-manifest" "$case_dir/"
 bad=("$d101"); run_case "full replaced by another of the same name"
 check "imposter full: the differential's problem says so" \
-  grep -q "problem: its full '$f101' is not the one it was made against" "$WORK/full replaced by another of the same name.out"
+  grep -q "problem: '$f101' is not the full it was made against" "$WORK/full replaced by another of the same name.out"
 
 # 7. A single file given on the command line; verify leaves nothing behind.
 pvediff verify "$WORK/case-diffbit/$d101" >"$WORK/single.out" 2>&1 && rc=0 || rc=$?

@@ -134,6 +134,24 @@ TEST(IoAtomicFile, WriteFileAtomicAndTempNames)
     EXPECT_THROW(AtomicFile(dir / "missing-dir" / "f"), Error);
 }
 
+// Issue 13, row 15: a temporary name says which process on which host writes it,
+// so that a backup never removes a live run's temporary.
+TEST(IoAtomicFile, TempNamesCarryPidAndHost)
+{
+    test::TempDir dir;
+    const auto owner = temp_owner(temp_path_for(dir / "x.vma").filename().string());
+    ASSERT_TRUE(owner);
+    EXPECT_EQ(owner->pid, ::getpid());
+    EXPECT_EQ(owner->host, temp_host_tag());
+    EXPECT_EQ(temp_host_tag().find('.'), std::string::npos);  // the final name is up to the last dot
+    const auto old_style = temp_owner(".x.vma.4242-17.pvediff-tmp");  // older pvediff: no host
+    ASSERT_TRUE(old_style);
+    EXPECT_EQ(old_style->pid, 4242);
+    EXPECT_EQ(old_style->host, "");
+    EXPECT_FALSE(temp_owner(".x.vma.abc-17.pvediff-tmp"));
+    EXPECT_FALSE(temp_owner("x.vma"));
+}
+
 TEST(IoFd, OpenReadWriteAndErrors)
 {
     test::TempDir dir;

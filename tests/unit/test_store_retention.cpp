@@ -231,11 +231,17 @@ TEST(StoreRetention, OrphansAreListedApart)
     test::touch(dir / (diff("2026_11_30", "2026_12_02") + ".protected"));
     test::touch(dir / (gone + ".pvediff-manifest"));
     test::touch(dir / (gone + ".protected"));
-    const auto old_temp = io::temp_path_for(dir / full("2026_12_08"));
+    // A run of this host that died (its pid is beyond any live one), and this very
+    // process's, as old: only the dead run's is listed (issue 13, row 15).
+    const auto old_temp =
+        dir / ("." + full("2026_12_08") + ".4194303-1-" + io::temp_host_tag() + std::string(io::temp_marker));
     const auto new_temp = io::temp_path_for(dir / full("2026_12_09"));
+    const auto live_temp = io::temp_path_for(dir / full("2026_12_11"));
     test::touch(old_temp);
     test::touch(new_temp);
+    test::touch(live_temp);
     std::filesystem::last_write_time(old_temp, std::filesystem::file_time_type::clock::now() - std::chrono::hours(48));
+    std::filesystem::last_write_time(live_temp, std::filesystem::file_time_type::clock::now() - std::chrono::hours(48));
     test::touch(dir / "vzdump-qemu-101-2026_12_10-01_00_00.vma.dat");
     std::filesystem::last_write_time(dir / "vzdump-qemu-101-2026_12_10-01_00_00.vma.dat",
                                      std::filesystem::file_time_type::clock::now() - std::chrono::hours(48));
@@ -247,6 +253,7 @@ TEST(StoreRetention, OrphansAreListedApart)
     for (const auto& o : plan.orphans) {
         by_file[o.file] = &o;
     }
+    EXPECT_EQ(by_file.count(live_temp.filename().string()), 0U);
     ASSERT_EQ(by_file.size(), 5U);
     const auto* d1 = by_file.at(diff("2026_11_30", "2026_12_01"));
     EXPECT_EQ(d1->kind, OrphanKind::differential);
@@ -259,6 +266,47 @@ TEST(StoreRetention, OrphansAreListedApart)
     const auto* t = by_file.at(old_temp.filename().string());
     EXPECT_EQ(t->kind, OrphanKind::temp_file);
     EXPECT_EQ(t->paths_to_delete, (std::vector<std::filesystem::path>{old_temp}));
+}
+
+}  // namespace
+
+namespace {
+
+// Issue 16: a copy written by `restore --pve-name` is neither counted nor removed.
+TEST(StoreRetention, RestoredCopyIsKeptAndNotCounted)
+{
+    test::TempDir dir;
+    test::touch(dir / full("2026_11_01"));
+    test::touch(dir / (full("2026_11_01") + ".pvediff-manifest"));
+    test::touch(dir / diff("2026_11_01", "2026_11_02"));
+    test::touch(dir / full("2026_11_02"));
+    test::touch(dir / (full("2026_11_02") + std::string(restored_suffix)));
+    KeepOptions keep;
+    keep.last = 1;
+    const GuestPrunePlan plan = plan_for(dir, keep);
+    const auto a = actions(plan);
+    EXPECT_EQ(a.at(full("2026_11_02")), "keep");
+    EXPECT_EQ(a.at(diff("2026_11_01", "2026_11_02")), "keep");  // keep-last 1 counts the differential
+    for (const auto& i : plan.items) {
+        if (i.file == full("2026_11_02")) {
+            EXPECT_NE(i.reason.find("restored copy"), std::string::npos) << i.reason;
+        }
+    }
+}
+
+// Issue 13, row 17: an archive no backup has seen yet (no manifest, no
+// differentials) is not pruned, even when a newer differential exists.
+TEST(StoreRetention, NewestArchiveNotThroughBackupIsKept)
+{
+    test::TempDir dir;
+    test::touch(dir / full("2026_11_01"));
+    test::touch(dir / (full("2026_11_01") + ".pvediff-manifest"));
+    test::touch(dir / diff("2026_11_01", "2026_11_03"));
+    test::touch(dir / full("2026_11_02"));  // its backup waits for the lock
+    KeepOptions keep;
+    keep.last = 1;
+    const auto a = actions(plan_for(dir, keep));
+    EXPECT_EQ(a.at(full("2026_11_02")), "keep");
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "pvediff/engine/chunk_index.h"
 #include "pvediff/io/byte_stream.h"
+#include "pvediff/io/codec.h"
 #include "pvediff/io/sha256.h"
 
 namespace pvediff::commands {
@@ -28,6 +30,28 @@ struct ContentCheck {
 ContentCheck check_content(io::ByteSource& content);
 // Decompresses and checks an archive file.
 ContentCheck check_archive_file(const std::filesystem::path& path);
+// Reads through `inner` and writes every byte read to `copy`: one read of an input
+// feeding two jobs (a full written while it is checked, an index built while it is).
+class TeeSource final : public io::ByteSource {
+public:
+    TeeSource(io::ByteSource& inner, io::ByteSink& copy) : inner_(inner), copy_(copy) {}
+    std::size_t read(std::span<std::uint8_t> buf) override;
+    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
+
+private:
+    io::ByteSource& inner_;
+    io::ByteSink& copy_;
+};
+
+// A new full read once: checked (as check_content does) and indexed (for the
+// differentials to come) in the same pass; the checker runs on its own thread. The
+// index is returned, not saved: the caller saves it only for a sound archive.
+struct CheckedFull {
+    ContentCheck check;
+    engine::ChunkIndex index;
+};
+CheckedFull check_and_index(io::DecodedInput content);
+
 // Rebuilds a differential against its full in a stream and checks the result; the
 // rebuilt archive is never written to disk.
 ContentCheck check_differential(const std::filesystem::path& full, const std::filesystem::path& differential,

@@ -5,6 +5,7 @@
 // fsync of the directory (docs/data-safety.md, rule 2). Destroyed without commit(), it removes
 // the temporary file, so a failed run leaves nothing under a final name.
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "pvediff/io/byte_stream.h"
@@ -16,8 +17,19 @@ namespace pvediff::io {
 // Every temporary file pvediff writes carries this marker; cleanup looks for it.
 inline constexpr std::string_view temp_marker = ".pvediff-tmp";
 
-// ".<final name>.<pid>-<random>.pvediff-tmp" in the same directory as `final_path`.
+// ".<final name>.<pid>-<random>-<host>.pvediff-tmp" in the same directory as
+// `final_path`. The host (temp_host_tag) tells whether the pid is one of this host's:
+// a dump dir is often shared by several nodes.
 std::filesystem::path temp_path_for(const std::filesystem::path& final_path);
+// This host's name as temporary names carry it: at most 32 of [A-Za-z0-9-], others '_'.
+std::string temp_host_tag();
+// Who wrote a temporary file, from its name; `host` is empty in the names of older
+// pvediff versions (".<final>.<pid>-<random>.pvediff-tmp"). nullopt: not one of ours.
+struct TempOwner {
+    int pid = 0;
+    std::string host;
+};
+std::optional<TempOwner> temp_owner(std::string_view file_name);
 bool is_temp_name(std::string_view file_name);
 
 class AtomicFile {

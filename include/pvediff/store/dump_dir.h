@@ -34,10 +34,13 @@ struct Sidecars {
     std::optional<std::string> protected_marker;
     std::optional<std::string> manifest;
     std::optional<std::string> index;
+    std::optional<std::string> restored_marker;
 
     [[nodiscard]] bool is_protected() const { return protected_marker.has_value(); }
-    // The sidecars that go when the backup goes: log, notes, manifest, index. Never
-    // the .protected marker (a protected backup is never removed).
+    // Written by `restore --pve-name` (restored_suffix): a copy, not a new backup.
+    [[nodiscard]] bool is_restored_copy() const { return restored_marker.has_value(); }
+    // The sidecars that go when the backup goes: log, notes, manifest, index, the
+    // restored marker. Never the .protected marker (a protected backup is never removed).
     [[nodiscard]] std::vector<std::string> removable_files() const;
 };
 

@@ -21,6 +21,7 @@ enum class EntryKind {
     protected_marker,  // <backup>.protected
     manifest,          // <backup>.pvediff-manifest
     index,             // <backup>.pvediff-index
+    restored_marker,   // <backup>.pvediff-restored: written by `restore --pve-name`
     in_progress,       // *.dat, *.tmp (file or directory), pvediff temp files
     lock,              // .pvediff-lock-<type>-<vmid>
     other,             // anything else: never touched
@@ -33,6 +34,10 @@ inline constexpr std::string_view index_suffix = ".pvediff-index";
 inline constexpr std::string_view notes_suffix = ".notes";
 inline constexpr std::string_view protected_suffix = ".protected";
 inline constexpr std::string_view log_suffix = ".log";
+// Marks an archive written by `restore --pve-name`: a copy of a backup that exists
+// already, not a backup in progress (backup never converts or "finishes" it, prune
+// leaves it to the administrator).
+inline constexpr std::string_view restored_suffix = ".pvediff-restored";
 inline constexpr std::string_view lock_prefix = ".pvediff-lock-";
 
 struct GuestKey {
@@ -47,7 +52,7 @@ struct EntryName {
     // full / differential: the parsed name.
     std::optional<BackupName> full;
     std::optional<DifferentialName> differential;
-    // notes / protected / manifest / index: the backup file it belongs to.
+    // notes / protected / manifest / index / restored: the backup file it belongs to.
     // in_progress from pvediff: the final name the temporary file is for.
     std::string owner;
     // log: the time in its name (it belongs to the backup made at that time).

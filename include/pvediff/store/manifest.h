@@ -78,4 +78,13 @@ void write_manifest(const std::filesystem::path& file, const Manifest& m);
 // describes another file (its `file:` is not `file`'s name).
 std::optional<Manifest> read_manifest(const std::filesystem::path& file);
 
+// "Is this the full the differential was made against?", asked by restore, verify and
+// backup, answered here once and in one wording. `seen`: the full's content SHA-256
+// as read (or as the full's own manifest gives it); `recorded`: as the differential's
+// manifest (or, for a chain, the full's manifest) records it; `made_for`: who
+// recorded it ("'<differential>'", "its differentials"). nullopt when they agree,
+// else the message, naming the full.
+std::optional<std::string> full_mismatch(const std::filesystem::path& full, const io::Digest& seen,
+                                         const io::Digest& recorded, std::string_view made_for);
+
 }  // namespace pvediff::store

@@ -27,6 +27,8 @@
 // is replacing it); or the new archive itself is bzip2, or is already the full of
 // differentials (archives converted out of order). A full without a manifest (as
 // the older add-on left them) is a valid base: its checksum is computed when read.
+// An archive written by `restore --pve-name` (restored_suffix) is never a base: the
+// administrator deletes it when done with it.
 #include <chrono>
 #include <cstdint>
 #include <optional>

@@ -18,9 +18,12 @@
 // A backup that goes takes its sidecars along: vzdump's .log and .notes, pvediff's
 // .pvediff-manifest and .pvediff-index; never a .protected marker. Orphans (a
 // differential whose full is gone, a sidecar whose backup is gone, a pvediff
-// temporary file older than `stale_temp_age`) are listed apart; the caller removes
-// them only when asked. vzdump's own *.dat / *.tmp and logs of failed runs are
-// never listed: they are vzdump's business.
+// temporary file older than `stale_temp_age` whose pid is not alive on this host)
+// are listed apart; the caller removes them only when asked. vzdump's own *.dat /
+// *.tmp and logs of failed runs are never listed: they are vzdump's business.
+// An archive written by `restore --pve-name` (restored_suffix) is kept and not
+// counted by any keep option; the newest archive with neither manifest nor
+// differentials (not through `pvediff backup` yet) is kept.
 #include <chrono>
 #include <ctime>
 #include <filesystem>

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+// Where a command's output goes: a file written atomically (AtomicFile: temporary
+// name, moved into place on commit) or standard output ("-"), compressed on the way.
+// One type for restore, diff and patch.
+#include <filesystem>
+#include <memory>
+
+#include "pvediff/io/atomic_file.h"
+#include "pvediff/io/byte_stream.h"
+#include "pvediff/io/codec.h"
+
+namespace pvediff::io {
+
+class OutputFile {
+public:
+    // `path` "-": standard output. What is written to sink() is compressed with
+    // `codec` (on a write-behind thread for a file).
+    OutputFile(const std::filesystem::path& path, Codec codec, CompressOptions compress = {});
+    OutputFile(const OutputFile&) = delete;
+    OutputFile& operator=(const OutputFile&) = delete;
+
+    ByteSink& sink() { return *sink_; }
+    // Ends the compressed stream; call before commit().
+    void finish() { sink_->finish(); }
+    [[nodiscard]] bool to_stdout() const { return file_ == nullptr; }
+    // The final path; empty for standard output.
+    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+    // Where scratch files beside the output go: the file's directory, or the current one.
+    [[nodiscard]] std::filesystem::path dir() const;
+
+    enum class Existing { refuse, replace };
+    // Moves the file into place (nothing for standard output): Existing::refuse fails
+    // if something appeared under its name meanwhile.
+    void commit(Existing existing = Existing::refuse);
+
+private:
+    std::filesystem::path path_;
+    std::unique_ptr<AtomicFile> file_;
+    std::unique_ptr<ByteSink> sink_;
+};
+
+}  // namespace pvediff::io
