@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pvediff/commands/pipeline.h"
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/sha256.h"
 
@@ -31,6 +32,6 @@ ContentCheck check_archive_file(const std::filesystem::path& path);
 // Rebuilds a differential against its full in a stream and checks the result; the
 // rebuilt archive is never written to disk.
 ContentCheck check_differential(const std::filesystem::path& full, const std::filesystem::path& differential,
-                                const std::filesystem::path& spill_dir);
+                                const std::filesystem::path& spill_dir, const KnownSizes& sizes = {});
 
 }  // namespace pvediff::commands
