@@ -45,6 +45,8 @@ for sec in none lzma djw fgk; do
 done
 xdelta3 -e -f -W 16384 -S none -n -s "$tmp/base" "$tmp/edit" "$tmp/d"  # no window checksums
 seed vcdiff_decode xdelta3-nochecksum-edit < "$tmp/d"
+# decode_bounds: multi-window deltas against its generated full, and hostile ones.
+python3 "$here/decode_bounds_seeds.py" "$pvediff" "$corpus/decode_bounds"
 mkdir -p "$corpus/vcdiff_scan"
 cp "$corpus"/vcdiff_decode/seed-* "$corpus/vcdiff_scan/"
 

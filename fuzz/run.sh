@@ -14,15 +14,17 @@ root=$(dirname "$here")
 seconds=${1:-60}
 shift || true
 build=$root/${PVEDIFF_FUZZ_BUILD:-build-fuzz}
-all=(vcdiff_decode vcdiff_scan vma_header vma_verify layout lzop decompress names config manifest)
+all=(vcdiff_decode vcdiff_scan decode_bounds vma_header vma_verify layout lzop decompress names config manifest)
 targets=("${@:-${all[@]}}")
-# Memory: -rss_limit_mb=2048 catches real use. A single allocation may be larger
-# (-malloc_limit_mb=4096): a zstd frame may declare a 2 GiB window (zstd --long=31),
-# which the reader accepts on purpose; it is reserved, not touched
-# (crashes/decompress/oom-zstd-window-2gib).
-# Largest input per target: a few VMA extents, a few lzop blocks; text stays short.
-declare -A max_len=([vcdiff_decode]=65536 [vcdiff_scan]=65536 [vma_header]=40000 [vma_verify]=200000
-  [layout]=200000 [lzop]=100000 [decompress]=100000 [names]=256 [config]=4096 [manifest]=4096)
+# Memory: -rss_limit_mb=2048 catches real use, and no single allocation may be larger.
+# decode_bounds holds the decoder to its bound (docs/reliability.md, "Worst-case
+# memory"): 512 MB resident, 512 MB in one allocation, whatever the delta says.
+# Largest input per target: a few VMA extents, a few lzop blocks, a multi-window delta
+# of many small copies (decode_bounds); text stays short.
+declare -A max_len=([vcdiff_decode]=65536 [vcdiff_scan]=65536 [decode_bounds]=1048576 [vma_header]=40000
+  [vma_verify]=200000 [layout]=200000 [lzop]=100000 [decompress]=100000 [names]=256 [config]=4096
+  [manifest]=4096)
+declare -A rss_limit=([decode_bounds]=512)
 
 [[ -f $root/third_party/xdelta3/xdelta3.c ]] || "$root/scripts/fetch-xdelta3.sh"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -42,7 +44,7 @@ for t in "${targets[@]}"; do
   # The new corpus goes to a scratch dir first, merged back minimised afterwards.
   set +e
   nice "$build/fuzz/fuzz_$t" "$work/new" "$corpus" -max_total_time="$seconds" \
-    -max_len="${max_len[$t]}" -timeout=30 -rss_limit_mb=2048 -malloc_limit_mb=4096 -print_final_stats=1 \
+    -max_len="${max_len[$t]}" -timeout=30 -rss_limit_mb="${rss_limit[$t]:-2048}" -malloc_limit_mb="${rss_limit[$t]:-2048}" -print_final_stats=1 \
     -artifact_prefix="$crashes/" >"$log" 2>&1
   rc=$?
   set -e

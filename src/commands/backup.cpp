@@ -191,7 +191,10 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
     io::fsync_fd(v.file->fd(), v.file->temp_path().string());
     v.file_size = size_of_fd(v.file->fd(), v.file->temp_path().string());
 
-    const ContentCheck c = check_differential(plan.base, v.file->temp_path(), plan.target.parent_path());
+    // The encoder read the whole full and the whole archive: the decode of what it wrote
+    // must produce exactly that many bytes, from copies within that full.
+    const ContentCheck c = check_differential(plan.base, v.file->temp_path(), plan.target.parent_path(),
+                                              KnownSizes{v.diff.encode.target_bytes, v.diff.encode.base_bytes});
     require_sound(c, format, what, kept);
     if (c.sha256 != v.diff.encode.target_sha256 || c.size != v.diff.encode.target_bytes) {
         throw io::Error("'" + plan.target.string() + "': verification failed: the differential decodes to " +

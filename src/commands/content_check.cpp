@@ -148,14 +148,15 @@ CheckedFull check_and_index(io::DecodedInput content)
 }
 
 ContentCheck check_differential(const std::filesystem::path& full, const std::filesystem::path& differential,
-                                const std::filesystem::path& spill_dir)
+                                const std::filesystem::path& spill_dir, const KnownSizes& sizes)
 {
     io::StreamPipe pipe("rebuilt " + differential.filename().string());
     RebuildOutcome rebuilt;
     std::string error;
     std::thread producer([&] {
         try {
-            rebuilt = rebuild_archive(full.string(), differential.string(), pipe.sink(), spill_dir);
+            rebuilt = rebuild_archive(full.string(), differential.string(), pipe.sink(), spill_dir,
+                                      ContentHashes::both, sizes);
             pipe.sink().finish();
         } catch (const std::exception& e) {
             error = e.what();

@@ -131,8 +131,23 @@ DiffOutcome encode_differential(const std::string& base_path, io::DecodedInput t
     return outcome;
 }
 
+KnownSizes manifest_sizes(const std::filesystem::path& full, const std::optional<store::Manifest>& differential)
+{
+    if (differential && differential->delta) {
+        return {differential->content_size, differential->delta->full_content_size};
+    }
+    try {
+        if (const auto m = store::read_manifest(full); m && !m->is_differential()) {
+            return {std::nullopt, m->content_size};
+        }
+    } catch (const io::Error&) {
+        // A damaged manifest of the full bounds nothing; the checks of the content say more.
+    }
+    return {};
+}
+
 RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path, io::ByteSink& out,
-                               const std::filesystem::path& spill_dir, ContentHashes hashes)
+                               const std::filesystem::path& spill_dir, ContentHashes hashes, const KnownSizes& sizes)
 {
     // decode() reads the delta twice; standard input can only be read once.
     std::unique_ptr<io::AtomicFile> spool;
@@ -150,6 +165,8 @@ RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& 
     RebuildOutcome outcome;
     engine::DecodeOptions options;
     options.spill_dir = spill_dir;
+    options.max_target_bytes = sizes.archive;
+    options.source_size = sizes.full;
     io::DecodedInput base = open_content(base_path);
     if (hashes == ContentHashes::none) {
         const auto base_ahead = io::make_read_ahead(std::move(base.source));

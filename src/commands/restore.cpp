@@ -119,7 +119,8 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     const fs::path spill_dir = out_path.empty() ? file.parent_path() : out_path.parent_path();
     RebuildOutcome r;
     try {
-        r = rebuild_archive(full_path.string(), file.string(), dest.sink(), spill_dir);
+        r = rebuild_archive(full_path.string(), file.string(), dest.sink(), spill_dir, ContentHashes::both,
+                            manifest_sizes(full_path, manifest));
     } catch (const io::Error&) {
         // A window that does not decode says "wrong full or corrupt delta". With a
         // manifest we can tell which, at the cost of reading the full once more.

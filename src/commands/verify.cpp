@@ -80,7 +80,7 @@ VerifyItem verify_differential(const fs::path& path, const Report& progress)
                 }
             }
         }
-        const ContentCheck c = check_differential(full, path, path.parent_path());
+        const ContentCheck c = check_differential(full, path, path.parent_path(), manifest_sizes(full, manifest));
         take_structure(item, c);
         compare_content(item, manifest, c);
         if (manifest && manifest->delta) {

@@ -12,6 +12,7 @@
 // copies only those.
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <map>
 
 #include "pvediff/engine/delta.h"
@@ -30,6 +31,12 @@ constexpr std::uint64_t block_size = 64 * 1024;
 constexpr std::uint64_t merge_gap = 4096;
 // Pieces read by different windows are joined up to this size (see finish()).
 constexpr std::uint64_t max_mixed_piece = 64 * 1024;
+// The most pieces the plan holds while it is built (about 64 bytes each in the map):
+// past it, neighbours are joined across ever larger gaps, whatever window reads them.
+// A real delta stays far below (about one piece per reordered run of clusters); a
+// crafted one of many small copies far apart would otherwise grow the plan without
+// limit (half a million 16-byte copies per window, 60 windows: 2.6 GB).
+constexpr std::size_t max_plan_pieces = std::size_t{1} << 19;
 
 struct PlanPiece {
     std::uint64_t start = 0;
@@ -86,6 +93,9 @@ public:
             pieces_.erase(it);
         }
         pieces_.emplace(start, Value{end, w});
+        if (pieces_.size() > max_plan_pieces) {
+            coarsen();
+        }
     }
 
     std::vector<PlanPiece> finish()
@@ -112,28 +122,75 @@ public:
     }
 
 private:
+    // Joins neighbours closer than a gap that doubles until the plan is half its
+    // limit. A joined piece is kept until the later of its windows: more of the full
+    // kept aside (in the spill file past the memory limit), never a byte missing.
+    // Windows arrive in increasing order, so later assignments still override it.
+    void coarsen()
+    {
+        while (pieces_.size() > max_plan_pieces / 2) {
+            coarse_gap_ = coarse_gap_ == 0 ? 2 * merge_gap : 2 * coarse_gap_;
+            for (auto it = pieces_.begin(); it != pieces_.end();) {
+                const auto next = std::next(it);
+                if (next != pieces_.end() && next->first - it->second.end <= coarse_gap_) {
+                    it->second.end = next->second.end;
+                    it->second.window = std::max(it->second.window, next->second.window);
+                    pieces_.erase(next);
+                } else {
+                    it = next;
+                }
+            }
+        }
+    }
+
     struct Value {
         std::uint64_t end;
         std::uint64_t window;
     };
     std::map<std::uint64_t, Value> pieces_;
+    std::uint64_t coarse_gap_ = 0;
 };
 
 struct Plan {
     std::vector<PlanPiece> pieces;
     std::uint64_t windows = 0;
+    std::uint64_t target_bytes = 0;
+    std::uint64_t added_bytes = 0;
 };
 
-Plan make_plan(const DeltaOpener& open_delta)
+Plan make_plan(const DeltaOpener& open_delta, const DecodeOptions& options)
 {
     PlanBuilder builder;
     const auto delta = open_delta();
-    const ScanSummary summary = scan_vcdiff(*delta, [&builder](const ScannedWindow& w) {
+    const ScanSummary summary = scan_vcdiff(*delta, [&](const ScannedWindow& w) {
         for (const SourceRange& r : w.ranges) {
+            // Refused before planning anything for it: a copy from beyond the full.
+            if (options.source_size && r.offset + r.length > *options.source_size) {
+                io::throw_parse_error(delta->name(), w.delta_offset,
+                                      "window " + std::to_string(w.index) + " copies the full's bytes " +
+                                          std::to_string(r.offset) + ".." + std::to_string(r.offset + r.length) +
+                                          ", but the full has only " + std::to_string(*options.source_size) +
+                                          " bytes (corrupt or crafted delta)");
+            }
             builder.assign(r.offset, r.offset + r.length, w.index);
         }
     });
-    return {builder.finish(), summary.windows};
+    if (options.max_target_bytes && summary.target_bytes > *options.max_target_bytes) {
+        throw io::Error("'" + delta->name() + "': its windows make " + std::to_string(summary.target_bytes) +
+                        " bytes, more than the " + std::to_string(*options.max_target_bytes) +
+                        " bytes of the archive it stands for (corrupt or crafted delta); nothing written");
+    }
+    return {builder.finish(), summary.windows, summary.target_bytes, summary.added_bytes};
+}
+
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b)
+{
+    return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
 }
 
 // Serves xdelta3's block requests from the full read forward and the stash.
@@ -168,6 +225,17 @@ public:
     }
 
     [[nodiscard]] std::uint64_t bytes_read() const { return base_pos_; }
+
+    // Reads the full `bytes` further than needed so far (keeping what the plan says);
+    // false when it has ended.
+    bool read_further(std::uint64_t bytes, std::uint64_t window)
+    {
+        if (eof_) {
+            return false;
+        }
+        read_forward(saturating_add(base_pos_, bytes), window);
+        return true;
+    }
 
 private:
     // A block as the current window sees it. Windows whose copies alternate between
@@ -283,7 +351,7 @@ private:
 DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::ByteSink& out,
                     const DecodeOptions& options)
 {
-    const Plan plan = make_plan(open_delta);
+    const Plan plan = make_plan(open_delta, options);
 
     const auto delta = open_delta();
     SourceStash stash(options.spill_dir, options.memory_limit);
@@ -305,6 +373,33 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
     std::vector<std::uint8_t> in(256 * 1024);
     DecodeResult result;
     std::uint64_t window = 0;
+    // Called before the output grows to `after` bytes.
+    const auto check_target_bound = [&](std::uint64_t after, std::uint64_t window_now) {
+        if (options.max_target_bytes) {
+            if (after > *options.max_target_bytes) {
+                throw io::Error("'" + delta->name() + "': window " + std::to_string(window_now) +
+                                " goes beyond the " + std::to_string(*options.max_target_bytes) +
+                                " bytes of the archive it stands for (corrupt or crafted delta)");
+            }
+            return;
+        }
+        // Copies and runs may make at most unknown_target_copy_ratio times the full:
+        // read the full further (its real size, not what the delta claims) to allow more.
+        const auto allowance = [&] {
+            return saturating_add(saturating_add(plan.added_bytes, unknown_target_slack),
+                                  saturating_mul(unknown_target_copy_ratio, server.bytes_read()));
+        };
+        while (after > allowance()) {
+            if (!server.read_further(std::uint64_t{64} << 20, window_now)) {
+                throw io::Error("'" + delta->name() + "': window " + std::to_string(window_now) +
+                                " would make the rebuilt archive larger than " + std::to_string(allowance()) +
+                                " bytes: more than " + std::to_string(unknown_target_copy_ratio) +
+                                " times the full '" + base.name() + "' (" + std::to_string(server.bytes_read()) +
+                                " bytes) plus 4 GiB plus its literal data; refusing it without a manifest "
+                                "that records the archive's size (corrupt or crafted delta)");
+            }
+        }
+    };
     bool eof = false;
     while (!eof) {
         const std::size_t n = io::read_full(*delta, in);
@@ -320,6 +415,7 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
                     more = false;
                     break;
                 case XD3_OUTPUT:
+                    check_target_bound(result.target_bytes + stream->avail_out, window);
                     out.write(std::span<const std::uint8_t>(stream->next_out, stream->avail_out));
                     result.target_bytes += stream->avail_out;
                     xd3_consume_output(stream);
@@ -359,6 +455,7 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
     result.base_bytes_read = server.bytes_read();
     result.kept_aside_peak = stash.peak_bytes();
     result.spilled_bytes = stash.spilled_bytes();
+    result.plan_pieces = plan.pieces.size();
     return result;
 }
 

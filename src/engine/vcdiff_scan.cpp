@@ -17,9 +17,23 @@ using vcdiff::Inst;
 // Any window xdelta3 accepts has sizes below these; a larger declared size is corruption,
 // and checking it first means a lying header never makes us allocate.
 constexpr std::uint64_t max_usize = std::numeric_limits<std::uint32_t>::max();
-// Instruction + address sections of a window of at most 16 MiB: even one COPY of four
-// bytes per instruction needs well under this.
-constexpr std::uint64_t max_inst_addr_bytes = std::uint64_t{256} << 20;
+// What a window's sections can hold, per byte of its target window, when no instruction
+// is empty (none is: an encoder has no reason to write one, and they would let a small
+// target window carry an unbounded instruction section): the data section at most one
+// byte (ADD and RUN data), the instruction section two (an instruction of one byte with
+// its size), the address section five (a 32-bit address per COPY of one byte). A
+// compressed section (secondary compression) is smaller than its plain form, which
+// xdelta3 keeps otherwise, and it starts with that plain size: both are checked against
+// these, so that neither this scan nor xdelta3's decoder allocates more per window than
+// the window can legitimately need (at most 7 x 16 MiB of instructions and addresses).
+constexpr std::uint64_t data_bytes_per_target = 1;
+constexpr std::uint64_t inst_bytes_per_target = 2;
+constexpr std::uint64_t addr_bytes_per_target = 5;
+// Room for the smallest windows (a few instructions of a few bytes).
+constexpr std::uint64_t section_slack = 64;
+// The most source ranges one window keeps (16 bytes each): beyond it, ranges close to
+// each other are joined (the window then counts a few bytes more as read).
+constexpr std::size_t max_window_ranges = std::size_t{1} << 19;
 
 // Byte-wise reads over a ByteSource through one buffer, counting the offset.
 class Reader {
@@ -114,13 +128,14 @@ private:
     bool eof_ = false;
 };
 
-void merge_ranges(std::vector<SourceRange>& ranges)
+// Sorts and joins ranges that overlap, touch, or lie at most `gap` bytes apart.
+void merge_ranges(std::vector<SourceRange>& ranges, std::uint64_t gap = 0)
 {
     std::sort(ranges.begin(), ranges.end(),
               [](const SourceRange& a, const SourceRange& b) { return a.offset < b.offset; });
     std::size_t out = 0;
     for (const SourceRange& r : ranges) {
-        if (out > 0 && r.offset <= ranges[out - 1].offset + ranges[out - 1].length) {
+        if (out > 0 && r.offset <= ranges[out - 1].offset + ranges[out - 1].length + gap) {
             SourceRange& last = ranges[out - 1];
             last.length = std::max(last.offset + last.length, r.offset + r.length) - last.offset;
         } else {
@@ -128,6 +143,16 @@ void merge_ranges(std::vector<SourceRange>& ranges)
         }
     }
     ranges.resize(out);
+}
+
+// Keeps a window's ranges below max_window_ranges whatever its instructions say: joins
+// them across ever larger gaps (a superset of what is read, which the decoder accepts).
+void bound_ranges(std::vector<SourceRange>& ranges)
+{
+    merge_ranges(ranges);
+    for (std::uint64_t gap = 4096; ranges.size() > max_window_ranges / 2; gap *= 2) {
+        merge_ranges(ranges, gap);
+    }
 }
 
 }  // namespace
@@ -219,12 +244,16 @@ void VcdiffScanner::Impl::decode_instructions(ScannedWindow& w, std::optional<st
                 }
                 size = *v;
             }
+            if (size == 0) {
+                bad("empty instruction");
+            }
             if (size > end - here) {
                 bad("instruction beyond the end of the target window");
             }
             switch (type) {
                 case Inst::add:
                     data_used += size;
+                    w.added_bytes += size;
                     break;
                 case Inst::run:
                     data_used += 1;
@@ -241,8 +270,9 @@ void VcdiffScanner::Impl::decode_instructions(ScannedWindow& w, std::optional<st
                         if (size > seg - *a) {
                             bad("copy crosses the end of the source segment");
                         }
-                        if (size > 0) {
-                            w.ranges.push_back({w.segment_offset + *a, size});
+                        w.ranges.push_back({w.segment_offset + *a, size});
+                        if (w.ranges.size() >= max_window_ranges) {
+                            bound_ranges(w.ranges);
                         }
                     }
                     break;
@@ -262,7 +292,7 @@ void VcdiffScanner::Impl::decode_instructions(ScannedWindow& w, std::optional<st
     if (ap != addr.size()) {
         bad("extra bytes in the address section");
     }
-    merge_ranges(w.ranges);
+    bound_ranges(w.ranges);
 }
 
 VcdiffScanner::VcdiffScanner(io::ByteSource& delta) : impl_(std::make_unique<Impl>(delta))
@@ -347,18 +377,40 @@ bool VcdiffScanner::next(ScannedWindow& w)
         enc_len != (in.offset() - enc_start) + data_len + inst_len + addr_len) {
         in.fail_at(w.delta_offset, where + "inconsistent window encoding length");
     }
+    const std::uint64_t data_max = w.target_length * data_bytes_per_target + section_slack;
+    const std::uint64_t inst_max = w.target_length * inst_bytes_per_target + section_slack;
+    const std::uint64_t addr_max = w.target_length * addr_bytes_per_target + section_slack;
+    if (data_len > data_max || inst_len > inst_max || addr_len > addr_max) {
+        in.fail_at(w.delta_offset, where + "sections larger than a target window of " +
+                                       std::to_string(w.target_length) + " bytes can need");
+    }
     w.coarse = s.header.custom_code_table || (del & (vcdiff::del_instcomp | vcdiff::del_addrcomp)) != 0;
-    in.skip(data_len, "data section");
+    // A compressed section starts with its plain size, which xdelta3 allocates at once.
+    const auto section = [&](std::uint64_t len, bool compressed, std::uint64_t plain_max, const char* what) {
+        if (!compressed || len == 0) {
+            in.skip(len, what);
+            return;
+        }
+        const std::uint64_t start = in.offset();
+        const std::uint64_t plain = in.varint(what);
+        if (in.offset() - start > len || plain > plain_max) {
+            in.fail_at(w.delta_offset, where + "compressed " + what + " too large for its window");
+        }
+        in.skip(len - (in.offset() - start), what);
+    };
     if (w.coarse) {
-        in.skip(inst_len, "instruction section");
-        in.skip(addr_len, "address section");
+        // Instructions unread: the data section's length is what is known to be literal
+        // (a lower bound when it is compressed).
+        w.added_bytes = std::min(data_len, w.target_length);
+    }
+    section(data_len, (del & vcdiff::del_datacomp) != 0, data_max, "data section");
+    if (w.coarse) {
+        section(inst_len, (del & vcdiff::del_instcomp) != 0, inst_max, "instruction section");
+        section(addr_len, (del & vcdiff::del_addrcomp) != 0, addr_max, "address section");
         if (w.has_source && w.segment_length > 0) {
             w.ranges.push_back({w.segment_offset, w.segment_length});
         }
     } else {
-        if (inst_len + addr_len > max_inst_addr_bytes) {
-            in.fail_at(w.delta_offset, where + "instruction sections too large");
-        }
         in.bytes(s.inst, inst_len, "instruction section");
         in.bytes(s.addr, addr_len, "address section");
         // With a compressed data section its decoded length is unknown here.
@@ -380,6 +432,7 @@ ScanSummary scan_vcdiff(io::ByteSource& delta, const std::function<void(const Sc
         ++summary.windows;
         summary.target_bytes += w.target_length;
         summary.coarse_windows += w.coarse ? 1 : 0;
+        summary.added_bytes += w.added_bytes;
         for (const SourceRange& r : w.ranges) {
             summary.source_end = std::max(summary.source_end, r.offset + r.length);
         }

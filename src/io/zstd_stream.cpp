@@ -12,8 +12,12 @@ namespace pvediff::io::detail {
 namespace {
 
 constexpr std::string_view codec = "zstd";
-// zstd's largest window (ZSTD_WINDOWLOG_MAX, only declared for static linking).
-constexpr int max_window_log = sizeof(std::size_t) == 4 ? 30 : 31;
+// The largest window a frame may ask for: 2^27 = 128 MiB, the zstd command's own
+// default limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT). vzdump runs zstd without --long, whose
+// levels use 8 MiB windows at most, so no archive it writes needs more. A larger window
+// is memory the frame header alone makes us reserve (2 GiB for `zstd --long=31`): a
+// crafted 95 KB file must not make a check or restore take gigabytes.
+constexpr int max_window_log = 27;
 
 struct DCtxDeleter {
     void operator()(ZSTD_DCtx* ctx) const { ZSTD_freeDCtx(ctx); }
@@ -32,8 +36,6 @@ public:
         if (!dctx_) {
             throw Error("'" + name() + "': zstd: cannot allocate a decompression context");
         }
-        // Accept every window a valid frame may declare (`zstd --long=31` included):
-        // a backup that the zstd CLI can restore with --memory must restore here too.
         check(ZSTD_DCtx_setParameter(dctx_.get(), ZSTD_d_windowLogMax, max_window_log));
     }
 
@@ -59,6 +61,12 @@ public:
                 if (at_frame_start && frames_ > 0 && ZSTD_getErrorCode(ret) == ZSTD_error_prefix_unknown) {
                     throw_codec_error(name(), input_.offset(), codec,
                                       "trailing garbage after the compressed stream");
+                }
+                if (ZSTD_getErrorCode(ret) == ZSTD_error_frameParameter_windowTooLarge) {
+                    throw_codec_error(name(), input_.offset() + in.pos, codec,
+                                      "the frame needs a window larger than 128 MiB (made with zstd --long?); "
+                                      "pvediff refuses it, as zstd -d does without --memory: vzdump never "
+                                      "writes such frames, recompress the file without --long");
                 }
                 throw_codec_error(name(), input_.offset() + in.pos, codec, ZSTD_getErrorName(ret));
             }

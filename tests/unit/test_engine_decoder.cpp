@@ -226,6 +226,149 @@ TEST(Decoder, FlippedBytesNeverGiveWrongOutputSilently)
     }
 }
 
+// A hand-made VCDIFF: each window copies 16-byte pieces of the full (VCD_SELF
+// addresses); its source segment is the whole full.
+class CopyDelta {
+public:
+    explicit CopyDelta(std::uint64_t full_size) : full_size_(full_size) { out_ = {0xD6, 0xC3, 0xC4, 0, 0}; }
+
+    void window(const std::vector<std::uint64_t>& offsets, std::uint64_t copy = 16)
+    {
+        Bytes inst;
+        Bytes addr;
+        for (const std::uint64_t o : offsets) {
+            inst.push_back(copy == 16 ? 19 + 13 : 19);  // COPY mode 0, size 16 (or explicit)
+            if (copy != 16) {
+                put(inst, copy);
+            }
+            put(addr, o);
+        }
+        Bytes body;
+        put(body, offsets.size() * copy);
+        body.push_back(0);  // delta indicator
+        put(body, 0);
+        put(body, inst.size());
+        put(body, addr.size());
+        body.insert(body.end(), inst.begin(), inst.end());
+        body.insert(body.end(), addr.begin(), addr.end());
+        out_.push_back(1);  // VCD_SOURCE
+        put(out_, full_size_);
+        put(out_, 0);
+        put(out_, body.size());
+        out_.insert(out_.end(), body.begin(), body.end());
+    }
+    [[nodiscard]] const Bytes& bytes() const { return out_; }
+
+private:
+    static void put(Bytes& b, std::uint64_t v)
+    {
+        Bytes tmp{static_cast<std::uint8_t>(v & 0x7F)};
+        for (v >>= 7; v != 0; v >>= 7) {
+            tmp.push_back(static_cast<std::uint8_t>(0x80 | (v & 0x7F)));
+        }
+        b.insert(b.end(), tmp.rbegin(), tmp.rend());
+    }
+    std::uint64_t full_size_;
+    Bytes out_;
+};
+
+TEST(Decoder, ScatteredCopiesOfManyWindowsKeepThePlanBounded)
+{
+    // Four windows take turns in 16-byte copies every 32 bytes of a 32 MiB full: a
+    // million pieces read by different windows side by side, which the plan cannot join
+    // cheaply. It is coarsened (bounded), and the output must still be exact.
+    test::TempDir dir;
+    const std::uint64_t slots = std::uint64_t{1} << 20;
+    const Bytes base = test::make_data(slots * 32, 7);
+    CopyDelta delta(base.size());
+    Bytes target;
+    for (std::uint64_t w = 0; w < 4; ++w) {
+        std::vector<std::uint64_t> offsets;
+        // Window w reads the slots s with s % 4 == w; window 0 back to front.
+        for (std::uint64_t i = 0; i < slots / 4; ++i) {
+            const std::uint64_t slot = w == 0 ? slots - 4 - 4 * i : 4 * i + w;
+            offsets.push_back(slot * 32);
+            target.insert(target.end(), base.begin() + static_cast<std::ptrdiff_t>(slot * 32),
+                          base.begin() + static_cast<std::ptrdiff_t>(slot * 32 + 16));
+        }
+        delta.window(offsets);
+    }
+    DecodeOptions options;
+    options.spill_dir = dir.path();
+    options.memory_limit = 1 << 20;
+    DecodeResult r;
+    EXPECT_EQ(decode_bytes(base, delta.bytes(), options, &r), target);
+    EXPECT_LE(r.plan_pieces, std::uint64_t{1} << 19);
+    EXPECT_GT(r.plan_pieces, 0u);
+    EXPECT_LE(r.kept_aside_peak, base.size());
+}
+
+TEST(Decoder, KnownTargetSizeIsAHardLimit)
+{
+    test::TempDir dir;
+    const Case c = shuffled_case(dir, "-S none", 1 << 20);
+    DecodeOptions options;
+    options.max_target_bytes = c.target.size();
+    EXPECT_EQ(decode_bytes(c.base, c.delta, options), c.target);
+    options.max_target_bytes = c.target.size() - 1;
+    io::MemorySource base_src(c.base, "<full>");
+    io::MemorySink out;
+    try {
+        decode(base_src, test_delta::opener(c.delta), out, options);
+        ADD_FAILURE() << "a delta larger than its known size was decoded";
+    } catch (const io::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("nothing written"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(out.data().empty());
+}
+
+TEST(Decoder, CopiesBeyondTheKnownFullSizeAreRefusedByTheScan)
+{
+    const Bytes base = test::make_data(1 << 20, 4);
+    CopyDelta delta((std::uint64_t{3} << 30) + 16);
+    delta.window({0, 100, std::uint64_t{3} << 30});
+    DecodeOptions options;
+    options.source_size = base.size();
+    try {
+        decode_bytes(base, delta.bytes(), options);
+        ADD_FAILURE() << "a copy beyond the full was accepted";
+    } catch (const io::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("but the full has only 1048576 bytes"), std::string::npos)
+            << e.what();
+    }
+}
+
+TEST(Decoder, RunsWithoutAKnownSizeStopAtTheBound)
+{
+    // 16 MiB RUN windows: without a known target size the output may reach
+    // 4 x the full + 4 GiB (no literal data here), not more.
+    const Bytes base = test::make_data(1 << 20, 5);
+    Bytes delta = {0xD6, 0xC3, 0xC4, 0, 0};
+    const Bytes window = {0, 14, 0x80 | 8, 0x80, 0x80, 0, 0, 1, 5, 0, 'A', 0, 0x80 | 8, 0x80, 0x80, 0};
+    // indicator 0, enc length 14, target 16 MiB, delta indicator, data 1, inst 5, addr 0,
+    // data "A", RUN size 0 + 16 MiB.
+    const std::uint64_t windows = 300;  // 4.7 GiB
+    for (std::uint64_t i = 0; i < windows; ++i) {
+        delta.insert(delta.end(), window.begin(), window.end());
+    }
+    struct Counting final : io::ByteSink {
+        void write(std::span<const std::uint8_t> d) override { bytes += d.size(); }
+        void finish() override {}
+        [[nodiscard]] const std::string& name() const override { return n; }
+        std::uint64_t bytes = 0;
+        std::string n = "<out>";
+    } out;
+    io::MemorySource base_src(base, "<full>");
+    try {
+        decode(base_src, test_delta::opener(delta), out);
+        ADD_FAILURE() << "4.7 GiB of runs from a 1 MiB full without a known size were decoded";
+    } catch (const io::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("larger than"), std::string::npos) << e.what();
+    }
+    EXPECT_LE(out.bytes, unknown_target_slack + unknown_target_copy_ratio * base.size());
+    EXPECT_GT(out.bytes, unknown_target_slack - (std::uint64_t{16} << 20));
+}
+
 TEST(Decoder, EmptyTargetAndEmptyFull)
 {
     test::TempDir dir;

@@ -187,6 +187,61 @@ TEST(VcdiffScan, RejectsBadWindows)
     expect_error(lonely, "without a secondary compressor");
 }
 
+TEST(VcdiffScan, SectionsAreBoundedByTheTargetWindow)
+{
+    const auto scan_one = [](const WindowSpec& w, bool secondary = false) {
+        Bytes f = file_header();
+        if (secondary) {
+            f.push_back(vcdiff::hdr_secondary);
+            f.push_back(1);  // DJW
+        } else {
+            f.push_back(0);
+        }
+        append_window(f, w);
+        return scan_all(f);
+    };
+    const auto expect_error = [&](const WindowSpec& w, const std::string& what, bool secondary = false) {
+        try {
+            scan_one(w, secondary);
+            ADD_FAILURE() << "accepted: " << what;
+        } catch (const io::Error& e) {
+            EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+        }
+    };
+    // Empty instructions would let a 1-byte window carry any number of them.
+    WindowSpec empty;
+    empty.target_length = 1;
+    empty.data = {7};
+    empty.inst = {add_op(0), 0, add_op(1)};
+    expect_error(empty, "empty instruction");
+    // An instruction section far longer than a 100-byte window can need.
+    WindowSpec padded;
+    padded.target_length = 100;
+    padded.data = Bytes(100, 1);
+    padded.inst = Bytes(300, add_op(1));
+    expect_error(padded, "sections larger than a target window of 100 bytes");
+    // A compressed data section declaring (in its first varint) a plain size of 1 GiB.
+    WindowSpec bomb;
+    bomb.segment = {{1000, 0}};
+    bomb.target_length = 10;
+    bomb.data = {0x84, 0x80, 0x80, 0x80, 0};
+    bomb.inst = {copy_op(0, 0), 10};
+    bomb.addr = {0};
+    bomb.delta_indicator = vcdiff::del_datacomp;
+    expect_error(bomb, "compressed data section too large", true);
+    // Within the bounds: accepted, literal bytes counted.
+    WindowSpec fine;
+    fine.segment = {{1000, 0}};
+    fine.target_length = 30;
+    fine.data = Bytes(10, 3);
+    fine.inst = {add_op(10), copy_op(0, 0), 20};
+    fine.addr = {100};
+    const auto windows = scan_one(fine);
+    ASSERT_EQ(windows.size(), 1u);
+    EXPECT_EQ(windows[0].added_bytes, 10u);
+    EXPECT_EQ(windows[0].ranges, (std::vector<SourceRange>{{100, 20}}));
+}
+
 TEST(VcdiffScan, NotVcdiff)
 {
     const Bytes junk = {'h', 'e', 'l', 'l', 'o', 0, 0, 0};

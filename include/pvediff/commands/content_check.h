@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pvediff/commands/pipeline.h"
 #include "pvediff/engine/chunk_index.h"
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/codec.h"
@@ -55,6 +56,6 @@ CheckedFull check_and_index(io::DecodedInput content);
 // Rebuilds a differential against its full in a stream and checks the result; the
 // rebuilt archive is never written to disk.
 ContentCheck check_differential(const std::filesystem::path& full, const std::filesystem::path& differential,
-                                const std::filesystem::path& spill_dir);
+                                const std::filesystem::path& spill_dir, const KnownSizes& sizes = {});
 
 }  // namespace pvediff::commands

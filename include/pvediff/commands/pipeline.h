@@ -6,6 +6,7 @@
 // decompression on read-ahead threads and compression on a write-behind thread.
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "pvediff/engine/delta.h"
@@ -13,6 +14,7 @@
 #include "pvediff/io/codec.h"
 #include "pvediff/io/sha256.h"
 #include "pvediff/store/config.h"
+#include "pvediff/store/manifest.h"
 
 namespace pvediff::commands {
 
@@ -76,11 +78,20 @@ struct RebuildOutcome {
 // `base.size` counts the bytes of the full the decoder read.
 enum class ContentHashes { both, none };
 
+// What the manifests record about a rebuild, when they are there: the decoder's bounds
+// (engine::DecodeOptions::max_target_bytes and source_size).
+struct KnownSizes {
+    std::optional<std::uint64_t> archive;  // the rebuilt archive's content size
+    std::optional<std::uint64_t> full;     // the full's content size
+};
+// From the differential's manifest, else (the full's size only) from the full's.
+KnownSizes manifest_sizes(const std::filesystem::path& full, const std::optional<store::Manifest>& differential);
+
 // Rebuilds the archive that `delta_path` stands for against `base_path` into `out`
 // (raw bytes; wrap `out` in a compressor to get a compressed archive). The full is read
 // exactly once; a stdin delta is spooled to a temporary file in spill_dir first.
 RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path, io::ByteSink& out,
                                const std::filesystem::path& spill_dir,
-                               ContentHashes hashes = ContentHashes::both);
+                               ContentHashes hashes = ContentHashes::both, const KnownSizes& sizes = {});
 
 }  // namespace pvediff::commands

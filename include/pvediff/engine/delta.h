@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,11 +48,28 @@ std::unique_ptr<Encoder> make_xdelta3_encoder(Xdelta3Options options = {});
 // Throws io::Error naming the unknown engine.
 std::unique_ptr<Encoder> make_encoder(std::string_view name);
 
+// Without a known target size, decode() lets the rebuilt archive grow to at most
+// its literal bytes (ADD data, which the delta carries) plus this many times the bytes
+// of the full read so far plus the slack below; past that it reads the full further
+// to raise the allowance, and stops with an error when the full ends first. Copies and
+// runs are what a few bytes of delta can multiply without limit (a 126-byte delta of
+// RUN windows describes 1 TiB); a real archive copies each byte of its full about once.
+inline constexpr std::uint64_t unknown_target_copy_ratio = 4;
+inline constexpr std::uint64_t unknown_target_slack = std::uint64_t{4} << 30;
+
 struct DecodeOptions {
     // Where source ranges that a later window needs again are spilled once they
     // exceed memory_limit (a temporary file, removed afterwards).
     std::filesystem::path spill_dir = ".";
     std::uint64_t memory_limit = std::uint64_t{64} << 20;
+    // The rebuilt archive's size when known (a differential's manifest records it): a
+    // delta whose windows add up to more is refused before anything is written, and
+    // the output stops with an error at the first byte beyond it. Unset: the bound of
+    // unknown_target_copy_ratio applies.
+    std::optional<std::uint64_t> max_target_bytes;
+    // The full's decompressed size when known (the manifests record it): a copy from
+    // beyond it is refused as soon as the scan reads it.
+    std::optional<std::uint64_t> source_size;
 };
 
 struct DecodeResult {
@@ -60,6 +78,7 @@ struct DecodeResult {
     std::uint64_t windows = 0;
     std::uint64_t kept_aside_peak = 0;  // most bytes of the full held for later windows at once
     std::uint64_t spilled_bytes = 0;    // of which written to the spill file
+    std::uint64_t plan_pieces = 0;      // pieces of the full the plan tracked (bounded)
 };
 
 // Opens the decompressed VCDIFF stream; called twice by decode() (a scan of the
@@ -70,6 +89,10 @@ using DeltaOpener = std::function<std::unique_ptr<io::ByteSource>()>;
 // once, front to back, and keeping aside only the ranges that a later window needs.
 // Works for any VCDIFF that xdelta3 decodes, including secondary compression.
 // Does not call out.finish(), and may leave the rest of `base` unread.
+// Memory stays bounded whatever the delta says: the plan of what to keep aside is
+// coarsened past a fixed number of pieces, what is kept aside beyond memory_limit goes
+// to the spill file, and each window's sections are checked against its target size
+// before xdelta3 allocates them (see docs/reliability.md, "Worst-case memory").
 DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::ByteSink& out,
                     const DecodeOptions& options = {});
 

@@ -10,9 +10,9 @@
 // compression of those sections, as stock xdelta3 writes by default, or a custom code
 // table) the window is "coarse": its whole source segment counts as read.
 //
-// Memory per window: its instruction and address sections (each bounded by the
-// window's declared encoding length, itself checked before allocating); the data
-// section is skipped.
+// Memory per window: its instruction and address sections, at most 7 bytes per byte of
+// its target window (checked before allocating: see vcdiff_scan.cpp), and at most
+// 2^19 source ranges (8 MiB); the data section is skipped.
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -45,7 +45,12 @@ struct ScannedWindow {
     std::uint64_t segment_length = 0;
     bool coarse = false;              // ranges = the whole segment (see above)
     std::optional<std::uint32_t> adler32;
-    // Sorted, overlapping and adjacent ranges merged, absolute source offsets.
+    // Target bytes from ADD instructions (literal data carried by the delta); for a
+    // coarse window, its data section's length (a lower bound).
+    std::uint64_t added_bytes = 0;
+    // Sorted, overlapping and adjacent ranges merged, absolute source offsets. A window
+    // with very many scattered copies has its ranges joined across small gaps (at most
+    // 2^18 ranges are kept), so they may cover a few bytes more than it reads.
     std::vector<SourceRange> ranges;
 };
 
@@ -62,7 +67,8 @@ public:
     const VcdiffHeader& header();
     // The next window into `window`; false at the clean end of the stream. Throws
     // io::Error naming the delta and the offset when the stream is truncated or corrupt,
-    // or uses what xdelta3 cannot decode either (VCD_TARGET windows, windows > 16 MiB).
+    // or uses what xdelta3 cannot decode either (VCD_TARGET windows, windows > 16 MiB),
+    // or sections larger than its target window can need, or empty instructions.
     bool next(ScannedWindow& window);
     // Bytes of the delta consumed so far.
     [[nodiscard]] std::uint64_t offset() const;
@@ -78,6 +84,7 @@ struct ScanSummary {
     std::uint64_t target_bytes = 0;
     std::uint64_t source_end = 0;     // one past the last source byte any window reads
     std::uint64_t coarse_windows = 0;
+    std::uint64_t added_bytes = 0;    // sum of the windows' added_bytes
     std::uint64_t delta_bytes = 0;
 };
 
