@@ -11,6 +11,7 @@
 #include "pvediff/commands/content_check.h"
 #include "pvediff/commands/fault_point.h"
 #include "pvediff/commands/pipeline.h"
+#include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
 #include "pvediff/io/threaded_stream.h"
@@ -63,8 +64,7 @@ void remove_stale_temps(const store::DumpDir& dir, store::GuestType type, std::u
     }
     for (const auto& e : guest->in_progress) {
         if (io::is_temp_name(e.name)) {
-            std::error_code ec;
-            fs::remove(dir.path / e.name, ec);
+            io::remove_entry(dir.path / e.name);
             report("removed leftover temporary file " + e.name);
         }
     }
@@ -262,6 +262,7 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     // Commit order: differential, its manifest, notes; only then the archive goes.
     // A crash in between leaves both the archive and a complete differential.
     fault_point("differential-verified");
+    v.file->set_mode(io::mode_like(archive));  // as secret as the archive it replaces
     v.file->commit_no_replace();
     fault_point("differential-committed");
     store::write_manifest(target, v.manifest);

@@ -2,6 +2,7 @@
 #include "pvediff/commands/restore.h"
 
 #include "pvediff/commands/pipeline.h"
+#include "pvediff/io/atomic_file.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
 #include "pvediff/io/threaded_stream.h"
@@ -21,14 +22,15 @@ struct Destination {
     fs::path path;
 };
 
-Destination open_destination(const fs::path& path, bool to_stdout, io::Codec codec)
+// `like`: the backup restored from; the copy is as secret as it (mode, owner, group).
+Destination open_destination(const fs::path& path, bool to_stdout, io::Codec codec, const fs::path& like)
 {
     Destination d;
     if (to_stdout) {
         d.sink = io::make_compressor(io::stdout_sink(), codec);
     } else {
         d.path = path;
-        d.file = std::make_unique<io::AtomicFile>(path);
+        d.file = std::make_unique<io::AtomicFile>(path, io::mode_like(like));
         d.sink = io::make_write_behind(io::make_compressor(d.file->sink(), codec));
     }
     return d;
@@ -81,7 +83,7 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     const auto manifest = store::read_manifest(file);
     RestoreResult result;
     if (!diff) {
-        Destination dest = open_destination(out_path, to_stdout, codec);
+        Destination dest = open_destination(out_path, to_stdout, codec, file);
         io::DecodedInput in = io::open_decompressed(file.string());
         auto ahead = io::make_read_ahead(std::move(in.source));
         io::HashingSink hashing(*dest.sink);
@@ -115,7 +117,7 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
                             "' was made against (its content SHA-256 differs); refusing to restore");
         }
     }
-    Destination dest = open_destination(out_path, to_stdout, codec);
+    Destination dest = open_destination(out_path, to_stdout, codec, file);
     const fs::path spill_dir = out_path.empty() ? file.parent_path() : out_path.parent_path();
     RebuildOutcome r;
     try {
