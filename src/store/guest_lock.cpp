@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <string_view>
 #include <thread>
 #include <unistd.h>
 
@@ -69,6 +70,19 @@ std::string read_holder(int fd)
     return text;
 }
 
+// What a lock file may hold: nothing, or (the start of) the line a holder writes. A
+// holder truncates and rewrites it, so a reader may see it empty or half written.
+bool holds_lock_text(int fd)
+{
+    char buf[301] = {};
+    const auto n = ::pread(fd, buf, sizeof buf, 0);
+    if (n < 0 || static_cast<std::size_t>(n) >= sizeof buf) {
+        return false;
+    }
+    const std::string_view text(buf, static_cast<std::size_t>(n));
+    return text.empty() || text.starts_with("pid ") || std::string_view("pid ").starts_with(text);
+}
+
 [[noreturn]] void throw_not_lock_file(const std::string& path, const std::string& why)
 {
     throw io::Error("'" + path + "' is not a pvediff lock file (" + why +
@@ -81,7 +95,7 @@ std::string read_holder(int fd)
 void record_holder(int fd, const std::string& path)
 {
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || (st.st_size != 0 && read_holder(fd).empty())) {
+    if (::fstat(fd, &st) != 0 || !holds_lock_text(fd)) {
         throw_not_lock_file(path, "it holds something else");
     }
     const std::string text = "pid " + std::to_string(::getpid()) + " on " + host_name() + "\n";
@@ -106,7 +120,7 @@ io::Fd open_lock_file(const std::filesystem::path& path, int flags)
     if (st.st_nlink != 1) {
         throw_not_lock_file(path.string(), "it has " + std::to_string(st.st_nlink) + " names");
     }
-    if (st.st_size != 0 && read_holder(fd.get()).empty()) {
+    if (!holds_lock_text(fd.get())) {
         throw_not_lock_file(path.string(), "it holds something else");
     }
     return fd;
