@@ -21,6 +21,7 @@ struct Registry {
     std::mutex mutex;
     std::uint64_t next_id = 0;
     std::map<std::uint64_t, std::pair<int, std::string>> temps;
+    sigset_t mask_at_start{};  // what a child process (the chained hook script) gets back
 };
 
 // Never destroyed: the waiting thread may still use it while the process exits.
@@ -76,10 +77,13 @@ void write_stderr(const std::string& text)
 InterruptExit::InterruptExit()
 {
     const sigset_t set = interrupt_signals();
-    if (const int rc = ::pthread_sigmask(SIG_BLOCK, &set, nullptr); rc != 0) {
+    Registry& r = registry();
+    if (const int rc = ::pthread_sigmask(SIG_BLOCK, &set, &r.mask_at_start); rc != 0) {
         throw_errno("block signals", "pvediff", rc);
     }
-    (void)registry();
+    // A blocked mask survives fork and exec: a program pvediff starts (the chained
+    // hook script) must get SIGTERM and the others as pvediff itself got them.
+    ::pthread_atfork(nullptr, nullptr, [] { ::pthread_sigmask(SIG_SETMASK, &registry().mask_at_start, nullptr); });
     std::thread(wait_and_exit, set).detach();
 }
 

@@ -170,6 +170,18 @@ wait "$pid" || rc=$?
 check "row 10: under nohup, SIGHUP is ignored (rc $rc)" test "$rc" -eq 0
 check "row 10: ... and the output is complete" test "$(sha_of out10/nohup.tar)" = "$(sha_of t1.tar)"
 
+# The signals pvediff blocks for its waiting thread are unblocked again in a program it
+# starts: the chained hook script can be stopped as usual.
+# (perl, not sh: dash unblocks signals when it starts, hiding what it was given.)
+printf '#!/usr/bin/perl\nopen(my $in, "<", "/proc/self/status") or die;\nopen(my $out, ">", "%s") or die;\nwhile (<$in>) { print $out $_ if /^SigBlk/ }\n' \
+  "$WORK/sigblk" >chained.sh
+chmod +x chained.sh
+printf 'hook-script: %s\n' "$WORK/chained.sh" >hook.conf
+"$P" -q --config hook.conf hook job-start >/dev/null 2>&1 || true
+blk=$(awk '{print $2}' sigblk 2>/dev/null || echo ffffffffffffffff)
+check "row 10: the chained hook script has SIGHUP, SIGINT and SIGTERM unblocked (SigBlk $blk)" \
+  test $((16#$blk & 0x4003)) -eq 0
+
 for d in d1 d1b d2 d3 d8 d10 d11 d14; do
   check "$d: no temporary left" no_temps "$d"
 done
