@@ -92,6 +92,10 @@ pv restore "d8/$D" -o out8/r.tar
 check "row 8: restore -o output is 0600 like the backup (got $(stat -c %a out8/r.tar))" \
   test "$(stat -c %a out8/r.tar)" = 600
 check "row 8: restore -o output is the archive" test "$(sha_of out8/r.tar)" = "$(sha_of t1.tar)"
+mkdir pve8
+pv restore "d8/$D" --pve-name pve8
+check "row 8: restore --pve-name output is 0600 like the backup (got $(stat -c %a pve8/$A))" \
+  test "$(stat -c %a "pve8/$A")" = 600
 chown 1234:2345 "d8/$F"
 chmod 640 "d8/$F"
 pv restore "d8/$F" -o out8/f.tar
