@@ -84,7 +84,9 @@ InterruptExit::InterruptExit()
     // A blocked mask survives fork and exec: a program pvediff starts (the chained
     // hook script) must get SIGTERM and the others as pvediff itself got them.
     ::pthread_atfork(nullptr, nullptr, [] { ::pthread_sigmask(SIG_SETMASK, &registry().mask_at_start, nullptr); });
-    std::thread(wait_and_exit, set).detach();
+    if (::sigisemptyset(&set) == 0) {  // all three ignored: nothing to wait for
+        std::thread(wait_and_exit, set).detach();
+    }
 }
 
 TempRegistration::TempRegistration(int dir_fd, std::string name)
