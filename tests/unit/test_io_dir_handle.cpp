@@ -13,6 +13,7 @@
 #include <string>
 
 #include "pvediff/io/atomic_file.h"
+#include "pvediff/io/codec.h"
 #include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
@@ -171,6 +172,26 @@ TEST(IoDirHandle, RenameLinkAndUnlinkStayInTheDirectoryAndNeverFollow)
     EXPECT_FALSE(d.unlink("c"));
     EXPECT_THROW(d.rename("b", "../escape"), Error);
     EXPECT_THROW((void)d.open_regular("../victim"), Error);
+}
+
+TEST(IoDirHandle, AnOpenedFileIsDecompressedAndAPathThroughALinkIsNot)
+{
+    test::TempDir dir;
+    const std::string text = "content of the full\n";
+    const std::string gz = (dir / "full.tar.gz").string();
+    ASSERT_EQ(test::run("printf %s " + test::shell_quote(text) + " | gzip -c > " + test::shell_quote(gz)), 0);
+    const DirHandle d(dir.path());
+    DecodedInput in = open_decompressed(d.open_regular("full.tar.gz"), gz);
+    EXPECT_EQ(in.codec, Codec::gzip);
+    std::vector<std::uint8_t> buf(100);
+    std::size_t got = 0;
+    while (const std::size_t n = in.source->read(std::span(buf).subspan(got))) {
+        got += n;
+    }
+    EXPECT_EQ(std::string(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got)), text);
+    fs::create_symlink(gz, dir / "link.tar.gz");
+    EXPECT_NE(error_of([&] { (void)open_decompressed((dir / "link.tar.gz").string()); }).find("symbolic link"),
+              std::string::npos);
 }
 
 TEST(IoAtomicFileMode, TemporaryIs0600AndTheFileGetsTheModeItIsGiven)
