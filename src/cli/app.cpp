@@ -34,7 +34,7 @@ commands::Report Context::to_stdout() const
         return [](const std::string&) {};
     }
     return [](const std::string& line) {
-        std::fprintf(stdout, "pvediff: %s\n", line.c_str());
+        std::fprintf(stdout, "pvediff: %s\n", commands::printable(line).c_str());
         std::fflush(stdout);
     };
 }
@@ -44,7 +44,7 @@ commands::Report Context::to_stderr() const
     if (quiet) {
         return [](const std::string&) {};
     }
-    return [](const std::string& line) { std::fprintf(stderr, "pvediff: %s\n", line.c_str()); };
+    return [](const std::string& line) { std::fprintf(stderr, "pvediff: %s\n", commands::printable(line).c_str()); };
 }
 
 io::Codec parse_codec_option(const std::string& name)
@@ -89,17 +89,17 @@ int run(int argc, char** argv)
     try {
         return chosen ? chosen() : exit_usage;
     } catch (const CLI::Error& e) {
-        std::fprintf(stderr, "pvediff: error: %s\n", e.what());
+        std::fprintf(stderr, "pvediff: error: %s\n", commands::printable(e.what()).c_str());
         return exit_usage;
     } catch (const ConfigError& e) {
-        std::fprintf(stderr, "pvediff: error: %s\n", e.what());
+        std::fprintf(stderr, "pvediff: error: %s\n", commands::printable(e.what()).c_str());
         return exit_usage;
     } catch (const io::Error& e) {
-        std::fprintf(stderr, "pvediff: error: %s\n", e.what());
+        std::fprintf(stderr, "pvediff: error: %s\n", commands::printable(e.what()).c_str());
     } catch (const std::bad_alloc&) {
         std::fprintf(stderr, "pvediff: error: out of memory\n");
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "pvediff: error: %s\n", e.what());
+        std::fprintf(stderr, "pvediff: error: %s\n", commands::printable(e.what()).c_str());
     }
     return exit_error;
 }

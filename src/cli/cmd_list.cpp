@@ -64,8 +64,8 @@ void add_list_command(CLI::App& app, Context& ctx, Action& chosen)
                         }
                         std::printf("%-10s %-13s %10s %7s %8s  %s%s%s\n", r.guest.c_str(), r.kind.c_str(),
                                     commands::human_bytes(r.size).c_str(), ratio, age_of(r.time).c_str(),
-                                    r.kind == "differential" ? "  " : "", r.file.c_str(),
-                                    r.note.empty() ? "" : ("  [" + r.note + "]").c_str());
+                                    r.kind == "differential" ? "  " : "", commands::printable(r.file).c_str(),
+                                    r.note.empty() ? "" : commands::printable("  [" + r.note + "]").c_str());
                     }
                     first = false;
                 }

@@ -15,10 +15,10 @@ void print_table(const commands::VerifyReport& r)
     std::printf("%-6s %-13s %12s  %-22s %s\n", "RESULT", "KIND", "CONTENT", "CHECKSUM", "FILE / STRUCTURE");
     for (const auto& i : r.items) {
         std::printf("%-6s %-13s %12s  %-22s %s\n", i.ok ? "ok" : "FAILED", i.kind.c_str(),
-                    commands::human_bytes(i.content_size).c_str(), i.content.c_str(), i.file.c_str());
-        std::printf("%-6s %-13s %12s  %-22s   %s\n", "", "", "", "", i.structure.c_str());
+                    commands::human_bytes(i.content_size).c_str(), commands::printable(i.content).c_str(), commands::printable(i.file).c_str());
+        std::printf("%-6s %-13s %12s  %-22s   %s\n", "", "", "", "", commands::printable(i.structure).c_str());
         for (const auto& p : i.problems) {
-            std::printf("%-6s %-13s %12s  %-22s   problem: %s\n", "", "", "", "", p.c_str());
+            std::printf("%-6s %-13s %12s  %-22s   problem: %s\n", "", "", "", "", commands::printable(p).c_str());
         }
     }
     std::size_t failed = 0;

@@ -6,6 +6,7 @@
 
 #include "pvediff/io/atomic_file.h"
 #include "pvediff/io/byte_stream.h"
+#include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
 #include "pvediff/io/sha256.h"
@@ -20,10 +21,7 @@ namespace {
 
 void remove_file(const fs::path& p)
 {
-    std::error_code ec;
-    if (!fs::remove(p, ec) && ec) {
-        io::throw_errno("remove", p.string(), ec.value());
-    }
+    io::remove_entry(p);
 }
 
 }  // namespace
@@ -76,17 +74,19 @@ void ensure_full_manifest(const fs::path& base, const ContentInfo& content)
     }
 }
 
-// The old notes file goes with the archive (remove_archive_and_sidecars).
+// The old notes file goes with the archive (remove_archive_and_sidecars). Opened the
+// io::DirHandle way: a link or FIFO planted as notes is refused, never copied from.
+// The copy gets the archive's mode, owner and group.
 void carry_notes(const fs::path& from, const fs::path& to)
 {
     const fs::path notes = from.string() + std::string(store::notes_suffix);
-    std::error_code ec;
-    if (!fs::exists(notes, ec)) {
+    auto fd = io::DirHandle::of(notes).open_regular_if_exists(notes.filename().string());
+    if (!fd) {
         return;
     }
-    auto in = io::open_file_source(notes.string());
-    io::AtomicFile out(to.string() + std::string(store::notes_suffix));
-    io::copy_stream(*in, out.sink());
+    io::FileSource in(std::move(*fd), notes.string());
+    io::AtomicFile out(to.string() + std::string(store::notes_suffix), io::mode_like(from));
+    io::copy_stream(in, out.sink());
     out.commit();
 }
 

@@ -13,6 +13,7 @@
 #include "pvediff/commands/content_check.h"
 #include "pvediff/commands/fault_point.h"
 #include "pvediff/commands/pipeline.h"
+#include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
 #include "pvediff/io/threaded_stream.h"
@@ -104,8 +105,7 @@ void remove_stale_temps(const store::DumpDir& dir, store::GuestType type, std::u
             report("left temporary file " + e.name + " in place: another run may be writing it");
             continue;
         }
-        std::error_code ec;
-        fs::remove(dir.path / e.name, ec);
+        io::remove_entry(dir.path / e.name);
         report("removed leftover temporary file " + e.name);
     }
 }
@@ -226,6 +226,8 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
 void commit_differential(VerifiedDifferential& v, const RunPlan& plan, const fs::path* replaced_archive)
 {
     fault_point("differential-verified");
+    // As secret as the archive it replaces (stream mode: as the full it needs).
+    v.file->set_mode(io::mode_like(replaced_archive != nullptr ? *replaced_archive : plan.base));
     v.file->commit_no_replace();
     fault_point("differential-committed");
     store::write_manifest(plan.target, v.manifest);
@@ -305,7 +307,7 @@ ContentInfo check_new_full(const NamedArchive& a)
 {
     CheckedFull checked = check_and_index(open_named_archive(a));
     require_sound(checked.check, a.name.format, "'" + a.path.string() + "'", archive_left_alone);
-    checked.index.save(index_path_for(a.path));
+    checked.index.save(index_path_for(a.path), io::mode_like(a.path));  // as secret as the full
     return ContentInfo{checked.check.size, checked.check.sha256, a.codec};
 }
 

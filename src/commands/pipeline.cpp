@@ -5,6 +5,7 @@
 
 #include "pvediff/engine/chunk_encoder.h"
 #include "pvediff/engine/chunk_index.h"
+#include "pvediff/io/atomic_file.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
 #include "pvediff/io/threaded_stream.h"
@@ -76,7 +77,7 @@ ContentInfo hash_and_index(const std::string& path, const std::filesystem::path&
                                                          engine::format_layout_factory());
     drain(hashing);
     index.set_content_size(hashing.bytes());
-    index.save(index_path);
+    index.save(index_path, io::mode_like(path));  // as secret as the full
     return {hashing.bytes(), hashing.finish(), in.codec};
 }
 

@@ -3,6 +3,7 @@
 
 #include <ctime>
 
+#include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/fd.h"
 #include "pvediff/store/dump_dir.h"
@@ -27,7 +28,9 @@ PruneSummary prune(const PruneRequest& request, const Report& report)
             continue;
         }
         // Plan again under the lock: the listing above may be stale by now.
-        const store::GuestLock lock(dir, key.type, key.vmid, request.lock_timeout);
+        const store::GuestLock lock =
+            request.dry_run ? store::GuestLock::for_reading(dir, key.type, key.vmid, request.lock_timeout)
+                            : store::GuestLock(dir, key.type, key.vmid, request.lock_timeout);
         const store::DumpDir scanned = store::scan_dump_dir(dir);
         const store::GuestBackups* guest = scanned.find(key);
         if (guest == nullptr) {
@@ -58,10 +61,7 @@ PruneSummary prune(const PruneRequest& request, const Report& report)
             }
         }
         for (const auto& p : doomed) {
-            std::error_code ec;
-            if (!fs::remove(p, ec) && ec) {
-                io::throw_errno("remove", p.string(), ec.value());
-            }
+            io::remove_entry(p);
         }
         if (!doomed.empty()) {
             io::fsync_dir(dir.string());

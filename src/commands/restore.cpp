@@ -2,6 +2,8 @@
 #include "pvediff/commands/restore.h"
 
 #include "pvediff/commands/pipeline.h"
+#include "pvediff/io/atomic_file.h"
+#include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
 #include "pvediff/io/output_file.h"
@@ -30,8 +32,7 @@ void commit_destination(io::OutputFile& d, bool into_dump_dir)
     try {
         d.commit();
     } catch (...) {
-        std::error_code ec;
-        fs::remove(marker, ec);
+        io::remove_entry(marker);
         throw;
     }
 }
@@ -83,7 +84,8 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     const auto manifest = store::read_manifest(file);
     RestoreResult result;
     if (!diff) {
-        io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec);
+        // As secret as the backup it comes from (mode, owner, group).
+        io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec, {}, io::mode_like(file));
         io::DecodedInput in = io::open_decompressed(file.string());
         auto ahead = io::make_read_ahead(std::move(in.source));
         io::HashingSink hashing(dest.sink());
@@ -115,7 +117,8 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
             }
         }
     }
-    io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec);
+    // As secret as the backup it comes from (mode, owner, group).
+    io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec, {}, io::mode_like(file));
     const fs::path spill_dir = out_path.empty() ? file.parent_path() : out_path.parent_path();
     RebuildOutcome r;
     try {

@@ -221,9 +221,9 @@ void ChunkIndex::save(io::ByteSink& out) const
     out.write(buf);
 }
 
-void ChunkIndex::save(const std::filesystem::path& path) const
+void ChunkIndex::save(const std::filesystem::path& path, const io::FileMode& mode) const
 {
-    io::AtomicFile file(path);
+    io::AtomicFile file(path, mode);
     save(file.sink());
     file.sink().finish();
     file.commit();

@@ -170,6 +170,11 @@ DecodedInput open_decompressed(const std::string& path)
     return open_decompressed(open_file_source(path));
 }
 
+DecodedInput open_decompressed(Fd fd, std::string name)
+{
+    return open_decompressed(std::make_unique<FileSource>(std::move(fd), std::move(name)));
+}
+
 DecodedInput open_decompressed(std::unique_ptr<ByteSource> raw)
 {
     std::vector<std::uint8_t> head(codec_magic_size);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 
 namespace pvediff::io {
@@ -18,7 +19,9 @@ Fd open_input_fd(const std::string& path)
     if (path == "-") {
         return Fd(::dup(STDIN_FILENO));
     }
-    return open_fd(path, O_RDONLY);
+    // Every input named by path is opened the dump-dir way: a FIFO would block for
+    // ever, a device or a link is nothing pvediff should read as an archive.
+    return open_regular_file(path);
 }
 }  // namespace
 

@@ -6,14 +6,15 @@
 
 namespace pvediff::io {
 
-OutputFile::OutputFile(const std::filesystem::path& path, Codec codec, CompressOptions compress)
+OutputFile::OutputFile(const std::filesystem::path& path, Codec codec, CompressOptions compress,
+                       const FileMode& mode)
 {
     if (path == "-") {
         sink_ = make_compressor(stdout_sink(), codec, compress);
         return;
     }
     path_ = path;
-    file_ = std::make_unique<AtomicFile>(path);
+    file_ = std::make_unique<AtomicFile>(path, mode);
     sink_ = make_write_behind(make_compressor(file_->sink(), codec, compress));
 }
 

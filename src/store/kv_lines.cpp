@@ -69,10 +69,15 @@ std::vector<KvLine> parse_kv_lines(std::string_view text, const std::string& ori
 std::string read_small_file(const std::string& path, std::size_t max_size)
 {
     const io::Fd fd = io::open_fd(path, O_RDONLY);
+    return read_small_fd(fd.get(), path, max_size);
+}
+
+std::string read_small_fd(int fd, const std::string& path, std::size_t max_size)
+{
     std::string out;
     std::uint8_t buf[4096];
     for (;;) {
-        const std::size_t n = io::read_some(fd.get(), buf, path);
+        const std::size_t n = io::read_some(fd, buf, path);
         if (n == 0) {
             break;
         }

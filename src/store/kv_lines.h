@@ -26,5 +26,7 @@ std::vector<KvLine> parse_kv_lines(std::string_view text, const std::string& ori
 // Reads a small text file whole, refusing more than `max_size` bytes (these files
 // are a few hundred bytes; a huge one is not what it claims to be).
 std::string read_small_file(const std::string& path, std::size_t max_size);
+// The same from an open descriptor (a file opened the io::DirHandle way); `path` names it.
+std::string read_small_fd(int fd, const std::string& path, std::size_t max_size);
 
 }  // namespace pvediff::store::detail

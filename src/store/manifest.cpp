@@ -9,6 +9,7 @@
 
 #include "kv_lines.h"
 #include "pvediff/io/atomic_file.h"
+#include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/store/entry_name.h"
 
@@ -273,20 +274,25 @@ void write_manifest(const std::filesystem::path& file, const Manifest& m)
     if (m.file != file.filename().string()) {
         throw io::Error("cannot write manifest of '" + file.string() + "': it describes '" + m.file + "'");
     }
-    io::write_file_atomic(manifest_path_for(file), format_manifest(m));
+    // A sidecar is as secret as the file it describes: its mode, owner and group.
+    const io::DirHandle dir = io::DirHandle::of(file);
+    const auto described = dir.stat_entry(file.filename().string());
+    io::FileMode mode;
+    if (described && S_ISREG(described->st_mode)) {
+        mode = io::FileMode::like(*described);
+    }
+    io::write_file_atomic(manifest_path_for(file), format_manifest(m), mode);
 }
 
 std::optional<Manifest> read_manifest(const std::filesystem::path& file)
 {
     const auto path = manifest_path_for(file);
-    std::error_code ec;
-    if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
-        if (ec && ec != std::errc::no_such_file_or_directory) {
-            io::throw_errno("read", path.string(), ec.value());
-        }
+    const io::DirHandle dir = io::DirHandle::of(path);
+    const auto fd = dir.open_regular_if_exists(path.filename().string());
+    if (!fd) {
         return std::nullopt;
     }
-    const std::string text = detail::read_small_file(path.string(), manifest_max_size);
+    const std::string text = detail::read_small_fd(fd->get(), path.string(), manifest_max_size);
     Manifest m = parse_manifest(text, path.string());
     if (m.file != file.filename().string()) {
         throw io::Error("'" + path.string() + "': describes '" + m.file + "', not '" +

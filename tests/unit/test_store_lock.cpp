@@ -108,4 +108,87 @@ TEST(StoreLock, UnwritableDirIsAnError)
     EXPECT_THROW(GuestLock("/nonexistent-dir", GuestType::qemu, 1, std::chrono::seconds(0)), io::Error);
 }
 
+// Issue 13, row 1: a lock file name planted by someone who can write the share.
+std::string lock_error(const std::filesystem::path& dir)
+{
+    try {
+        GuestLock lock(dir, GuestType::qemu, 999, std::chrono::seconds(0));
+    } catch (const io::Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+std::string content_of(const std::filesystem::path& p)
+{
+    const auto b = test::read_file(p);
+    return {b.begin(), b.end()};
+}
+
+TEST(StoreLock, ASymlinkAsLockFileIsRefusedAndItsTargetUntouched)
+{
+    test::TempDir dir;
+    test::write_file(dir / "victim", {'r', 'o', 'o', 't', '\n'});
+    std::filesystem::create_directory(dir / "d");
+    std::filesystem::create_symlink(dir / "victim", dir / "d" / ".pvediff-lock-qemu-999");
+    const std::string msg = lock_error(dir / "d");
+    EXPECT_NE(msg.find(".pvediff-lock-qemu-999' is a symbolic link"), std::string::npos) << msg;
+    EXPECT_EQ(content_of(dir / "victim"), "root\n");
+    EXPECT_THROW(GuestLock::for_reading(dir / "d", GuestType::qemu, 999, std::chrono::seconds(0)), io::Error);
+    EXPECT_EQ(content_of(dir / "victim"), "root\n");
+}
+
+TEST(StoreLock, ADanglingSymlinkAsLockFileDoesNotCreateItsTarget)
+{
+    test::TempDir dir;
+    std::filesystem::create_symlink(dir / "created-by-root", dir / ".pvediff-lock-qemu-999");
+    EXPECT_NE(lock_error(dir.path()).find("symbolic link"), std::string::npos);
+    EXPECT_FALSE(std::filesystem::exists(dir / "created-by-root"));
+}
+
+TEST(StoreLock, AFileHoldingSomethingElseOrWithTwoNamesIsNotTruncated)
+{
+    test::TempDir dir;
+    test::write_file(dir / ".pvediff-lock-qemu-999", {'d', 'a', 't', 'a'});
+    EXPECT_NE(lock_error(dir.path()).find("is not a pvediff lock file (it holds something else)"), std::string::npos);
+    EXPECT_EQ(content_of(dir / ".pvediff-lock-qemu-999"), "data");
+
+    test::TempDir dir2;
+    test::write_file(dir2 / "other", {});
+    ASSERT_EQ(::link((dir2 / "other").c_str(), (dir2 / ".pvediff-lock-qemu-999").c_str()), 0);
+    EXPECT_NE(lock_error(dir2.path()).find("it has 2 names"), std::string::npos);
+    EXPECT_EQ(content_of(dir2 / "other"), "");
+}
+
+TEST(StoreLock, AnOldLockFileIsReusedAndRewritten)
+{
+    test::TempDir dir;
+    test::write_file(dir / ".pvediff-lock-qemu-999", std::vector<std::uint8_t>{'p', 'i', 'd', ' ', '1', '\n'});
+    {
+        GuestLock lock(dir.path(), GuestType::qemu, 999, std::chrono::seconds(0));
+    }
+    EXPECT_EQ(content_of(dir / ".pvediff-lock-qemu-999").rfind("pid " + std::to_string(::getpid()) + " on ", 0), 0u);
+}
+
+TEST(StoreLock, ReadingLockCreatesNothingAndWaitsForAWriter)
+{
+    test::TempDir dir;
+    {
+        const GuestLock none = GuestLock::for_reading(dir.path(), GuestType::lxc, 7, std::chrono::seconds(0));
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir / ".pvediff-lock-lxc-7"));
+    GuestLock writer(dir.path(), GuestType::lxc, 7, std::chrono::seconds(0));
+    const auto before = test::read_file(dir / ".pvediff-lock-lxc-7");
+    const int rc = in_child([&] {
+        try {
+            GuestLock::for_reading(dir.path(), GuestType::lxc, 7, std::chrono::seconds(0));
+        } catch (const io::Error& e) {
+            return std::string(e.what()).find("held by another pvediff") != std::string::npos ? 0 : 2;
+        }
+        return 1;
+    });
+    EXPECT_EQ(rc, 0);
+    EXPECT_EQ(test::read_file(dir / ".pvediff-lock-lxc-7"), before);
+}
+
 }  // namespace

@@ -9,6 +9,7 @@ enum ExitCode : int {
     exit_usage = 2,         // bad command line or configuration
     exit_error = 3,         // the operation failed (I/O, corrupt input, lock timeout...)
 };
+// Interrupted by SIGHUP, SIGINT or SIGTERM: 128 + the signal's number (io/interrupt.h).
 
 int run(int argc, char** argv);
 

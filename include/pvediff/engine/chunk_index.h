@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "pvediff/engine/chunk_chunker.h"
+#include "pvediff/io/atomic_file.h"
 #include "pvediff/io/byte_stream.h"
 
 namespace pvediff::engine {
@@ -88,7 +89,8 @@ public:
 
     void save(io::ByteSink& out) const;
     // Written under a temporary name, flushed and renamed into place (io::AtomicFile).
-    void save(const std::filesystem::path& path) const;
+    // `mode`: the permissions of the file (those of the full it indexes).
+    void save(const std::filesystem::path& path, const io::FileMode& mode = {}) const;
     // Throws io::Error naming the file and offset on any inconsistency.
     static ChunkIndex load(const std::filesystem::path& path);
 

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "pvediff/io/byte_stream.h"
+#include "pvediff/io/fd.h"
 
 namespace pvediff::io {
 
@@ -47,7 +48,10 @@ struct DecodedInput {
     std::unique_ptr<ByteSource> source;
     Codec codec;
 };
+// A path is opened the io::DirHandle way (a regular file, no link followed, never blocking).
 DecodedInput open_decompressed(const std::string& path);
 DecodedInput open_decompressed(std::unique_ptr<ByteSource> raw);
+// A file already opened (e.g. by io::DirHandle::open_regular); `name` names it in messages.
+DecodedInput open_decompressed(Fd fd, std::string name);
 
 }  // namespace pvediff::io

@@ -15,8 +15,10 @@ namespace pvediff::io {
 class OutputFile {
 public:
     // `path` "-": standard output. What is written to sink() is compressed with
-    // `codec` (on a write-behind thread for a file).
-    OutputFile(const std::filesystem::path& path, Codec codec, CompressOptions compress = {});
+    // `codec` (on a write-behind thread for a file). `mode`: the file's final mode,
+    // owner and group (FileMode::like the data it comes from).
+    OutputFile(const std::filesystem::path& path, Codec codec, CompressOptions compress = {},
+               const FileMode& mode = {});
     OutputFile(const OutputFile&) = delete;
     OutputFile& operator=(const OutputFile&) = delete;
 

@@ -12,6 +12,10 @@
 //   older kernels fall back to process locks (F_SETLK).
 // - The file is never deleted: deleting a lock file races with a process that has
 //   just opened it and would then lock a file nobody else sees.
+// - The lock file is created exclusively (O_EXCL) or, when it exists, opened without
+//   following a link and only if it is a regular file with one name, empty or holding
+//   a "pid ..." line (io::DirHandle): a link or a file planted under the lock's name
+//   on a shared dump dir is refused, never written into.
 // - After taking the lock its holder writes "pid <pid> on <host>" into the file,
 //   only so that a waiting process can say who holds it.
 // - Released when the guard is destroyed or the process dies (the kernel and the NFS
@@ -46,6 +50,13 @@ public:
     GuestLock(const GuestLock&) = delete;
     GuestLock& operator=(const GuestLock&) = delete;
     ~GuestLock() = default;  // closing the descriptor releases the lock
+
+    // For a run that changes nothing (--dry-run): a read lock, so it waits while a
+    // change is under way but writes nothing, creates nothing and works on a read-only
+    // dir. When there is no lock file, nothing is locked (no pvediff has changed this
+    // guest here yet) and none is created.
+    static GuestLock for_reading(const std::filesystem::path& dump_dir, GuestType type, std::uint32_t vmid,
+                                 std::chrono::seconds timeout, const std::function<void()>& on_wait = {});
 
     // One try, no waiting: nullopt when another pvediff holds the lock.
     static std::optional<GuestLock> try_lock(const std::filesystem::path& dump_dir, GuestType type,
