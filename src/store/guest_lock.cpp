@@ -97,7 +97,7 @@ GuestLock::GuestLock(const std::filesystem::path& dump_dir, GuestType type, std:
     while (!try_fcntl_lock(fd_.get(), path_.string())) {
         if (std::chrono::steady_clock::now() >= deadline) {
             const std::string holder = read_holder(fd_.get());
-            throw io::Error("cannot lock vmid " + std::to_string(vmid) + " in '" + dump_dir.string() +
+            throw LockTimeout("cannot lock vmid " + std::to_string(vmid) + " in '" + dump_dir.string() +
                             "': held by another pvediff (" + (holder.empty() ? "" : holder + "; ") + "waited " +
                             std::to_string(timeout.count()) + " s)");
         }
