@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/commands/restore.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <functional>
 
 #include "archive_replacement.h"
@@ -114,36 +117,38 @@ std::optional<io::Codec> codec_for_output_name(const std::string& file_name)
         return io::Codec::gzip;
     }
     if (ends_with(".bz2")) {
-        throw UsageError("'" + file_name + "': pvediff cannot write bzip2; name the output .zst, .lzo, .gz or raw");
+        throw UsageError(fmt::format("'{}': pvediff cannot write bzip2; name the output .zst, .lzo, .gz or raw",
+                                     file_name));
     }
     return std::nullopt;
 }
 
 fs::path select_backup(const BackupSelection& select)
 {
-    const std::string who = "guest " + std::to_string(select.vmid) +
-                            (select.type ? " (" + std::string(store::guest_type_name(*select.type)) + ")" : "");
+    const std::string who = select.type ? fmt::format("guest {} ({})", select.vmid, store::guest_type_name(*select.type))
+                                        : fmt::format("guest {}", select.vmid);
     for (const fs::path& dir : select.dumpdirs) {
         const store::DumpDir scanned = store::scan_dump_dir(dir);
         const auto found = store::find_backups(scanned, select.vmid, select.type, select.when);
         if (found.size() > 1) {
-            std::string types;
+            std::vector<std::string_view> types;
             for (const auto& f : found) {
-                types += (types.empty() ? "" : " and ") + std::string(store::guest_type_name(f.guest.type));
+                types.push_back(store::guest_type_name(f.guest.type));
             }
-            throw UsageError("'" + dir.string() + "' has backups of " + types + " " + std::to_string(select.vmid) +
-                             " for " + store::describe_selector(select.when) + "; say which with --type");
+            throw UsageError(fmt::format("'{}' has backups of {} {} for {}; say which with --type", dir.string(),
+                                         fmt::join(types, " and "), select.vmid,
+                                         store::describe_selector(select.when)));
         }
         if (found.size() == 1) {
             return dir / found[0].backup.file();
         }
     }
-    std::string dirs;
+    std::vector<std::string> dirs;
     for (const fs::path& dir : select.dumpdirs) {
-        dirs += (dirs.empty() ? "'" : ", '") + dir.string() + "'";
+        dirs.push_back("'" + dir.string() + "'");
     }
-    throw io::Error("no restorable backup of " + who + " for " + store::describe_selector(select.when) + " in " +
-                    dirs);
+    throw io::Error(fmt::format("no restorable backup of {} for {} in {}", who, store::describe_selector(select.when),
+                                fmt::join(dirs, ", ")));
 }
 
 namespace {
@@ -192,10 +197,11 @@ OutputPlan plan_output(const RestoreOptions& options, const store::BackupName& o
     plan.path = fs::absolute(options.output);
     const auto named = codec_for_output_name(plan.path.filename().string());
     if (options.compress && named && *options.compress != *named) {
-        throw UsageError("-o '" + plan.path.filename().string() + "' says " +
-                         (*named == io::Codec::none ? std::string("raw") : std::string(io::codec_name(*named))) +
-                         " but --compress says " + std::string(io::codec_name(*options.compress)) +
-                         "; name the file after its codec or leave --compress out");
+        throw UsageError(fmt::format("-o '{}' says {} but --compress says {}; name the file after its codec or "
+                                     "leave --compress out",
+                                     plan.path.filename().string(),
+                                     *named == io::Codec::none ? "raw" : io::codec_name(*named),
+                                     io::codec_name(*options.compress)));
     }
     plan.codec = options.compress ? *options.compress : named.value_or(io::Codec::none);
     return plan;
@@ -207,7 +213,7 @@ void check_output_directory(const fs::path& out_path)
     const fs::path dir = out_path.parent_path();
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) {
-        throw io::Error("output directory '" + dir.string() + "' does not exist");
+        throw io::Error(fmt::format("output directory '{}' does not exist", dir.string()));
     }
     if (fs::exists(fs::symlink_status(out_path, ec))) {
         throw io::Error("'" + out_path.string() + "' exists already");
