@@ -2,6 +2,9 @@
 #include "command_registry.h"
 #include "pvediff/cli/exit_codes.h"
 #include "pvediff/commands/backup.h"
+#include "pvediff/commands/backup_done.h"
+#include "output_format.h"
+#include "pvediff/io/error.h"
 
 namespace pvediff::cli {
 
@@ -25,29 +28,60 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
                                              "verified differential; '-' reads `vzdump --stdout`");
     sub->add_option("archive", a->archive, "the archive in its dump dir, or - for standard input")->required();
     sub->add_option("--vmid", a->vmid, "guest id (with -)");
-    sub->add_option("--type", a->type, "qemu or lxc (with -)")->check(CLI::IsMember({"qemu", "lxc"}));
+    sub->add_option("--type", a->type, "guest type, qemu or lxc (with -)")->check(CLI::IsMember({"qemu", "lxc"}));
     sub->add_option("--dumpdir", a->dumpdir, "dump directory (with -)");
     sub->add_option("--compress", a->compress, "zstd, lzo, gzip or none: differentials (and a full from -)");
     sub->add_option("--fullbackup", a->fullbackup, "days between fulls (or 36h, 2w); overrides the config");
-    sub->add_option("--engine", a->engine, "delta engine (default: chunked)");
+    sub->add_option("--engine", a->engine, "delta engine: chunked (the default) or xdelta3");
+    auto format = std::make_shared<OutputFormatOption>(*sub);
     sub->add_option("--now", a->now, "the backup's time for -, seconds since the epoch (for tests)")->group("");
-    sub->callback([a, &ctx, &chosen] {
-        chosen = [a, &ctx] {
+    sub->callback([a, format, &ctx, &chosen] {
+        chosen = [a, format, &ctx] {
+            // With JSON on stdout, the report lines go to stderr.
+            const commands::Report report = format->is_json() ? ctx.to_stderr() : ctx.to_stdout();
+            const auto print = [&format](const std::filesystem::path& archive, const char* result,
+                                         const commands::BackupResult* r) {
+                if (!format->is_json()) {
+                    return;
+                }
+                nlohmann::json doc = json_document("backup");
+                doc["archive"] = backup_identity(std::filesystem::absolute(archive));
+                doc["result"] = result;
+                doc["written"] = r && !r->written.empty() ? backup_identity(r->written) : nlohmann::json(nullptr);
+                doc["file_size"] = r ? r->file_size : 0;
+                doc["content_size"] = r ? r->content_size : 0;
+                print_json(doc, format->format());
+            };
             store::Settings cmdline;
-            if (!a->fullbackup.empty()) {
-                store::apply_setting(cmdline, "fullbackup", a->fullbackup);
-            }
-            if (!a->compress.empty()) {
-                store::apply_setting(cmdline, "compress", a->compress);
-            }
-            if (!a->engine.empty()) {
-                store::apply_setting(cmdline, "engine", a->engine);
-            }
+            // A bad value on the command line is a usage error (2), not a failed backup.
+            const auto set = [&cmdline](const char* key, const std::string& value) {
+                if (value.empty()) {
+                    return;
+                }
+                try {
+                    store::apply_setting(cmdline, key, value);
+                } catch (const io::Error& e) {
+                    throw CLI::ValidationError(std::string("--") + key, e.what());
+                }
+            };
+            set("fullbackup", a->fullbackup);
+            set("compress", a->compress);
+            set("engine", a->engine);
             const store::Config config = ctx.config();
             if (a->archive != "-") {
+                if (const auto done = commands::replaced_by(a->archive)) {
+                    report(std::filesystem::path(a->archive).filename().string() + ": already replaced by " +
+                           done->filename().string() + "; nothing to do");
+                    commands::BackupResult r;
+                    r.differential = true;
+                    r.written = *done;
+                    print(a->archive, "already-done", &r);
+                    return exit_ok;
+                }
                 const auto name = store::parse_backup_name(std::filesystem::path(a->archive).filename().string());
-                commands::backup_archive(a->archive, config.effective_for(name ? name->vmid : 0, cmdline),
-                                         ctx.to_stdout());
+                const auto r = commands::backup_archive(
+                    a->archive, config.effective_for(name ? name->vmid : 0, cmdline), report);
+                print(a->archive, r.differential ? "differential" : "full", &r);
                 return exit_ok;
             }
             if (a->vmid == 0 || a->type.empty() || a->dumpdir.empty()) {
@@ -63,7 +97,8 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
             if (a->now != 0) {
                 o.now = a->now;
             }
-            commands::backup_stream(o, config.effective_for(a->vmid, cmdline), ctx.to_stdout());
+            const auto r = commands::backup_stream(o, config.effective_for(a->vmid, cmdline), report);
+            print(r.written, r.differential ? "differential" : "full", &r);
             return exit_ok;
         };
     });

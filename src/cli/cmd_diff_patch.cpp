@@ -32,7 +32,7 @@ void add_diff_command(CLI::App& app, Context& ctx, Action& chosen)
     sub->add_option("--new", a->target, "the new archive")->required();
     sub->add_option("-o,--output", a->output, "the delta, or - for stdout")->required();
     sub->add_option("--compress", a->compress, "zstd, lzo, gzip or none (default: the codec of NEW)");
-    sub->add_option("--engine", a->engine, "delta engine (default: chunked)");
+    sub->add_option("--engine", a->engine, "delta engine: chunked (the default) or xdelta3");
     sub->add_option("--threads", a->threads, "zstd compression threads");
     sub->add_flag("-f,--force", a->force, "replace an existing output (never one of the inputs)");
     sub->callback([a, &ctx, &chosen] {

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <array>
+
 #include "command_registry.h"
 #include "pvediff/cli/exit_codes.h"
 #include "pvediff/commands/hook.h"
@@ -9,14 +11,20 @@ namespace pvediff::cli {
 
 void add_hook_command(CLI::App& app, Context& ctx, Action& chosen)
 {
-    auto args = std::make_shared<std::vector<std::string>>();
-    auto* sub = app.add_subcommand("hook", "vzdump hook entry point: PHASE [MODE VMID] "
-                                           "(script: /usr/share/pvediff/vzdump-hook)");
-    sub->add_option("args", *args, "PHASE [MODE VMID], as vzdump passes them")->required()->expected(1, 3);
+    // Three positionals rather than one list, so the usage line reads as vzdump calls it.
+    auto args = std::make_shared<std::array<std::string, 3>>();
+    auto* sub = app.add_subcommand("hook", "vzdump hook entry point (script: /usr/share/pvediff/vzdump-hook)");
+    sub->add_option("phase", (*args)[0], "the phase vzdump runs: job-start, backup-end, log-end, ...")->required();
+    sub->add_option("mode", (*args)[1], "the backup mode, for a guest's phases (snapshot, suspend, stop)");
+    sub->add_option("vmid", (*args)[2], "the guest, for a guest's phases");
     sub->callback([args, &ctx, &chosen] {
         chosen = [args, &ctx] {
             commands::HookCall call;
-            call.args = *args;
+            for (const auto& a : *args) {
+                if (!a.empty()) {
+                    call.args.push_back(a);
+                }
+            }
             // The environment vzdump gave (DUMPDIR, TARGET, VMTYPE, ...), also for a chained script.
             for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
                 const std::string kv = *e;

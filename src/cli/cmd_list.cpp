@@ -3,9 +3,11 @@
 #include <ctime>
 
 #include "command_registry.h"
-#include "json.h"
+#include "output_format.h"
 #include "pvediff/cli/exit_codes.h"
 #include "pvediff/commands/list.h"
+#include "pvediff/commands/report.h"
+#include "pvediff/io/error.h"
 
 namespace pvediff::cli {
 
@@ -19,58 +21,110 @@ std::string age_of(std::time_t t)
     return buf;
 }
 
+nlohmann::json totals_json(const commands::SpaceTotals& t)
+{
+    return {{"backups", t.backups}, {"size", t.size}, {"vzdump_size", t.vzdump_size},
+            {"saved", t.vzdump_size > t.size ? t.vzdump_size - t.size : 0}};
+}
+
+nlohmann::json listing_json(const commands::Listing& l)
+{
+    nlohmann::json backups = nlohmann::json::array();
+    for (const auto& r : l.rows) {
+        backups.push_back({{"guest_type", store::guest_type_name(r.type)},
+                           {"vmid", r.vmid},
+                           {"file", r.file},
+                           {"kind", r.kind},
+                           {"full", r.full.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.full)},
+                           {"time", iso8601_utc(r.time)},
+                           {"size", r.size},
+                           {"ratio", r.ratio},
+                           {"vzdump_size", r.vzdump_size},
+                           {"manifest", r.has_manifest},
+                           {"protected", r.is_protected},
+                           {"note", r.note}});
+    }
+    nlohmann::json guests = nlohmann::json::array();
+    for (const auto& g : l.guests) {
+        guests.push_back({{"guest_type", store::guest_type_name(g.type)}, {"vmid", g.vmid},
+                          {"totals", totals_json(g.totals)}});
+    }
+    return {{"dir", l.dir.string()}, {"backups", backups}, {"guests", guests}, {"totals", totals_json(l.totals)}};
+}
+
+std::string saved_text(const commands::SpaceTotals& t)
+{
+    const double share = t.vzdump_size ? 100.0 * static_cast<double>(t.size) / static_cast<double>(t.vzdump_size) : 0;
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.0f%%", share);
+    return commands::human_bytes(t.size) + " kept where vzdump alone would keep ~" +
+           commands::human_bytes(t.vzdump_size) + " (" + pct + ")";
+}
+
+void print_table(const commands::Listing& l, bool& header_done)
+{
+    if (!header_done && !l.rows.empty()) {
+        std::printf("%-10s %-13s %10s %7s %8s  %s\n", "GUEST", "KIND", "SIZE", "RATIO", "AGE", "FILE");
+        header_done = true;
+    }
+    for (const auto& r : l.rows) {
+        char ratio[16] = "";
+        if (r.kind == "differential") {
+            std::snprintf(ratio, sizeof ratio, "%.1f%%", 100.0 * r.ratio);
+        }
+        std::printf("%-10s %-13s %10s %7s %8s  %s%s%s\n", r.guest.c_str(), r.kind.c_str(),
+                    commands::human_bytes(r.size).c_str(), ratio, age_of(r.time).c_str(),
+                    r.kind == "differential" ? "  " : "", commands::printable(r.file).c_str(),
+                    r.note.empty() ? "" : commands::printable("  [" + r.note + "]").c_str());
+    }
+    for (const auto& g : l.guests) {
+        std::printf("total %s %u: %zu backups, %s\n", std::string(store::guest_type_name(g.type)).c_str(), g.vmid,
+                    g.totals.backups, saved_text(g.totals).c_str());
+    }
+    std::printf("total %s: %zu backups, %s\n", commands::printable(l.dir.string()).c_str(), l.totals.backups, saved_text(l.totals).c_str());
+}
+
 }  // namespace
 
 void add_list_command(CLI::App& app, Context& ctx, Action& chosen)
 {
     auto dir = std::make_shared<std::string>();
     auto vmid = std::make_shared<std::uint32_t>(0);
-    auto json = std::make_shared<bool>(false);
-    auto* sub = app.add_subcommand("list", "chains with sizes, ratio to the full, age, orphans");
-    sub->add_option("dir", *dir, "dump dir (default: dumpdir from the config)");
-    sub->add_option("--vmid", *vmid, "only this guest");
-    sub->add_flag("--json", *json, "machine-readable output");
-    sub->callback([dir, vmid, json, &ctx, &chosen] {
-        chosen = [dir, vmid, json, &ctx] {
-            std::vector<std::string> dirs{*dir};
-            if (dir->empty()) {
-                dirs = ctx.config().effective_global().dumpdirs;
-            }
-            if (dirs.empty()) {
-                throw CLI::ValidationError("list", "no directory given, and no dumpdir in the config");
-            }
+    auto* sub = app.add_subcommand("list", "chains with sizes, ratio to the full, age, orphans, and the space "
+                                           "saved against vzdump alone");
+    sub->add_option("dir", *dir, "dump dir (default: dumpdir from the config, else PVE's backup storages)");
+    sub->add_option("--vmid", *vmid, "only this guest (an error when it has no backup)");
+    auto format = std::make_shared<OutputFormatOption>(*sub);
+    sub->callback([dir, vmid, format, &ctx, &chosen] {
+        chosen = [dir, vmid, format, &ctx] {
+            const std::vector<std::string> dirs = dir->empty() ? ctx.dump_dirs() : std::vector<std::string>{*dir};
             const std::optional<std::uint32_t> only = *vmid ? std::optional(*vmid) : std::nullopt;
-            bool first = true;
-            if (*json) std::printf("[");
+            std::vector<commands::Listing> listings;
+            std::size_t found = 0;
             for (const auto& d : dirs) {
-                for (const auto& r : commands::list_dump_dir(d, only)) {
-                    if (*json) {
-                        std::printf("%s\n  {\"dir\": %s, \"guest\": %s, \"file\": %s, \"kind\": %s, \"time\": %lld, "
-                                    "\"size\": %llu, \"ratio\": %.4f, \"manifest\": %s, \"protected\": %s, "
-                                    "\"note\": %s}",
-                                    first ? "" : ",", json_string(d).c_str(), json_string(r.guest).c_str(),
-                                    json_string(r.file).c_str(), json_string(r.kind).c_str(),
-                                    static_cast<long long>(r.time), static_cast<unsigned long long>(r.size), r.ratio,
-                                    r.has_manifest ? "true" : "false", r.is_protected ? "true" : "false",
-                                    json_string(r.note).c_str());
-                    } else {
-                        if (first) {
-                            std::printf("%-10s %-13s %10s %7s %8s  %s\n", "GUEST", "KIND", "SIZE", "RATIO", "AGE",
-                                        "FILE");
-                        }
-                        char ratio[16] = "";
-                        if (r.kind == "differential") {
-                            std::snprintf(ratio, sizeof ratio, "%.1f%%", 100.0 * r.ratio);
-                        }
-                        std::printf("%-10s %-13s %10s %7s %8s  %s%s%s\n", r.guest.c_str(), r.kind.c_str(),
-                                    commands::human_bytes(r.size).c_str(), ratio, age_of(r.time).c_str(),
-                                    r.kind == "differential" ? "  " : "", commands::printable(r.file).c_str(),
-                                    r.note.empty() ? "" : commands::printable("  [" + r.note + "]").c_str());
-                    }
-                    first = false;
-                }
+                listings.push_back(commands::list_dump_dir(d, only));
+                found += listings.back().rows.size();
             }
-            if (*json) std::printf("\n]\n");
+            if (only && found == 0) {
+                std::string where;
+                for (const auto& d : dirs) {
+                    where += (where.empty() ? "'" : ", '") + d + "'";
+                }
+                throw io::Error("no backup of guest " + std::to_string(*only) + " in " + where);
+            }
+            if (format->is_json()) {
+                nlohmann::json doc = json_document("list");
+                doc["dumpdirs"] = nlohmann::json::array();
+                for (const auto& l : listings) {
+                    doc["dumpdirs"].push_back(listing_json(l));
+                }
+                print_json(doc, format->format());
+                return exit_ok;
+            }
+            bool header_done = false;
+            for (const auto& l : listings) {
+                print_table(l, header_done);
+            }
             return exit_ok;
         };
     });

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "command_registry.h"
+#include "output_format.h"
 #include "pvediff/cli/exit_codes.h"
 #include "pvediff/commands/prune.h"
 
@@ -20,27 +21,22 @@ void add_prune_command(CLI::App& app, Context& ctx, Action& chosen)
     auto a = std::make_shared<PruneArgs>();
     auto* sub = app.add_subcommand("prune", "vzdump's keep-* retention, chain-aware: a full stays while a kept "
                                             "differential needs it");
-    sub->add_option("dir", a->dir, "dump dir (default: dumpdir from the config)");
+    sub->add_option("dir", a->dir, "dump dir (default: dumpdir from the config, else PVE's backup storages)");
     sub->add_option("--vmid", a->vmid, "only this guest");
-    sub->add_option("--keep-last", a->last);
-    sub->add_option("--keep-hourly", a->hourly);
-    sub->add_option("--keep-daily", a->daily);
-    sub->add_option("--keep-weekly", a->weekly);
-    sub->add_option("--keep-monthly", a->monthly);
-    sub->add_option("--keep-yearly", a->yearly);
+    sub->add_option("--keep-last", a->last, "keep the N newest backups (any --keep-* replaces the config's retention)");
+    sub->add_option("--keep-hourly", a->hourly, "keep the newest backup of each of the last N hours");
+    sub->add_option("--keep-daily", a->daily, "keep the newest backup of each of the last N days");
+    sub->add_option("--keep-weekly", a->weekly, "keep the newest backup of each of the last N weeks");
+    sub->add_option("--keep-monthly", a->monthly, "keep the newest backup of each of the last N months");
+    sub->add_option("--keep-yearly", a->yearly, "keep the newest backup of each of the last N years");
     sub->add_flag("--dry-run", a->dry_run, "print the plan, change nothing");
+    auto format = std::make_shared<OutputFormatOption>(*sub);
     sub->add_flag("--remove-orphans", a->remove_orphans, "also remove orphaned differentials and sidecars");
-    sub->callback([a, &ctx, &chosen] {
-        chosen = [a, &ctx] {
+    sub->callback([a, format, &ctx, &chosen] {
+        chosen = [a, format, &ctx] {
             const store::Config config = ctx.config();
             const bool cmdline_keep = a->last || a->hourly || a->daily || a->weekly || a->monthly || a->yearly;
-            std::vector<std::string> dirs{a->dir};
-            if (a->dir.empty()) {
-                dirs = config.effective_global().dumpdirs;
-            }
-            if (dirs.empty()) {
-                throw CLI::ValidationError("prune", "no directory given, and no dumpdir in the config");
-            }
+            const std::vector<std::string> dirs = a->dir.empty() ? ctx.dump_dirs() : std::vector<std::string>{a->dir};
             commands::PruneRequest req;
             req.dry_run = a->dry_run;
             req.remove_orphans = a->remove_orphans;
@@ -59,9 +55,27 @@ void add_prune_command(CLI::App& app, Context& ctx, Action& chosen)
                 k.yearly = a->yearly.value_or(0);
                 return k;
             };
+            nlohmann::json doc = json_document("prune");
+            doc["dry_run"] = a->dry_run;
+            doc["dumpdirs"] = nlohmann::json::array();
             for (const auto& d : dirs) {
                 req.dir = d;
-                commands::prune(req, ctx.to_stdout());
+                // With JSON on stdout, the plan's lines go to stderr.
+                const auto s = commands::prune(req, format->is_json() ? ctx.to_stderr() : ctx.to_stdout());
+                nlohmann::json backups = nlohmann::json::array();
+                for (const auto& l : s.lines) {
+                    backups.push_back({{"guest_type", store::guest_type_name(l.type)},
+                                       {"vmid", l.vmid},
+                                       {"file", l.file},
+                                       {"action", l.action},
+                                       {"reason", l.reason}});
+                }
+                doc["dumpdirs"].push_back({{"dir", d},
+                                           {"backups", backups},
+                                           {"totals", {{"kept", s.kept}, {"removed", s.removed}, {"orphans", s.orphans}}}});
+            }
+            if (format->is_json()) {
+                print_json(doc, format->format());
             }
             return exit_ok;
         };

@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "command_registry.h"
-#include "json.h"
+#include "output_format.h"
 #include "pvediff/cli/exit_codes.h"
 #include "pvediff/commands/verify.h"
 
@@ -28,22 +28,24 @@ void print_table(const commands::VerifyReport& r)
     std::printf("%zu checked, %zu failed\n", r.items.size(), failed);
 }
 
-void print_json(const commands::VerifyReport& r)
+nlohmann::json report_json(const commands::VerifyReport& r)
 {
-    std::printf("{\"ok\": %s, \"files\": [", r.ok() ? "true" : "false");
-    for (std::size_t n = 0; n < r.items.size(); ++n) {
-        const auto& i = r.items[n];
-        std::printf("%s\n  {\"file\": %s, \"kind\": %s, \"ok\": %s, \"file_size\": %llu, \"content_size\": %llu, "
-                    "\"content\": %s, \"structure\": %s, \"problems\": [",
-                    n ? "," : "", json_string(i.file).c_str(), json_string(i.kind).c_str(), i.ok ? "true" : "false",
-                    static_cast<unsigned long long>(i.file_size), static_cast<unsigned long long>(i.content_size),
-                    json_string(i.content).c_str(), json_string(i.structure).c_str());
-        for (std::size_t k = 0; k < i.problems.size(); ++k) {
-            std::printf("%s%s", k ? ", " : "", json_string(i.problems[k]).c_str());
-        }
-        std::printf("]}");
+    nlohmann::json doc = json_document("verify");
+    doc["ok"] = r.ok();
+    doc["files"] = nlohmann::json::array();
+    for (const auto& i : r.items) {
+        nlohmann::json f = i.dir.empty() ? nlohmann::json{{"dir", nullptr}, {"file", i.file}}
+                                         : backup_identity(std::filesystem::path(i.dir) / i.file);
+        f["kind"] = i.kind;
+        f["ok"] = i.ok;
+        f["file_size"] = i.file_size;
+        f["content_size"] = i.content_size;
+        f["content"] = i.content;
+        f["structure"] = i.structure;
+        f["problems"] = i.problems;
+        doc["files"].push_back(std::move(f));
     }
-    std::printf("\n]}\n");
+    return doc;
 }
 
 }  // namespace
@@ -51,25 +53,25 @@ void print_json(const commands::VerifyReport& r)
 void add_verify_command(CLI::App& app, Context& ctx, Action& chosen)
 {
     auto paths = std::make_shared<std::vector<std::string>>();
-    auto json = std::make_shared<bool>(false);
     auto* sub = app.add_subcommand("verify", "rebuild and check every chain (content SHA-256, VMA/tar structure); "
                                              "exit 1 on any failure");
-    sub->add_option("paths", *paths, "dump dirs or files (default: dumpdir from the config)");
-    sub->add_flag("--json", *json, "machine-readable output");
-    sub->callback([paths, json, &ctx, &chosen] {
-        chosen = [paths, json, &ctx] {
+    sub->add_option("paths", *paths, "dump dirs or files (default: dumpdir from the config, else PVE's backup storages)");
+    auto format = std::make_shared<OutputFormatOption>(*sub);
+    sub->callback([paths, format, &ctx, &chosen] {
+        chosen = [paths, format, &ctx] {
             std::vector<std::filesystem::path> targets(paths->begin(), paths->end());
             if (targets.empty()) {
-                for (const auto& d : ctx.config().effective_global().dumpdirs) {
+                for (const auto& d : ctx.dump_dirs()) {
                     targets.emplace_back(d);
                 }
             }
-            if (targets.empty()) {
-                throw CLI::ValidationError("verify", "no directory or file given, and no dumpdir in the config");
+            const auto report = commands::verify_paths(
+                targets, format->is_json() ? commands::Report([](const std::string&) {}) : ctx.to_stderr());
+            if (format->is_json()) {
+                print_json(report_json(report), format->format());
+            } else {
+                print_table(report);
             }
-            const auto report = commands::verify_paths(targets, *json ? commands::Report([](const std::string&) {})
-                                                                     : ctx.to_stderr());
-            *json ? print_json(report) : print_table(report);
             return report.ok() ? exit_ok : exit_check_failed;
         };
     });

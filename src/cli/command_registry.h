@@ -5,8 +5,12 @@
 // stay apart, so a usage error never starts work.
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "logging.h"
+#include "pvediff/commands/progress.h"
 #include "pvediff/commands/report.h"
 #include "pvediff/store/config.h"
 
@@ -19,11 +23,29 @@ using Action = std::function<int()>;
 struct Context {
     std::string config_path = store::default_config_path;
     bool quiet = false;
+    bool verbose = false;
     [[nodiscard]] store::Config config() const;
+    // The dump dirs of commands run without one: the config's dumpdir, else PVE's
+    // directory storages with content backup (/etc/pve/storage.cfg, or the file
+    // $PVEDIFF_PVE_STORAGE_CFG names), else /var/lib/vz/dump. Says which on stderr.
+    [[nodiscard]] std::vector<std::string> dump_dirs() const;
     // Lines prefixed "pvediff: " on stdout (the hook's lines land in vzdump's task log).
     [[nodiscard]] commands::Report to_stdout() const;
     // The same on stderr, for commands whose stdout carries data.
     [[nodiscard]] commands::Report to_stderr() const;
+    // --progress / --no-progress (neither: shown unless --quiet).
+    bool progress_forced = false;
+    bool progress_off = false;
+    // Where long operations show progress (stderr: a live line on a terminal, plain
+    // lines every 10 % or 30 s otherwise); null when it is off.
+    [[nodiscard]] commands::Progress* progress();
+
+    // The loggers (logging.h), made on first use, after the options are parsed.
+    [[nodiscard]] const Loggers& log() const;
+
+private:
+    std::unique_ptr<commands::Progress> progress_;
+    mutable std::shared_ptr<Loggers> loggers_;
 };
 
 void add_diff_command(CLI::App& app, Context& ctx, Action& chosen);

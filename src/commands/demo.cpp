@@ -179,7 +179,7 @@ bool run_demo(const DemoOptions& options, const Report& say)
 
     bool ok = true;
     say("--- list");
-    for (const auto& r : list_dump_dir(dump, std::nullopt)) {
+    for (const auto& r : list_dump_dir(dump, std::nullopt).rows) {
         char line[256];
         std::snprintf(line, sizeof line, "%-9s %-13s %10s  %s", r.guest.c_str(), r.kind.c_str(),
                       human_bytes(r.size).c_str(), r.file.c_str());
@@ -193,7 +193,7 @@ bool run_demo(const DemoOptions& options, const Report& say)
     ok = ok && verified.ok();
 
     say("--- restore the newest differential of VM 100 as a standard-named archive");
-    for (const auto& r : list_dump_dir(dump, 100)) {
+    for (const auto& r : list_dump_dir(dump, 100).rows) {
         if (r.kind == "differential") {
             RestoreOptions ro;
             ro.file = dump / r.file;

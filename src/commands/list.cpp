@@ -1,36 +1,86 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/commands/list.h"
 
+#include "pvediff/io/error.h"
 #include "pvediff/store/dump_dir.h"
+#include "pvediff/store/manifest.h"
 
 namespace pvediff::commands {
 
-std::vector<ListRow> list_dump_dir(const std::filesystem::path& dir, std::optional<std::uint32_t> vmid)
+namespace {
+
+// A listing never fails on one bad sidecar: a manifest that does not parse counts
+// as none here (verify reports it).
+std::optional<store::Manifest> manifest_or_none(const std::filesystem::path& file)
+{
+    try {
+        return store::read_manifest(file);
+    } catch (const io::Error&) {
+        return std::nullopt;
+    }
+}
+
+void add(SpaceTotals& t, const ListRow& r)
+{
+    ++t.backups;
+    t.size += r.size;
+    t.vzdump_size += r.vzdump_size;
+}
+
+}  // namespace
+
+Listing list_dump_dir(const std::filesystem::path& dir, std::optional<std::uint32_t> vmid)
 {
     const store::DumpDir scanned = store::scan_dump_dir(dir);
-    std::vector<ListRow> rows;
+    Listing listing;
+    listing.dir = dir;
     for (const auto& g : scanned.guests) {
         if (vmid && g.guest.vmid != *vmid) {
             continue;
         }
+        GuestListing guest_listing{g.guest.type, g.guest.vmid, {}};
         const std::string guest = std::string(store::guest_type_name(g.guest.type)) + " " + std::to_string(g.guest.vmid);
+        auto row = [&](const std::string& file, const std::string& kind, const std::string& full, std::time_t time,
+                       std::uint64_t size, double ratio, const store::Sidecars& sidecars, std::string note,
+                       std::uint64_t vzdump_size) {
+            listing.rows.push_back({guest, g.guest.type, g.guest.vmid, file, kind, full, time, size, ratio,
+                                    sidecars.manifest.has_value(), sidecars.is_protected(), std::move(note),
+                                    vzdump_size});
+            add(guest_listing.totals, listing.rows.back());
+        };
         for (const auto& chain : g.chains) {
             const auto& f = chain.full;
-            rows.push_back({guest, f.file, "full", f.name.time.time, f.size, 1.0, f.sidecars.manifest.has_value(),
-                            f.sidecars.is_protected(), f.sidecars.manifest ? "" : "no manifest"});
+            row(f.file, "full", "", f.name.time.time, f.size, 1.0, f.sidecars, f.sidecars.manifest ? "" : "no manifest",
+                f.size);
+            const auto full_manifest = chain.differentials.empty() || !f.sidecars.manifest
+                                           ? std::nullopt
+                                           : manifest_or_none(dir / f.file);
             for (const auto& d : chain.differentials) {
                 const double ratio = f.size ? static_cast<double>(d.size) / static_cast<double>(f.size) : 0.0;
-                rows.push_back({guest, d.file, "differential", d.name.time.time, d.size, ratio,
-                                d.sidecars.manifest.has_value(), d.sidecars.is_protected(),
-                                d.sidecars.manifest ? "" : "no manifest (older add-on?)"});
+                std::uint64_t vzdump_size = f.size;
+                if (full_manifest && full_manifest->content_size > 0 && d.sidecars.manifest) {
+                    if (const auto m = manifest_or_none(dir / d.file)) {
+                        vzdump_size = static_cast<std::uint64_t>(static_cast<double>(m->content_size) *
+                                                                 static_cast<double>(f.size) /
+                                                                 static_cast<double>(full_manifest->content_size));
+                    }
+                }
+                row(d.file, "differential", f.file, d.name.time.time, d.size, ratio, d.sidecars,
+                    d.sidecars.manifest ? "" : "no manifest (older add-on?)", vzdump_size);
             }
         }
         for (const auto& d : g.orphan_differentials) {
-            rows.push_back({guest, d.file, "orphan", d.name.time.time, d.size, 0.0, d.sidecars.manifest.has_value(),
-                            d.sidecars.is_protected(), "ORPHAN: its full is missing, cannot be restored"});
+            row(d.file, "orphan", d.name.full_file, d.name.time.time, d.size, 0.0, d.sidecars,
+                "ORPHAN: its full is missing, cannot be restored", d.size);
+        }
+        if (guest_listing.totals.backups > 0) {
+            listing.totals.backups += guest_listing.totals.backups;
+            listing.totals.size += guest_listing.totals.size;
+            listing.totals.vzdump_size += guest_listing.totals.vzdump_size;
+            listing.guests.push_back(guest_listing);
         }
     }
-    return rows;
+    return listing;
 }
 
 }  // namespace pvediff::commands

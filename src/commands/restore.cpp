@@ -1,8 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/commands/restore.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <functional>
+
+#include "archive_replacement.h"
 #include "pvediff/commands/pipeline.h"
+#include "pvediff/commands/usage_error.h"
 #include "pvediff/io/atomic_file.h"
+#include "pvediff/io/counting_stream.h"
 #include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
@@ -10,6 +18,8 @@
 #include "pvediff/io/threaded_stream.h"
 #include "pvediff/store/entry_name.h"
 #include "pvediff/store/names.h"
+#include "pvediff/store/dump_dir.h"
+#include "pvediff/store/entry_name.h"
 #include "pvediff/store/manifest.h"
 
 namespace pvediff::commands {
@@ -17,25 +27,6 @@ namespace pvediff::commands {
 namespace fs = std::filesystem;
 
 namespace {
-
-// An archive written into a dump dir (--pve-name) is marked a restored copy before
-// it gets its name, so that no backup takes it for a new archive, finishes or
-// converts it, and prune leaves it alone (store/entry_name.h, restored_suffix).
-void commit_destination(io::OutputFile& d, bool into_dump_dir)
-{
-    if (!into_dump_dir || d.to_stdout()) {
-        d.commit();
-        return;
-    }
-    const fs::path marker = d.path().string() + std::string(store::restored_suffix);
-    io::write_file_atomic(marker, "written by pvediff restore --pve-name\n");
-    try {
-        d.commit();
-    } catch (...) {
-        io::remove_entry(marker);
-        throw;
-    }
-}
 
 void check_digest(const io::Digest& got, const io::Digest& want, const std::string& what)
 {
@@ -47,9 +38,220 @@ void check_digest(const io::Digest& got, const io::Digest& want, const std::stri
 
 }  // namespace
 
+namespace {
+
+// Begins a progress display for one operation and ends it on every exit path.
+class ProgressScope {
+public:
+    ProgressScope(Progress* progress, const std::string& what, std::optional<std::uint64_t> total)
+        : progress_(progress)
+    {
+        if (progress_) {
+            progress_->begin(what, total);
+        }
+    }
+    ~ProgressScope() { finish(); }
+    // Ends the display before the summary line (the destructor covers errors).
+    void finish()
+    {
+        if (progress_) {
+            progress_->end();
+            progress_ = nullptr;
+        }
+    }
+    ProgressScope(const ProgressScope&) = delete;
+    ProgressScope& operator=(const ProgressScope&) = delete;
+    [[nodiscard]] std::function<void(std::uint64_t)> updater() const
+    {
+        if (!progress_) {
+            return {};
+        }
+        return [p = progress_](std::uint64_t done) { p->update(done); };
+    }
+
+private:
+    Progress* progress_;
+};
+
+std::optional<std::uint64_t> manifest_size(const std::optional<store::Manifest>& m)
+{
+    return m ? std::optional(m->content_size) : std::nullopt;
+}
+
+}  // namespace
+
+// ---- what to write and where (kept apart from the decoding below) ----
+
+std::optional<io::Codec> codec_for_output_name(const std::string& file_name)
+{
+    const auto ends_with = [&](std::string_view ext) {
+        return file_name.size() > ext.size() && file_name.ends_with(ext);
+    };
+    if (ends_with(".vma") || ends_with(".tar")) {
+        return io::Codec::none;
+    }
+    if (ends_with(".zst")) {
+        return io::Codec::zstd;
+    }
+    if (ends_with(".lzo")) {
+        return io::Codec::lzo;
+    }
+    if (ends_with(".gz") || ends_with(".tgz")) {
+        return io::Codec::gzip;
+    }
+    if (ends_with(".bz2")) {
+        throw UsageError(fmt::format("'{}': pvediff cannot write bzip2; name the output .zst, .lzo, .gz or raw",
+                                     file_name));
+    }
+    return std::nullopt;
+}
+
+fs::path select_backup(const BackupSelection& select)
+{
+    const std::string who = select.type ? fmt::format("guest {} ({})", select.vmid, store::guest_type_name(*select.type))
+                                        : fmt::format("guest {}", select.vmid);
+    for (const fs::path& dir : select.dumpdirs) {
+        const store::DumpDir scanned = store::scan_dump_dir(dir);
+        const auto found = store::find_backups(scanned, select.vmid, select.type, select.when);
+        if (found.size() > 1) {
+            std::vector<std::string_view> types;
+            for (const auto& f : found) {
+                types.push_back(store::guest_type_name(f.guest.type));
+            }
+            throw UsageError(fmt::format("'{}' has backups of {} {} for {}; say which with --type", dir.string(),
+                                         fmt::join(types, " and "), select.vmid,
+                                         store::describe_selector(select.when)));
+        }
+        if (found.size() == 1) {
+            return dir / found[0].backup.file();
+        }
+    }
+    std::vector<std::string> dirs;
+    for (const fs::path& dir : select.dumpdirs) {
+        dirs.push_back("'" + dir.string() + "'");
+    }
+    throw io::Error(fmt::format("no restorable backup of {} for {} in {}", who, store::describe_selector(select.when),
+                                fmt::join(dirs, ", ")));
+}
+
+namespace {
+
+struct OutputPlan {
+    fs::path path;  // empty: standard output
+    io::Codec codec = io::Codec::none;
+    bool pve_copy = false;
+};
+
+// The codec the backup was made with: a differential's manifest says what its file
+// holds (the replaced archive's codec unless `compress:` chose another); the add-on's
+// differentials have no manifest, their name says it.
+io::Codec backup_codec(const std::optional<store::DifferentialName>& diff, const std::optional<store::BackupName>& full,
+                       const std::optional<store::Manifest>& manifest)
+{
+    if (manifest) {
+        return manifest->codec;
+    }
+    const store::ArchiveCodec named = diff ? diff->codec : full->codec;
+    return store::to_io_codec(named).value_or(io::Codec::zstd);
+}
+
+OutputPlan plan_output(const RestoreOptions& options, const store::BackupName& original, io::Codec made_with)
+{
+    OutputPlan plan;
+    if (options.pve_dir) {
+        if (!options.output.empty()) {
+            throw UsageError("--pve-name names the copy itself; -o cannot be given with it");
+        }
+        plan.codec = options.compress.value_or(made_with);
+        store::BackupName pve = original;
+        pve.codec = store::from_io_codec(plan.codec);
+        pve.tgz = false;
+        plan.path = fs::absolute(*options.pve_dir) / store::format_backup_name(pve);
+        plan.pve_copy = true;
+        return plan;
+    }
+    if (options.output.empty()) {
+        throw UsageError("restore needs -o OUT, -o - or --pve-name DIR");
+    }
+    if (options.output == "-") {
+        plan.codec = options.compress.value_or(io::Codec::none);
+        return plan;
+    }
+    plan.path = fs::absolute(options.output);
+    const auto named = codec_for_output_name(plan.path.filename().string());
+    if (options.compress && named && *options.compress != *named) {
+        throw UsageError(fmt::format("-o '{}' says {} but --compress says {}; name the file after its codec or "
+                                     "leave --compress out",
+                                     plan.path.filename().string(),
+                                     *named == io::Codec::none ? "raw" : io::codec_name(*named),
+                                     io::codec_name(*options.compress)));
+    }
+    plan.codec = options.compress ? *options.compress : named.value_or(io::Codec::none);
+    return plan;
+}
+
+// Reported with the directory's own name (the temporary's would only puzzle).
+void check_output_directory(const fs::path& out_path)
+{
+    const fs::path dir = out_path.parent_path();
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+        throw io::Error(fmt::format("output directory '{}' does not exist", dir.string()));
+    }
+    if (fs::exists(fs::symlink_status(out_path, ec))) {
+        throw io::Error("'" + out_path.string() + "' exists already");
+    }
+}
+
+// The sidecars of a --pve-name copy, written before the copy gets its name: the
+// marker first, so no run ever sees the copy without it (a marker left alone by a
+// failed restore is an orphan sidecar, which prune removes).
+void write_copy_sidecars(const fs::path& source, const fs::path& copy)
+{
+    io::write_file_atomic(copy.string() + std::string(store::restored_suffix),
+                          "restored-from: " + source.filename().string() + "\n");
+    detail::carry_notes(source, copy);
+}
+
+void remove_copy_sidecars(const fs::path& copy) noexcept
+{
+    try {
+        io::remove_entry(copy.string() + std::string(store::restored_suffix));
+        io::remove_entry(copy.string() + std::string(store::notes_suffix));
+    } catch (const io::Error&) {
+        // Best effort on a failure path: an orphan sidecar is what prune removes.
+    }
+}
+
+// "; written to '/x/y.vma.zst' (zstd)" for the report line.
+std::string written_to(const OutputPlan& plan)
+{
+    const std::string codec = plan.codec == io::Codec::none ? "raw" : std::string(io::codec_name(plan.codec));
+    return plan.path.empty() ? "; " + codec + " to standard output"
+                             : "; written to '" + plan.path.string() + "' (" + codec + ")";
+}
+
+// Gives the output its final name (and a --pve-name copy its sidecars).
+void commit_output(io::OutputFile& dest, const OutputPlan& plan, const fs::path& source)
+{
+    if (!plan.pve_copy || dest.to_stdout()) {
+        dest.commit();
+        return;
+    }
+    write_copy_sidecars(source, plan.path);
+    try {
+        dest.commit();
+    } catch (...) {
+        remove_copy_sidecars(plan.path);
+        throw;
+    }
+}
+
+}  // namespace
+
 RestoreResult restore(const RestoreOptions& options, const Report& report)
 {
-    const fs::path file = fs::absolute(options.file);
+    const fs::path file = fs::absolute(options.select ? select_backup(*options.select) : options.file);
     const std::string name = file.filename().string();
     const auto diff = store::parse_differential_name(name);
     const auto full = diff ? std::optional<store::BackupName>() : store::parse_backup_name(name);
@@ -59,36 +261,32 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     if (!fs::is_regular_file(file)) {
         throw io::Error("cannot open '" + file.string() + "': no such file");
     }
+    if (options.select) {
+        report("restoring " + file.string());
+    }
 
-    // What is written: the original archive's name, raw to stdout unless asked.
+    // What is written: the original archive's name, compressed as the output's name says.
     const store::BackupName original = diff ? store::restored_backup_name(*diff) : *full;
-    const bool to_stdout = !options.pve_dir && options.output == "-";
-    const io::Codec original_codec = store::to_io_codec(original.codec).value_or(io::Codec::zstd);
-    const io::Codec codec = options.compress.value_or(to_stdout ? io::Codec::none : original_codec);
-    fs::path out_path;
-    if (options.pve_dir) {
-        store::BackupName pve = original;
-        pve.codec = store::from_io_codec(codec);
-        pve.tgz = false;
-        out_path = fs::absolute(*options.pve_dir) / store::format_backup_name(pve);
-    } else if (!to_stdout) {
-        if (options.output.empty()) {
-            throw io::Error("restore needs -o OUT, -o - or --pve-name DIR");
-        }
-        out_path = fs::absolute(options.output);
-    }
-    if (!out_path.empty() && fs::exists(out_path)) {
-        throw io::Error("'" + out_path.string() + "' exists already");
+    const auto manifest = store::read_manifest(file);
+    const OutputPlan plan = plan_output(options, original, backup_codec(diff, full, manifest));
+    const fs::path& out_path = plan.path;
+    const bool to_stdout = out_path.empty();
+    const io::Codec codec = plan.codec;
+    if (!to_stdout) {
+        check_output_directory(out_path);
     }
 
-    const auto manifest = store::read_manifest(file);
     RestoreResult result;
+    result.source = file;
+    result.codec = codec;
     if (!diff) {
         // As secret as the backup it comes from (mode, owner, group).
         io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec, {}, io::mode_like(file));
         io::DecodedInput in = io::open_decompressed(file.string());
         auto ahead = io::make_read_ahead(std::move(in.source));
-        io::HashingSink hashing(dest.sink());
+        ProgressScope shown(options.progress, "restore " + name, manifest_size(manifest));
+        io::CountingSink counting(dest.sink(), shown.updater());
+        io::HashingSink hashing(counting);
         io::copy_stream(*ahead, hashing);
         hashing.finish();
         const io::Digest got = hashing.digest();
@@ -96,11 +294,12 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
             check_digest(got, manifest->content_sha256, "'" + file.string() + "'");
             result.checked_against_manifest = true;
         }
-        commit_destination(dest, options.pve_dir.has_value());
+        commit_output(dest, plan, file);
         result.written = out_path;
         result.content_size = hashing.bytes();
+        shown.finish();
         report("restored " + name + " (" + human_bytes(result.content_size) + ")" +
-               (result.checked_against_manifest ? ", content verified" : ""));
+               (result.checked_against_manifest ? ", content verified" : "") + written_to(plan));
         return result;
     }
 
@@ -120,9 +319,11 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     // As secret as the backup it comes from (mode, owner, group).
     io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec, {}, io::mode_like(file));
     const fs::path spill_dir = out_path.empty() ? file.parent_path() : out_path.parent_path();
+    ProgressScope shown(options.progress, "restore " + name, manifest_size(manifest));
+    io::CountingSink counting(dest.sink(), shown.updater());
     RebuildOutcome r;
     try {
-        r = rebuild_archive(full_path.string(), file.string(), dest.sink(), spill_dir, ContentHashes::both,
+        r = rebuild_archive(full_path.string(), file.string(), counting, spill_dir, ContentHashes::both,
                             manifest_sizes(full_path, manifest));
     } catch (const io::Error&) {
         // A window that does not decode says "wrong full or corrupt delta". With a
@@ -136,18 +337,20 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
         }
         throw;
     }
-    dest.finish();
+    counting.finish();
     if (manifest && manifest->delta) {
         check_digest(r.base.sha256, manifest->delta->full_content_sha256, "'" + full_path.string() + "' (the full)");
         check_digest(r.target.sha256, manifest->content_sha256, "'" + file.string() + "'");
         result.checked_against_manifest = true;
     }
-    commit_destination(dest, options.pve_dir.has_value());
+    commit_output(dest, plan, file);
     result.written = out_path;
     result.content_size = r.target.size;
+    shown.finish();
     report("restored " + name + " (" + human_bytes(r.target.size) + ") from " + diff->full_file +
            (result.checked_against_manifest ? ", content verified" : ", no manifest: window checksums verified") +
-           (r.decode.kept_aside_peak ? ", " + human_bytes(r.decode.kept_aside_peak) + " of the full kept aside" : ""));
+           (r.decode.kept_aside_peak ? ", " + human_bytes(r.decode.kept_aside_peak) + " of the full kept aside" : "") +
+           written_to(plan));
     return result;
 }
 

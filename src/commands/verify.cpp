@@ -44,7 +44,7 @@ void compare_content(VerifyItem& item, const std::optional<store::Manifest>& m, 
 
 VerifyItem verify_full(const fs::path& path, const Report& progress)
 {
-    VerifyItem item{path.filename().string(), "full", 0, 0, "-", "-", true, {}};
+    VerifyItem item{path.filename().string(), "full", 0, 0, "-", "-", true, {}, path.parent_path().string()};
     progress("verifying " + item.file);
     try {
         item.file_size = fs::file_size(path);
@@ -60,7 +60,7 @@ VerifyItem verify_full(const fs::path& path, const Report& progress)
 
 VerifyItem verify_differential(const fs::path& path, const Report& progress)
 {
-    VerifyItem item{path.filename().string(), "differential", 0, 0, "-", "-", true, {}};
+    VerifyItem item{path.filename().string(), "differential", 0, 0, "-", "-", true, {}, path.parent_path().string()};
     progress("verifying " + item.file);
     try {
         item.file_size = fs::file_size(path);
@@ -128,7 +128,7 @@ void verify_dir(const fs::path& dir, VerifyReport& report, const Report& progres
             }
         }
         for (const auto& d : guest.orphan_differentials) {
-            VerifyItem item{d.file, "differential", d.size, 0, "-", "-", false, {}};
+            VerifyItem item{d.file, "differential", d.size, 0, "-", "-", false, {}, dir.string()};
             item.problems.push_back("orphan: its full '" + d.name.full_file + "' is missing");
             report.items.push_back(item);
         }
@@ -156,7 +156,7 @@ VerifyReport verify_paths(const std::vector<fs::path>& paths, const Report& prog
         } else if (store::parse_backup_name(name) || fs::is_regular_file(p)) {
             report.items.push_back(verify_full(fs::absolute(p), progress));
         } else {
-            VerifyItem item{p.string(), "?", 0, 0, "-", "-", false, {"no such file or directory"}};
+            VerifyItem item{p.string(), "?", 0, 0, "-", "-", false, {"no such file or directory"}, {}};
             report.items.push_back(item);
         }
     }

@@ -153,7 +153,7 @@ void wait_for_lock(int fd, const std::filesystem::path& path, short type, const 
     while (!try_fcntl_lock(fd, path.string(), type)) {
         if (std::chrono::steady_clock::now() >= deadline) {
             const std::string holder = read_holder(fd);
-            throw io::Error("cannot lock vmid " + std::to_string(vmid) + " in '" + dump_dir.string() +
+            throw LockTimeout("cannot lock vmid " + std::to_string(vmid) + " in '" + dump_dir.string() +
                             "': held by another pvediff (" + (holder.empty() ? "" : holder + "; ") + "waited " +
                             std::to_string(timeout.count()) + " s)");
         }

@@ -123,7 +123,7 @@ sha_a3=$(sha_of "$a3")
 hold_lock "$dir" qemu 101
 before=$(cd "$dir" && ls -A | sort)
 rc=0; "$PVEDIFF" --config "$nowait_conf" backup "$a3" >"$WORK/out" 2>&1 || rc=$?
-check "file mode, no wait: fails (exit $rc)" test "$rc" -eq 3
+check "file mode, no wait: fails with the lock exit status 4 (exit $rc)" test "$rc" -eq 4
 check "file mode, no wait: says the lock is held, and by whom ($(tail -1 "$WORK/out"))" \
   grep -q "cannot lock vmid 101.*held by another pvediff (pid $holder_pid on" "$WORK/out"
 check "file mode, no wait: the archive is still there, unchanged" test "$(sha_of "$a3")" = "$sha_a3"
@@ -147,7 +147,7 @@ release_lock
 hold_lock "$sdir" qemu 101
 rc=0; zstd -q -c <"$WORK/raw-3.vma" | "$PVEDIFF" --config "$nowait_conf" backup - --vmid 101 --type qemu \
   --dumpdir "$sdir" --now "$((t0 + 3 * 86400))" >"$WORK/out" 2>&1 || rc=$?
-check "stream mode, no wait: fails (exit $rc)" test "$rc" -eq 3
+check "stream mode, no wait: fails with the lock exit status 4 (exit $rc)" test "$rc" -eq 4
 check "stream mode, no wait: says the lock is held" grep -q "cannot lock vmid 101.*pid $holder_pid" "$WORK/out"
 check "stream mode, no wait: nothing written for day 3" test -z "$(ls -A "$sdir" | grep "$(stamp_of "$((t0 + 3 * 86400))")")"
 # Nor is lxc 101 blocked by qemu 101's lock (the lock is per type and VMID).

@@ -151,10 +151,10 @@ check "second run: 15 kept, 0 removed" grep -q "15 kept, 0 removed" "$WORK/again
 "$PVEDIFF" list "$dump" --vmid 100 --json >"$WORK/list.json"
 check "list --json: 14 backups of guest 100 and the orphan, called out" python3 - "$WORK/list.json" "$orphan" <<'PY'
 import json, sys
-rows = json.load(open(sys.argv[1]))
+rows = json.load(open(sys.argv[1]))["dumpdirs"][0]["backups"]
 orphans = [r for r in rows if r["kind"] == "orphan"]
 ok = len(rows) == 15 and [r["file"] for r in orphans] == [sys.argv[2]] and "ORPHAN" in orphans[0]["note"]
-ok = ok and sum(r["kind"] == "full" for r in rows) == 6 and all(r["guest"] == "qemu 100" for r in rows)
+ok = ok and sum(r["kind"] == "full" for r in rows) == 6 and all(r["guest_type"] == "qemu" and r["vmid"] == 100 for r in rows)
 ok = ok and sum(r["protected"] for r in rows) == 2
 sys.exit(not ok)
 PY

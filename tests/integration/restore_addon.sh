@@ -79,8 +79,8 @@ dump_sums=$(cd "$dump" && sha256sum -- * | sort)
 
 for d in "${!want[@]}"; do
   case $d in
-    *qemu*) ext=.vma.zst; type=qemu; id=101 ;;
-    *) ext=.tar.lzo; type=lxc; id=201 ;;
+    *qemu*) ext=.vma.zst; fmt=.vma; type=qemu; id=101 ;;
+    *) ext=.tar.lzo; fmt=.tar; type=lxc; id=201 ;;
   esac
   # -o FILE: compressed like the full it was made against.
   out=$WORK/out/$d.restored$ext
@@ -95,9 +95,10 @@ for d in "${!want[@]}"; do
   # -o -: the raw archive into a pipe (| qmrestore - ID, | pct restore ID -).
   got=$(pvediff -q restore "$dump/$d" -o - | sha256sum | cut -d' ' -f1)
   check "-o -: $d streams the raw archive" test "$got" = "${want[$d]}"
-  # --pve-name DIR: the standard name at the differential's time, the full's codec.
+  # --pve-name DIR: the standard name at the differential's time; no manifest, so the
+  # codec the backup was made with is the differential's own (its extension).
   pvediff -q restore "$dump/$d" --pve-name "$WORK/pve" 2>"$WORK/err" || fail "restore --pve-name $d: $(cat "$WORK/err")"
-  pve=$WORK/pve/vzdump-$type-$id-${stamp_of[$d]}$ext
+  pve=$WORK/pve/vzdump-$type-$id-${stamp_of[$d]}$fmt${d##*.vcdiff}
   if [[ -f "$pve" ]]; then
     check "--pve-name: $(basename "$pve") restores byte for byte" test "$(content_sha "$pve")" = "${want[$d]}"
   else
@@ -136,7 +137,7 @@ check "restore left the dump dir untouched (no manifests, no temporaries)" \
 pvediff list "$dump" --json >"$WORK/list.json"
 check "list --json: 10 files, 8 differentials without manifest, none orphaned" python3 - "$WORK/list.json" <<'PY'
 import json, sys
-rows = json.load(open(sys.argv[1]))
+rows = json.load(open(sys.argv[1]))["dumpdirs"][0]["backups"]
 diffs = [r for r in rows if r["kind"] == "differential"]
 sys.exit(not (len(rows) == 10 and len(diffs) == 8 and not any(r["manifest"] for r in rows)
               and all(0 < r["ratio"] < 1 for r in diffs)))

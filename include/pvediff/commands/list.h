@@ -1,27 +1,59 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // `pvediff list`: the chains of a dump dir as rows (the cli prints them as a table
-// or JSON).
+// or JSON), with what they cost against what vzdump alone would keep.
+//
+// "What vzdump alone would keep" for a backup (vzdump_size): a full is its own size;
+// a differential stands for an archive of its manifest's content size, counted
+// compressed at its full's ratio (the full's file size / the full's content size, from
+// the full's manifest); without those manifests (the add-on's differentials), as
+// large as its full. An orphan differential counts its own size on both sides.
+#include <cstdint>
 #include <ctime>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "pvediff/store/names.h"
+
 namespace pvediff::commands {
 
 struct ListRow {
-    std::string guest;       // "qemu 101"
+    std::string guest;       // "qemu 101", for the table
+    store::GuestType type = store::GuestType::qemu;
+    std::uint32_t vmid = 0;
     std::string file;
     std::string kind;        // "full", "differential", "orphan"
+    std::string full;        // a differential's (or orphan's) full, by file name
     std::time_t time = 0;    // the backup's own time
     std::uint64_t size = 0;  // on disk
     double ratio = 0;        // differential size / its full's size
     bool has_manifest = false;
     bool is_protected = false;
     std::string note;        // "full missing", "no manifest", ...
+    std::uint64_t vzdump_size = 0;  // what vzdump alone would keep for it (see above)
 };
 
-std::vector<ListRow> list_dump_dir(const std::filesystem::path& dir, std::optional<std::uint32_t> vmid);
+struct SpaceTotals {
+    std::size_t backups = 0;
+    std::uint64_t size = 0;         // what pvediff keeps
+    std::uint64_t vzdump_size = 0;  // what vzdump alone would keep
+};
+
+struct GuestListing {
+    store::GuestType type = store::GuestType::qemu;
+    std::uint32_t vmid = 0;
+    SpaceTotals totals;
+};
+
+struct Listing {
+    std::filesystem::path dir;
+    std::vector<ListRow> rows;
+    std::vector<GuestListing> guests;
+    SpaceTotals totals;
+};
+
+Listing list_dump_dir(const std::filesystem::path& dir, std::optional<std::uint32_t> vmid);
 
 }  // namespace pvediff::commands

@@ -7,9 +7,12 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "pvediff/commands/report.h"
 #include "pvediff/store/config.h"
+#include "pvediff/store/names.h"
 
 namespace pvediff::commands {
 
@@ -23,10 +26,20 @@ struct PruneRequest {
     std::chrono::seconds lock_timeout{3600};
 };
 
+// One line of the plan, for machine output.
+struct PruneLine {
+    store::GuestType type = store::GuestType::qemu;
+    std::uint32_t vmid = 0;
+    std::string file;
+    std::string action;  // "keep", "remove", "orphan" (left in place), "remove-orphan"
+    std::string reason;
+};
+
 struct PruneSummary {
     std::size_t kept = 0;
     std::size_t removed = 0;
     std::size_t orphans = 0;
+    std::vector<PruneLine> lines;
 };
 
 PruneSummary prune(const PruneRequest& request, const Report& report);

@@ -20,6 +20,7 @@ struct VerifyItem {
     std::string structure;  // verifier summary
     bool ok = false;
     std::vector<std::string> problems;
+    std::string dir;        // where `file` is (empty for a path that does not exist)
 };
 
 struct VerifyReport {

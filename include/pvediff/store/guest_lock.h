@@ -31,16 +31,24 @@
 #include <string>
 
 #include "pvediff/io/fd.h"
+#include "pvediff/io/error.h"
 #include "pvediff/store/names.h"
 
 namespace pvediff::store {
 
 inline constexpr std::chrono::milliseconds lock_poll_interval{100};
 
+// The lock is held by another run and `timeout` passed: a distinct type, so the
+// cli can give scripts a distinct exit status (try again later, nothing is wrong).
+class LockTimeout : public io::Error {
+public:
+    using io::Error::Error;
+};
+
 class GuestLock {
 public:
     // Takes the lock, polling every 100 ms for up to `timeout` (0: one try), then
-    // throws io::Error: "cannot lock vmid 101 in '/dir': held by another pvediff
+    // throws LockTimeout: "cannot lock vmid 101 in '/dir': held by another pvediff
     // (pid 4242 on pve1; waited 600 s)". `on_wait`, if given, is called once when the
     // first try fails (so the caller can log that it waits).
     GuestLock(const std::filesystem::path& dump_dir, GuestType type, std::uint32_t vmid,

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+// A sink that counts the bytes passing through it and tells an observer, so a
+// long operation can show progress without its stages knowing about it.
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "pvediff/io/byte_stream.h"
+
+namespace pvediff::io {
+
+class CountingSink final : public ByteSink {
+public:
+    // `on_bytes(total so far)` after every write; it must be cheap (a rate-limited
+    // progress display) and may be empty.
+    CountingSink(ByteSink& inner, std::function<void(std::uint64_t)> on_bytes)
+        : inner_(inner), on_bytes_(std::move(on_bytes))
+    {
+    }
+    void write(std::span<const std::uint8_t> data) override
+    {
+        inner_.write(data);
+        count_ += data.size();
+        if (on_bytes_) {
+            on_bytes_(count_);
+        }
+    }
+    void finish() override { inner_.finish(); }
+    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
+    [[nodiscard]] std::uint64_t count() const { return count_; }
+
+private:
+    ByteSink& inner_;
+    std::function<void(std::uint64_t)> on_bytes_;
+    std::uint64_t count_ = 0;
+};
+
+}  // namespace pvediff::io
