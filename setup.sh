@@ -11,6 +11,7 @@ packages=(
   libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   zstd lzop gzip pigz xdelta3 tar rdiff xz-utils
   dpkg-dev debhelper man-db time e2fsprogs
+  libfuse3-dev fuse3
 )
 missing=()
 for p in "${packages[@]}"; do

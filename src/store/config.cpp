@@ -35,7 +35,8 @@ unsigned parse_count(std::string_view key, std::string_view v, unsigned max)
 // Keys that make no sense for one guest.
 bool global_only(std::string_view key)
 {
-    return key == "hook-script" || key == "hook-phase" || key == "dumpdir";
+    return key == "hook-script" || key == "hook-phase" || key == "dumpdir" || key == "mount-source" ||
+           key == "mount-point";
 }
 
 bool is_retention_key(std::string_view key)
@@ -251,6 +252,11 @@ void apply_setting(Settings& s, std::string_view key, std::string_view v)
             bad_value(key, v, "absolute paths separated by spaces");
         }
         s.dumpdirs = std::move(dirs);
+    } else if (key == "mount-source" || key == "mount-point") {
+        if (!v.starts_with('/')) {
+            bad_value(key, v, "an absolute path");
+        }
+        (key == "mount-source" ? s.mount_source : s.mount_point) = std::string(v);
     } else {
         throw io::Error("unknown key '" + std::string(key) + "'");
     }
@@ -275,6 +281,8 @@ Settings merge_settings(const Settings& base, const Settings& top)
     take(out.hook_script, top.hook_script);
     take(out.hook_phase, top.hook_phase);
     take(out.dumpdirs, top.dumpdirs);
+    take(out.mount_source, top.mount_source);
+    take(out.mount_point, top.mount_point);
     return out;
 }
 
@@ -292,6 +300,8 @@ EffectiveSettings resolve_settings(const Settings& s)
     e.hook_script = s.hook_script.value_or(e.hook_script);
     e.hook_phase = s.hook_phase.value_or(e.hook_phase);
     e.dumpdirs = s.dumpdirs.value_or(e.dumpdirs);
+    e.mount_source = s.mount_source.value_or(e.mount_source);
+    e.mount_point = s.mount_point.value_or(e.mount_point);
     return e;
 }
 

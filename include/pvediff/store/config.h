@@ -22,6 +22,8 @@
 //   hook-script: /path       another vzdump hook script to run after pvediff's (global only)
 //   hook-phase: log-end      when the hook converts: log-end (default) or backup-end
 //   dumpdir: /mnt/a /mnt/b   dump dirs for commands run without one (global only)
+//   mount-source: /mnt/a/dump    `pvediff mount` without arguments (the systemd unit):
+//   mount-point: /mnt/pvediff-view/dump   the dump dir shown and where (global only)
 //
 // Per-guest overrides are keys prefixed with `vmid-<ID>-`, e.g.
 //   vmid-101-fullbackup: 0
@@ -91,6 +93,8 @@ struct Settings {
     std::optional<std::string> hook_script;
     std::optional<HookPhase> hook_phase;
     std::optional<std::vector<std::string>> dumpdirs;
+    std::optional<std::string> mount_source;
+    std::optional<std::string> mount_point;
 };
 
 // Every setting decided: defaults filled in.
@@ -106,6 +110,8 @@ struct EffectiveSettings {
     std::string hook_script;  // empty: none
     HookPhase hook_phase = HookPhase::log_end;
     std::vector<std::string> dumpdirs;
+    std::string mount_source;  // empty: not set
+    std::string mount_point;
 };
 
 struct Config {
