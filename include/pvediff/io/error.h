@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
 
 namespace pvediff::io {
 
@@ -14,6 +18,14 @@ class Error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+
+// "'<path>': <message>", the message formatted by fmt: the form of every error about
+// one file. `throw io::file_error(path, "not a regular file");`
+template <typename... Args>
+[[nodiscard]] Error file_error(std::string_view path, fmt::format_string<Args...> format, Args&&... args)
+{
+    return Error(fmt::format("'{}': {}", path, fmt::format(format, std::forward<Args>(args)...)));
+}
 
 // "cannot <what> '<path>': <strerror(err)>"
 [[noreturn]] void throw_errno(const std::string& what, const std::string& path, int err);

@@ -58,7 +58,6 @@ struct DifferentialName {
 
 inline constexpr std::string_view differential_infix = "--differential-";
 inline constexpr std::string_view vcdiff_extension = ".vcdiff";
-inline constexpr std::string_view restored_suffix = ".pvediff-restored";
 
 std::optional<BackupName> parse_backup_name(std::string_view file_name);
 std::string format_backup_name(const BackupName& name);
