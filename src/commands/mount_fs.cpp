@@ -28,6 +28,7 @@
 #include "pvediff/engine/vcdiff_scan.h"
 #include "pvediff/io/codec.h"
 #include "pvediff/io/error.h"
+#include "pvediff/io/interrupt.h"
 #include "pvediff/io/fd.h"
 #include "pvediff/store/manifest.h"
 
@@ -587,6 +588,9 @@ int mount(const MountOptions& given, const Report& report)
     }
     int rc = 0;
     {
+        // The FUSE loop stops on SIGTERM, SIGINT and SIGHUP itself and unmounts the view
+        // (and the daemon's child has no thread waiting for them anyway).
+        const io::SignalHandover handover;
         SignalHandlers handlers(fuse_get_session(fu.f));
         fuse_loop_config* config = fuse_loop_cfg_create();
         if (config == nullptr) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <optional>
 #include <mutex>
 #include <pthread.h>
 #include <thread>
@@ -22,6 +23,9 @@ struct Registry {
     std::uint64_t next_id = 0;
     std::map<std::uint64_t, std::pair<int, std::string>> temps;
     sigset_t mask_at_start{};  // what a child process (the chained hook script) gets back
+    sigset_t waited{};         // the signals the waiting thread takes
+    // Set while a SignalHandover lives: the thread that handles the signals itself.
+    std::optional<pthread_t> handed_to;
 };
 
 // Never destroyed: the waiting thread may still use it while the process exits.
@@ -55,12 +59,20 @@ void write_stderr(const std::string& text)
 
 [[noreturn]] void wait_and_exit(sigset_t set)
 {
-    int sig = 0;
-    while (::sigwait(&set, &sig) != 0) {
-    }
     Registry& r = registry();
-    // Held until _exit: no temporary is registered or committed meanwhile.
-    r.mutex.lock();
+    int sig = 0;
+    for (;;) {
+        while (::sigwait(&set, &sig) != 0) {
+        }
+        // Held until _exit: no temporary is registered or committed meanwhile.
+        r.mutex.lock();
+        if (!r.handed_to) {
+            break;
+        }
+        // A component handles the signal itself (SignalHandover): pass it on.
+        ::pthread_kill(*r.handed_to, sig);
+        r.mutex.unlock();
+    }
     std::size_t removed = 0;
     for (const auto& [id, temp] : r.temps) {
         if (::unlinkat(temp.first, temp.second.c_str(), 0) == 0) {
@@ -78,6 +90,7 @@ InterruptExit::InterruptExit()
 {
     const sigset_t set = interrupt_signals();
     Registry& r = registry();
+    r.waited = set;
     if (const int rc = ::pthread_sigmask(SIG_BLOCK, &set, &r.mask_at_start); rc != 0) {
         throw_errno("block signals", "pvediff", rc);
     }
@@ -87,6 +100,24 @@ InterruptExit::InterruptExit()
     if (::sigisemptyset(&set) == 0) {  // all three ignored: nothing to wait for
         std::thread(wait_and_exit, set).detach();
     }
+}
+
+SignalHandover::SignalHandover()
+{
+    Registry& r = registry();
+    const std::lock_guard lock(r.mutex);
+    r.handed_to = ::pthread_self();
+    if (const int rc = ::pthread_sigmask(SIG_UNBLOCK, &r.waited, nullptr); rc != 0) {
+        throw_errno("unblock signals", "pvediff", rc);
+    }
+}
+
+SignalHandover::~SignalHandover()
+{
+    Registry& r = registry();
+    const std::lock_guard lock(r.mutex);
+    ::pthread_sigmask(SIG_BLOCK, &r.waited, nullptr);
+    r.handed_to.reset();
 }
 
 TempRegistration::TempRegistration(int dir_fd, std::string name)

@@ -9,7 +9,7 @@ dump=$WORK/dump
 mkdir -p "$dump"
 head -c 200000 /dev/urandom >"$WORK/f"
 tar -C "$WORK" -cf - f | zstd -q -c >"$dump/vzdump-lxc-105-2026_11_20-01_00_00.tar.zst"
-printf 'dumpdir: %s\n' "$dump" >"$WORK/pvediff.conf"
+printf 'dumpdir: %s\nfullbackup: 7\n' "$dump" >"$WORK/pvediff.conf"
 pv() { "$PVEDIFF" --config "$WORK/pvediff.conf" "$@"; }
 
 pv backup "$dump/vzdump-lxc-105-2026_11_20-01_00_00.tar.zst" >"$WORK/plain.out" 2>&1

@@ -29,6 +29,18 @@ public:
     ~InterruptExit() = default;  // the waiting thread ends with the process
 };
 
+// While it lives, SIGTERM, SIGINT and SIGHUP go to the thread that made it, unblocked
+// there, instead of ending the process: for a component that stops cleanly on them
+// by itself (the FUSE loop of `pvediff mount`, whose handlers unmount the view). A
+// signal the waiting thread takes meanwhile is passed on to that thread.
+class SignalHandover {
+public:
+    SignalHandover();
+    SignalHandover(const SignalHandover&) = delete;
+    SignalHandover& operator=(const SignalHandover&) = delete;
+    ~SignalHandover();
+};
+
 // While it lives, the file `name` in the directory `dir_fd` is removed if the process
 // is interrupted. `dir_fd` must stay open as long as the registration.
 class TempRegistration {
