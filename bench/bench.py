@@ -172,7 +172,9 @@ def run_pair(name, a, stamp, data, pvediff):
         os.link(base + ".zst", full)
         conf = os.path.join(wd, "pvediff.conf")
         with open(conf, "w") as f:
-            f.write("fullbackup: 0\n")
+            # fullbackup: 0 means "pvediff does nothing"; any other value keeps the
+            # guest's first archive as its full and stores the index beside it.
+            f.write("fullbackup: 7\n")
         res = measure(f"{q(pvediff)} --config {q(conf)} backup {q(full)}", T, wd)
         index_file = full + ".pvediff-index"
         index_mb = os.path.getsize(index_file) / 1e6 if os.path.exists(index_file) else 0

@@ -20,7 +20,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PART_OFFSET = 1 << 20
-STAMP_VERSION = 4
+VMA_CTIME_BASE = 1795651200
+STAMP_VERSION = 5  # 5: VMAs by `pvediff dev-make-vma` (one cluster-order model)
 T0 = time.time()
 
 
@@ -71,11 +72,11 @@ def make_image(tree, image):
     write_mbr(image, size)
 
 
-def gen_vma(tool, image, out, order):
-    if tool:
-        sh(tool, image, out, "--order", str(order))
-    else:
-        sh(sys.executable, os.path.join(HERE, "gen_vma.py"), image, out, "--order", str(order))
+def gen_vma(pvediff, image, out, seed):
+    # pvediff's own generator: the cluster order model of src/formats/vma_cluster_order.cpp
+    # (docs/vma-format.md), a uuid from the seed, a ctime one day apart per seed.
+    sh(pvediff, "dev-make-vma", "--image", image, "--order-seed", str(seed),
+       "--ctime", str(VMA_CTIME_BASE + seed * 86400), "-o", out)
 
 
 def main():
@@ -85,11 +86,13 @@ def main():
     ap.add_argument("--kinds", default="tar,vma")
     ap.add_argument("--day2", type=int, default=1)
     ap.add_argument("--unchanged", type=int, default=1)
-    ap.add_argument("--gen-vma-tool", default="")
+    ap.add_argument("--pvediff", default="", help="pvediff binary (writes the VMAs: dev-make-vma)")
     ap.add_argument("--lzo", type=int, default=1, help="also .vma.lzo of day 1 and day 2")
     ap.add_argument("--keep-sources", action="store_true", help="keep tree and disk images")
     a = ap.parse_args()
     kinds = a.kinds.split(",")
+    if "vma" in kinds and not a.pvediff:
+        sys.exit("gen_data.py: the VMA archives need --pvediff (pvediff dev-make-vma writes them)")
     data = os.path.join(a.workdir, "data")
     stamp_path = os.path.join(data, "data.json")
     want = []
@@ -144,12 +147,12 @@ def main():
             sh(sys.executable, os.path.join(HERE, "gen_day2.py"), "tree", "--plan", plan, "--tree", tree)
             tar(tree, os.path.join(data, "tar/day2.tar"))
     if "vma" in kinds:
-        log(f"VMA archives ({'C++ gen_vma' if a.gen_vma_tool else 'gen_vma.py fallback'})")
-        gen_vma(a.gen_vma_tool, img1, os.path.join(data, "vma/day1.vma"), 1)
+        log("VMA archives (pvediff dev-make-vma)")
+        gen_vma(a.pvediff, img1, os.path.join(data, "vma/day1.vma"), 1)
         if a.unchanged:
-            gen_vma(a.gen_vma_tool, img1, os.path.join(data, "vma/day1b.vma"), 2)
+            gen_vma(a.pvediff, img1, os.path.join(data, "vma/day1b.vma"), 2)
         if a.day2:
-            gen_vma(a.gen_vma_tool, img2, os.path.join(data, "vma/day2.vma"), 3)
+            gen_vma(a.pvediff, img2, os.path.join(data, "vma/day2.vma"), 3)
     archives = {}
     for w in want:
         p = os.path.join(data, w)
@@ -166,7 +169,7 @@ def main():
                 os.remove(p)
     with open(stamp_path, "w") as f:
         json.dump({"version": STAMP_VERSION, "size": a.size, "archives": archives,
-                   "gen_vma": "C++ gen_vma" if a.gen_vma_tool else "gen_vma.py"}, f, indent=1)
+                   "gen_vma": "pvediff dev-make-vma"}, f, indent=1)
     log("done")
 
 

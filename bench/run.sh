@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(dirname "$here")
 size=2000M
 only=""
-workdir=/work/bench-work
+workdir=$here/out/work  # bench/out/ is git-ignored
 keep=0
 timeout_s=900
 pvediff=""
@@ -57,27 +57,28 @@ if (( avail < need )); then
   exit 2
 fi
 
-# pvediff and the C++ VMA generator, built in our own build dir.
+# pvediff, built in our own build dir unless --pvediff names a binary. It is measured,
+# and it writes the VMA archives (`pvediff dev-make-vma`); data kept with --keep is
+# reused whichever binary is measured later.
 build=$src/build-bench
-gen_vma_tool=""
-if [[ -z $pvediff || ! -x $src/build-bench/bench/gen_vma ]]; then
+if [[ -z $pvediff ]]; then
   echo "run.sh: building pvediff in $build" >&2
   if cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPVEDIFF_TESTS=OFF >/dev/null; then
     cmake --build "$build" --target pvediff -j2 >&2 || echo "run.sh: !!! pvediff does not build; its rows are left out" >&2
-    if grep -q gen_vma "$build/build.ninja" 2>/dev/null; then
-      cmake --build "$build" --target gen_vma -j2 >&2 || echo "run.sh: gen_vma does not build; using gen_vma.py" >&2
-    fi
   else
     echo "run.sh: !!! cmake configure failed; pvediff rows are left out" >&2
   fi
+  [[ -x $build/pvediff ]] && pvediff=$build/pvediff
 fi
-[[ -z $pvediff && -x $build/pvediff ]] && pvediff=$build/pvediff
-[[ -x $build/bench/gen_vma ]] && gen_vma_tool=$build/bench/gen_vma
+if [[ $kinds == *vma* && -z $pvediff ]]; then
+  echo "run.sh: the VMA archives are written by pvediff dev-make-vma, and there is no pvediff" >&2
+  exit 2
+fi
 
 keep_sources=()
 ((keep)) && keep_sources=(--keep-sources)
 python3 "$here/gen_data.py" --workdir "$workdir" --size "$bytes" --kinds "$kinds" --day2 "$day2" \
-  --unchanged "$unchanged" --gen-vma-tool "$gen_vma_tool" "${keep_sources[@]}"
+  --unchanged "$unchanged" --pvediff "$pvediff" "${keep_sources[@]}"
 
 keep_flag=()
 ((keep)) && keep_flag=(--keep)

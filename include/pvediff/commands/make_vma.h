@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #pragma once
 // `pvediff dev-make-vma` (hidden; for tests, the demo and the benchmark): archives a
-// raw disk image as vzdump would, with clusters in the order QEMU's 16 parallel copy
-// workers deliver them (so two archives of the same disk differ in order), a fresh
-// uuid per seed, and all-zero blocks omitted.
+// raw disk image as vzdump would, with clusters in the order QEMU's parallel copy
+// workers deliver them (formats/vma_cluster_order.h: the one model of that order, also
+// used by the benchmark; two archives of the same disk with different seeds differ in
+// order), a fresh uuid per seed, and all-zero blocks omitted.
 #include <cstdint>
 #include <filesystem>
 #include <string>
 
+#include "pvediff/formats/vma_cluster_order.h"
 #include "pvediff/io/byte_stream.h"
 
 namespace pvediff::commands {
@@ -18,7 +20,7 @@ struct MakeVmaOptions {
     std::int64_t ctime = 0;
     std::string device = "drive-scsi0";
     std::string config = "boot: order=scsi0\ncores: 2\nmemory: 2048\nname: demo\nscsi0: local:vm-100-disk-0,size=1G\n";
-    unsigned workers = 16;
+    formats::VmaClusterOrderModel order_model;
 };
 
 void make_vma(const MakeVmaOptions& options, io::ByteSink& out);
