@@ -164,8 +164,8 @@ EncodeResult Xdelta3Encoder::encode(io::ByteSource& base, io::ByteSource& target
     std::size_t n = 0;
     auto fail = [&](int ret) {
         ring.rethrow_if_failed();
-        throw io::Error("'" + target.name() +
-                        "': xdelta3 encoding failed: " + (stream->msg ? stream->msg : xd3_strerror(ret)));
+        throw io::file_error(target.name(), "xdelta3 encoding failed: {}",
+                             stream->msg ? stream->msg : xd3_strerror(ret));
     };
     do {
         n = io::read_full(target, in);
