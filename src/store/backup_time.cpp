@@ -108,7 +108,7 @@ BackupTime make_backup_time(int year, int month, int day, int hour, int minute, 
         char buf[96];
         std::snprintf(buf, sizeof buf, "%04d_%02d_%02d-%02d_%02d_%02d", year, month, day, hour, minute,
                       second);
-        throw io::Error(std::string("invalid backup time ") + buf);
+        throw io::Error(fmt::format("invalid backup time {}", buf));
     }
     BackupTime t{year, month, day, hour, minute, second, 0};
     t.time = local_to_instant(year, month, day, hour, minute, second);

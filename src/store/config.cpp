@@ -64,7 +64,7 @@ void set_keep(KeepOptions& k, std::string_view key, std::string_view value)
     } else if (key == "keep-yearly") {
         k.yearly = parse_count(key, value, max_keep);
     } else {
-        throw io::Error("unknown key '" + std::string(key) + "'");
+        throw io::Error(fmt::format("unknown key '{}'", key));
     }
 }
 
@@ -257,7 +257,7 @@ void apply_setting(Settings& s, std::string_view key, std::string_view v)
         }
         (key == "mount-source" ? s.mount_source : s.mount_point) = std::string(v);
     } else {
-        throw io::Error("unknown key '" + std::string(key) + "'");
+        throw io::Error(fmt::format("unknown key '{}'", key));
     }
 }
 

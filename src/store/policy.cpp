@@ -20,7 +20,7 @@ Decision stays_full(std::string reason)
 
 std::string guest_label(const BackupName& n)
 {
-    return fmt::format("{} {}", guest_type_name(n.type), n.vmid);
+    return store::guest_label(n.type, n.vmid);
 }
 
 // Time from the guest's newest backup before `t` (full or differential) to `t`.
