@@ -62,8 +62,10 @@ void check_base_identity(const fs::path& base, const ContentInfo& seen)
         throw io::Error(*wrong);
     }
     if (m->content_size != seen.size) {
-        throw io::Error("'" + base.string() + "': " + std::to_string(seen.size) + " bytes of content instead of " +
-                        std::to_string(m->content_size) + " as its manifest says: it was replaced or changed");
+        throw io::file_error(
+            base.string(),
+            "{} bytes of content instead of {} as its manifest says: it was replaced or changed", seen.size,
+            m->content_size);
     }
 }
 

@@ -28,7 +28,7 @@ void take_problems(ContentCheck& c, const std::vector<std::string>& problems, st
 {
     c.problems.insert(c.problems.end(), problems.begin(), problems.end());
     if (omitted != 0) {
-        c.problems.push_back("... and " + std::to_string(omitted) + " more");
+        c.problems.push_back(fmt::format("... and {} more", omitted));
     }
 }
 
@@ -42,12 +42,11 @@ std::string vma_summary(const formats::VmaVerifyReport& r)
     if (r.header_ok) {
         s += " " + formats::format_utc(r.header.ctime) + " uuid " + formats::format_uuid(r.header.uuid);
     }
-    s += std::string(": structure ") + (r.structure_ok ? "ok" : "BAD") + ", " + std::to_string(r.extents) +
-         " extents";
+    s += fmt::format(": structure {}, {} extents", r.structure_ok ? "ok" : "BAD", r.extents);
     for (const auto& d : r.devices) {
-        s += "; " + d.name + " " + std::to_string(d.size) + " bytes: " + std::to_string(d.clusters_seen) +
-             "/" + std::to_string(d.clusters_expected) + " clusters" +
-             (d.clusters_missing ? ", " + std::to_string(d.clusters_missing) + " MISSING" : "");
+        s += fmt::format("; {} {} bytes: {}/{} clusters{}", d.name, d.size, d.clusters_seen,
+                         d.clusters_expected,
+                         d.clusters_missing ? fmt::format(", {} MISSING", d.clusters_missing) : "");
     }
     return s;
 }
@@ -73,7 +72,7 @@ ContentCheck check_content(io::ByteSource& content)
         // The verifier names each device's missing clusters; say it here only when
         // its list was cut short and that line may be among the omitted ones.
         if (r.structure_ok && !r.complete && r.problems_omitted != 0) {
-            c.problems.push_back(std::to_string(r.clusters_missing) + " clusters missing (truncated archive?)");
+            c.problems.push_back(fmt::format("{} clusters missing (truncated archive?)", r.clusters_missing));
         }
         break;
     }
@@ -81,7 +80,7 @@ ContentCheck check_content(io::ByteSource& content)
         c.format = "tar";
         const auto r = formats::verify_tar(stream);
         c.structure_ok = r.ok;
-        c.summary = "tar: " + std::to_string(r.members) + " members, " + std::to_string(r.data_bytes) + " data bytes";
+        c.summary = fmt::format("tar: {} members, {} data bytes", r.members, r.data_bytes);
         take_problems(c, r.problems, r.problems_omitted);
         break;
     }

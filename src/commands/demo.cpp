@@ -101,8 +101,8 @@ bool run_demo(const DemoOptions& options, const Report& say)
     TempDir tmp(options.keep_dir);
     const fs::path dump = tmp.path() / "dump";
     fs::create_directories(dump);
-    say("demo dump dir: " + dump.string() + " (fullbackup: 3 days, " + std::to_string(options.days) +
-        " nightly backups of VM 100 and container 200)");
+    say(fmt::format("demo dump dir: {} (fullbackup: 3 days, {} nightly backups of VM 100 and container 200)",
+                    dump.string(), options.days));
 
     store::EffectiveSettings settings;
     settings.fullbackup = std::chrono::hours(72);
@@ -217,10 +217,11 @@ bool run_demo(const DemoOptions& options, const Report& say)
     };
     prune(pr, say);
 
-    say("--- space: vzdump alone would keep " + human_bytes(vzdump_would) + " for these " +
-        std::to_string(options.days * 2) + " backups; pvediff kept " + human_bytes(fulls) + " of fulls + " +
-        human_bytes(diffs) + " of differentials before pruning and verified every one (" + human_bytes(raw_total) +
-        " of archive content)");
+    say(fmt::format(
+        "--- space: vzdump alone would keep {} for these {} backups; pvediff kept {} of fulls + {} of "
+        "differentials before pruning and verified every one ({} of archive content)",
+        human_bytes(vzdump_would), options.days * 2, human_bytes(fulls), human_bytes(diffs),
+        human_bytes(raw_total)));
     say(ok ? "demo: all checks passed" : "demo: SOMETHING FAILED");
     return ok;
 }

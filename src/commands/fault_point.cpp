@@ -16,7 +16,7 @@ void fault_point(std::string_view name)
     }
     const std::string_view spec(wanted);
     if (spec == name) {
-        throw io::Error("fault injected at '" + std::string(name) + "' (PVEDIFF_FAULT_AT)");
+        throw io::Error(fmt::format("fault injected at '{}' (PVEDIFF_FAULT_AT)", name));
     }
     if (spec.size() == name.size() + 5 && spec.starts_with(name) && spec.ends_with(":kill")) {
         std::raise(SIGKILL);

@@ -57,7 +57,7 @@ std::string target_mismatch(const HookCall& call, std::uint32_t vmid, const fs::
     const auto name = store::parse_backup_name(archive.filename().string());
     const std::string type = env_of(call, "VMTYPE");
     if (name->vmid != vmid) {
-        return "target '" + archive.filename().string() + "' is not an archive of guest " + std::to_string(vmid);
+        return fmt::format("target '{}' is not an archive of guest {}", archive.filename().string(), vmid);
     }
     if (!type.empty() && store::parse_guest_type(type) != name->type) {
         return "target '" + archive.filename().string() + "' is not an archive of a " + type + " guest";
@@ -95,7 +95,7 @@ int run_chained(const std::string& script, const HookCall& call, const Report& r
     }
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (code != 0) {
-        report("hook script " + script + " exited with status " + std::to_string(code));
+        report(fmt::format("hook script {} exited with status {}", script, code));
     }
     return code;
 }

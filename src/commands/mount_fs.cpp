@@ -146,7 +146,7 @@ private:
                 size = engine::scan_vcdiff(*in.source).target_bytes;
             }
         } catch (const std::exception& e) {
-            log("'" + path.string() + "' is not shown: " + e.what());
+            log(fmt::format("'{}' is not shown: {}", path.string(), e.what()));
         }
         used[key] = size;
         return size;
@@ -337,7 +337,8 @@ int op_read(const char* /*path*/, char* buf, size_t size, off_t offset, struct f
                                                     {reinterpret_cast<std::uint8_t*>(buf), size}));
         } catch (const std::exception& e) {
             if (!f->logged.test_and_set()) {
-                state().log("'" + f->differential + "' cannot be rebuilt, reads answer EIO: " + e.what());
+                state().log(
+                    fmt::format("'{}' cannot be rebuilt, reads answer EIO: {}", f->differential, e.what()));
             }
             return -EIO;
         }
@@ -555,10 +556,10 @@ int mount(const MountOptions& given, const Report& report)
         options.spill_dir = fs::temp_directory_path();
     }
     if (!fs::is_directory(options.dump_dir)) {
-        throw io::Error("'" + options.dump_dir.string() + "' is not a directory");
+        throw io::Error(fmt::format("'{}' is not a directory", options.dump_dir.string()));
     }
     if (!fs::is_directory(options.mount_point)) {
-        throw io::Error("mount point '" + options.mount_point.string() + "' is not a directory");
+        throw io::Error(fmt::format("mount point '{}' is not a directory", options.mount_point.string()));
     }
     MountState st(options, !options.foreground);
 
@@ -576,7 +577,7 @@ int mount(const MountOptions& given, const Report& report)
         throw io::Error("cannot set up the FUSE file system (is fuse3 installed and /dev/fuse there?)");
     }
     if (fuse_mount(fu.f, options.mount_point.c_str()) != 0) {
-        throw io::Error("cannot mount on '" + options.mount_point.string() + "'");
+        throw io::Error(fmt::format("cannot mount on '{}'", options.mount_point.string()));
     }
     fu.mounted = true;
     report("showing " + options.dump_dir.string() + " on " + options.mount_point.string());

@@ -102,8 +102,7 @@ void StreamedArchive::run(std::uint64_t generation)
         producer_(sink);
         std::lock_guard lock(mutex_);
         if (window_end_ != size_ && generation == generation_) {
-            failure = "'" + name_ + "': rebuilt " + std::to_string(window_end_) + " bytes, expected " +
-                      std::to_string(size_);
+            failure = fmt::format("'{}': rebuilt {} bytes, expected {}", name_, window_end_, size_);
         }
     } catch (const Cancelled&) {
         return;
@@ -144,7 +143,7 @@ void StreamedArchive::append(std::uint64_t generation, std::span<const std::uint
         changed_.wait(lock);
     }
     if (window_end_ + piece.size() > size_) {
-        throw io::Error("'" + name_ + "': rebuilds to more than its size of " + std::to_string(size_) + " bytes");
+        throw io::file_error(name_, "rebuilds to more than its size of {} bytes", size_);
     }
     // The start goes into the head cache once, the first time it is produced.
     if (window_end_ < limits_.head_bytes && head_.size() == window_end_) {
@@ -215,8 +214,7 @@ std::size_t StreamedArchive::read(std::uint64_t offset, std::span<std::uint8_t> 
             continue;
         }
         if (done_) {
-            throw io::Error("'" + name_ + "': ended at " + std::to_string(window_end_) + " bytes, expected " +
-                            std::to_string(size_));
+            throw io::file_error(name_, "ended at {} bytes, expected {}", window_end_, size_);
         }
         // Bytes before `pos` (less keep_behind) may go to make room; `pos` on may not:
         // this read still needs them.

@@ -38,7 +38,7 @@ PruneSummary prune(const PruneRequest& request, const Report& report)
         }
         const store::KeepOptions keep = request.keep_for(key.vmid);
         const store::GuestPrunePlan plan = store::plan_guest_prune(dir, *guest, keep, options);
-        const std::string who = std::string(store::guest_type_name(key.type)) + " " + std::to_string(key.vmid);
+        const std::string who = store::guest_label(key.type, key.vmid);
         report(who + ": " + keep.str());
         for (const auto& item : plan.items) {
             report(std::string("  ") + (item.action == store::PruneAction::keep ? "keep   " : "remove ") + item.file +
@@ -72,8 +72,8 @@ PruneSummary prune(const PruneRequest& request, const Report& report)
             io::fsync_dir(dir.string());
         }
     }
-    report(std::to_string(summary.kept) + " kept, " + std::to_string(summary.removed) + " " + verb +
-           (summary.orphans ? ", " + std::to_string(summary.orphans) + " orphans" : ""));
+    report(fmt::format("{} kept, {} {}{}", summary.kept, summary.removed, verb,
+                       summary.orphans ? fmt::format(", {} orphans", summary.orphans) : ""));
     return summary;
 }
 

@@ -128,7 +128,7 @@ fs::path select_backup(const BackupSelection& select)
     }
     std::vector<std::string> dirs;
     for (const fs::path& dir : select.dumpdirs) {
-        dirs.push_back("'" + dir.string() + "'");
+        dirs.push_back(fmt::format("'{}'", dir.string()));
     }
     throw io::Error(fmt::format("no restorable backup of {} for {} in {}", who, store::describe_selector(select.when),
                                 fmt::join(dirs, ", ")));
@@ -199,7 +199,7 @@ void check_output_directory(const fs::path& out_path)
         throw io::Error(fmt::format("output directory '{}' does not exist", dir.string()));
     }
     if (fs::exists(fs::symlink_status(out_path, ec))) {
-        throw io::Error("'" + out_path.string() + "' exists already");
+        throw io::Error(fmt::format("'{}' exists already", out_path.string()));
     }
 }
 
@@ -256,10 +256,10 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     const auto diff = store::parse_differential_name(name);
     const auto full = diff ? std::optional<store::BackupName>() : store::parse_backup_name(name);
     if (!diff && !full) {
-        throw io::Error("'" + file.string() + "': neither a differential nor a vzdump archive name");
+        throw io::file_error(file.string(), "neither a differential nor a vzdump archive name");
     }
     if (!fs::is_regular_file(file)) {
-        throw io::Error("cannot open '" + file.string() + "': no such file");
+        throw io::Error(fmt::format("cannot open '{}': no such file", file.string()));
     }
     if (options.select) {
         report("restoring " + file.string());
@@ -291,7 +291,7 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
         hashing.finish();
         const io::Digest got = hashing.digest();
         if (manifest) {
-            check_digest(got, manifest->content_sha256, "'" + file.string() + "'");
+            check_digest(got, manifest->content_sha256, fmt::format("'{}'", file.string()));
             result.checked_against_manifest = true;
         }
         commit_output(dest, plan, file);
@@ -305,13 +305,14 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
 
     const fs::path full_path = file.parent_path() / diff->full_file;
     if (!fs::is_regular_file(full_path)) {
-        throw io::Error("'" + file.string() + "': its full '" + full_path.string() + "' is missing");
+        throw io::file_error(file.string(), "its full '{}' is missing", full_path.string());
     }
     // Refuse a full that is known not to be the one the differential was made against.
     if (manifest && manifest->delta) {
         if (const auto full_manifest = store::read_manifest(full_path)) {
-            if (const auto wrong = store::full_mismatch(full_path, full_manifest->content_sha256,
-                                                        manifest->delta->full_content_sha256, "'" + name + "'")) {
+            if (const auto wrong =
+                    store::full_mismatch(full_path, full_manifest->content_sha256,
+                                         manifest->delta->full_content_sha256, fmt::format("'{}'", name))) {
                 throw io::Error(*wrong + "; refusing to restore");
             }
         }
@@ -330,8 +331,9 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
         // manifest we can tell which, at the cost of reading the full once more.
         if (manifest && manifest->delta) {
             const ContentInfo full_content = hash_content(full_path.string());
-            if (const auto wrong = store::full_mismatch(full_path, full_content.sha256,
-                                                        manifest->delta->full_content_sha256, "'" + name + "'")) {
+            if (const auto wrong =
+                    store::full_mismatch(full_path, full_content.sha256, manifest->delta->full_content_sha256,
+                                         fmt::format("'{}'", name))) {
                 throw io::Error(*wrong + "; refusing to restore");
             }
         }
@@ -339,8 +341,9 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     }
     counting.finish();
     if (manifest && manifest->delta) {
-        check_digest(r.base.sha256, manifest->delta->full_content_sha256, "'" + full_path.string() + "' (the full)");
-        check_digest(r.target.sha256, manifest->content_sha256, "'" + file.string() + "'");
+        check_digest(r.base.sha256, manifest->delta->full_content_sha256,
+                     fmt::format("'{}' (the full)", full_path.string()));
+        check_digest(r.target.sha256, manifest->content_sha256, fmt::format("'{}'", file.string()));
         result.checked_against_manifest = true;
     }
     commit_output(dest, plan, file);

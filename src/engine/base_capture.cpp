@@ -112,8 +112,7 @@ std::uint64_t BaseCapture::take(Ticket ticket, std::vector<std::uint8_t>& out)
     for (std::uint64_t pos = c.start; pos < c.next;) {
         const auto e = extents_.upper_bound(pos);
         if (e == extents_.begin() || pos >= std::prev(e)->first + std::prev(e)->second.length) {
-            throw io::Error("base capture: bytes at " + std::to_string(pos) +
-                            " were not kept (internal error)");
+            throw io::Error(fmt::format("base capture: bytes at {} were not kept (internal error)", pos));
         }
         const auto& [e_lo, extent] = *std::prev(e);
         const std::uint64_t n = std::min(c.next, e_lo + extent.length) - pos;

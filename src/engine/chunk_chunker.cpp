@@ -124,8 +124,8 @@ void Chunker::take_regions()
     for (; next_region_ < regions_.size(); ++next_region_) {
         const formats::Region& r = regions_[next_region_];
         if (r.offset != proc_ || r.length == 0 || r.offset + r.length > fed_) {
-            throw io::Error("layout parser reported region at offset " + std::to_string(r.offset) +
-                            " while chunking at " + std::to_string(proc_));
+            throw io::Error(fmt::format("layout parser reported region at offset {} while chunking at {}",
+                                        r.offset, proc_));
         }
         const std::uint64_t identity = cluster_identity(r);
         if (!prev_continues_) {

@@ -365,9 +365,9 @@ public:
                 });
             result.base_bytes = std::max(result.base_bytes, base_size);
             if (base_size != index->content_size()) {
-                throw io::Error("chunk index does not match the full '" + base_reader->name() +
-                                "': indexed " + std::to_string(index->content_size()) +
-                                " bytes, the full has " + std::to_string(base_size));
+                throw io::Error(
+                    fmt::format("chunk index does not match the full '{}': indexed {} bytes, the full has {}",
+                                base_reader->name(), index->content_size(), base_size));
             }
             stats.base_kept_bytes = capture->kept_bytes();
             stats.scan_found_blocks = scan->found_blocks();

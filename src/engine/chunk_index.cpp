@@ -134,7 +134,7 @@ std::optional<ChunkLocation> ChunkIndex::lookup(const std::vector<Slot>& table, 
 void ChunkIndex::add(const Chunk& chunk, std::span<const std::uint8_t> bytes)
 {
     if (chunk.offset > max_offset || chunk.length == 0 || chunk.length > params_.max_size) {
-        throw io::Error("chunk index: chunk at offset " + std::to_string(chunk.offset) + " out of range");
+        throw io::Error(fmt::format("chunk index: chunk at offset {} out of range", chunk.offset));
     }
     ++chunk_count_;
     const std::uint64_t location = (chunk.offset << length_bits) | chunk.length;
@@ -237,7 +237,7 @@ namespace {
 IndexHeader read_header(io::ByteSource& src, const std::string& name, std::uint64_t file_size, Checksum& sum)
 {
     if (file_size < header_size + 8) {
-        io::throw_parse_error(name, file_size, "chunk index truncated: " + std::to_string(file_size) + " bytes");
+        io::throw_parse_error(name, file_size, fmt::format("chunk index truncated: {} bytes", file_size));
     }
     std::array<std::uint8_t, header_size> bytes{};
     if (io::read_full(src, bytes) != bytes.size()) {
@@ -249,7 +249,7 @@ IndexHeader read_header(io::ByteSource& src, const std::string& name, std::uint6
         r.fail_at(0, "not a pvediff chunk index (bad magic)");
     }
     if (const std::uint32_t version = r.le32(); version != index_version) {
-        r.fail_at(8, "unsupported chunk index version " + std::to_string(version));
+        r.fail_at(8, fmt::format("unsupported chunk index version {}", version));
     }
     if (r.le32() != 0) {
         r.fail_at(12, "unknown chunk index flags");
@@ -277,7 +277,7 @@ IndexHeader read_header(io::ByteSource& src, const std::string& name, std::uint6
     if (h.entry_count > room || h.cluster_count > room - h.entry_count ||
         h.anchor_count > room - h.entry_count - h.cluster_count ||
         header_size + (h.entry_count + h.cluster_count + h.anchor_count) * entry_size + 8 != file_size) {
-        r.fail_at(48, "entry counts do not match the file size " + std::to_string(file_size));
+        r.fail_at(48, fmt::format("entry counts do not match the file size {}", file_size));
     }
     return h;
 }

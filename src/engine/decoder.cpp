@@ -166,19 +166,20 @@ Plan make_plan(const DeltaOpener& open_delta, const DecodeOptions& options)
         for (const SourceRange& r : w.ranges) {
             // Refused before planning anything for it: a copy from beyond the full.
             if (options.source_size && r.offset + r.length > *options.source_size) {
-                io::throw_parse_error(delta->name(), w.delta_offset,
-                                      "window " + std::to_string(w.index) + " copies the full's bytes " +
-                                          std::to_string(r.offset) + ".." + std::to_string(r.offset + r.length) +
-                                          ", but the full has only " + std::to_string(*options.source_size) +
-                                          " bytes (corrupt or crafted delta)");
+                io::throw_parse_error(
+                    delta->name(), w.delta_offset,
+                    fmt::format("window {} copies the full's bytes {}..{}, but the full has only {} "
+                                "bytes (corrupt or crafted delta)",
+                                w.index, r.offset, r.offset + r.length, *options.source_size));
             }
             builder.assign(r.offset, r.offset + r.length, w.index);
         }
     });
     if (options.max_target_bytes && summary.target_bytes > *options.max_target_bytes) {
-        throw io::Error("'" + delta->name() + "': its windows make " + std::to_string(summary.target_bytes) +
-                        " bytes, more than the " + std::to_string(*options.max_target_bytes) +
-                        " bytes of the archive it stands for (corrupt or crafted delta); nothing written");
+        throw io::file_error(delta->name(),
+                             "its windows make {} bytes, more than the {} bytes of the archive it stands for "
+                             "(corrupt or crafted delta); nothing written",
+                             summary.target_bytes, *options.max_target_bytes);
     }
     return {builder.finish(), summary.windows, summary.target_bytes, summary.added_bytes};
 }
@@ -275,16 +276,18 @@ private:
             }
         }
         if (need_end == 0) {
-            throw io::Error("'" + delta_name_ + "': window " + std::to_string(window) +
-                            " reads the full at offset " + std::to_string(start) +
-                            ", which its instructions do not announce (corrupt delta)");
+            throw io::file_error(
+                delta_name_,
+                "window {} reads the full at offset {}, which its instructions do not announce "
+                "(corrupt delta)",
+                window, start);
         }
         read_forward(need_end, window);
         if (base_pos_ < need_end) {
-            throw io::Error("'" + delta_name_ + "': window " + std::to_string(window) +
-                            " reads the full up to offset " + std::to_string(need_end) + ", but '" +
-                            base_.name() + "' has only " + std::to_string(base_pos_) +
-                            " bytes (wrong full or corrupt delta)");
+            throw io::file_error(delta_name_,
+                                 "window {} reads the full up to offset {}, but '{}' has only {} bytes "
+                                 "(wrong full or corrupt delta)",
+                                 window, need_end, base_.name(), base_pos_);
         }
         if (const auto view = stash_.view(start, block_size); !view.empty()) {
             // One kept piece holds the whole block: hand it over without copying.
@@ -377,9 +380,10 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
     const auto check_target_bound = [&](std::uint64_t after, std::uint64_t window_now) {
         if (options.max_target_bytes) {
             if (after > *options.max_target_bytes) {
-                throw io::Error("'" + delta->name() + "': window " + std::to_string(window_now) +
-                                " goes beyond the " + std::to_string(*options.max_target_bytes) +
-                                " bytes of the archive it stands for (corrupt or crafted delta)");
+                throw io::file_error(delta->name(),
+                                     "window {} goes beyond the {} bytes of the archive it stands for "
+                                     "(corrupt or crafted delta)",
+                                     window_now, *options.max_target_bytes);
             }
             return;
         }
@@ -391,12 +395,12 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
         };
         while (after > allowance()) {
             if (!server.read_further(std::uint64_t{64} << 20, window_now)) {
-                throw io::Error("'" + delta->name() + "': window " + std::to_string(window_now) +
-                                " would make the rebuilt archive larger than " + std::to_string(allowance()) +
-                                " bytes: more than " + std::to_string(unknown_target_copy_ratio) +
-                                " times the full '" + base.name() + "' (" + std::to_string(server.bytes_read()) +
-                                " bytes) plus 4 GiB plus its literal data; refusing it without a manifest "
-                                "that records the archive's size (corrupt or crafted delta)");
+                throw io::file_error(
+                    delta->name(),
+                    "window {} would make the rebuilt archive larger than {} bytes: more than {} "
+                    "times the full '{}' ({} bytes) plus 4 GiB plus its literal data; refusing it "
+                    "without a manifest that records the archive's size (corrupt or crafted delta)",
+                    window_now, allowance(), unknown_target_copy_ratio, base.name(), server.bytes_read());
             }
         }
     };
@@ -426,7 +430,7 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
                 case XD3_GOTHEADER:
                 case XD3_WINSTART:
                     if (window >= plan.windows) {
-                        throw io::Error("'" + delta->name() + "': more windows than when it was scanned");
+                        throw io::file_error(delta->name(), "more windows than when it was scanned");
                     }
                     break;
                 case XD3_WINFINISH:
@@ -437,19 +441,19 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
                     ++window;
                     break;
                 default:
-                    throw io::Error(
-                        "'" + delta->name() + "': cannot decode window " + std::to_string(window) + ": " +
-                        (stream->msg ? stream->msg : xd3_strerror(ret)) + " (wrong full or corrupt delta)");
+                    throw io::file_error(delta->name(),
+                                         "cannot decode window {}: {} (wrong full or corrupt delta)", window,
+                                         stream->msg ? stream->msg : xd3_strerror(ret));
             }
         }
     }
     if (const int ret = xd3_close_stream(stream); ret != 0) {
-        throw io::Error("'" + delta->name() +
-                        "': truncated delta: " + (stream->msg ? stream->msg : xd3_strerror(ret)));
+        throw io::file_error(delta->name(), "truncated delta: {}",
+                             stream->msg ? stream->msg : xd3_strerror(ret));
     }
     if (window != plan.windows) {
-        throw io::Error("'" + delta->name() + "': truncated delta: decoded " + std::to_string(window) +
-                        " of " + std::to_string(plan.windows) + " windows");
+        throw io::file_error(delta->name(), "truncated delta: decoded {} of {} windows", window,
+                             plan.windows);
     }
     result.windows = window;
     result.base_bytes_read = server.bytes_read();

@@ -35,7 +35,7 @@ std::unique_ptr<Encoder> make_encoder(std::string_view name)
         }
         available += (available.empty() ? "" : ", ") + std::string(e.name);
     }
-    throw io::Error("unknown delta engine '" + std::string(name) + "' (available: " + available + ")");
+    throw io::Error(fmt::format("unknown delta engine '{}' (available: {})", name, available));
 }
 
 }  // namespace pvediff::engine

@@ -70,7 +70,7 @@ void SourceStash::put_one(std::uint64_t offset, std::span<const std::uint8_t> da
     }
     const auto [it, inserted] = pieces_.emplace(offset, std::move(piece));
     if (!inserted) {
-        throw io::Error("internal error: source piece at offset " + std::to_string(offset) + " kept twice");
+        throw io::Error(fmt::format("internal error: source piece at offset {} kept twice", offset));
     }
     by_use_.emplace(last_use, offset);
     total_ += data.size();

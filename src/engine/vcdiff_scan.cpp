@@ -188,7 +188,7 @@ void VcdiffScanner::Impl::read_header()
     if (header.indicator & vcdiff::hdr_secondary) {
         const std::uint8_t id = in.byte("header");
         if (id != 1 && id != 2 && id != 16) {
-            in.fail_at(in.offset() - 1, "unknown secondary compressor id " + std::to_string(id));
+            in.fail_at(in.offset() - 1, fmt::format("unknown secondary compressor id {}", id));
         }
         header.secondary_id = id;
     }
@@ -224,7 +224,7 @@ void VcdiffScanner::Impl::decode_instructions(ScannedWindow& w, std::optional<st
     std::size_t ap = 0;
     cache.reset();
     auto bad = [&](const std::string& what) {
-        in.fail_at(window_offset, "window " + std::to_string(w.index) + ": " + what);
+        in.fail_at(window_offset, fmt::format("window {}: {}", w.index, what));
     };
     while (ip < inst.size()) {
         const vcdiff::CodeEntry& e = table[inst[ip++]];
@@ -325,7 +325,7 @@ bool VcdiffScanner::next(ScannedWindow& w)
     w.index = s.windows;
     w.delta_offset = in.offset();
     w.target_offset = s.target_pos;
-    const std::string where = "window " + std::to_string(w.index) + ": ";
+    const std::string where = fmt::format("window {}: ", w.index);
 
     const std::uint8_t win = in.byte("window header");
     if ((win & ~(vcdiff::win_source | vcdiff::win_target | vcdiff::win_adler32)) != 0) {
@@ -381,8 +381,8 @@ bool VcdiffScanner::next(ScannedWindow& w)
     const std::uint64_t inst_max = w.target_length * inst_bytes_per_target + section_slack;
     const std::uint64_t addr_max = w.target_length * addr_bytes_per_target + section_slack;
     if (data_len > data_max || inst_len > inst_max || addr_len > addr_max) {
-        in.fail_at(w.delta_offset, where + "sections larger than a target window of " +
-                                       std::to_string(w.target_length) + " bytes can need");
+        in.fail_at(w.delta_offset, fmt::format("{}sections larger than a target window of {} bytes can need",
+                                               where, w.target_length));
     }
     w.coarse = s.header.custom_code_table || (del & (vcdiff::del_instcomp | vcdiff::del_addrcomp)) != 0;
     // A compressed section starts with its plain size, which xdelta3 allocates at once.

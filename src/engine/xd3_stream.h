@@ -37,7 +37,7 @@ public:
         if (const int ret = xd3_config_stream(&stream_, &config); ret != 0) {
             const std::string msg = stream_.msg ? stream_.msg : xd3_strerror(ret);
             xd3_free_stream(&stream_);
-            throw io::Error("xdelta3: cannot set up the " + role + ": " + msg);
+            throw io::Error(fmt::format("xdelta3: cannot set up the {}: {}", role, msg));
         }
     }
     ~Xd3Stream() { xd3_free_stream(&stream_); }

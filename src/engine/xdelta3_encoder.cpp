@@ -155,7 +155,7 @@ EncodeResult Xdelta3Encoder::encode(io::ByteSource& base, io::ByteSource& target
     source.curblkno = static_cast<xoff_t>(-1);
     source.curblk = nullptr;
     if (xd3_set_source(stream, &source) != 0) {
-        throw io::Error(std::string("xdelta3: cannot set the source: ") + (stream->msg ? stream->msg : ""));
+        throw io::Error(fmt::format("xdelta3: cannot set the source: {}", stream->msg ? stream->msg : ""));
     }
 
     io::Sha256 sha;
@@ -164,8 +164,8 @@ EncodeResult Xdelta3Encoder::encode(io::ByteSource& base, io::ByteSource& target
     std::size_t n = 0;
     auto fail = [&](int ret) {
         ring.rethrow_if_failed();
-        throw io::Error("'" + target.name() +
-                        "': xdelta3 encoding failed: " + (stream->msg ? stream->msg : xd3_strerror(ret)));
+        throw io::file_error(target.name(), "xdelta3 encoding failed: {}",
+                             stream->msg ? stream->msg : xd3_strerror(ret));
     };
     do {
         n = io::read_full(target, in);

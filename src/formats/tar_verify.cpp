@@ -82,8 +82,8 @@ public:
         r_.bytes = feeder_.bytes;
         r_.end_marker = feeder_.layout.clean_end();
         if (ok_ && !r_.end_marker) {
-            add_problem("no end-of-archive marker at offset " + std::to_string(feeder_.layout.offset()) +
-                        " (truncated or trailing garbage)");
+            add_problem(fmt::format("no end-of-archive marker at offset {} (truncated or trailing garbage)",
+                                    feeder_.layout.offset()));
         }
         r_.ok = ok_;
         return std::move(r_);
@@ -110,8 +110,8 @@ private:
     void failure(archive* a, const std::string& what)
     {
         const char* msg = archive_error_string(a);
-        add_problem(what + " near offset " + std::to_string(archive_filter_bytes(a, -1)) + ": " +
-                    (msg ? msg : "unknown error"));
+        add_problem(fmt::format("{} near offset {}: {}", what, archive_filter_bytes(a, -1),
+                                msg ? msg : "unknown error"));
     }
 
     void warning(archive* a, const std::string& what)
@@ -132,15 +132,15 @@ private:
                 return;
             }
             if (rc == ARCHIVE_WARN) {
-                warning(a, "member " + std::to_string(r_.members + 1));
+                warning(a, fmt::format("member {}", r_.members + 1));
             } else if (rc != ARCHIVE_OK) {
                 // RETRY (a damaged header) included: a backup must not have any.
-                failure(a, "member " + std::to_string(r_.members + 1) + " header");
+                failure(a, fmt::format("member {} header", r_.members + 1));
                 return;
             }
             ++r_.members;
             const char* path = archive_entry_pathname(entry);
-            const std::string what = "member " + std::to_string(r_.members) + " '" + (path ? path : "?") + "'";
+            const std::string what = fmt::format("member {} '{}'", r_.members, path ? path : "?");
             if (!read_data(a, what)) {
                 return;
             }

@@ -34,7 +34,7 @@ void put_path(std::array<char, record>& h, const std::string& path)
     }
     const auto slash = path.rfind('/', 155);
     if (slash == std::string::npos || path.size() - slash - 1 > 100 || slash == 0) {
-        throw io::Error("tar writer: path too long for ustar: '" + path + "'");
+        throw io::Error(fmt::format("tar writer: path too long for ustar: '{}'", path));
     }
     std::memcpy(h.data() + 345, path.data(), slash);
     std::memcpy(h.data(), path.data() + slash + 1, path.size() - slash - 1);

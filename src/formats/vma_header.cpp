@@ -107,11 +107,11 @@ std::uint32_t vma_header_size(std::span<const std::uint8_t> prefix, const std::s
         r.fail(0, "vma header: bad magic");
     }
     if (const auto version = r.be32(4); version != 1) {
-        r.fail(4, "vma header: unsupported version " + std::to_string(version));
+        r.fail(4, fmt::format("vma header: unsupported version {}", version));
     }
     const std::uint32_t header_size = r.be32(56);
     if (header_size < vma::blob_buffer_start || header_size > vma::max_header_size) {
-        r.fail(56, "vma header: implausible header size " + std::to_string(header_size));
+        r.fail(56, fmt::format("vma header: implausible header size {}", header_size));
     }
     return header_size;
 }
@@ -123,8 +123,8 @@ VmaHeader parse_vma_header(std::span<const std::uint8_t> header, const std::stri
     h.header_size = vma_header_size(header, name);
     h.version = r.be32(4);
     if (header.size() != h.header_size) {
-        r.fail(56, "vma header: header size " + std::to_string(h.header_size) + " but " +
-                       std::to_string(header.size()) + " bytes given");
+        r.fail(56,
+               fmt::format("vma header: header size {} but {} bytes given", h.header_size, header.size()));
     }
     std::memcpy(h.uuid.data(), r.bytes(8, 16).data(), 16);
     h.ctime = static_cast<std::int64_t>(r.be64(24));
@@ -133,8 +133,8 @@ VmaHeader parse_vma_header(std::span<const std::uint8_t> header, const std::stri
     h.blob_buffer_size = r.be32(52);
     if (h.blob_buffer_offset < vma::blob_buffer_start ||
         std::uint64_t{h.blob_buffer_offset} + h.blob_buffer_size > h.header_size) {
-        r.fail(48, "vma header: blob buffer (offset " + std::to_string(h.blob_buffer_offset) + ", size " +
-                       std::to_string(h.blob_buffer_size) + ") outside the header");
+        r.fail(48, fmt::format("vma header: blob buffer (offset {}, size {}) outside the header",
+                               h.blob_buffer_offset, h.blob_buffer_size));
     }
     if (vma_header_md5(header) != h.md5) {
         r.fail(32, "vma header: md5 mismatch");

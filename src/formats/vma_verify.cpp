@@ -72,7 +72,7 @@ private:
             structure_ok_ = false;
         }
         if (r_.problems.size() < options_.max_problems) {
-            r_.problems.push_back("offset " + std::to_string(offset) + ": " + message);
+            r_.problems.push_back(fmt::format("offset {}: {}", offset, message));
         } else {
             ++r_.problems_omitted;
         }
@@ -82,7 +82,7 @@ private:
     void parse_problem(const io::Error& e)
     {
         std::string msg = e.what();
-        const std::string prefix = "'" + source_.name() + "': ";
+        const std::string prefix = fmt::format("'{}': ", source_.name());
         if (msg.starts_with(prefix)) {
             msg.erase(0, prefix.size());
         }
@@ -105,7 +105,7 @@ private:
     {
         std::vector<std::uint8_t> header(vma::header_prefix_size);
         if (const std::size_t n = read(header); n < header.size()) {
-            problem(0, "truncated vma header (" + std::to_string(n) + " bytes)");
+            problem(0, fmt::format("truncated vma header ({} bytes)", n));
             return false;
         }
         std::uint32_t header_size = 0;
@@ -118,8 +118,7 @@ private:
         header.resize(header_size);
         const std::size_t want = header_size - vma::header_prefix_size;
         if (read(std::span(header).subspan(vma::header_prefix_size)) < want) {
-            problem(r_.bytes, "truncated vma header (" + std::to_string(r_.bytes) + " of " +
-                                  std::to_string(header_size) + " bytes)");
+            problem(r_.bytes, fmt::format("truncated vma header ({} of {} bytes)", r_.bytes, header_size));
             return false;
         }
         try {
@@ -141,8 +140,9 @@ private:
             // Cluster numbers are 32 bits: a larger device cannot be fully listed, and
             // its bitmap is bounded by what can be addressed.
             if (c.clusters_expected > (std::uint64_t{1} << 32)) {
-                problem(4096 + std::uint64_t{d.id} * 32 + 8, "device " + d.name + ": size " + std::to_string(d.size) +
-                                                                  " exceeds what 32-bit cluster numbers address");
+                problem(4096 + std::uint64_t{d.id} * 32 + 8,
+                        fmt::format("device {}: size {} exceeds what 32-bit cluster numbers address", d.name,
+                                    d.size));
             }
             st.seen = std::make_unique<ClusterBitmap>(std::min(c.clusters_expected, std::uint64_t{1} << 32));
             r_.devices.push_back(std::move(c));
@@ -163,7 +163,7 @@ private:
             return false;
         }
         if (n < h.size()) {
-            problem(at, "truncated extent header (" + std::to_string(n) + " of 512 bytes)");
+            problem(at, fmt::format("truncated extent header ({} of 512 bytes)", n));
             return false;
         }
         ++r_.extents;
@@ -196,8 +196,8 @@ private:
             check_cluster(slot_at, dev_id, static_cast<std::uint32_t>(info));
         }
         if (mask_blocks != block_count) {
-            problem(at + 6, "extent block count " + std::to_string(block_count) + " but masks list " +
-                                std::to_string(mask_blocks) + " blocks");
+            problem(at + 6,
+                    fmt::format("extent block count {} but masks list {} blocks", block_count, mask_blocks));
             return false;
         }
         const std::uint64_t want = block_count * vma::block_size;
@@ -207,8 +207,7 @@ private:
             const std::size_t m = read(std::span(buf_).first(chunk));
             got += m;
             if (m < chunk) {
-                problem(at, "truncated extent: " + std::to_string(got) + " of " + std::to_string(want) +
-                                " data bytes");
+                problem(at, fmt::format("truncated extent: {} of {} data bytes", got, want));
                 return false;
             }
         }
@@ -220,17 +219,17 @@ private:
     {
         auto& st = devices_[dev_id];
         if (!st.present) {
-            problem(at, "cluster " + std::to_string(cluster) + " of undefined device " + std::to_string(dev_id));
+            problem(at, fmt::format("cluster {} of undefined device {}", cluster, dev_id));
             return;
         }
         auto& c = r_.devices[st.report_index];
         if (std::uint64_t{cluster} * vma::cluster_size >= c.size) {
-            problem(at, "cluster " + std::to_string(cluster) + " past the end of device " + c.name);
+            problem(at, fmt::format("cluster {} past the end of device {}", cluster, c.name));
             return;
         }
         if (st.seen->test_and_set(cluster)) {
             duplicates_ = true;
-            problem(at, "duplicate cluster " + std::to_string(cluster) + " of device " + c.name);
+            problem(at, fmt::format("duplicate cluster {} of device {}", cluster, c.name));
             return;
         }
         ++c.clusters_seen;
@@ -254,8 +253,8 @@ private:
             if (c.clusters_missing != 0) {
                 r_.complete = false;
                 problem(r_.bytes,
-                        "device " + c.name + ": " + std::to_string(c.clusters_missing) + " of " +
-                            std::to_string(c.clusters_expected) + " clusters missing",
+                        fmt::format("device {}: {} of {} clusters missing", c.name, c.clusters_missing,
+                                    c.clusters_expected),
                         false);
             }
         }

@@ -33,7 +33,7 @@ public:
     {
         const std::size_t len = bytes.size() + (nul ? 1 : 0);
         if (len > 0xffff) {
-            throw io::Error("vma writer: blob too large (" + std::to_string(len) + " bytes)");
+            throw io::Error(fmt::format("vma writer: blob too large ({} bytes)", len));
         }
         const auto ptr = static_cast<std::uint32_t>(buf_.size());
         io::append_le16(buf_, static_cast<std::uint16_t>(len));
@@ -71,7 +71,7 @@ VmaWriter::VmaWriter(io::ByteSink& out, const Uuid& uuid, std::int64_t ctime, co
         const auto& d = devices[i];
         if (d.name.empty() || d.name.find('\0') != std::string::npos || d.size == 0 ||
             (d.size + vma::cluster_size - 1) / vma::cluster_size > (std::uint64_t{1} << 32)) {
-            throw io::Error("vma writer: invalid device '" + d.name + "'");
+            throw io::Error(fmt::format("vma writer: invalid device '{}'", d.name));
         }
         std::uint8_t* info = h.data() + 4096 + (i + 1) * 32;
         io::store_be32(info, blobs.add(d.name, true));
@@ -102,13 +102,13 @@ void VmaWriter::add_cluster(std::uint8_t dev_id, std::uint32_t cluster, std::spa
         throw io::Error("vma writer: cluster added after finish");
     }
     if (dev_id == 0 || dev_id > device_sizes_.size()) {
-        throw io::Error("vma writer: unknown device id " + std::to_string(dev_id));
+        throw io::Error(fmt::format("vma writer: unknown device id {}", dev_id));
     }
     const std::uint64_t size = device_sizes_[dev_id - 1U];
     const std::uint64_t start = std::uint64_t{cluster} * vma::cluster_size;
     if (start >= size || data.size() > vma::cluster_size || data.size() > size - start) {
-        throw io::Error("vma writer: cluster " + std::to_string(cluster) + " of device " + std::to_string(dev_id) +
-                        " past the device end or too long");
+        throw io::Error(fmt::format("vma writer: cluster {} of device {} past the device end or too long",
+                                    cluster, dev_id));
     }
     std::uint16_t mask = 0;
     std::array<std::uint8_t, vma::block_size> block{};

@@ -32,7 +32,7 @@ ByteReader::ByteReader(std::span<const std::uint8_t> bytes, std::string name, st
 void ByteReader::need(std::size_t n) const
 {
     if (n > remaining()) {
-        fail("truncated: " + std::to_string(n) + " bytes wanted, " + std::to_string(remaining()) + " left");
+        fail(fmt::format("truncated: {} bytes wanted, {} left", n, remaining()));
     }
 }
 
@@ -53,7 +53,7 @@ void ByteReader::skip(std::size_t n)
 void ByteReader::seek(std::size_t position)
 {
     if (position > bytes_.size()) {
-        fail_at(bytes_.size(), "truncated: position " + std::to_string(base_ + position) + " is past the end");
+        fail_at(bytes_.size(), fmt::format("truncated: position {} is past the end", base_ + position));
     }
     pos_ = position;
 }

@@ -47,7 +47,7 @@ bool InputBuffer::read_exact(std::span<std::uint8_t> out)
 void check_not_finished(bool finished, const std::string& name)
 {
     if (finished) {
-        throw Error("'" + name + "': write after the end of the compressed stream");
+        throw file_error(name, "write after the end of the compressed stream");
     }
 }
 

@@ -15,7 +15,7 @@ namespace {
 void check_entry_name(std::string_view name, const std::filesystem::path& dir)
 {
     if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) {
-        throw Error("'" + dir.string() + "': '" + std::string(name) + "' is not a file name in the directory");
+        throw file_error(dir.string(), "'{}' is not a file name in the directory", name);
     }
 }
 
@@ -54,9 +54,10 @@ std::string file_type_words(mode_t mode)
 
 void throw_not_regular(const std::string& path, mode_t mode)
 {
-    throw Error("'" + path + "' is " + file_type_words(mode) +
-                ", not a regular file: pvediff opens only regular files in a dump dir and never follows "
-                "symbolic links there; remove or rename it (it is not pvediff's)");
+    throw Error(
+        fmt::format("'{}' is {}, not a regular file: pvediff opens only regular files in a dump dir and "
+                    "never follows symbolic links there; remove or rename it (it is not pvediff's)",
+                    path, file_type_words(mode)));
 }
 
 DirHandle::DirHandle(const std::filesystem::path& dir) : path_(dir)
@@ -98,7 +99,8 @@ std::optional<struct stat> DirHandle::stat_entry(std::string_view name) const
 std::optional<Fd> DirHandle::open_regular_if_exists(std::string_view name, int flags) const
 {
     if ((flags & (O_CREAT | O_TRUNC)) != 0) {
-        throw Error("internal error: open_regular of '" + name_in(name) + "' with O_CREAT or O_TRUNC");
+        throw Error(
+            fmt::format("internal error: open_regular of '{}' with O_CREAT or O_TRUNC", name_in(name)));
     }
     // A FIFO or device is refused before it is opened (opening some devices acts).
     const auto before = stat_entry(name);
@@ -209,7 +211,7 @@ void DirHandle::sync() const
 Fd open_regular_file(const std::filesystem::path& path, int flags)
 {
     if (!path.has_filename()) {
-        throw Error("'" + path.string() + "': not a file name");
+        throw file_error(path.string(), "not a file name");
     }
     return DirHandle::of(path).open_regular(path.filename().string(), flags);
 }
@@ -217,7 +219,7 @@ Fd open_regular_file(const std::filesystem::path& path, int flags)
 bool remove_entry(const std::filesystem::path& path)
 {
     if (!path.has_filename()) {
-        throw Error("'" + path.string() + "': not a file name");
+        throw file_error(path.string(), "not a file name");
     }
     return DirHandle::of(path).unlink(path.filename().string());
 }

@@ -7,12 +7,12 @@ namespace pvediff::io {
 
 void throw_errno(const std::string& what, const std::string& path, int err)
 {
-    throw Error("cannot " + what + " '" + path + "': " + std::strerror(err));
+    throw Error(fmt::format("cannot {} '{}': {}", what, path, std::strerror(err)));
 }
 
 void throw_parse_error(const std::string& path, std::uint64_t offset, const std::string& message)
 {
-    throw Error("'" + path + "': offset " + std::to_string(offset) + ": " + message);
+    throw file_error(path, "offset {}: {}", offset, message);
 }
 
 }  // namespace pvediff::io

@@ -29,7 +29,7 @@ std::string zlib_message(const z_stream& zs, int ret)
         case Z_BUF_ERROR:
             return "no progress possible";
         default:
-            return "error " + std::to_string(ret);
+            return fmt::format("error {}", ret);
     }
 }
 
@@ -40,7 +40,7 @@ public:
     {
         const int ret = inflateInit2(&zs_, gzip_window_bits);
         if (ret != Z_OK) {
-            throw Error("'" + name() + "': gzip: cannot initialise: " + zlib_message(zs_, ret));
+            throw file_error(name(), "gzip: cannot initialise: {}", zlib_message(zs_, ret));
         }
     }
     ~GzipSource() override { inflateEnd(&zs_); }
@@ -115,11 +115,11 @@ public:
     {
         const int level = options.level == 0 ? 6 : options.level;
         if (level < 1 || level > 9) {
-            throw Error("gzip: invalid compression level " + std::to_string(level));
+            throw Error(fmt::format("gzip: invalid compression level {}", level));
         }
         const int ret = deflateInit2(&zs_, level, Z_DEFLATED, gzip_window_bits, 8, Z_DEFAULT_STRATEGY);
         if (ret != Z_OK) {
-            throw Error("'" + name() + "': gzip: cannot initialise: " + zlib_message(zs_, ret));
+            throw file_error(name(), "gzip: cannot initialise: {}", zlib_message(zs_, ret));
         }
     }
     ~GzipSink() override { deflateEnd(&zs_); }
@@ -161,7 +161,7 @@ private:
         zs_.avail_out = static_cast<uInt>(buf_.size());
         const int ret = deflate(&zs_, flush);
         if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR) {
-            throw Error("'" + name() + "': gzip: " + zlib_message(zs_, ret));
+            throw file_error(name(), "gzip: {}", zlib_message(zs_, ret));
         }
         const std::size_t produced = buf_.size() - zs_.avail_out;
         if (produced > 0) {

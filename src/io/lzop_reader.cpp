@@ -63,7 +63,7 @@ public:
         : compressed_(std::move(compressed)), input_(*compressed_, block_size)
     {
         if (lzo_init() != LZO_E_OK) {
-            throw Error("'" + name() + "': lzop: cannot initialise liblzo2");
+            throw file_error(name(), "lzop: cannot initialise liblzo2");
         }
     }
 
@@ -184,7 +184,7 @@ private:
         }
         // Refusals come after the checksum, so a corrupt header is reported as such.
         if (method_ != M_LZO1X_1 && method_ != M_LZO1X_1_15 && method_ != M_LZO1X_999) {
-            fail(start, "unsupported compression method " + std::to_string(method_));
+            fail(start, fmt::format("unsupported compression method {}", method_));
         }
         if ((flags_ & F_RESERVED) != 0) {
             fail(start, "unknown flags " + hex(flags_ & F_RESERVED));
@@ -193,7 +193,7 @@ private:
             fail(start, "multipart lzop files are not supported");
         }
         if ((flags_ & F_H_FILTER) != 0) {
-            fail(start, "lzop filter " + std::to_string(filter) + " is not supported");
+            fail(start, fmt::format("lzop filter {} is not supported", filter));
         }
         if ((flags_ & F_H_EXTRA_FIELD) != 0) {
             skip_extra_field(crc);
@@ -249,13 +249,13 @@ private:
                 continue;
             }
             if (ulen > max_block_size) {
-                fail(block_start, "block of " + std::to_string(ulen) +
-                                      " bytes exceeds the maximum of 64 MiB (corrupt data)");
+                fail(block_start,
+                     fmt::format("block of {} bytes exceeds the maximum of 64 MiB (corrupt data)", ulen));
             }
             const std::uint32_t clen = read_u32();
             if (clen == 0 || clen > ulen) {
-                fail(block_start, "bad compressed block length " + std::to_string(clen) + " for " +
-                                      std::to_string(ulen) + " bytes (corrupt data)");
+                fail(block_start,
+                     fmt::format("bad compressed block length {} for {} bytes (corrupt data)", clen, ulen));
             }
             const bool packed = clen < ulen;
             const bool adler_d = (flags_ & F_ADLER32_D) != 0;
@@ -279,7 +279,7 @@ private:
                 lzo_uint out_len = ulen;
                 const int r = lzo1x_decompress_safe(data.data(), clen, plain_.data(), &out_len, nullptr);
                 if (r != LZO_E_OK || out_len != ulen) {
-                    fail(data_offset, "lzo1x: corrupt compressed block (error " + std::to_string(r) + ")");
+                    fail(data_offset, fmt::format("lzo1x: corrupt compressed block (error {})", r));
                 }
             } else {
                 read_exact(std::span(plain_.data(), ulen));

@@ -31,7 +31,7 @@ MethodChoice choose_method(int level)
         level = 3;
     }
     if (level < 1 || level > 9) {
-        throw Error("lzop: invalid compression level " + std::to_string(level));
+        throw Error(fmt::format("lzop: invalid compression level {}", level));
     }
     if (level == 1) {
         return {M_LZO1X_1_15, 1};
@@ -48,7 +48,7 @@ public:
         : out_(std::move(out)), choice_(choose_method(options.level))
     {
         if (lzo_init() != LZO_E_OK) {
-            throw Error("'" + name() + "': lzop: cannot initialise liblzo2");
+            throw file_error(name(), "lzop: cannot initialise liblzo2");
         }
         pending_.reserve(block_size);
         packed_.resize(max_compressed_size(block_size));
@@ -136,7 +136,7 @@ private:
                 break;
         }
         if (r != LZO_E_OK) {
-            throw Error("'" + name() + "': lzop: compression failed (error " + std::to_string(r) + ")");
+            throw file_error(name(), "lzop: compression failed (error {})", r);
         }
         // Incompressible blocks are stored raw, marked by equal lengths.
         const bool packed = clen < ulen;

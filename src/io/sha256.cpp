@@ -81,13 +81,13 @@ Digest digest_from_hex(std::string_view hex)
 {
     Digest digest{};
     if (hex.size() != digest.size() * 2) {
-        throw Error("invalid sha256 digest '" + std::string(hex) + "': expected 64 hex digits");
+        throw Error(fmt::format("invalid sha256 digest '{}': expected 64 hex digits", hex));
     }
     for (std::size_t i = 0; i < digest.size(); ++i) {
         const int hi = hex_value(hex[2 * i]);
         const int lo = hex_value(hex[2 * i + 1]);
         if (hi < 0 || lo < 0) {
-            throw Error("invalid sha256 digest '" + std::string(hex) + "': not a hex digit");
+            throw Error(fmt::format("invalid sha256 digest '{}': not a hex digit", hex));
         }
         digest[i] = static_cast<std::uint8_t>(hi << 4 | lo);
     }

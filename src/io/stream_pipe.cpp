@@ -35,7 +35,7 @@ public:
         std::unique_lock lock(s_->mutex);
         s_->changed.wait(lock, [&] { return s_->queue.size() < s_->depth || s_->reader_closed; });
         if (s_->reader_closed) {
-            throw Error("'" + s_->name + "': reader stopped");
+            throw file_error(s_->name, "reader stopped");
         }
         s_->queue.emplace_back(data.begin(), data.end());
         s_->changed.notify_all();
@@ -108,7 +108,7 @@ ByteSource& StreamPipe::source()
 void StreamPipe::fail(const std::string& message)
 {
     const std::lock_guard lock(state_->mutex);
-    state_->error = message.empty() ? "'" + state_->name + "': producer failed" : message;
+    state_->error = message.empty() ? fmt::format("'{}': producer failed", state_->name) : message;
     state_->changed.notify_all();
 }
 

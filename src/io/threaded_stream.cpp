@@ -187,7 +187,7 @@ public:
     void write(std::span<const std::uint8_t> data) override
     {
         if (finished_) {
-            throw Error("'" + name() + "': write after finish");
+            throw file_error(name(), "write after finish");
         }
         while (!data.empty()) {
             if (current_.buf.empty()) {
@@ -211,7 +211,7 @@ public:
     void finish() override
     {
         if (finished_) {
-            throw Error("'" + name() + "': finish called twice");
+            throw file_error(name(), "finish called twice");
         }
         finished_ = true;
         if (current_.size > 0) {

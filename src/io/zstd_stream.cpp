@@ -34,7 +34,7 @@ public:
           dctx_(ZSTD_createDCtx())
     {
         if (!dctx_) {
-            throw Error("'" + name() + "': zstd: cannot allocate a decompression context");
+            throw file_error(name(), "zstd: cannot allocate a decompression context");
         }
         check(ZSTD_DCtx_setParameter(dctx_.get(), ZSTD_d_windowLogMax, max_window_log));
     }
@@ -93,7 +93,7 @@ private:
     void check(std::size_t ret) const
     {
         if (ZSTD_isError(ret)) {
-            throw Error("'" + name() + "': zstd: " + ZSTD_getErrorName(ret));
+            throw file_error(name(), "zstd: {}", ZSTD_getErrorName(ret));
         }
     }
 
@@ -118,16 +118,16 @@ public:
           small_bytes_(options.small_level != 0 ? options.small_bytes : 0)
     {
         if (!cctx_) {
-            throw Error("'" + name() + "': zstd: cannot allocate a compression context");
+            throw file_error(name(), "zstd: cannot allocate a compression context");
         }
         const int level = options.level == 0 ? 3 : options.level;
         for (const int l : {level, small_bytes_ > 0 ? small_level_ : level}) {
             if (l < ZSTD_minCLevel() || l > ZSTD_maxCLevel()) {
-                throw Error("zstd: invalid compression level " + std::to_string(l));
+                throw Error(fmt::format("zstd: invalid compression level {}", l));
             }
         }
         if (options.threads < 1) {
-            throw Error("zstd: invalid thread count " + std::to_string(options.threads));
+            throw Error(fmt::format("zstd: invalid thread count {}", options.threads));
         }
         check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, level));
         // The zstd CLI writes a content checksum by default; so do we, so that
@@ -190,7 +190,7 @@ private:
     void check(std::size_t ret) const
     {
         if (ZSTD_isError(ret)) {
-            throw Error("'" + name() + "': zstd: " + ZSTD_getErrorName(ret));
+            throw file_error(name(), "zstd: {}", ZSTD_getErrorName(ret));
         }
     }
 

@@ -99,8 +99,7 @@ std::time_t local_to_instant(int year, int month, int day, int hour, int minute,
     if (have_any) {
         return latest;
     }
-    throw io::Error("cannot convert local time " + std::to_string(year) + "-" + std::to_string(month) +
-                    "-" + std::to_string(day) + " to an instant");
+    throw io::Error(fmt::format("cannot convert local time {}-{}-{} to an instant", year, month, day));
 }
 
 BackupTime make_backup_time(int year, int month, int day, int hour, int minute, int second)
@@ -109,7 +108,7 @@ BackupTime make_backup_time(int year, int month, int day, int hour, int minute, 
         char buf[96];
         std::snprintf(buf, sizeof buf, "%04d_%02d_%02d-%02d_%02d_%02d", year, month, day, hour, minute,
                       second);
-        throw io::Error(std::string("invalid backup time ") + buf);
+        throw io::Error(fmt::format("invalid backup time {}", buf));
     }
     BackupTime t{year, month, day, hour, minute, second, 0};
     t.time = local_to_instant(year, month, day, hour, minute, second);
@@ -159,7 +158,7 @@ BackupTime backup_time_from_instant(std::time_t instant)
 {
     std::tm tm{};
     if (::localtime_r(&instant, &tm) == nullptr) {
-        throw io::Error("cannot convert time " + std::to_string(instant) + " to local time");
+        throw io::Error(fmt::format("cannot convert time {} to local time", instant));
     }
     // The instant is derived from the fields again, so a BackupTime is always a
     // function of its name (in the repeated hour this moves it to the first one).

@@ -18,8 +18,7 @@ constexpr std::string_view vmid_prefix = "vmid-";
 
 [[noreturn]] void bad_value(std::string_view key, std::string_view value, const std::string& expected)
 {
-    throw io::Error("bad value for " + std::string(key) + ": '" + std::string(value) + "' (expected " + expected +
-                    ")");
+    throw io::Error(fmt::format("bad value for {}: '{}' (expected {})", key, value, expected));
 }
 
 unsigned parse_count(std::string_view key, std::string_view v, unsigned max)
@@ -27,7 +26,7 @@ unsigned parse_count(std::string_view key, std::string_view v, unsigned max)
     unsigned out = 0;
     const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
     if (v.empty() || ec != std::errc() || p != v.data() + v.size() || out > max) {
-        bad_value(key, v, "a whole number from 0 to " + std::to_string(max));
+        bad_value(key, v, fmt::format("a whole number from 0 to {}", max));
     }
     return out;
 }
@@ -65,7 +64,7 @@ void set_keep(KeepOptions& k, std::string_view key, std::string_view value)
     } else if (key == "keep-yearly") {
         k.yearly = parse_count(key, value, max_keep);
     } else {
-        throw io::Error("unknown key '" + std::string(key) + "'");
+        throw io::Error(fmt::format("unknown key '{}'", key));
     }
 }
 
@@ -151,7 +150,7 @@ KeepOptions parse_keep_options(std::string_view text)
         }
         const std::string_view key = item.substr(0, eq);
         if (!seen.insert(std::string(key)).second) {
-            throw io::Error("prune-backups: '" + std::string(key) + "' given twice");
+            throw io::Error(fmt::format("prune-backups: '{}' given twice", key));
         }
         set_keep(k, key, item.substr(eq + 1));
     }
@@ -258,7 +257,7 @@ void apply_setting(Settings& s, std::string_view key, std::string_view v)
         }
         (key == "mount-source" ? s.mount_source : s.mount_point) = std::string(v);
     } else {
-        throw io::Error("unknown key '" + std::string(key) + "'");
+        throw io::Error(fmt::format("unknown key '{}'", key));
     }
 }
 
@@ -341,7 +340,7 @@ Config parse_config(std::string_view text, const std::string& origin)
             }
             key = rest.substr(dash + 1);
             if (global_only(key)) {
-                detail::throw_line_error(origin, l.line, "'" + std::string(key) + "' cannot be set per guest");
+                detail::throw_line_error(origin, l.line, fmt::format("'{}' cannot be set per guest", key));
             }
             scope = vmid;
             target = &c.per_vmid[vmid];
@@ -350,7 +349,7 @@ Config parse_config(std::string_view text, const std::string& origin)
         const std::string key_str(key);
         if (const auto it = keys.find(key_str); it != keys.end()) {
             detail::throw_line_error(origin, l.line,
-                                     "'" + l.key + "' given twice (first on line " + std::to_string(it->second) + ")");
+                                     fmt::format("'{}' given twice (first on line {})", l.key, it->second));
         }
         if (is_retention_key(key)) {
             const bool has_prune = keys.contains("prune-backups");

@@ -85,8 +85,10 @@ bool holds_lock_text(int fd)
 
 [[noreturn]] void throw_not_lock_file(const std::string& path, const std::string& why)
 {
-    throw io::Error("'" + path + "' is not a pvediff lock file (" + why +
-                    "); pvediff leaves it alone: move it away so that pvediff can create its lock file there");
+    throw io::Error(
+        fmt::format("'{}' is not a pvediff lock file ({}); pvediff leaves it alone: move it away so that "
+                    "pvediff can create its lock file there",
+                    path, why));
 }
 
 // Informational only: who holds it, for the message of those who wait. The file is
@@ -118,7 +120,7 @@ io::Fd open_lock_file(const std::filesystem::path& path, int flags)
         io::throw_errno("inspect", path.string(), errno);
     }
     if (st.st_nlink != 1) {
-        throw_not_lock_file(path.string(), "it has " + std::to_string(st.st_nlink) + " names");
+        throw_not_lock_file(path.string(), fmt::format("it has {} names", st.st_nlink));
     }
     if (!holds_lock_text(fd.get())) {
         throw_not_lock_file(path.string(), "it holds something else");
@@ -153,9 +155,9 @@ void wait_for_lock(int fd, const std::filesystem::path& path, short type, const 
     while (!try_fcntl_lock(fd, path.string(), type)) {
         if (std::chrono::steady_clock::now() >= deadline) {
             const std::string holder = read_holder(fd);
-            throw LockTimeout("cannot lock vmid " + std::to_string(vmid) + " in '" + dump_dir.string() +
-                            "': held by another pvediff (" + (holder.empty() ? "" : holder + "; ") + "waited " +
-                            std::to_string(timeout.count()) + " s)");
+            throw LockTimeout(
+                fmt::format("cannot lock vmid {} in '{}': held by another pvediff ({}waited {} s)", vmid,
+                            dump_dir.string(), holder.empty() ? "" : holder + "; ", timeout.count()));
         }
         if (!told && on_wait) {
             told = true;

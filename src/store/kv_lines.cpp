@@ -34,7 +34,7 @@ bool has_control_chars(std::string_view s)
 
 void throw_line_error(const std::string& origin, std::size_t line, const std::string& message)
 {
-    throw io::Error("'" + origin + "': line " + std::to_string(line) + ": " + message);
+    throw io::file_error(origin, "line {}: {}", line, message);
 }
 
 std::vector<KvLine> parse_kv_lines(std::string_view text, const std::string& origin)
@@ -82,7 +82,7 @@ std::string read_small_fd(int fd, const std::string& path, std::size_t max_size)
             break;
         }
         if (out.size() + n > max_size) {
-            throw io::Error("'" + path + "': too large (over " + std::to_string(max_size) + " bytes)");
+            throw io::file_error(path, "too large (over {} bytes)", max_size);
         }
         out.append(reinterpret_cast<const char*>(buf), n);
     }

@@ -37,7 +37,7 @@ std::string format_utc(std::time_t t)
 {
     std::tm tm{};
     if (::gmtime_r(&t, &tm) == nullptr) {
-        throw io::Error("cannot format time " + std::to_string(t));
+        throw io::Error(fmt::format("cannot format time {}", t));
     }
     char buf[96];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
@@ -94,7 +94,7 @@ public:
     {
         const auto it = by_key_.find(std::string(key));
         if (it == by_key_.end()) {
-            throw io::Error("'" + origin_ + "': missing key '" + std::string(key) + "'");
+            throw io::file_error(origin_, "missing key '{}'", key);
         }
         return *it->second;
     }
@@ -105,7 +105,7 @@ public:
         std::uint64_t out = 0;
         const auto [p, ec] = std::from_chars(l.value.data(), l.value.data() + l.value.size(), out);
         if (l.value.empty() || ec != std::errc() || p != l.value.data() + l.value.size()) {
-            fail(l, "bad " + l.key + " '" + l.value + "' (expected a whole number)");
+            fail(l, fmt::format("bad {} '{}' (expected a whole number)", l.key, l.value));
         }
         return out;
     }
@@ -116,7 +116,7 @@ public:
         try {
             return io::digest_from_hex(l.value);
         } catch (const io::Error&) {
-            fail(l, "bad " + l.key + " '" + l.value + "' (expected 64 hex digits)");
+            fail(l, fmt::format("bad {} '{}' (expected 64 hex digits)", l.key, l.value));
         }
     }
 
@@ -148,7 +148,7 @@ std::string format_manifest(const Manifest& m)
 {
     auto check = [](std::string_view what, std::string_view value) {
         if (value.empty() || has_line_break(value)) {
-            throw io::Error("cannot write manifest: bad " + std::string(what) + " '" + std::string(value) + "'");
+            throw io::Error(fmt::format("cannot write manifest: bad {} '{}'", what, value));
         }
     };
     check("file", m.file);
@@ -186,7 +186,7 @@ std::string format_manifest(const Manifest& m)
         // so "a#b" read from a newer pvediff's manifest must be written back too.
         if (is_known(key) || key.empty() || key.front() == '#' ||
             key.find_first_of(": \t\r\n") != std::string::npos || has_line_break(value)) {
-            throw io::Error("cannot write manifest: bad extra key '" + key + "'");
+            throw io::Error(fmt::format("cannot write manifest: bad extra key '{}'", key));
         }
         put(key, value);
     }
@@ -197,16 +197,16 @@ Manifest parse_manifest(std::string_view text, const std::string& origin)
 {
     Reader r(origin, detail::parse_kv_lines(text, origin));
     if (r.lines().empty()) {
-        throw io::Error("'" + origin + "': empty manifest");
+        throw io::file_error(origin, "empty manifest");
     }
     // The version comes first so a future format can change everything after it.
     const auto& first = r.lines().front();
     if (first.key != "format-version") {
-        r.fail(first, "expected 'format-version' first, found '" + first.key + "'");
+        r.fail(first, fmt::format("expected 'format-version' first, found '{}'", first.key));
     }
     if (first.value != std::to_string(manifest_format_version)) {
-        r.fail(first, "unsupported manifest format-version '" + first.value + "' (this pvediff reads " +
-                          std::to_string(manifest_format_version) + ")");
+        r.fail(first, fmt::format("unsupported manifest format-version '{}' (this pvediff reads {})",
+                                  first.value, manifest_format_version));
     }
     for (const auto key : required_keys) {
         (void)r.get(key);
@@ -214,16 +214,16 @@ Manifest parse_manifest(std::string_view text, const std::string& origin)
     Manifest m;
     const auto& kind = r.get("kind");
     if (kind.value != "full" && kind.value != "differential") {
-        r.fail(kind, "bad kind '" + kind.value + "' (expected full or differential)");
+        r.fail(kind, fmt::format("bad kind '{}' (expected full or differential)", kind.value));
     }
     m.file = r.text("file");
     if (m.file.find('/') != std::string::npos) {
-        r.fail(r.get("file"), "bad file '" + m.file + "' (expected a file name)");
+        r.fail(r.get("file"), fmt::format("bad file '{}' (expected a file name)", m.file));
     }
     const auto& codec = r.get("codec");
     const auto parsed_codec = io::parse_codec(codec.value);
     if (!parsed_codec || io::codec_name(*parsed_codec) != codec.value) {
-        r.fail(codec, "bad codec '" + codec.value + "' (expected none, zstd, lzo or gzip)");
+        r.fail(codec, fmt::format("bad codec '{}' (expected none, zstd, lzo or gzip)", codec.value));
     }
     m.codec = *parsed_codec;
     m.content_size = r.number("content-size");
@@ -231,7 +231,7 @@ Manifest parse_manifest(std::string_view text, const std::string& origin)
     const auto& created = r.get("created");
     const auto t = parse_utc(created.value);
     if (!t) {
-        r.fail(created, "bad created '" + created.value + "' (expected YYYY-MM-DDTHH:MM:SSZ)");
+        r.fail(created, fmt::format("bad created '{}' (expected YYYY-MM-DDTHH:MM:SSZ)", created.value));
     }
     m.created = *t;
     m.pvediff_version = r.text("pvediff-version");
@@ -249,7 +249,7 @@ Manifest parse_manifest(std::string_view text, const std::string& origin)
     } else {
         for (const auto key : delta_keys) {
             if (r.has(key)) {
-                r.fail(r.get(key), "'" + std::string(key) + "' belongs only in a differential's manifest");
+                r.fail(r.get(key), fmt::format("'{}' belongs only in a differential's manifest", key));
             }
         }
         if (r.has("delta-bytes")) {
@@ -272,7 +272,8 @@ std::filesystem::path manifest_path_for(const std::filesystem::path& file)
 void write_manifest(const std::filesystem::path& file, const Manifest& m)
 {
     if (m.file != file.filename().string()) {
-        throw io::Error("cannot write manifest of '" + file.string() + "': it describes '" + m.file + "'");
+        throw io::Error(
+            fmt::format("cannot write manifest of '{}': it describes '{}'", file.string(), m.file));
     }
     // A sidecar is as secret as the file it describes: its mode, owner and group.
     const io::DirHandle dir = io::DirHandle::of(file);
@@ -295,8 +296,7 @@ std::optional<Manifest> read_manifest(const std::filesystem::path& file)
     const std::string text = detail::read_small_fd(fd->get(), path.string(), manifest_max_size);
     Manifest m = parse_manifest(text, path.string());
     if (m.file != file.filename().string()) {
-        throw io::Error("'" + path.string() + "': describes '" + m.file + "', not '" +
-                        file.filename().string() + "'");
+        throw io::file_error(path.string(), "describes '{}', not '{}'", m.file, file.filename().string());
     }
     return m;
 }
@@ -307,9 +307,10 @@ std::optional<std::string> full_mismatch(const std::filesystem::path& full, cons
     if (seen == recorded) {
         return std::nullopt;
     }
-    return "'" + full.string() + "' is not the full " + std::string(made_for) + " was made against (content SHA-256 " +
-           io::to_hex(seen).substr(0, 16) + "... instead of " + io::to_hex(recorded).substr(0, 16) +
-           "...): it was replaced or changed";
+    return fmt::format(
+        "'{}' is not the full {} was made against (content SHA-256 {}... instead of {}...): it was "
+        "replaced or changed",
+        full.string(), made_for, io::to_hex(seen).substr(0, 16), io::to_hex(recorded).substr(0, 16));
 }
 
 }  // namespace pvediff::store

@@ -106,6 +106,11 @@ std::string_view guest_type_name(GuestType type)
     return "?";
 }
 
+std::string guest_label(GuestType type, std::uint32_t vmid)
+{
+    return fmt::format("{} {}", guest_type_name(type), vmid);
+}
+
 std::optional<GuestType> parse_guest_type(std::string_view name)
 {
     if (name == "qemu") {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/store/policy.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -18,7 +20,7 @@ Decision stays_full(std::string reason)
 
 std::string guest_label(const BackupName& n)
 {
-    return std::string(guest_type_name(n.type)) + " " + std::to_string(n.vmid);
+    return store::guest_label(n.type, n.vmid);
 }
 
 // Time from the guest's newest backup before `t` (full or differential) to `t`.
@@ -101,8 +103,9 @@ Decision decide_backup(const GuestBackups* guest, const NewArchive& archive, con
             // Converted out of order (a later archive was made a differential against
             // it first): deleting it would leave those differentials without their full.
             if (!archive.file.empty() && chain.full.file == archive.file && !chain.differentials.empty()) {
-                return stays_full("the archive is already the full of " + std::to_string(chain.differentials.size()) +
-                                  " differential(s): it stays a full");
+                return stays_full(
+                    fmt::format("the archive is already the full of {} differential(s): it stays a full",
+                                chain.differentials.size()));
             }
         }
         for (const Chain& chain : guest->chains) {

@@ -28,6 +28,8 @@ enum class ArchiveFormat { vma, tar };
 enum class ArchiveCodec { none, zstd, lzo, gzip, bzip2 };
 
 std::string_view guest_type_name(GuestType type);  // "qemu", "lxc", "openvz"
+// "qemu 100": how reports and messages name a guest.
+std::string guest_label(GuestType type, std::uint32_t vmid);
 std::optional<GuestType> parse_guest_type(std::string_view name);
 std::string_view archive_format_name(ArchiveFormat format);  // "vma", "tar"
 std::string_view archive_codec_name(ArchiveCodec codec);     // "none", "zstd", "lzo", "gzip", "bzip2"
