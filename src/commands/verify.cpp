@@ -347,12 +347,15 @@ VerifyReport verify_paths(const std::vector<fs::path>& paths, const Report& prog
             verify_dir(fs::absolute(p), report, progress, options);
             continue;
         }
-        // A file named on its own is always checked (and its result recorded).
+        // A file named on its own is always checked, and its result is not recorded:
+        // it may be anywhere (a copy, a fixture, a read-only medium), not in a dump dir
+        // whose records verify keeps.
         const std::string name = p.filename().string();
         const bool differential = store::parse_differential_name(name).has_value();
         if (differential || store::parse_backup_name(name) || fs::is_regular_file(p)) {
             VerifyOptions always = options;
             always.all = true;
+            always.record = false;
             Candidate c = inspect(fs::absolute(p), differential, 0);
             c.in_dir = false;
             decide(c, always);

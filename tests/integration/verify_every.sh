@@ -51,6 +51,7 @@ check "re-run: the full is listed as skipped" test "$(status second "$full")" = 
 # --- 3. a naming the file always checks it; --all checks all ---
 run named verify "$dump/$full"
 check "named file: checked" has named "^1 checked, 0 skipped"
+check "named file: its record is left as it was" grep -qx "result: ok" "$(record_of "$full")"
 run all verify --all "$dump"
 check "--all: both checked" has all "^2 checked, 0 skipped.*, 0 failed"
 

@@ -7,7 +7,7 @@
 // Each result is recorded beside its backup (store/verified_record.h); without `all`,
 // a dump dir's backups that were checked ok within verify-every and are unchanged
 // since are skipped (and say so), like PBS's verify jobs with ignore-verified and
-// outdated-after. A file named on its own is always checked.
+// outdated-after. A file named on its own is always checked (and not recorded).
 #include <chrono>
 #include <cstdint>
 #include <ctime>
