@@ -30,8 +30,8 @@ void print_table(const commands::VerifyReport& r)
             std::printf("%-7s %-13s %12s  %-22s   problem: %s\n", "", "", "", "", commands::printable(p).c_str());
         }
     }
-    std::printf("%zu checked, %zu skipped (verified recently; --all checks them), %zu failed\n", r.checked(),
-                r.skipped(), r.failed());
+    std::printf("%zu checked, %zu failed, %zu skipped (verified recently; --all checks them)\n", r.checked(),
+                r.failed(), r.skipped());
 }
 
 nlohmann::json report_json(const commands::VerifyReport& r)

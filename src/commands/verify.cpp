@@ -304,6 +304,20 @@ void verify_dir(const fs::path& dir, VerifyReport& report, const Report& progres
     for (auto& c : candidates) {
         decide(c, options);
     }
+    // A differential is only as good as its full: when the full is checked because it
+    // is new, changed or failed, its differentials are checked with it.
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        const Candidate& full = candidates[i];
+        if (full.differential || !full.decision.check || full.decision.reason == store::VerifyReason::due) {
+            continue;
+        }
+        for (std::size_t j = i + 1; j < candidates.size() && candidates[j].differential; ++j) {
+            if (!candidates[j].decision.check) {
+                candidates[j].decision = {true, full.decision.reason};
+                candidates[j].forced_reason = fmt::format("its full: {}", store::verify_reason_text(full.decision.reason));
+            }
+        }
+    }
     Checker(report, progress, options).run(candidates);
     for (const auto& guest : scanned.guests) {
         for (const auto& d : guest.orphan_differentials) {
