@@ -21,6 +21,26 @@ std::string age_of(std::time_t t)
     return buf;
 }
 
+nlohmann::json verified_json(const std::optional<commands::VerifiedState>& v)
+{
+    if (!v) {
+        return nullptr;
+    }
+    return {{"time", iso8601_utc(v->time)}, {"ok", v->ok}, {"current", v->current}};
+}
+
+// "ok 2.0 d", "FAILED 0.1 d", "changed" (the file is not the one verified), "-".
+std::string verified_text(const std::optional<commands::VerifiedState>& v)
+{
+    if (!v) {
+        return "-";
+    }
+    if (!v->current) {
+        return "changed";
+    }
+    return (v->ok ? "ok " : "FAILED ") + age_of(v->time);
+}
+
 nlohmann::json totals_json(const commands::SpaceTotals& t)
 {
     return {{"backups", t.backups}, {"size", t.size}, {"vzdump_size", t.vzdump_size},
@@ -42,7 +62,8 @@ nlohmann::json listing_json(const commands::Listing& l)
                            {"vzdump_size", r.vzdump_size},
                            {"manifest", r.has_manifest},
                            {"protected", r.is_protected},
-                           {"note", r.note}});
+                           {"note", r.note},
+                           {"verified", verified_json(r.verified)}});
     }
     nlohmann::json guests = nlohmann::json::array();
     for (const auto& g : l.guests) {
@@ -64,7 +85,7 @@ std::string saved_text(const commands::SpaceTotals& t)
 void print_table(const commands::Listing& l, bool& header_done)
 {
     if (!header_done && !l.rows.empty()) {
-        std::printf("%-10s %-13s %10s %7s %8s  %s\n", "GUEST", "KIND", "SIZE", "RATIO", "AGE", "FILE");
+        std::printf("%-10s %-13s %10s %7s %8s %-12s %s\n", "GUEST", "KIND", "SIZE", "RATIO", "AGE", "VERIFIED", "FILE");
         header_done = true;
     }
     for (const auto& r : l.rows) {
@@ -72,8 +93,8 @@ void print_table(const commands::Listing& l, bool& header_done)
         if (r.kind == "differential") {
             std::snprintf(ratio, sizeof ratio, "%.1f%%", 100.0 * r.ratio);
         }
-        std::printf("%-10s %-13s %10s %7s %8s  %s%s%s\n", r.guest.c_str(), r.kind.c_str(),
-                    commands::human_bytes(r.size).c_str(), ratio, age_of(r.time).c_str(),
+        std::printf("%-10s %-13s %10s %7s %8s %-12s %s%s%s\n", r.guest.c_str(), r.kind.c_str(),
+                    commands::human_bytes(r.size).c_str(), ratio, age_of(r.time).c_str(), verified_text(r.verified).c_str(),
                     r.kind == "differential" ? "  " : "", commands::printable(r.file).c_str(),
                     r.note.empty() ? "" : commands::printable("  [" + r.note + "]").c_str());
     }

@@ -12,26 +12,35 @@ namespace {
 
 void print_table(const commands::VerifyReport& r)
 {
-    std::printf("%-6s %-13s %12s  %-22s %s\n", "RESULT", "KIND", "CONTENT", "CHECKSUM", "FILE / STRUCTURE");
+    std::printf("%-7s %-13s %12s  %-22s %s\n", "RESULT", "KIND", "CONTENT", "CHECKSUM", "FILE / STRUCTURE");
     for (const auto& i : r.items) {
-        std::printf("%-6s %-13s %12s  %-22s %s\n", i.ok ? "ok" : "FAILED", i.kind.c_str(),
+        if (i.skipped) {
+            std::printf("%-7s %-13s %12s  %-22s %s\n", "skipped", i.kind.c_str(),
+                        commands::human_bytes(i.content_size).c_str(), "-", commands::printable(i.file).c_str());
+            std::printf("%-7s %-13s %12s  %-22s   %s\n", "", "", "", "", commands::printable(i.reason).c_str());
+            continue;
+        }
+        std::printf("%-7s %-13s %12s  %-22s %s\n", i.ok ? "ok" : "FAILED", i.kind.c_str(),
                     commands::human_bytes(i.content_size).c_str(), commands::printable(i.content).c_str(), commands::printable(i.file).c_str());
-        std::printf("%-6s %-13s %12s  %-22s   %s\n", "", "", "", "", commands::printable(i.structure).c_str());
+        std::printf("%-7s %-13s %12s  %-22s   %s\n", "", "", "", "", commands::printable(i.structure).c_str());
+        if (!i.reason.empty()) {
+            std::printf("%-7s %-13s %12s  %-22s   checked: %s\n", "", "", "", "", commands::printable(i.reason).c_str());
+        }
         for (const auto& p : i.problems) {
-            std::printf("%-6s %-13s %12s  %-22s   problem: %s\n", "", "", "", "", commands::printable(p).c_str());
+            std::printf("%-7s %-13s %12s  %-22s   problem: %s\n", "", "", "", "", commands::printable(p).c_str());
         }
     }
-    std::size_t failed = 0;
-    for (const auto& i : r.items) {
-        failed += i.ok ? 0 : 1;
-    }
-    std::printf("%zu checked, %zu failed\n", r.items.size(), failed);
+    std::printf("%zu checked, %zu failed, %zu skipped (verified recently; --all checks them)\n", r.checked(),
+                r.failed(), r.skipped());
 }
 
 nlohmann::json report_json(const commands::VerifyReport& r)
 {
     nlohmann::json doc = json_document("verify");
     doc["ok"] = r.ok();
+    doc["checked"] = r.checked();
+    doc["skipped"] = r.skipped();
+    doc["failed"] = r.failed();
     doc["files"] = nlohmann::json::array();
     for (const auto& i : r.items) {
         nlohmann::json f = i.dir.empty() ? nlohmann::json{{"dir", nullptr}, {"file", i.file}}
@@ -43,6 +52,10 @@ nlohmann::json report_json(const commands::VerifyReport& r)
         f["content"] = i.content;
         f["structure"] = i.structure;
         f["problems"] = i.problems;
+        f["checked"] = !i.skipped;
+        f["reason"] = i.reason;
+        f["verified"] = i.verified_at ? nlohmann::json(iso8601_utc(*i.verified_at)) : nlohmann::json(nullptr);
+        f["next_check"] = i.next_due ? nlohmann::json(iso8601_utc(*i.next_due)) : nlohmann::json(nullptr);
         doc["files"].push_back(std::move(f));
     }
     return doc;
@@ -53,20 +66,28 @@ nlohmann::json report_json(const commands::VerifyReport& r)
 void add_verify_command(CLI::App& app, Context& ctx, Action& chosen)
 {
     auto paths = std::make_shared<std::vector<std::string>>();
-    auto* sub = app.add_subcommand("verify", "rebuild and check every chain (content SHA-256, VMA/tar structure); "
+    auto all = std::make_shared<bool>(false);
+    auto* sub = app.add_subcommand("verify", "rebuild and check what is new, failed, changed or not verified "
+                                             "within verify-every (content SHA-256, VMA/tar structure); "
                                              "exit 1 on any failure");
     sub->add_option("paths", *paths, "dump dirs or files (default: dumpdir from the config, else PVE's backup storages)");
+    sub->add_flag("--all", *all, "check every backup, also those verified ok within verify-every");
     auto format = std::make_shared<OutputFormatOption>(*sub);
-    sub->callback([paths, format, &ctx, &chosen] {
-        chosen = [paths, format, &ctx] {
+    sub->callback([paths, all, format, &ctx, &chosen] {
+        chosen = [paths, all, format, &ctx] {
             std::vector<std::filesystem::path> targets(paths->begin(), paths->end());
             if (targets.empty()) {
                 for (const auto& d : ctx.dump_dirs()) {
                     targets.emplace_back(d);
                 }
             }
+            const store::Config config = ctx.config();
+            commands::VerifyOptions options;
+            options.all = *all;
+            options.every_for = [&config](std::uint32_t vmid) { return config.effective_for(vmid).verify_every; };
+            options.progress = ctx.progress();
             const auto report = commands::verify_paths(
-                targets, format->is_json() ? commands::Report([](const std::string&) {}) : ctx.to_stderr());
+                targets, format->is_json() ? commands::Report([](const std::string&) {}) : ctx.to_stderr(), options);
             if (format->is_json()) {
                 print_json(report_json(report), format->format());
             } else {

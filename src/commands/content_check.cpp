@@ -8,6 +8,7 @@
 #include "pvediff/formats/layout.h"
 #include "pvediff/formats/tar_verify.h"
 #include "pvediff/formats/vma_verify.h"
+#include "pvediff/io/counting_stream.h"
 #include "pvediff/io/codec.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/stream_pipe.h"
@@ -53,10 +54,11 @@ std::string vma_summary(const formats::VmaVerifyReport& r)
 
 }  // namespace
 
-ContentCheck check_content(io::ByteSource& content)
+ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_bytes)
 {
     ContentCheck c;
-    io::HashingSource hashing(content);
+    io::CountingSource counted(content, on_bytes);
+    io::HashingSource hashing(counted);
     // Recognise the format from the first 512 bytes, then hand them back to the verifier.
     std::vector<std::uint8_t> head(512);
     head.resize(io::read_full(hashing, head));
@@ -97,11 +99,11 @@ ContentCheck check_content(io::ByteSource& content)
     return c;
 }
 
-ContentCheck check_archive_file(const std::filesystem::path& path)
+ContentCheck check_archive_file(const std::filesystem::path& path, const OnContentBytes& on_bytes)
 {
     io::DecodedInput in = io::open_decompressed(path.string());
     auto ahead = io::make_read_ahead(std::move(in.source));
-    return check_content(*ahead);
+    return check_content(*ahead, on_bytes);
 }
 
 std::size_t TeeSource::read(std::span<std::uint8_t> buf)
@@ -147,7 +149,8 @@ CheckedFull check_and_index(io::DecodedInput content)
 }
 
 ContentCheck check_differential(const std::filesystem::path& full, const std::filesystem::path& differential,
-                                const std::filesystem::path& spill_dir, const KnownSizes& sizes)
+                                const std::filesystem::path& spill_dir, const KnownSizes& sizes,
+                                const OnContentBytes& on_bytes)
 {
     io::StreamPipe pipe("rebuilt " + differential.filename().string());
     RebuildOutcome rebuilt;
@@ -164,7 +167,7 @@ ContentCheck check_differential(const std::filesystem::path& full, const std::fi
     });
     ContentCheck c;
     try {
-        c = check_content(pipe.source());
+        c = check_content(pipe.source(), on_bytes);
     } catch (...) {
         pipe.close_reader();
         producer.join();

@@ -4,6 +4,7 @@
 #include "pvediff/io/error.h"
 #include "pvediff/store/dump_dir.h"
 #include "pvediff/store/manifest.h"
+#include "pvediff/store/verified_record.h"
 
 namespace pvediff::commands {
 
@@ -15,6 +16,25 @@ std::optional<store::Manifest> manifest_or_none(const std::filesystem::path& fil
 {
     try {
         return store::read_manifest(file);
+    } catch (const io::Error&) {
+        return std::nullopt;
+    }
+}
+
+// The verify record of a backup that has one; an unusable record counts as none.
+std::optional<VerifiedState> verified_state(const std::filesystem::path& file, const store::Sidecars& sidecars)
+{
+    if (!sidecars.verified) {
+        return std::nullopt;
+    }
+    try {
+        const auto record = store::read_verified_record(file);
+        if (!record) {
+            return std::nullopt;
+        }
+        const auto manifest = sidecars.manifest ? manifest_or_none(file) : std::nullopt;
+        const auto now = store::backup_identity_of(file, manifest ? std::optional(manifest->content_sha256) : std::nullopt);
+        return VerifiedState{record->verified, record->ok, record->identity == now};
     } catch (const io::Error&) {
         return std::nullopt;
     }
@@ -45,7 +65,7 @@ Listing list_dump_dir(const std::filesystem::path& dir, std::optional<std::uint3
                        std::uint64_t vzdump_size) {
             listing.rows.push_back({guest, g.guest.type, g.guest.vmid, file, kind, full, time, size, ratio,
                                     sidecars.manifest.has_value(), sidecars.is_protected(), std::move(note),
-                                    vzdump_size});
+                                    vzdump_size, verified_state(dir / file, sidecars)});
             add(guest_listing.totals, listing.rows.back());
         };
         for (const auto& chain : g.chains) {

@@ -202,6 +202,12 @@ void apply_setting(Settings& s, std::string_view key, std::string_view v)
             bad_value(key, v, "seconds, or a duration like 10m, 1h");
         }
         s.lock_timeout = *d;
+    } else if (key == "verify-every") {
+        const auto d = parse_duration(v, std::chrono::hours(24));
+        if (!d) {
+            bad_value(key, v, "days, or a duration like 2w, 36h; 0 = every time");
+        }
+        s.verify_every = *d;
     } else if (key == "verify") {
         if (v == "content" || v == "yes" || v == "1") {
             s.verify = VerifyLevel::content;
@@ -275,6 +281,7 @@ Settings merge_settings(const Settings& base, const Settings& top)
     take(out.zstd_threads, top.zstd_threads);
     take(out.engine, top.engine);
     take(out.lock_timeout, top.lock_timeout);
+    take(out.verify_every, top.verify_every);
     take(out.verify, top.verify);
     take(out.keep, top.keep);  // as a whole: see config.h
     take(out.hook_script, top.hook_script);
@@ -294,6 +301,7 @@ EffectiveSettings resolve_settings(const Settings& s)
     e.zstd_threads = s.zstd_threads.value_or(e.zstd_threads);
     e.engine = s.engine.value_or(e.engine);
     e.lock_timeout = s.lock_timeout.value_or(e.lock_timeout);
+    e.verify_every = s.verify_every.value_or(e.verify_every);
     e.verify = s.verify.value_or(e.verify);
     e.keep = s.keep.value_or(e.keep);
     e.hook_script = s.hook_script.value_or(e.hook_script);

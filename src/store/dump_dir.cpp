@@ -38,6 +38,7 @@ void attach_sidecar(Sidecars& sidecars, const DirEntry& entry)
     case EntryKind::manifest: sidecars.manifest = entry.name; break;
     case EntryKind::index: sidecars.index = entry.name; break;
     case EntryKind::restored_marker: sidecars.restored_marker = entry.name; break;
+    case EntryKind::verified_record: sidecars.verified = entry.name; break;
     default: break;
     }
 }
@@ -116,7 +117,7 @@ GuestBackups build_guest(GuestKey key, GuestBuilder& b)
 std::vector<std::string> Sidecars::removable_files() const
 {
     std::vector<std::string> out;
-    for (const auto* f : {&log, &notes, &manifest, &index, &restored_marker}) {
+    for (const auto* f : {&log, &notes, &manifest, &index, &restored_marker, &verified}) {
         if (*f) {
             out.push_back(**f);
         }

@@ -80,6 +80,7 @@ std::string_view entry_kind_name(EntryKind kind)
     case EntryKind::manifest: return "manifest";
     case EntryKind::index: return "index";
     case EntryKind::restored_marker: return "restored";
+    case EntryKind::verified_record: return "verified";
     case EntryKind::in_progress: return "in-progress";
     case EntryKind::lock: return "lock";
     case EntryKind::other: return "other";
@@ -134,12 +135,13 @@ EntryName classify_entry_name(std::string_view name, bool is_directory)
         out.differential = std::move(file->differential);
         return out;
     }
-    static constexpr std::array<std::pair<std::string_view, EntryKind>, 5> sidecars = {{
+    static constexpr std::array<std::pair<std::string_view, EntryKind>, 6> sidecars = {{
         {notes_suffix, EntryKind::notes},
         {protected_suffix, EntryKind::protected_marker},
         {manifest_suffix, EntryKind::manifest},
         {index_suffix, EntryKind::index},
         {restored_suffix, EntryKind::restored_marker},
+        {verified_suffix, EntryKind::verified_record},
     }};
     for (const auto& [suffix, kind] : sidecars) {
         if (name.ends_with(suffix)) {

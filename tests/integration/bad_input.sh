@@ -10,7 +10,8 @@ source "${PVEDIFF_TEST_LIB:?}/common.sh" || exit 1
 
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 # Every file with size and SHA-256; lock files (empty, made by any run) do not count.
-snapshot() { (cd "$1" && find . -type f ! -name '.pvediff-lock-*' -printf '%s ' -exec sha256sum {} \; | sort); }
+# (verify DIR records its results beside the backups: *.pvediff-verified, not data)
+snapshot() { (cd "$1" && find . -type f ! -name '.pvediff-lock-*' ! -name '*.pvediff-verified' -printf '%s ' -exec sha256sum {} \; | sort); }
 
 # expect LABEL DIR RC PATTERN CMD...: exit status RC, PATTERN (grep -E) in the output,
 # DIR unchanged.
@@ -241,7 +242,7 @@ for f in $'vzdump-qemu-500-x "q" \'s\'.vma.zst' $'weird\nname.vma.zst' 'ü€ �
   "vzdump-qemu-500-$(stamp 3).vma.zst copy" "vzdump-qemu-500-$(stamp 3).vma.zst.dat"; do
   printf 'junk %s' "$f" >"$d/$f"
 done
-expect "odd names: verify ignores non-backup names" "$d" 0 "ok|OK" pv verify "$d"
+expect "odd names: verify ignores non-backup names" "$d" 0 "ok|OK|skipped" pv verify "$d"
 expect "odd names: list" "$d" 0 "500" pv list "$d"
 expect "odd names: prune keeps them" "$d" 0 "kept" pv prune "$d" --keep-last 1
 expect "odd names: backup refuses a non-vzdump name" "$d" 3 "weird" pv backup "$d/"$'weird\nname.vma.zst'

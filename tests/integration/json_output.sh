@@ -82,7 +82,7 @@ for name in ("list.json", "list-pretty.json"):
     rows = d["backups"]
     need(len(rows) == 4, f"{name}: 4 backups, got {len(rows)}")
     keys = {"guest_type", "vmid", "file", "kind", "full", "time", "size", "ratio", "vzdump_size", "manifest",
-            "protected", "note"}
+            "protected", "note", "verified"}
     for r in rows:
         need(set(r) == keys, f"{name}: row keys {sorted(set(r) ^ keys)}")
         backup_keys(dict(r, dir=dump), f"{name} {r['file']}")
@@ -119,12 +119,15 @@ need(all(r["vmid"] == 105 for r in doc["dumpdirs"][0]["backups"]), "list --json 
 doc = load("verify.json")
 header(doc, "verify", "verify.json")
 need(doc["ok"] is False, "verify: not ok (the orphan)")
+need(doc["checked"] == 4 and doc["skipped"] == 0 and doc["failed"] == 1, "verify: checked/skipped/failed counts")
 need(len(doc["files"]) == 4, f"verify: 4 files, got {len(doc['files'])}")
 for f in doc["files"]:
     backup_keys(f, "verify " + f["file"])
     need(f["dir"] == dump, "verify: the dump dir")
     need(isinstance(f["file_size"], int) and isinstance(f["content_size"], int), "verify: sizes")
     need(isinstance(f["problems"], list) and f["kind"] in ("full", "differential"), "verify: problems, kind")
+    need(f["checked"] is True and isinstance(f["reason"], str), "verify: checked (a new dump dir), reason")
+    need(f["next_check"] is None and (f["verified"] is None or ISO.match(f["verified"])), "verify: verified, next_check")
 need([f["ok"] for f in doc["files"]].count(False) == 1, "verify: exactly the orphan fails")
 
 # prune

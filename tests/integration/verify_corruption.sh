@@ -79,7 +79,7 @@ check "clean dir: 5 checked, 0 failed" grep -q "^5 checked, 0 failed" "$WORK/cle
 # case_dir is set before the damage command runs; bad=(...) names the files that must fail.
 run_case() {  # name
   local name=$1 f out=$WORK/$1.out json=$WORK/$1.json rc
-  pvediff verify "$case_dir" >"$out" 2>&1 && rc=0 || rc=$?
+  pvediff verify --all "$case_dir" >"$out" 2>&1 && rc=0 || rc=$?
   check "$name: exit status 1 (got $rc)" test "$rc" -eq 1
   for f in "${all[@]}"; do
     if [[ " ${bad[*]} " == *" $f "* ]]; then
@@ -88,7 +88,7 @@ run_case() {  # name
       check "$name: $f still ok" grep -qE "^ok .* $f\$" "$out"
     fi
   done
-  pvediff verify --json "$case_dir" >"$json" 2>"$WORK/json.err" && rc=0 || rc=$?
+  pvediff verify --all --json "$case_dir" >"$json" 2>"$WORK/json.err" && rc=0 || rc=$?
   check "$name: --json exit 1, parses, marks exactly the bad files" python3 - "$json" "$rc" "${bad[@]}" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))

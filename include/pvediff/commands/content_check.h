@@ -4,6 +4,7 @@
 // wants of it: SHA-256 and size, and the structure check of its format (VMA as
 // Proxmox's `vma verify` checks it plus coverage; tar through libarchive).
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,10 +28,12 @@ struct ContentCheck {
     io::Digest base_sha256{};
 };
 
+// Bytes of content read so far, for a progress display (may be empty).
+using OnContentBytes = std::function<void(std::uint64_t)>;
 // Checks a decompressed archive stream.
-ContentCheck check_content(io::ByteSource& content);
+ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_bytes = {});
 // Decompresses and checks an archive file.
-ContentCheck check_archive_file(const std::filesystem::path& path);
+ContentCheck check_archive_file(const std::filesystem::path& path, const OnContentBytes& on_bytes = {});
 // Reads through `inner` and writes every byte read to `copy`: one read of an input
 // feeding two jobs (a full written while it is checked, an index built while it is).
 class TeeSource final : public io::ByteSource {
@@ -56,6 +59,7 @@ CheckedFull check_and_index(io::DecodedInput content);
 // Rebuilds a differential against its full in a stream and checks the result; the
 // rebuilt archive is never written to disk.
 ContentCheck check_differential(const std::filesystem::path& full, const std::filesystem::path& differential,
-                                const std::filesystem::path& spill_dir, const KnownSizes& sizes = {});
+                                const std::filesystem::path& spill_dir, const KnownSizes& sizes = {},
+                                const OnContentBytes& on_bytes = {});
 
 }  // namespace pvediff::commands

@@ -19,6 +19,15 @@
 
 namespace pvediff::commands {
 
+// The last `pvediff verify` result of a backup (its .pvediff-verified record).
+struct VerifiedState {
+    std::time_t time = 0;
+    bool ok = false;
+    // The file is still the one that was verified (size, mtime, manifest); false: it
+    // changed since, and the result says nothing about it now.
+    bool current = false;
+};
+
 struct ListRow {
     std::string guest;       // "qemu 101", for the table
     store::GuestType type = store::GuestType::qemu;
@@ -33,6 +42,7 @@ struct ListRow {
     bool is_protected = false;
     std::string note;        // "full missing", "no manifest", ...
     std::uint64_t vzdump_size = 0;  // what vzdump alone would keep for it (see above)
+    std::optional<VerifiedState> verified;  // nullopt: never verified (or no usable record)
 };
 
 struct SpaceTotals {

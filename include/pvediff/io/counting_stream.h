@@ -36,4 +36,29 @@ private:
     std::uint64_t count_ = 0;
 };
 
+// The same for a source: counts the bytes read through it (verify reads, never writes).
+class CountingSource final : public ByteSource {
+public:
+    CountingSource(ByteSource& inner, std::function<void(std::uint64_t)> on_bytes)
+        : inner_(inner), on_bytes_(std::move(on_bytes))
+    {
+    }
+    std::size_t read(std::span<std::uint8_t> buf) override
+    {
+        const std::size_t n = inner_.read(buf);
+        count_ += n;
+        if (on_bytes_ && n != 0) {
+            on_bytes_(count_);
+        }
+        return n;
+    }
+    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
+    [[nodiscard]] std::uint64_t count() const { return count_; }
+
+private:
+    ByteSource& inner_;
+    std::function<void(std::uint64_t)> on_bytes_;
+    std::uint64_t count_ = 0;
+};
+
 }  // namespace pvediff::io

@@ -16,6 +16,9 @@
 //                            checksum compared before the archive goes; the only level,
 //                            and it cannot be switched off ("no" is refused). The value
 //                            "structure" is still accepted for old files and does the same
+//   verify-every: 30d        `pvediff verify` (without --all) checks a backup again when
+//                            its last check is older (days as a number, or 2w, 36h);
+//                            0 = every time; default 30 days
 //   keep-last: 3             retention for `pvediff prune`, vzdump's keep-* options:
 //   keep-hourly/-daily/-weekly/-monthly/-yearly: N, keep-all: 1,
 //   prune-backups: keep-daily=7,keep-weekly=4   (vzdump's spelling, the same thing)
@@ -89,6 +92,7 @@ struct Settings {
     std::optional<std::string> engine;
     std::optional<std::chrono::seconds> lock_timeout;
     std::optional<VerifyLevel> verify;
+    std::optional<std::chrono::seconds> verify_every;
     std::optional<KeepOptions> keep;
     std::optional<std::string> hook_script;
     std::optional<HookPhase> hook_phase;
@@ -106,6 +110,7 @@ struct EffectiveSettings {
     std::string engine = "default";
     std::chrono::seconds lock_timeout{3600};
     VerifyLevel verify = VerifyLevel::content;
+    std::chrono::seconds verify_every{std::chrono::hours(24 * 30)};
     KeepOptions keep;  // keep everything
     std::string hook_script;  // empty: none
     HookPhase hook_phase = HookPhase::log_end;

@@ -22,6 +22,7 @@ enum class EntryKind {
     manifest,          // <backup>.pvediff-manifest
     index,             // <backup>.pvediff-index
     restored_marker,   // <backup>.pvediff-restored: written by `restore --pve-name`
+    verified_record,   // <backup>.pvediff-verified: the last `verify` result
     in_progress,       // *.dat, *.tmp (file or directory), pvediff temp files
     lock,              // .pvediff-lock-<type>-<vmid>
     other,             // anything else: never touched
@@ -38,6 +39,8 @@ inline constexpr std::string_view log_suffix = ".log";
 // already, not a backup in progress (backup never converts or "finishes" it, prune
 // leaves it to the administrator).
 inline constexpr std::string_view restored_suffix = ".pvediff-restored";
+// The last `verify` result of a backup (store/verified_record.h); goes with it.
+inline constexpr std::string_view verified_suffix = ".pvediff-verified";
 inline constexpr std::string_view lock_prefix = ".pvediff-lock-";
 
 struct GuestKey {
@@ -52,7 +55,7 @@ struct EntryName {
     // full / differential: the parsed name.
     std::optional<BackupName> full;
     std::optional<DifferentialName> differential;
-    // notes / protected / manifest / index / restored: the backup file it belongs to.
+    // notes / protected / manifest / index / restored / verified: the backup file it belongs to.
     // in_progress from pvediff: the final name the temporary file is for.
     std::string owner;
     // log: the time in its name (it belongs to the backup made at that time).
