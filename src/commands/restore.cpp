@@ -8,6 +8,7 @@
 
 #include "archive_replacement.h"
 #include "pvediff/commands/pipeline.h"
+#include "pvediff/commands/progress_scope.h"
 #include "pvediff/commands/usage_error.h"
 #include "pvediff/io/atomic_file.h"
 #include "pvediff/io/counting_stream.h"
@@ -39,39 +40,6 @@ void check_digest(const io::Digest& got, const io::Digest& want, const std::stri
 }  // namespace
 
 namespace {
-
-// Begins a progress display for one operation and ends it on every exit path.
-class ProgressScope {
-public:
-    ProgressScope(Progress* progress, const std::string& what, std::optional<std::uint64_t> total)
-        : progress_(progress)
-    {
-        if (progress_) {
-            progress_->begin(what, total);
-        }
-    }
-    ~ProgressScope() { finish(); }
-    // Ends the display before the summary line (the destructor covers errors).
-    void finish()
-    {
-        if (progress_) {
-            progress_->end();
-            progress_ = nullptr;
-        }
-    }
-    ProgressScope(const ProgressScope&) = delete;
-    ProgressScope& operator=(const ProgressScope&) = delete;
-    [[nodiscard]] std::function<void(std::uint64_t)> updater() const
-    {
-        if (!progress_) {
-            return {};
-        }
-        return [p = progress_](std::uint64_t done) { p->update(done); };
-    }
-
-private:
-    Progress* progress_;
-};
 
 std::optional<std::uint64_t> manifest_size(const std::optional<store::Manifest>& m)
 {
