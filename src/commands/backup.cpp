@@ -13,6 +13,8 @@
 #include "pvediff/commands/content_check.h"
 #include "pvediff/commands/fault_point.h"
 #include "pvediff/commands/pipeline.h"
+#include "pvediff/commands/progress_scope.h"
+#include "pvediff/io/counting_stream.h"
 #include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
@@ -52,6 +54,41 @@ std::string percent(std::uint64_t part, std::uint64_t whole)
                   whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0);
     return buf;
 }
+
+// Passes the bytes read from an input opened before the phase that shows them
+// (stream mode opens standard input before the lock) to that phase's display. Shared
+// between the counting source and the run: the source may outlive a phase.
+struct ProgressRelay {
+    std::function<void(std::uint64_t)> to;
+};
+
+// `raw` decompressed, its own bytes (as stored: compressed, if it is) counted to `relay`.
+io::DecodedInput open_counted(std::unique_ptr<io::ByteSource> raw, const std::shared_ptr<ProgressRelay>& relay)
+{
+    return io::open_decompressed(std::make_unique<io::CountingSource>(std::move(raw), [relay](std::uint64_t n) {
+        if (relay->to) {
+            relay->to(n);
+        }
+    }));
+}
+
+// Shows one phase of a run reading an input counted through `relay`.
+class RelayedScope {
+public:
+    RelayedScope(Progress* progress, const std::string& what, std::optional<std::uint64_t> total,
+                 std::shared_ptr<ProgressRelay> relay)
+        : scope_(progress, what, total), relay_(std::move(relay))
+    {
+        relay_->to = scope_.updater();
+    }
+    ~RelayedScope() { relay_->to = nullptr; }
+    RelayedScope(const RelayedScope&) = delete;
+    RelayedScope& operator=(const RelayedScope&) = delete;
+
+private:
+    ProgressScope scope_;
+    std::shared_ptr<ProgressRelay> relay_;
+};
 
 // Takes the guest's lock, saying so in the log when another pvediff holds it (and
 // in `waited`, if given: what was seen before may have changed meanwhile).
@@ -178,23 +215,41 @@ struct VerifiedDifferential {
 // file (rule 1), checking the rebuilt archive's structure in the same pass (a stream
 // cut short or a damaged archive must not become a backup) and its SHA-256 against
 // the encoder's. `what` names the input in messages, `kept` says what becomes of it.
+//
+// Progress: `shown` names the run; the encoding shows the input's bytes as read
+// through `relay` (of `input_size`, the file's size, when known), the decode the
+// rebuilt content's bytes (of the size the encoder read: known exactly).
+struct ShownAs {
+    Progress* progress = nullptr;
+    std::string what;
+    std::shared_ptr<ProgressRelay> relay;
+    std::optional<std::uint64_t> input_size;
+};
+
 VerifiedDifferential make_verified_differential(const RunPlan& plan, io::DecodedInput input,
                                                 store::ArchiveFormat format, const store::EffectiveSettings& settings,
-                                                const std::string& what, const std::string& kept)
+                                                const std::string& what, const std::string& kept,
+                                                const ShownAs& shown)
 {
     VerifiedDifferential v;
     v.file = std::make_unique<io::AtomicFile>(plan.target);
     EncodeSettings enc;
     enc.engine = settings.engine;
     enc.writing = plan.writing;
-    v.diff = encode_differential(plan.base.string(), std::move(input), v.file->sink(), enc);
+    {
+        const RelayedScope encoding(shown.progress, shown.what + ", encoding", shown.input_size, shown.relay);
+        v.diff = encode_differential(plan.base.string(), std::move(input), v.file->sink(), enc);
+    }
     io::fsync_fd(v.file->fd(), v.file->temp_path().string());
     v.file_size = size_of_fd(v.file->fd(), v.file->temp_path().string());
 
     // The encoder read the whole archive: the decode of what it wrote must produce
     // exactly that many bytes (the full's size is not known to every encoder).
+    ProgressScope verifying(shown.progress, shown.what + ", verifying", v.diff.encode.target_bytes);
     const ContentCheck c = check_differential(plan.base, v.file->temp_path(), plan.target.parent_path(),
-                                              KnownSizes{v.diff.encode.target_bytes, std::nullopt});
+                                              KnownSizes{v.diff.encode.target_bytes, std::nullopt},
+                                              verifying.updater());
+    verifying.finish();
     require_sound(c, format, what, kept);
     if (c.sha256 != v.diff.encode.target_sha256 || c.size != v.diff.encode.target_bytes) {
         throw io::Error("'" + plan.target.string() + "': verification failed: the differential decodes to " +
@@ -289,9 +344,9 @@ std::uint64_t archive_size(const fs::path& archive, bool waited)
 
 // Opens the archive's content, refusing one whose codec (from its first bytes) is
 // not the one its name gives.
-io::DecodedInput open_named_archive(const NamedArchive& a)
+io::DecodedInput open_named_archive(const NamedArchive& a, const std::shared_ptr<ProgressRelay>& relay)
 {
-    io::DecodedInput input = io::open_decompressed(a.path.string());
+    io::DecodedInput input = open_counted(io::open_file_source(a.path.string()), relay);
     if (input.codec != a.codec) {
         throw io::Error("'" + a.path.string() + "': its name says " +
                         std::string(store::archive_codec_name(a.name.codec)) + " but its content is " +
@@ -303,9 +358,14 @@ io::DecodedInput open_named_archive(const NamedArchive& a)
 
 // A new full in file mode: checked and indexed in one read; the manifest and the
 // index are written only for a sound archive.
-ContentInfo check_new_full(const NamedArchive& a)
+ContentInfo check_new_full(const NamedArchive& a, Progress* progress, std::uint64_t size)
 {
-    CheckedFull checked = check_and_index(open_named_archive(a));
+    auto relay = std::make_shared<ProgressRelay>();
+    CheckedFull checked;
+    {
+        const RelayedScope reading(progress, "backup " + a.file + ", checking", size, relay);
+        checked = check_and_index(open_named_archive(a, relay));
+    }
     require_sound(checked.check, a.name.format, "'" + a.path.string() + "'", archive_left_alone);
     checked.index.save(index_path_for(a.path), io::mode_like(a.path));  // as secret as the full
     return ContentInfo{checked.check.size, checked.check.sha256, a.codec};
@@ -314,7 +374,7 @@ ContentInfo check_new_full(const NamedArchive& a)
 }  // namespace
 
 BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveSettings& settings,
-                            const Report& report)
+                            const Report& report, Progress* progress)
 {
     const auto start = Clock::now();
     const NamedArchive a = name_archive(archive_arg);
@@ -358,14 +418,16 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
         return result;
     };
     if (!plan.decision.differential()) {
-        return keep_as_full(check_new_full(a), plan.decision.reason);
+        return keep_as_full(check_new_full(a, progress, size), plan.decision.reason);
     }
     if (fs::exists(plan.target)) {
         throw io::Error("'" + plan.target.string() + "' exists already; the archive is kept");
     }
     report(a.file + ": " + plan.decision.reason);
-    VerifiedDifferential v = make_verified_differential(plan, open_named_archive(a), a.name.format, settings,
-                                                        "'" + a.path.string() + "'", archive_left_alone);
+    const ShownAs shown{progress, "backup " + a.file, std::make_shared<ProgressRelay>(), size};
+    VerifiedDifferential v = make_verified_differential(plan, open_named_archive(a, shown.relay), a.name.format,
+                                                        settings, "'" + a.path.string() + "'", archive_left_alone,
+                                                        shown);
     const store::SizeCheck size_check =
         store::check_differential_size(v.file_size, plan.decision.base->size, settings.max_diff_ratio);
     if (!size_check.keep) {
@@ -389,7 +451,7 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
 }
 
 BackupResult backup_stream(const StreamBackupOptions& options, const store::EffectiveSettings& settings,
-                           const Report& report)
+                           const Report& report, Progress* progress)
 {
     const auto start = Clock::now();
     const fs::path dir = fs::absolute(options.dumpdir);
@@ -397,7 +459,13 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
         throw io::Error("'" + dir.string() + "': not a directory");
     }
     // The input's codec (learnt from its first bytes) decides the full's by default.
-    io::DecodedInput input = io::open_decompressed("-");
+    // Its bytes as they arrive are what progress shows: their number is not known
+    // before the end.
+    const ShownAs shown{progress,
+                        "backup " + std::string(store::guest_type_name(options.type)) + " " +
+                            std::to_string(options.vmid) + " from standard input",
+                        std::make_shared<ProgressRelay>(), std::nullopt};
+    io::DecodedInput input = open_counted(io::open_file_source("-"), shown.relay);
     store::BackupName name;
     name.type = options.type;
     name.vmid = options.vmid;
@@ -448,9 +516,11 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
         return info;
     };
     if (!plan.decision.differential()) {
-        auto source = io::make_read_ahead(std::move(input.source));
         write_full(
             [&](io::ByteSink& sink) {
+                // Shown while read; the reading thread ends (with `source`) before the display.
+                const RelayedScope reading(progress, shown.what + ", writing the full", std::nullopt, shown.relay);
+                auto source = io::make_read_ahead(std::move(input.source));
                 // What is read is written, and checked on the way: a stream cut short
                 // (vzdump killed) must not become a full.
                 TeeSource tee(*source, sink);
@@ -465,7 +535,8 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
         throw io::Error("'" + plan.target.string() + "' exists already");
     }
     report(plan.decision.reason);
-    VerifiedDifferential v = make_verified_differential(plan, std::move(input), name.format, settings, what, kept);
+    VerifiedDifferential v =
+        make_verified_differential(plan, std::move(input), name.format, settings, what, kept, shown);
     const store::SizeCheck size =
         store::check_differential_size(v.file_size, plan.decision.base->size, settings.max_diff_ratio);
     if (!size.keep) {

@@ -9,6 +9,7 @@
 #include "pvediff/formats/tar_verify.h"
 #include "pvediff/formats/vma_verify.h"
 #include "pvediff/io/codec.h"
+#include "pvediff/io/counting_stream.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/stream_pipe.h"
 #include "pvediff/io/threaded_stream.h"
@@ -148,7 +149,8 @@ CheckedFull check_and_index(io::DecodedInput content)
 }
 
 ContentCheck check_differential(const std::filesystem::path& full, const std::filesystem::path& differential,
-                                const std::filesystem::path& spill_dir, const KnownSizes& sizes)
+                                const std::filesystem::path& spill_dir, const KnownSizes& sizes,
+                                const std::function<void(std::uint64_t)>& on_bytes)
 {
     io::StreamPipe pipe("rebuilt " + differential.filename().string());
     RebuildOutcome rebuilt;
@@ -165,7 +167,9 @@ ContentCheck check_differential(const std::filesystem::path& full, const std::fi
     });
     ContentCheck c;
     try {
-        c = check_content(pipe.source());
+        // Counted on this thread, as the checker reads the rebuilt content.
+        io::CountingSource counted(pipe.source(), on_bytes);
+        c = check_content(counted);
     } catch (...) {
         pipe.close_reader();
         producer.join();

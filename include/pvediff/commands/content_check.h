@@ -4,6 +4,7 @@
 // wants of it: SHA-256 and size, and the structure check of its format (VMA as
 // Proxmox's `vma verify` checks it plus coverage; tar through libarchive).
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,7 @@ CheckedFull check_and_index(io::DecodedInput content);
 // Rebuilds a differential against its full in a stream and checks the result; the
 // rebuilt archive is never written to disk.
 ContentCheck check_differential(const std::filesystem::path& full, const std::filesystem::path& differential,
-                                const std::filesystem::path& spill_dir, const KnownSizes& sizes = {});
+                                const std::filesystem::path& spill_dir, const KnownSizes& sizes = {},
+                                const std::function<void(std::uint64_t)>& on_bytes = {});
 
 }  // namespace pvediff::commands

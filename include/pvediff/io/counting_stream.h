@@ -4,6 +4,7 @@
 // long operation can show progress without its stages knowing about it.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "pvediff/io/byte_stream.h"
@@ -32,6 +33,39 @@ public:
 
 private:
     ByteSink& inner_;
+    std::function<void(std::uint64_t)> on_bytes_;
+    std::uint64_t count_ = 0;
+};
+
+// The same for a source: counts the bytes read through it, e.g. a compressed
+// archive's bytes under its decompressor, whose file size is the one total known
+// before the content has been read.
+class CountingSource final : public ByteSource {
+public:
+    // Reads through `inner`, which it owns.
+    CountingSource(std::unique_ptr<ByteSource> inner, std::function<void(std::uint64_t)> on_bytes)
+        : owned_(std::move(inner)), inner_(*owned_), on_bytes_(std::move(on_bytes))
+    {
+    }
+    // Reads through `inner`, which outlives it.
+    CountingSource(ByteSource& inner, std::function<void(std::uint64_t)> on_bytes)
+        : inner_(inner), on_bytes_(std::move(on_bytes))
+    {
+    }
+    std::size_t read(std::span<std::uint8_t> buf) override
+    {
+        const std::size_t n = inner_.read(buf);
+        count_ += n;
+        if (on_bytes_) {
+            on_bytes_(count_);
+        }
+        return n;
+    }
+    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
+
+private:
+    std::unique_ptr<ByteSource> owned_;
+    ByteSource& inner_;
     std::function<void(std::uint64_t)> on_bytes_;
     std::uint64_t count_ = 0;
 };
