@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/commands/backup.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -100,8 +101,7 @@ store::GuestLock lock_guest(const fs::path& dir, store::GuestType type, std::uin
         if (waited != nullptr) {
             *waited = true;
         }
-        report("waiting for another pvediff working on " + std::string(store::guest_type_name(type)) + " " +
-               std::to_string(vmid));
+        report(fmt::format("waiting for another pvediff working on {} {}", store::guest_type_name(type), vmid));
     });
 }
 
@@ -158,8 +158,8 @@ void require_sound(const ContentCheck& c, store::ArchiveFormat format, const std
         for (const auto& p : c.problems) {
             why += "; " + p;
         }
-        throw io::Error(what + " is not a complete " + want + " archive (" + std::to_string(c.size) +
-                        " bytes read: " + why + "); " + kept);
+        throw io::Error(
+            fmt::format("{} is not a complete {} archive ({} bytes read: {}); {}", what, want, c.size, why, kept));
     }
 }
 
@@ -252,9 +252,10 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
     verifying.finish();
     require_sound(c, format, what, kept);
     if (c.sha256 != v.diff.encode.target_sha256 || c.size != v.diff.encode.target_bytes) {
-        throw io::Error("'" + plan.target.string() + "': verification failed: the differential decodes to " +
-                        std::to_string(c.size) + " bytes with another SHA-256 than the archive's " +
-                        std::to_string(v.diff.encode.target_bytes) + " bytes; nothing was changed");
+        throw io::file_error(plan.target.string(),
+                             "verification failed: the differential decodes to {} bytes with another SHA-256 "
+                             "than the archive's {} bytes; nothing was changed",
+                             c.size, v.diff.encode.target_bytes);
     }
     const auto base_name = store::parse_backup_name(plan.base.filename().string());
     v.base = ContentInfo{
@@ -312,12 +313,12 @@ NamedArchive name_archive(const fs::path& archive_arg)
     a.file = a.path.filename().string();
     const store::EntryName entry = store::classify_entry_name(a.file);
     if (entry.kind != store::EntryKind::full || !entry.full) {
-        throw io::Error("'" + a.path.string() + "': not a finished vzdump archive name");
+        throw io::file_error(a.path.string(), "not a finished vzdump archive name");
     }
     a.name = *entry.full;
     const auto codec = store::to_io_codec(a.name.codec);
     if (!codec) {
-        throw io::Error("'" + a.path.string() + "': bzip2 archives are not supported");
+        throw io::file_error(a.path.string(), "bzip2 archives are not supported");
     }
     a.codec = *codec;
     return a;
@@ -330,14 +331,14 @@ std::uint64_t archive_size(const fs::path& archive, bool waited)
     struct stat st {};
     if (::stat(archive.c_str(), &st) != 0) {
         if (errno == ENOENT && waited) {
-            throw io::Error("'" + archive.string() +
-                            "': the archive is gone: it was removed (by prune or another pvediff?) while this "
-                            "backup waited for the guest's lock; nothing to do");
+            throw io::file_error(archive.string(),
+                                 "the archive is gone: it was removed (by prune or another pvediff?) while this "
+                                 "backup waited for the guest's lock; nothing to do");
         }
         io::throw_errno("open", archive.string(), errno);
     }
     if (!S_ISREG(st.st_mode)) {
-        throw io::Error("'" + archive.string() + "': not a regular file");
+        throw io::file_error(archive.string(), "not a regular file");
     }
     return static_cast<std::uint64_t>(st.st_size);
 }
@@ -348,10 +349,9 @@ io::DecodedInput open_named_archive(const NamedArchive& a, const std::shared_ptr
 {
     io::DecodedInput input = open_counted(io::open_file_source(a.path.string()), relay);
     if (input.codec != a.codec) {
-        throw io::Error("'" + a.path.string() + "': its name says " +
-                        std::string(store::archive_codec_name(a.name.codec)) + " but its content is " +
-                        std::string(store::archive_codec_name(store::from_io_codec(input.codec))) + "; " +
-                        archive_left_alone);
+        throw io::file_error(a.path.string(), "its name says {} but its content is {}; {}",
+                             store::archive_codec_name(a.name.codec),
+                             store::archive_codec_name(store::from_io_codec(input.codec)), archive_left_alone);
     }
     return input;
 }
@@ -366,7 +366,7 @@ ContentInfo check_new_full(const NamedArchive& a, Progress* progress, std::uint6
         const RelayedScope reading(progress, "backup " + a.file + ", checking", size, relay);
         checked = check_and_index(open_named_archive(a, relay));
     }
-    require_sound(checked.check, a.name.format, "'" + a.path.string() + "'", archive_left_alone);
+    require_sound(checked.check, a.name.format, fmt::format("'{}'", a.path.string()), archive_left_alone);
     checked.index.save(index_path_for(a.path), io::mode_like(a.path));  // as secret as the full
     return ContentInfo{checked.check.size, checked.check.sha256, a.codec};
 }
@@ -390,9 +390,10 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     bool waited = false;
     const store::GuestLock lock = lock_guest(dir, a.name.type, a.name.vmid, settings, report, &waited);
     if (fs::exists(a.path.string() + std::string(store::restored_suffix))) {
-        throw io::Error("'" + a.path.string() + "': a copy written by pvediff restore --pve-name (" +
-                        std::string(store::restored_suffix) +
-                        "), not a new backup: left as it is (delete it when you are done with it)");
+        throw io::file_error(a.path.string(),
+                             "a copy written by pvediff restore --pve-name ({}), not a new backup: left as it is "
+                             "(delete it when you are done with it)",
+                             store::restored_suffix);
     }
     store::NewArchive candidate;
     candidate.name = a.name;
@@ -421,12 +422,12 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
         return keep_as_full(check_new_full(a, progress, size), plan.decision.reason);
     }
     if (fs::exists(plan.target)) {
-        throw io::Error("'" + plan.target.string() + "' exists already; the archive is kept");
+        throw io::Error(fmt::format("'{}' exists already; the archive is kept", plan.target.string()));
     }
     report(a.file + ": " + plan.decision.reason);
     const ShownAs shown{progress, "backup " + a.file, std::make_shared<ProgressRelay>(), size};
     VerifiedDifferential v = make_verified_differential(plan, open_named_archive(a, shown.relay), a.name.format,
-                                                        settings, "'" + a.path.string() + "'", archive_left_alone,
+                                                        settings, fmt::format("'{}'", a.path.string()), archive_left_alone,
                                                         shown);
     const store::SizeCheck size_check =
         store::check_differential_size(v.file_size, plan.decision.base->size, settings.max_diff_ratio);
@@ -456,14 +457,14 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
     const auto start = Clock::now();
     const fs::path dir = fs::absolute(options.dumpdir);
     if (!fs::is_directory(dir)) {
-        throw io::Error("'" + dir.string() + "': not a directory");
+        throw io::file_error(dir.string(), "not a directory");
     }
     // The input's codec (learnt from its first bytes) decides the full's by default.
     // Its bytes as they arrive are what progress shows: their number is not known
     // before the end.
     const ShownAs shown{progress,
-                        "backup " + std::string(store::guest_type_name(options.type)) + " " +
-                            std::to_string(options.vmid) + " from standard input",
+                        fmt::format("backup {} {} from standard input", store::guest_type_name(options.type),
+                                    options.vmid),
                         std::make_shared<ProgressRelay>(), std::nullopt};
     io::DecodedInput input = open_counted(io::open_file_source("-"), shown.relay);
     store::BackupName name;
@@ -484,7 +485,7 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
     const RunPlan plan = plan_differential(dir, candidate, full_codec, settings, report);
     const fs::path full_path = dir / store::format_backup_name(name);
     if (fs::exists(full_path)) {
-        throw io::Error("'" + full_path.string() + "' exists already");
+        throw io::Error(fmt::format("'{}' exists already", full_path.string()));
     }
     BackupResult result;
 
@@ -501,8 +502,7 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
         sink->finish();
         info.codec = full_codec;
         if (expected && info.sha256 != *expected) {
-            throw io::Error("'" + full_path.string() +
-                            "': rebuilt content differs from the stream's; nothing was kept");
+            throw io::file_error(full_path.string(), "rebuilt content differs from the stream's; nothing was kept");
         }
         fault_point("full-written");
         out.commit_no_replace();
@@ -532,7 +532,7 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
         return result;
     }
     if (fs::exists(plan.target)) {
-        throw io::Error("'" + plan.target.string() + "' exists already");
+        throw io::Error(fmt::format("'{}' exists already", plan.target.string()));
     }
     report(plan.decision.reason);
     VerifiedDifferential v =
