@@ -80,7 +80,7 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
                 }
                 const auto name = store::parse_backup_name(std::filesystem::path(a->archive).filename().string());
                 const auto r = commands::backup_archive(
-                    a->archive, config.effective_for(name ? name->vmid : 0, cmdline), report);
+                    a->archive, config.effective_for(name ? name->vmid : 0, cmdline), report, ctx.progress());
                 print(a->archive, r.differential ? "differential" : "full", &r);
                 return exit_ok;
             }
@@ -97,7 +97,7 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
             if (a->now != 0) {
                 o.now = a->now;
             }
-            const auto r = commands::backup_stream(o, config.effective_for(a->vmid, cmdline), report);
+            const auto r = commands::backup_stream(o, config.effective_for(a->vmid, cmdline), report, ctx.progress());
             print(r.written, r.differential ? "differential" : "full", &r);
             return exit_ok;
         };

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // `pvediff diff` and `pvediff patch`: options and the summary line; the work is
 // commands/diff_patch.h.
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstdio>
 
@@ -48,13 +50,14 @@ void add_diff_command(CLI::App& app, Context& ctx, Action& chosen)
             request.engine = a->engine;
             request.threads = a->threads;
             request.force = a->force;
+            request.progress = ctx.progress();
             const auto r = commands::diff_files(request);
-            ctx.to_stderr()(a->output + ": " + commands::human_bytes(r.encode.target_bytes) + " new, " +
-                            commands::human_bytes(r.encode.copied_bytes) + " copied from the full, " +
-                            commands::human_bytes(r.encode.literal_bytes) + " literal, " +
-                            std::to_string(r.encode.windows) + " windows, " +
-                            commands::human_seconds(seconds_since(start)) +
-                            (r.used_stored_index ? " (stored index)" : ""));
+            ctx.to_stderr()(fmt::format("{}: {} new, {} copied from the full, {} literal, {} windows, {}{}",
+                                        a->output, commands::human_bytes(r.encode.target_bytes),
+                                        commands::human_bytes(r.encode.copied_bytes),
+                                        commands::human_bytes(r.encode.literal_bytes), r.encode.windows,
+                                        commands::human_seconds(seconds_since(start)),
+                                        r.used_stored_index ? " (stored index)" : ""));
             return exit_ok;
         };
     });
@@ -82,12 +85,13 @@ void add_patch_command(CLI::App& app, Context& ctx, Action& chosen)
             request.output = a->output;
             request.codec = a->compress.empty() ? io::Codec::none : parse_codec_option(a->compress);
             request.force = a->force;
+            request.progress = ctx.progress();
             const auto r = commands::patch_files(request);
-            ctx.to_stderr()(a->output + ": " + commands::human_bytes(r.target.size) + " rebuilt from " +
-                            std::to_string(r.decode.windows) + " windows, " +
-                            commands::human_bytes(r.decode.kept_aside_peak) + " of the full kept aside (" +
-                            commands::human_bytes(r.decode.spilled_bytes) + " spilled), " +
-                            commands::human_seconds(seconds_since(start)));
+            ctx.to_stderr()(fmt::format("{}: {} rebuilt from {} windows, {} of the full kept aside ({} spilled), {}",
+                                        a->output, commands::human_bytes(r.target.size), r.decode.windows,
+                                        commands::human_bytes(r.decode.kept_aside_peak),
+                                        commands::human_bytes(r.decode.spilled_bytes),
+                                        commands::human_seconds(seconds_since(start))));
             return exit_ok;
         };
     });

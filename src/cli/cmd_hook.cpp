@@ -33,7 +33,7 @@ void add_hook_command(CLI::App& app, Context& ctx, Action& chosen)
                     call.env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
                 }
             }
-            return commands::run_hook(call, ctx.config(), ctx.to_stdout());
+            return commands::run_hook(call, ctx.config(), ctx.to_stdout(), ctx.progress());
         };
     });
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/commands/backup.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -13,6 +14,8 @@
 #include "pvediff/commands/content_check.h"
 #include "pvediff/commands/fault_point.h"
 #include "pvediff/commands/pipeline.h"
+#include "pvediff/commands/progress_scope.h"
+#include "pvediff/io/counting_stream.h"
 #include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
@@ -53,6 +56,41 @@ std::string percent(std::uint64_t part, std::uint64_t whole)
     return buf;
 }
 
+// Passes the bytes read from an input opened before the phase that shows them
+// (stream mode opens standard input before the lock) to that phase's display. Shared
+// between the counting source and the run: the source may outlive a phase.
+struct ProgressRelay {
+    std::function<void(std::uint64_t)> to;
+};
+
+// `raw` decompressed, its own bytes (as stored: compressed, if it is) counted to `relay`.
+io::DecodedInput open_counted(std::unique_ptr<io::ByteSource> raw, const std::shared_ptr<ProgressRelay>& relay)
+{
+    return io::open_decompressed(std::make_unique<io::CountingSource>(std::move(raw), [relay](std::uint64_t n) {
+        if (relay->to) {
+            relay->to(n);
+        }
+    }));
+}
+
+// Shows one phase of a run reading an input counted through `relay`.
+class RelayedScope {
+public:
+    RelayedScope(Progress* progress, const std::string& what, std::optional<std::uint64_t> total,
+                 std::shared_ptr<ProgressRelay> relay)
+        : scope_(progress, what, total), relay_(std::move(relay))
+    {
+        relay_->to = scope_.updater();
+    }
+    ~RelayedScope() { relay_->to = nullptr; }
+    RelayedScope(const RelayedScope&) = delete;
+    RelayedScope& operator=(const RelayedScope&) = delete;
+
+private:
+    ProgressScope scope_;
+    std::shared_ptr<ProgressRelay> relay_;
+};
+
 // Takes the guest's lock, saying so in the log when another pvediff holds it (and
 // in `waited`, if given: what was seen before may have changed meanwhile).
 store::GuestLock lock_guest(const fs::path& dir, store::GuestType type, std::uint32_t vmid,
@@ -63,8 +101,7 @@ store::GuestLock lock_guest(const fs::path& dir, store::GuestType type, std::uin
         if (waited != nullptr) {
             *waited = true;
         }
-        report("waiting for another pvediff working on " + std::string(store::guest_type_name(type)) + " " +
-               std::to_string(vmid));
+        report(fmt::format("waiting for another pvediff working on {} {}", store::guest_type_name(type), vmid));
     });
 }
 
@@ -121,8 +158,8 @@ void require_sound(const ContentCheck& c, store::ArchiveFormat format, const std
         for (const auto& p : c.problems) {
             why += "; " + p;
         }
-        throw io::Error(what + " is not a complete " + want + " archive (" + std::to_string(c.size) +
-                        " bytes read: " + why + "); " + kept);
+        throw io::Error(
+            fmt::format("{} is not a complete {} archive ({} bytes read: {}); {}", what, want, c.size, why, kept));
     }
 }
 
@@ -178,28 +215,47 @@ struct VerifiedDifferential {
 // file (rule 1), checking the rebuilt archive's structure in the same pass (a stream
 // cut short or a damaged archive must not become a backup) and its SHA-256 against
 // the encoder's. `what` names the input in messages, `kept` says what becomes of it.
+//
+// Progress: `shown` names the run; the encoding shows the input's bytes as read
+// through `relay` (of `input_size`, the file's size, when known), the decode the
+// rebuilt content's bytes (of the size the encoder read: known exactly).
+struct ShownAs {
+    Progress* progress = nullptr;
+    std::string what;
+    std::shared_ptr<ProgressRelay> relay;
+    std::optional<std::uint64_t> input_size;
+};
+
 VerifiedDifferential make_verified_differential(const RunPlan& plan, io::DecodedInput input,
                                                 store::ArchiveFormat format, const store::EffectiveSettings& settings,
-                                                const std::string& what, const std::string& kept)
+                                                const std::string& what, const std::string& kept,
+                                                const ShownAs& shown)
 {
     VerifiedDifferential v;
     v.file = std::make_unique<io::AtomicFile>(plan.target);
     EncodeSettings enc;
     enc.engine = settings.engine;
     enc.writing = plan.writing;
-    v.diff = encode_differential(plan.base.string(), std::move(input), v.file->sink(), enc);
+    {
+        const RelayedScope encoding(shown.progress, shown.what + ", encoding", shown.input_size, shown.relay);
+        v.diff = encode_differential(plan.base.string(), std::move(input), v.file->sink(), enc);
+    }
     io::fsync_fd(v.file->fd(), v.file->temp_path().string());
     v.file_size = size_of_fd(v.file->fd(), v.file->temp_path().string());
 
     // The encoder read the whole archive: the decode of what it wrote must produce
     // exactly that many bytes (the full's size is not known to every encoder).
+    ProgressScope verifying(shown.progress, shown.what + ", verifying", v.diff.encode.target_bytes);
     const ContentCheck c = check_differential(plan.base, v.file->temp_path(), plan.target.parent_path(),
-                                              KnownSizes{v.diff.encode.target_bytes, std::nullopt});
+                                              KnownSizes{v.diff.encode.target_bytes, std::nullopt},
+                                              verifying.updater());
+    verifying.finish();
     require_sound(c, format, what, kept);
     if (c.sha256 != v.diff.encode.target_sha256 || c.size != v.diff.encode.target_bytes) {
-        throw io::Error("'" + plan.target.string() + "': verification failed: the differential decodes to " +
-                        std::to_string(c.size) + " bytes with another SHA-256 than the archive's " +
-                        std::to_string(v.diff.encode.target_bytes) + " bytes; nothing was changed");
+        throw io::file_error(plan.target.string(),
+                             "verification failed: the differential decodes to {} bytes with another SHA-256 "
+                             "than the archive's {} bytes; nothing was changed",
+                             c.size, v.diff.encode.target_bytes);
     }
     const auto base_name = store::parse_backup_name(plan.base.filename().string());
     v.base = ContentInfo{
@@ -257,12 +313,12 @@ NamedArchive name_archive(const fs::path& archive_arg)
     a.file = a.path.filename().string();
     const store::EntryName entry = store::classify_entry_name(a.file);
     if (entry.kind != store::EntryKind::full || !entry.full) {
-        throw io::Error("'" + a.path.string() + "': not a finished vzdump archive name");
+        throw io::file_error(a.path.string(), "not a finished vzdump archive name");
     }
     a.name = *entry.full;
     const auto codec = store::to_io_codec(a.name.codec);
     if (!codec) {
-        throw io::Error("'" + a.path.string() + "': bzip2 archives are not supported");
+        throw io::file_error(a.path.string(), "bzip2 archives are not supported");
     }
     a.codec = *codec;
     return a;
@@ -275,38 +331,42 @@ std::uint64_t archive_size(const fs::path& archive, bool waited)
     struct stat st {};
     if (::stat(archive.c_str(), &st) != 0) {
         if (errno == ENOENT && waited) {
-            throw io::Error("'" + archive.string() +
-                            "': the archive is gone: it was removed (by prune or another pvediff?) while this "
-                            "backup waited for the guest's lock; nothing to do");
+            throw io::file_error(archive.string(),
+                                 "the archive is gone: it was removed (by prune or another pvediff?) while this "
+                                 "backup waited for the guest's lock; nothing to do");
         }
         io::throw_errno("open", archive.string(), errno);
     }
     if (!S_ISREG(st.st_mode)) {
-        throw io::Error("'" + archive.string() + "': not a regular file");
+        throw io::file_error(archive.string(), "not a regular file");
     }
     return static_cast<std::uint64_t>(st.st_size);
 }
 
 // Opens the archive's content, refusing one whose codec (from its first bytes) is
 // not the one its name gives.
-io::DecodedInput open_named_archive(const NamedArchive& a)
+io::DecodedInput open_named_archive(const NamedArchive& a, const std::shared_ptr<ProgressRelay>& relay)
 {
-    io::DecodedInput input = io::open_decompressed(a.path.string());
+    io::DecodedInput input = open_counted(io::open_file_source(a.path.string()), relay);
     if (input.codec != a.codec) {
-        throw io::Error("'" + a.path.string() + "': its name says " +
-                        std::string(store::archive_codec_name(a.name.codec)) + " but its content is " +
-                        std::string(store::archive_codec_name(store::from_io_codec(input.codec))) + "; " +
-                        archive_left_alone);
+        throw io::file_error(a.path.string(), "its name says {} but its content is {}; {}",
+                             store::archive_codec_name(a.name.codec),
+                             store::archive_codec_name(store::from_io_codec(input.codec)), archive_left_alone);
     }
     return input;
 }
 
 // A new full in file mode: checked and indexed in one read; the manifest and the
 // index are written only for a sound archive.
-ContentInfo check_new_full(const NamedArchive& a)
+ContentInfo check_new_full(const NamedArchive& a, Progress* progress, std::uint64_t size)
 {
-    CheckedFull checked = check_and_index(open_named_archive(a));
-    require_sound(checked.check, a.name.format, "'" + a.path.string() + "'", archive_left_alone);
+    auto relay = std::make_shared<ProgressRelay>();
+    CheckedFull checked;
+    {
+        const RelayedScope reading(progress, "backup " + a.file + ", checking", size, relay);
+        checked = check_and_index(open_named_archive(a, relay));
+    }
+    require_sound(checked.check, a.name.format, fmt::format("'{}'", a.path.string()), archive_left_alone);
     checked.index.save(index_path_for(a.path), io::mode_like(a.path));  // as secret as the full
     return ContentInfo{checked.check.size, checked.check.sha256, a.codec};
 }
@@ -314,7 +374,7 @@ ContentInfo check_new_full(const NamedArchive& a)
 }  // namespace
 
 BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveSettings& settings,
-                            const Report& report)
+                            const Report& report, Progress* progress)
 {
     const auto start = Clock::now();
     const NamedArchive a = name_archive(archive_arg);
@@ -330,9 +390,10 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     bool waited = false;
     const store::GuestLock lock = lock_guest(dir, a.name.type, a.name.vmid, settings, report, &waited);
     if (fs::exists(a.path.string() + std::string(store::restored_suffix))) {
-        throw io::Error("'" + a.path.string() + "': a copy written by pvediff restore --pve-name (" +
-                        std::string(store::restored_suffix) +
-                        "), not a new backup: left as it is (delete it when you are done with it)");
+        throw io::file_error(a.path.string(),
+                             "a copy written by pvediff restore --pve-name ({}), not a new backup: left as it is "
+                             "(delete it when you are done with it)",
+                             store::restored_suffix);
     }
     store::NewArchive candidate;
     candidate.name = a.name;
@@ -358,14 +419,16 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
         return result;
     };
     if (!plan.decision.differential()) {
-        return keep_as_full(check_new_full(a), plan.decision.reason);
+        return keep_as_full(check_new_full(a, progress, size), plan.decision.reason);
     }
     if (fs::exists(plan.target)) {
-        throw io::Error("'" + plan.target.string() + "' exists already; the archive is kept");
+        throw io::Error(fmt::format("'{}' exists already; the archive is kept", plan.target.string()));
     }
     report(a.file + ": " + plan.decision.reason);
-    VerifiedDifferential v = make_verified_differential(plan, open_named_archive(a), a.name.format, settings,
-                                                        "'" + a.path.string() + "'", archive_left_alone);
+    const ShownAs shown{progress, "backup " + a.file, std::make_shared<ProgressRelay>(), size};
+    VerifiedDifferential v = make_verified_differential(plan, open_named_archive(a, shown.relay), a.name.format,
+                                                        settings, fmt::format("'{}'", a.path.string()), archive_left_alone,
+                                                        shown);
     const store::SizeCheck size_check =
         store::check_differential_size(v.file_size, plan.decision.base->size, settings.max_diff_ratio);
     if (!size_check.keep) {
@@ -389,15 +452,21 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
 }
 
 BackupResult backup_stream(const StreamBackupOptions& options, const store::EffectiveSettings& settings,
-                           const Report& report)
+                           const Report& report, Progress* progress)
 {
     const auto start = Clock::now();
     const fs::path dir = fs::absolute(options.dumpdir);
     if (!fs::is_directory(dir)) {
-        throw io::Error("'" + dir.string() + "': not a directory");
+        throw io::file_error(dir.string(), "not a directory");
     }
     // The input's codec (learnt from its first bytes) decides the full's by default.
-    io::DecodedInput input = io::open_decompressed("-");
+    // Its bytes as they arrive are what progress shows: their number is not known
+    // before the end.
+    const ShownAs shown{progress,
+                        fmt::format("backup {} {} from standard input", store::guest_type_name(options.type),
+                                    options.vmid),
+                        std::make_shared<ProgressRelay>(), std::nullopt};
+    io::DecodedInput input = open_counted(io::open_file_source("-"), shown.relay);
     store::BackupName name;
     name.type = options.type;
     name.vmid = options.vmid;
@@ -416,7 +485,7 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
     const RunPlan plan = plan_differential(dir, candidate, full_codec, settings, report);
     const fs::path full_path = dir / store::format_backup_name(name);
     if (fs::exists(full_path)) {
-        throw io::Error("'" + full_path.string() + "' exists already");
+        throw io::Error(fmt::format("'{}' exists already", full_path.string()));
     }
     BackupResult result;
 
@@ -433,8 +502,7 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
         sink->finish();
         info.codec = full_codec;
         if (expected && info.sha256 != *expected) {
-            throw io::Error("'" + full_path.string() +
-                            "': rebuilt content differs from the stream's; nothing was kept");
+            throw io::file_error(full_path.string(), "rebuilt content differs from the stream's; nothing was kept");
         }
         fault_point("full-written");
         out.commit_no_replace();
@@ -448,9 +516,11 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
         return info;
     };
     if (!plan.decision.differential()) {
-        auto source = io::make_read_ahead(std::move(input.source));
         write_full(
             [&](io::ByteSink& sink) {
+                // Shown while read; the reading thread ends (with `source`) before the display.
+                const RelayedScope reading(progress, shown.what + ", writing the full", std::nullopt, shown.relay);
+                auto source = io::make_read_ahead(std::move(input.source));
                 // What is read is written, and checked on the way: a stream cut short
                 // (vzdump killed) must not become a full.
                 TeeSource tee(*source, sink);
@@ -462,10 +532,11 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
         return result;
     }
     if (fs::exists(plan.target)) {
-        throw io::Error("'" + plan.target.string() + "' exists already");
+        throw io::Error(fmt::format("'{}' exists already", plan.target.string()));
     }
     report(plan.decision.reason);
-    VerifiedDifferential v = make_verified_differential(plan, std::move(input), name.format, settings, what, kept);
+    VerifiedDifferential v =
+        make_verified_differential(plan, std::move(input), name.format, settings, what, kept, shown);
     const store::SizeCheck size =
         store::check_differential_size(v.file_size, plan.decision.base->size, settings.max_diff_ratio);
     if (!size.keep) {

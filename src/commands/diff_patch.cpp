@@ -4,9 +4,14 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <initializer_list>
+#include <optional>
 
+#include "pvediff/commands/progress_scope.h"
+#include "pvediff/io/counting_stream.h"
 #include "pvediff/io/error.h"
+#include "pvediff/io/file_stream.h"
 #include "pvediff/io/output_file.h"
 
 namespace pvediff::commands {
@@ -32,12 +37,14 @@ void check_output(const std::string& output, std::initializer_list<const std::st
         struct stat in {};
         if (*input != "-" && ::stat(input->c_str(), &in) == 0 && in.st_dev == out.st_dev &&
             in.st_ino == out.st_ino) {
-            throw io::Error("'" + output + "' is the input '" + *input +
-                            "' (the same file): the output would destroy it; refused even with --force");
+            throw io::file_error(output,
+                                 "is the input '{}' (the same file): the output would destroy it; refused "
+                                 "even with --force",
+                                 *input);
         }
     }
     if (!force) {
-        throw io::Error("'" + output + "' exists already (--force replaces it)");
+        throw io::file_error(output, "exists already (--force replaces it)");
     }
 }
 
@@ -46,12 +53,30 @@ io::OutputFile::Existing existing(bool force)
     return force ? io::OutputFile::Existing::replace : io::OutputFile::Existing::refuse;
 }
 
+// The size of a regular file, the total its bytes are shown against; none for
+// standard input or a pipe.
+std::optional<std::uint64_t> regular_file_size(const std::string& path)
+{
+    struct stat st {};
+    if (path == "-" || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint64_t>(st.st_size);
+}
+
+std::string shown_name(const std::string& path)
+{
+    return path == "-" ? "standard input" : std::filesystem::path(path).filename().string();
+}
+
 }  // namespace
 
 DiffOutcome diff_files(const DiffRequest& request)
 {
     check_output(request.output, {&request.base, &request.target}, request.force);
-    io::DecodedInput target = io::open_decompressed(request.target);
+    ProgressScope shown(request.progress, "diff " + shown_name(request.target), regular_file_size(request.target));
+    io::DecodedInput target =
+        io::open_decompressed(std::make_unique<io::CountingSource>(io::open_file_source(request.target), shown.updater()));
     EncodeSettings settings;
     settings.engine = request.engine;
     settings.writing = differential_writing(request.codec.value_or(target.codec), request.threads);
@@ -59,6 +84,7 @@ DiffOutcome diff_files(const DiffRequest& request)
     // file only stores the bytes.
     io::OutputFile out(request.output, io::Codec::none);
     const DiffOutcome r = encode_differential(request.base, std::move(target), out.sink(), settings);
+    shown.finish();
     out.commit(existing(request.force));
     return r;
 }
@@ -67,9 +93,11 @@ RebuildOutcome patch_files(const PatchRequest& request)
 {
     check_output(request.output, {&request.base, &request.delta}, request.force);
     io::OutputFile out(request.output, request.codec);
-    const RebuildOutcome r =
-        rebuild_archive(request.base, request.delta, out.sink(), out.dir(), ContentHashes::none);
+    ProgressScope shown(request.progress, "patch " + shown_name(request.delta), std::nullopt);
+    io::CountingSink counted(out.sink(), shown.updater());
+    const RebuildOutcome r = rebuild_archive(request.base, request.delta, counted, out.dir(), ContentHashes::none);
     out.finish();
+    shown.finish();
     out.commit(existing(request.force));
     return r;
 }

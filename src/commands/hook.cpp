@@ -102,7 +102,7 @@ int run_chained(const std::string& script, const HookCall& call, const Report& r
 
 }  // namespace
 
-int run_hook(const HookCall& call, const store::Config& config, const Report& report)
+int run_hook(const HookCall& call, const store::Config& config, const Report& report, Progress* progress)
 {
     if (call.args.empty()) {
         throw io::Error("hook: missing phase");
@@ -132,7 +132,7 @@ int run_hook(const HookCall& call, const store::Config& config, const Report& re
             status = 1;
         } else {
             try {
-                backup_archive(archive, settings, report);
+                backup_archive(archive, settings, report, progress);
             } catch (const std::exception& e) {
                 report(std::string("error: ") + e.what());
                 report("the archive stays a full");

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Progress of a restore: on a terminal (a pseudo-terminal from `script -qc`) one live
-# line redrawn in place with bytes of total, rate and ETA; not on a terminal, plain
-# lines at 10 % steps before the summary line; none with --no-progress or -q. The
-# restored bytes are the same either way.
+# Progress of restore, backup (file and stream mode, and under the vzdump hook),
+# diff and patch: on a terminal (a pseudo-terminal from `script -qc`) one live line
+# redrawn in place with bytes (of the total, when known), rate and ETA; not on a
+# terminal, plain lines at 10 % steps before the summary line; none with
+# --no-progress or -q. The bytes written are the same either way.
 source "$PVEDIFF_TEST_LIB/common.sh"
 command -v script >/dev/null || { echo "no script(1): skipped"; exit 0; }
 
 dump=$WORK/dump
 mkdir -p "$dump"
-echo "# defaults" >"$WORK/pvediff.conf"
+# fullbackup is 0 (pvediff does nothing) unless configured.
+printf 'fullbackup: 7\nmax-diff-ratio: 0.9\n' >"$WORK/pvediff.conf"
 pv() { "$PVEDIFF" --config "$WORK/pvediff.conf" "$@"; }
 # 64 MiB of content, so the restore takes long enough for a few redraws.
 head -c 48M /dev/urandom >"$WORK/big"
@@ -47,3 +49,115 @@ pv -q restore "$full" -o "$WORK/quiet.tar" 2>"$WORK/quiet.err"
 check "-q: nothing on stderr" test ! -s "$WORK/quiet.err"
 script -qfec "$PVEDIFF --config $WORK/pvediff.conf --no-progress restore $full -o $WORK/off2.tar" "$WORK/ts2" >/dev/null
 check "--no-progress on a terminal: no live line" bash -c "! grep -q $'\033\\[K' '$WORK/ts2'"
+
+# --- backup, file mode. A new full: its file's bytes (compressed) of its size while
+# it is checked and indexed.
+ct2=$dump/vzdump-lxc-106-2026_11_20-01_00_00.tar.zst
+cp "$full" "$ct2"
+zsize=$(stat -c %s "$ct2")
+pv backup "$ct2" >"$WORK/bfull.out" 2>"$WORK/bfull.err"
+check "backup full: kept as full" grep -q 'kept as full' "$WORK/bfull.out"
+check "backup full: no carriage returns or escapes" bash -c "! grep -q $'[\r\033]' '$WORK/bfull.err'"
+check "backup full: 'checking' percentage lines of the file's size" \
+  grep -qE '^pvediff: backup vzdump-lxc-106-2026_11_20-01_00_00\.tar\.zst, checking: [1-9]0% \(.* of [0-9.]+ MiB\) in .*/s$' \
+  "$WORK/bfull.err"
+
+# A differential: the encoding (the file's bytes of its size), then the verification
+# decode (the content's bytes of its size: 64 MiB), each named.
+make_new() {  # day name -> a changed copy of the container as a vzdump archive
+  cp "$WORK/ct.tar" "$WORK/ct-$1.tar"
+  head -c 1M /dev/urandom | dd of="$WORK/ct-$1.tar" bs=1M seek=$((10 + $1)) conv=notrunc status=none
+  zstd -q -1 -c "$WORK/ct-$1.tar" >"$2"
+}
+d1=$dump/vzdump-lxc-105-2026_11_21-01_00_00.tar.zst
+make_new 1 "$d1"
+pv backup "$d1" >"$WORK/bdiff.out" 2>"$WORK/bdiff.err"
+check "backup differential: replaced" grep -q 'replaced by' "$WORK/bdiff.out"
+check "backup differential: no carriage returns or escapes" bash -c "! grep -q $'[\r\033]' '$WORK/bdiff.err'"
+check "backup differential: 'encoding' percentage lines" \
+  grep -qE '^pvediff: backup vzdump-lxc-105-2026_11_21-01_00_00\.tar\.zst, encoding: [1-9]0% \(.* of [0-9.]+ MiB\) in .*/s$' \
+  "$WORK/bdiff.err"
+check "backup differential: 'verifying' percentage lines of the content (64 MiB)" \
+  grep -qE '^pvediff: backup vzdump-lxc-105-2026_11_21-01_00_00\.tar\.zst, verifying: [1-9]0% \(.* of 64\.0 MiB\) in .*/s$' \
+  "$WORK/bdiff.err"
+check "backup differential: encoding before verifying" \
+  bash -c "grep -n encoding: '$WORK/bdiff.err' | tail -1 | cut -d: -f1 | { read e; test \"\$e\" -lt \"\$(grep -n verifying: '$WORK/bdiff.err' | head -1 | cut -d: -f1)\"; }"
+pv -q restore "$(ls "$dump"/*--differential-2026_11_21-01_00_00.vcdiff.zst)" -o "$WORK/d1.tar"
+check "backup differential: restores exactly" test "$(sha_of "$WORK/d1.tar")" = "$(sha_of "$WORK/ct-1.tar")"
+
+# On a terminal: the live line, each phase on its own line, then the summary. This
+# backup of 48 MiB may end before the first redraw (200 ms): what is drawn must read
+# right (the stream below, paused midway, is drawn for sure).
+d2=$dump/vzdump-lxc-105-2026_11_22-01_00_00.tar.zst
+make_new 2 "$d2"
+script -qfec "$PVEDIFF --config $WORK/pvediff.conf backup $d2" "$WORK/ts-backup" >/dev/null
+check "backup live: encoding (if drawn), bytes of the file's size, rate" bash -c \
+  "! grep -qa ', encoding:' '$WORK/ts-backup' || grep -qaE \$'\rbackup vzdump-lxc-105-2026_11_22-01_00_00\\.tar\\.zst, encoding: .* of [0-9.]+ MiB \\([0-9]+%\\), .*/s' '$WORK/ts-backup'"
+check "backup live: verifying (if drawn), bytes of the content's size" bash -c \
+  "! grep -qa ', verifying:' '$WORK/ts-backup' || grep -qaE \$'\rbackup vzdump-lxc-105-2026_11_22-01_00_00\\.tar\\.zst, verifying: .* of 64\\.0 MiB \\([0-9]+%\\), .*/s' '$WORK/ts-backup'"
+check "backup live: no plain percentage lines" bash -c "! grep -qa 'pvediff: backup vzdump.*% (' '$WORK/ts-backup'"
+check "backup live: the summary on its own line after it" grep -qa '^pvediff: vzdump-lxc-105-2026_11_22-01_00_00.tar.zst: replaced by' "$WORK/ts-backup"
+pv -q restore "$(ls "$dump"/*--differential-2026_11_22-01_00_00.vcdiff.zst)" -o "$WORK/d2.tar"
+check "backup live: restores exactly" test "$(sha_of "$WORK/d2.tar")" = "$(sha_of "$WORK/ct-2.tar")"
+
+# Off: nothing on stderr (the summary of backup is on stdout).
+d3=$dump/vzdump-lxc-105-2026_11_23-01_00_00.tar.zst
+make_new 3 "$d3"
+pv --no-progress backup "$d3" >"$WORK/boff.out" 2>"$WORK/boff.err"
+check "backup --no-progress: nothing on stderr" test ! -s "$WORK/boff.err"
+check "backup --no-progress: the summary" grep -q 'replaced by' "$WORK/boff.out"
+d4=$dump/vzdump-lxc-105-2026_11_24-01_00_00.tar.zst
+make_new 4 "$d4"
+script -qfec "$PVEDIFF --config $WORK/pvediff.conf -q backup $d4" "$WORK/ts-bq" >/dev/null
+check "backup -q on a terminal: no live line" bash -c "! grep -q $'\033\\[K' '$WORK/ts-bq'"
+check "backup -q on a terminal: a differential all the same" test -n "$(ls "$dump"/*--differential-2026_11_24-01_00_00.vcdiff.zst)"
+
+# --- the vzdump hook (in its default phase, log-end): vzdump captures its output,
+# so plain lines, never the live line.
+d5=$dump/vzdump-lxc-105-2026_11_25-01_00_00.tar.zst
+make_new 5 "$d5"
+env -i STOREID=local DUMPDIR="$dump" VMTYPE=lxc HOSTNAME=guest TARGET="$d5" LOGFILE="$dump/x.log" LC_ALL=C \
+  "$PVEDIFF" --config "$WORK/pvediff.conf" hook log-end snapshot 105 >"$WORK/hook.log" 2>&1
+check "hook: replaced" grep -q 'replaced by' "$WORK/hook.log"
+check "hook: no carriage returns or escapes in the task log" bash -c "! grep -q $'[\r\033]' '$WORK/hook.log'"
+check "hook: plain percentage lines" \
+  grep -qE '^pvediff: backup vzdump-lxc-105-2026_11_25-01_00_00\.tar\.zst, (encoding|verifying): [1-9]0% \(' "$WORK/hook.log"
+
+# --- backup, stream mode: bytes from standard input, no total (no percentage, no ETA).
+# The stream pauses half a second midway: the live line is drawn however fast the rest is.
+zstd -q -c -1 "$WORK/ct.tar" >"$WORK/ct.tar.zst"
+script -qfec "{ head -c 8M; sleep 0.5; cat; } <$WORK/ct.tar.zst | $PVEDIFF --config $WORK/pvediff.conf backup - --type lxc --vmid 107 --dumpdir $dump --now 1790000000" \
+  "$WORK/ts-stream" >/dev/null
+check "stream live: bytes read, rate, no total" \
+  grep -qaE $'\rbackup lxc 107 from standard input, writing the full: [0-9.]+ [KM]iB, [0-9.]+ [KM]iB/s\033' "$WORK/ts-stream"
+check "stream live: no percentage or ETA" bash -c "! grep -qaE 'standard input, .*(%|ETA)' '$WORK/ts-stream'"
+sfull=$(ls "$dump"/vzdump-lxc-107-*.tar.zst)
+check "stream: the full holds the stream" test "$(zstd -dc "$sfull" | sha256sum | cut -d' ' -f1)" = "$want"
+
+# --- diff: the new archive's bytes (compressed) of its file size; patch: the rebuilt
+# bytes, no total (a delta does not say).
+newz=$WORK/new.tar.zst
+zstd -q -1 -c "$WORK/ct-1.tar" >"$newz"
+pv diff --base "$full" --new "$newz" -o "$WORK/d.vcdiff" 2>"$WORK/diff.err"
+check "diff plain: no carriage returns or escapes" bash -c "! grep -q $'[\r\033]' '$WORK/diff.err'"
+check "diff plain: percentage lines of the file's size" \
+  grep -qE '^pvediff: diff new\.tar\.zst: [1-9]0% \(.* of [0-9.]+ MiB\) in .*/s$' "$WORK/diff.err"
+check "diff plain: the summary comes last" bash -c "tail -1 '$WORK/diff.err' | grep -q '^pvediff: .*d.vcdiff: 64.0 MiB new'"
+# Large enough (192 MiB) to last more than the first redraw (200 ms).
+{ cat "$WORK/ct-1.tar"; head -c 128M /dev/zero; } >"$WORK/newbig.tar"
+script -qfec "$PVEDIFF --config $WORK/pvediff.conf diff --base $full --new $WORK/newbig.tar -o $WORK/d2.vcdiff" "$WORK/ts-diff" >/dev/null
+check "diff live: bytes of the total, rate" \
+  grep -qaE $'\rdiff newbig\\.tar: .* of 192\\.0 MiB \\([0-9]+%\\), .*/s' "$WORK/ts-diff"
+pv patch --base "$full" --delta "$WORK/d.vcdiff" -o "$WORK/p.tar" 2>"$WORK/patch.err"
+check "patch: rebuilt exactly" test "$(sha_of "$WORK/p.tar")" = "$(sha_of "$WORK/ct-1.tar")"
+check "patch plain: no carriage returns or escapes" bash -c "! grep -q $'[\r\033]' '$WORK/patch.err'"
+script -qfec "$PVEDIFF --config $WORK/pvediff.conf patch --base $full --delta $WORK/d.vcdiff -o $WORK/p2.tar" "$WORK/ts-patch" >/dev/null
+check "patch live: rebuilt bytes, rate, no total" \
+  grep -qaE $'\rpatch d\\.vcdiff: [0-9.]+ [KM]iB, [0-9.]+ [KM]iB/s\033' "$WORK/ts-patch"
+check "patch live: rebuilt exactly" test "$(sha_of "$WORK/p2.tar")" = "$(sha_of "$WORK/ct-1.tar")"
+pv --no-progress diff --base "$full" --new "$newz" -o "$WORK/d3.vcdiff" 2>"$WORK/diffoff.err"
+check "diff --no-progress: only the summary" test "$(wc -l <"$WORK/diffoff.err")" -eq 1
+script -qfec "$PVEDIFF --config $WORK/pvediff.conf --no-progress patch --base $full --delta $WORK/d.vcdiff -o $WORK/p3.tar" "$WORK/ts-patchoff" >/dev/null
+check "patch --no-progress on a terminal: no live line" bash -c "! grep -q $'\033\\[K' '$WORK/ts-patchoff'"
+pv -q diff --base "$full" --new "$newz" -o "$WORK/d4.vcdiff" 2>"$WORK/diffq.err"
+check "diff -q: nothing on stderr" test ! -s "$WORK/diffq.err"

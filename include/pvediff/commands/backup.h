@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "pvediff/commands/progress.h"
 #include "pvediff/commands/report.h"
 #include "pvediff/store/config.h"
 #include "pvediff/store/names.h"
@@ -31,8 +32,9 @@ struct BackupResult {
 };
 
 // File mode: `archive` is a finished full in its dump dir.
+// `progress`: where the reading and the verification decode show progress (null: nowhere).
 BackupResult backup_archive(const std::filesystem::path& archive, const store::EffectiveSettings& settings,
-                            const Report& report);
+                            const Report& report, Progress* progress = nullptr);
 
 struct StreamBackupOptions {
     store::GuestType type = store::GuestType::qemu;
@@ -45,6 +47,6 @@ struct StreamBackupOptions {
 
 // Stream mode: the archive arrives on standard input (`vzdump --stdout`, raw or compressed).
 BackupResult backup_stream(const StreamBackupOptions& options, const store::EffectiveSettings& settings,
-                           const Report& report);
+                           const Report& report, Progress* progress = nullptr);
 
 }  // namespace pvediff::commands

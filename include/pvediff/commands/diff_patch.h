@@ -10,6 +10,7 @@
 #include <string>
 
 #include "pvediff/commands/pipeline.h"
+#include "pvediff/commands/progress.h"
 
 namespace pvediff::commands {
 
@@ -21,6 +22,8 @@ struct DiffRequest {
     std::string engine = "default";
     int threads = 1;
     bool force = false;
+    // Shows the new archive's bytes as stored (compressed, if it is) of its file size.
+    Progress* progress = nullptr;
 };
 DiffOutcome diff_files(const DiffRequest& request);
 
@@ -30,6 +33,8 @@ struct PatchRequest {
     std::string output;  // the rebuilt archive, or "-"
     io::Codec codec = io::Codec::none;  // of the output
     bool force = false;
+    // Shows the rebuilt content's bytes: a delta does not say how many there will be.
+    Progress* progress = nullptr;
 };
 RebuildOutcome patch_files(const PatchRequest& request);
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "pvediff/commands/progress.h"
 #include "pvediff/commands/report.h"
 #include "pvediff/store/config.h"
 
@@ -23,6 +24,9 @@ struct HookCall {
 
 // Returns the exit status for vzdump: non-zero when pvediff failed in its phase or
 // the chained script failed.
-int run_hook(const HookCall& call, const store::Config& config, const Report& report);
+// `progress`: where backup shows its progress (vzdump captures the hook's output:
+// the cli gives plain lines there, never the live line of a terminal).
+int run_hook(const HookCall& call, const store::Config& config, const Report& report,
+             Progress* progress = nullptr);
 
 }  // namespace pvediff::commands

@@ -4,6 +4,7 @@
 // long operation can show progress without its stages knowing about it.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "pvediff/io/byte_stream.h"
@@ -36,9 +37,17 @@ private:
     std::uint64_t count_ = 0;
 };
 
-// The same for a source: counts the bytes read through it (verify reads, never writes).
+// The same for a source: counts the bytes read through it, e.g. a compressed
+// archive's bytes under its decompressor, whose file size is the one total known
+// before the content has been read.
 class CountingSource final : public ByteSource {
 public:
+    // Reads through `inner`, which it owns.
+    CountingSource(std::unique_ptr<ByteSource> inner, std::function<void(std::uint64_t)> on_bytes)
+        : owned_(std::move(inner)), inner_(*owned_), on_bytes_(std::move(on_bytes))
+    {
+    }
+    // Reads through `inner`, which outlives it.
     CountingSource(ByteSource& inner, std::function<void(std::uint64_t)> on_bytes)
         : inner_(inner), on_bytes_(std::move(on_bytes))
     {
@@ -56,6 +65,7 @@ public:
     [[nodiscard]] std::uint64_t count() const { return count_; }
 
 private:
+    std::unique_ptr<ByteSource> owned_;
     ByteSource& inner_;
     std::function<void(std::uint64_t)> on_bytes_;
     std::uint64_t count_ = 0;
