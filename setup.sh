@@ -10,7 +10,7 @@ packages=(
   libzstd-dev liblzo2-dev zlib1g-dev liblzma-dev libssl-dev libxxhash-dev libarchive-dev
   libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   zstd lzop gzip pigz xdelta3 tar rdiff xz-utils
-  dpkg-dev debhelper man-db time e2fsprogs
+  dpkg-dev debhelper man-db time e2fsprogs strace util-linux bsdutils
   libfuse3-dev fuse3
 )
 missing=()
