@@ -178,11 +178,6 @@ std::optional<std::string_view> leaf(const char* path)
     return p.substr(1);
 }
 
-bool is_archive(ViewKind k)
-{
-    return k == ViewKind::full || k == ViewKind::differential;
-}
-
 // stat of a file in the dump dir (symlinks followed, like the scan); regular files only.
 int stat_source(const std::string& name, struct stat* st)
 {
@@ -254,7 +249,8 @@ int op_readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t /*offset
 
 int open_in_dump_dir(const std::string& name, int flags, mode_t mode, struct fuse_file_info* fi)
 {
-    const int fd = openat(state().dir_fd(), name.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, mode);
+    // O_NONBLOCK: a FIFO planted under the name must not hang the FUSE thread.
+    const int fd = openat(state().dir_fd(), name.c_str(), flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode);
     if (fd < 0) {
         return -errno;
     }
@@ -263,6 +259,9 @@ int open_in_dump_dir(const std::string& name, int flags, mode_t mode, struct fus
     struct stat st {};
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         return -EACCES;
+    }
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        return -errno;
     }
     fi->fh = reinterpret_cast<std::uint64_t>(state().add(std::move(f)));
     return 0;
@@ -297,21 +296,7 @@ int op_open(const char* path, struct fuse_file_info* fi)
         return -ENOENT;
     }
     if (e->kind != ViewKind::differential) {
-        // Symlinks are followed for archives (like the scan does); sidecars are not.
-        if (is_archive(e->kind)) {
-            const int fd = openat(s.dir_fd(), e->source.c_str(), O_RDONLY | O_CLOEXEC);
-            if (fd < 0) {
-                return -errno;
-            }
-            auto f = std::make_unique<OpenFile>();
-            f->fd.reset(fd);
-            struct stat st {};
-            if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-                return -EACCES;
-            }
-            fi->fh = reinterpret_cast<std::uint64_t>(s.add(std::move(f)));
-            return 0;
-        }
+        // Archives and sidecars alike: never through a link, regular files only.
         return open_in_dump_dir(e->source, O_RDONLY, 0, fi);
     }
     const fs::path full = s.options().dump_dir / e->full_file;
