@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "kv_lines.h"
 
-#include <cerrno>
 #include <fcntl.h>
 
+#include <cerrno>
+
+#include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/fd.h"
 
@@ -66,11 +68,7 @@ std::vector<KvLine> parse_kv_lines(std::string_view text, const std::string& ori
     return out;
 }
 
-std::string read_small_file(const std::string& path, std::size_t max_size)
-{
-    const io::Fd fd = io::open_fd(path, O_RDONLY);
-    return read_small_fd(fd.get(), path, max_size);
-}
+namespace {
 
 std::string read_small_fd(int fd, const std::string& path, std::size_t max_size)
 {
@@ -87,6 +85,23 @@ std::string read_small_fd(int fd, const std::string& path, std::size_t max_size)
         out.append(reinterpret_cast<const char*>(buf), n);
     }
     return out;
+}
+
+}  // namespace
+
+std::string read_small_file(const std::string& path, std::size_t max_size)
+{
+    const io::Fd fd = io::open_fd(path, O_RDONLY);
+    return read_small_fd(fd.get(), path, max_size);
+}
+
+std::optional<std::string> read_sidecar_if_exists(const std::filesystem::path& path, std::size_t max_size)
+{
+    const auto fd = io::DirHandle::of(path).open_regular_if_exists(path.filename().string());
+    if (!fd) {
+        return std::nullopt;
+    }
+    return read_small_fd(fd->get(), path.string(), max_size);
 }
 
 }  // namespace pvediff::store::detail

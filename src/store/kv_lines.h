@@ -4,6 +4,8 @@
 // (the syntax of /etc/vzdump.conf): one pair per line, `#` starts a comment line,
 // blank lines are ignored, spaces around key and value are trimmed.
 #include <cstddef>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,7 +28,8 @@ std::vector<KvLine> parse_kv_lines(std::string_view text, const std::string& ori
 // Reads a small text file whole, refusing more than `max_size` bytes (these files
 // are a few hundred bytes; a huge one is not what it claims to be).
 std::string read_small_file(const std::string& path, std::size_t max_size);
-// The same from an open descriptor (a file opened the io::DirHandle way); `path` names it.
-std::string read_small_fd(int fd, const std::string& path, std::size_t max_size);
+// A small sidecar inside a dump dir, opened the one io::DirHandle way (never through a
+// link, regular files only); nullopt when it does not exist.
+std::optional<std::string> read_sidecar_if_exists(const std::filesystem::path& path, std::size_t max_size);
 
 }  // namespace pvediff::store::detail

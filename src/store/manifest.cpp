@@ -288,13 +288,11 @@ void write_manifest(const std::filesystem::path& file, const Manifest& m)
 std::optional<Manifest> read_manifest(const std::filesystem::path& file)
 {
     const auto path = manifest_path_for(file);
-    const io::DirHandle dir = io::DirHandle::of(path);
-    const auto fd = dir.open_regular_if_exists(path.filename().string());
-    if (!fd) {
+    const auto text = detail::read_sidecar_if_exists(path, manifest_max_size);
+    if (!text) {
         return std::nullopt;
     }
-    const std::string text = detail::read_small_fd(fd->get(), path.string(), manifest_max_size);
-    Manifest m = parse_manifest(text, path.string());
+    Manifest m = parse_manifest(*text, path.string());
     if (m.file != file.filename().string()) {
         throw io::file_error(path.string(), "describes '{}', not '{}'", m.file, file.filename().string());
     }

@@ -125,13 +125,11 @@ BackupIdentity backup_identity_of(const std::filesystem::path& file, std::option
 std::optional<VerifiedRecord> read_verified_record(const std::filesystem::path& file)
 {
     const auto path = verified_record_path(file);
-    const io::DirHandle dir = io::DirHandle::of(path);
-    const auto fd = dir.open_regular_if_exists(path.filename().string());
-    if (!fd) {
+    const auto text = detail::read_sidecar_if_exists(path, verified_record_max_size);
+    if (!text) {
         return std::nullopt;
     }
-    const std::string text = detail::read_small_fd(fd->get(), path.string(), verified_record_max_size);
-    VerifiedRecord r = parse_verified_record(text, path.string());
+    VerifiedRecord r = parse_verified_record(*text, path.string());
     if (r.file != file.filename().string()) {
         throw io::file_error(path.string(), "describes '{}', not '{}'", r.file, file.filename().string());
     }
