@@ -284,16 +284,15 @@ private:
 
     void coverage()
     {
+        // Devices beyond the limits: nothing was seen, and the header's problem says why
+        // (no line per device).
         r_.complete = r_.header_ok && !duplicates_ && !coverage_unchecked_;
-        if (coverage_unchecked_) {
-            return;
-        }
         for (auto& c : r_.devices) {
             c.clusters_missing = c.clusters_expected - c.clusters_seen;
             r_.clusters_expected += c.clusters_expected;
             r_.clusters_seen += c.clusters_seen;
             r_.clusters_missing += c.clusters_missing;
-            if (c.clusters_missing != 0) {
+            if (c.clusters_missing != 0 && !coverage_unchecked_) {
                 r_.complete = false;
                 problem(r_.bytes,
                         fmt::format("device {}: {} of {} clusters missing", c.name, c.clusters_missing,
