@@ -4,8 +4,8 @@
 # them, checks every rebuilt archive's SHA-256, prints the tables and writes
 # bench/out/results.md. See bench/README.md.
 #
-#   bench/run.sh [--size 2000M|256M|BYTES] [--only vma|tar|unchanged] [--workdir DIR]
-#                [--keep] [--timeout SECONDS] [--pvediff PATH] [--out FILE.md]
+#   bench/run.sh [--size 2000M|256M|BYTES] [--only vma|tar|unchanged|adversarial]
+#                [--workdir DIR] [--keep] [--timeout SECONDS] [--pvediff PATH] [--out FILE.md]
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,7 +43,8 @@ case $only in
   vma) kinds=vma; pairs=vma; day2=1; unchanged=0 ;;
   tar) kinds=tar; pairs=tar; day2=1; unchanged=0 ;;
   unchanged) kinds=tar,vma; pairs=vma-unchanged,tar-unchanged; day2=0; unchanged=1 ;;
-  *) echo "run.sh: --only takes vma, tar or unchanged" >&2; exit 2 ;;
+  adversarial) kinds=adversarial ;;
+  *) echo "run.sh: --only takes vma, tar, unchanged or adversarial" >&2; exit 2 ;;
 esac
 
 for tool in zstd xdelta3 rdiff tar mkfs.ext4 debugfs e2fsck /usr/bin/time timeout python3; do
@@ -73,6 +74,19 @@ fi
 if [[ $kinds == *vma* && -z $pvediff ]]; then
   echo "run.sh: the VMA archives are written by pvediff dev-make-vma, and there is no pvediff" >&2
   exit 2
+fi
+
+# The adversarial pairs (gen_adversarial.py, adversarial.py): inputs the layout parsers
+# do not expect, pvediff against stock xdelta3 compressed the same way. --size is the
+# size of the larger ones (the small pairs keep theirs); the 1.02 target is checked.
+if [[ $kinds == adversarial ]]; then
+  rm -rf "$workdir/adversarial"
+  python3 "$here/gen_adversarial.py" --out "$workdir/adversarial" --scale "$bytes" --pvediff "$pvediff"
+  status=0
+  python3 "$here/adversarial.py" --pairs "$workdir/adversarial" --pvediff "$pvediff" --max-ratio 1.02 \
+    --out "${out:-$here/out/adversarial.md}" || status=$?
+  ((keep)) || rm -rf "$workdir/adversarial"
+  exit $status
 fi
 
 keep_sources=()

@@ -5,6 +5,7 @@
 
 #include "pvediff/engine/chunk_encoder.h"
 #include "pvediff/engine/chunk_index.h"
+#include "pvediff/engine/smaller_of_encoder.h"
 #include "pvediff/io/atomic_file.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
@@ -110,7 +111,8 @@ std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path, 
     options.reopen_base = [base_path] { return open_content(base_path).source; };
     // Scratch space beside the full: the dump dir has room for archives.
     options.spill_dir = std::filesystem::absolute(base_path).parent_path();
-    return engine::make_chunk_encoder(std::move(options));
+    // Small inputs also through plain xdelta3, keeping the smaller (issue 17).
+    return engine::make_smaller_of_encoder(engine::make_chunk_encoder(std::move(options)));
 }
 }  // namespace
 

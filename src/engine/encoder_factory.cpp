@@ -5,6 +5,7 @@
 
 #include "pvediff/engine/chunk_encoder.h"
 #include "pvediff/engine/delta.h"
+#include "pvediff/engine/smaller_of_encoder.h"
 #include "pvediff/io/error.h"
 
 namespace pvediff::engine {
@@ -17,7 +18,8 @@ struct EngineEntry {
 };
 
 constexpr std::array engines = {
-    EngineEntry{"chunked", [] { return make_chunk_encoder(); }},
+    // Small inputs also through plain xdelta3, keeping the smaller (smaller_of_encoder.h).
+    EngineEntry{"chunked", [] { return make_smaller_of_encoder(make_chunk_encoder()); }},
     EngineEntry{"xdelta3", [] { return make_xdelta3_encoder(); }},
 };
 

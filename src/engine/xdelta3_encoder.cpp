@@ -137,8 +137,13 @@ EncodeResult Xdelta3Encoder::encode(io::ByteSource& base, io::ByteSource& target
         max_block);
     SourceRing ring(base, block);
 
-    // 8 MiB target windows like stock xdelta3: within the decoder's 16 MiB limit.
-    const usize_t winsize = XD3_DEFAULT_WINSIZE;
+    // 8 MiB target windows like stock xdelta3 (within the decoder's 16 MiB limit), or
+    // smaller ones asked for a small target: xdelta3 sizes its tables by the window.
+    const usize_t winsize =
+        options_.target_window == 0
+            ? XD3_DEFAULT_WINSIZE
+            : static_cast<usize_t>(std::clamp<std::uint64_t>(std::bit_ceil(options_.target_window),
+                                                             std::uint64_t{64} << 10, XD3_DEFAULT_WINSIZE));
     detail::Xd3StreamSettings settings;
     settings.flags = XD3_ADLER32;
     settings.winsize = winsize;

@@ -12,15 +12,20 @@
 namespace pvediff::formats {
 namespace {
 
+constexpr std::uint64_t max_clusters_per_device = std::uint64_t{1} << 32;
+
 // One bit per cluster, in pages of 64 Ki clusters (4 GiB of disk) allocated on first
-// use, so a corrupt or huge device size costs nothing until clusters arrive.
+// use, so a large device costs nothing until clusters arrive. The header's devices are
+// refused beyond VmaVerifyOptions::max_coverage_bytes of bits, so every page that can
+// be touched fits that bound, however scattered the clusters an archive names.
 class ClusterBitmap {
 public:
     explicit ClusterBitmap(std::uint64_t clusters) : pages_((clusters + page_bits - 1) / page_bits) {}
-    // Returns true when the bit was already set.
+    // Returns true when the bit was already set. `cluster` lies below the device's
+    // cluster count (checked by the caller against the header's size).
     bool test_and_set(std::uint64_t cluster)
     {
-        auto& page = pages_[cluster / page_bits];
+        auto& page = pages_.at(cluster / page_bits);
         if (!page) {
             page = std::make_unique<Page>();
         }
@@ -134,23 +139,57 @@ private:
             c.name = d.name;
             c.size = d.size;
             c.clusters_expected = (d.size + vma::cluster_size - 1) / vma::cluster_size;
-            auto& st = devices_[d.id];
-            st.present = true;
-            st.report_index = r_.devices.size();
-            // Cluster numbers are 32 bits: a larger device cannot be fully listed, and
-            // its bitmap is bounded by what can be addressed.
-            if (c.clusters_expected > (std::uint64_t{1} << 32)) {
-                problem(4096 + std::uint64_t{d.id} * 32 + 8,
-                        fmt::format("device {}: size {} exceeds what 32-bit cluster numbers address", d.name,
-                                    d.size));
-            }
-            st.seen = std::make_unique<ClusterBitmap>(std::min(c.clusters_expected, std::uint64_t{1} << 32));
             r_.devices.push_back(std::move(c));
         }
         if (r_.header.devices.empty()) {
             problem(4096, "vma header lists no device");
         }
+        if (!devices_within_limits()) {
+            // Nothing is tracked: the extents are only counted as bytes, and the archive
+            // is neither structurally sound nor known to be complete.
+            coverage_unchecked_ = true;
+            return false;
+        }
+        for (std::size_t i = 0; i < r_.devices.size(); ++i) {
+            auto& st = devices_[r_.devices[i].id];
+            st.present = true;
+            st.report_index = i;
+            st.seen = std::make_unique<ClusterBitmap>(r_.devices[i].clusters_expected);
+        }
         return true;
+    }
+
+    // The format's limits and pvediff's memory bound on the devices the header lists.
+    // Each breach is a structure problem at the offset of the size field that breaks it.
+    bool devices_within_limits()
+    {
+        bool ok = true;
+        std::uint64_t total_size = 0;
+        std::uint64_t total_clusters = 0;
+        for (const auto& c : r_.devices) {
+            const std::uint64_t size_at = 4096 + std::uint64_t{c.id} * 32 + 8;
+            // Cluster numbers are 32 bits: a larger device cannot be fully listed.
+            if (c.clusters_expected > max_clusters_per_device) {
+                problem(size_at,
+                        fmt::format("vma header: device {} of {} bytes is larger than 32-bit cluster "
+                                    "numbers address ({} bytes)",
+                                    c.name, c.size, max_clusters_per_device * vma::cluster_size));
+                ok = false;
+                continue;
+            }
+            total_size += c.size;
+            total_clusters += c.clusters_expected;
+            if (ok && total_clusters > options_.max_coverage_bytes * 8) {
+                problem(size_at,
+                        fmt::format("vma header: devices add up to {} bytes at device {}, more than the "
+                                    "{} bytes whose coverage verify checks (one bit per 64 KiB cluster, "
+                                    "at most {} bytes of bitmap)",
+                                    total_size, c.name, options_.max_coverage_bytes * 8 * vma::cluster_size,
+                                    options_.max_coverage_bytes));
+                ok = false;
+            }
+        }
+        return ok;
     }
 
     // Returns false at the end of the stream or when nothing further can be interpreted.
@@ -203,7 +242,8 @@ private:
         const std::uint64_t want = block_count * vma::block_size;
         std::uint64_t got = 0;
         while (got < want) {
-            const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(want - got, buf_.size()));
+            const std::size_t chunk =
+                static_cast<std::size_t>(std::min<std::uint64_t>(want - got, buf_.size()));
             const std::size_t m = read(std::span(buf_).first(chunk));
             got += m;
             if (m < chunk) {
@@ -244,13 +284,15 @@ private:
 
     void coverage()
     {
-        r_.complete = r_.header_ok && !duplicates_;
+        // Devices beyond the limits: nothing was seen, and the header's problem says why
+        // (no line per device).
+        r_.complete = r_.header_ok && !duplicates_ && !coverage_unchecked_;
         for (auto& c : r_.devices) {
             c.clusters_missing = c.clusters_expected - c.clusters_seen;
             r_.clusters_expected += c.clusters_expected;
             r_.clusters_seen += c.clusters_seen;
             r_.clusters_missing += c.clusters_missing;
-            if (c.clusters_missing != 0) {
+            if (c.clusters_missing != 0 && !coverage_unchecked_) {
                 r_.complete = false;
                 problem(r_.bytes,
                         fmt::format("device {}: {} of {} clusters missing", c.name, c.clusters_missing,
@@ -267,6 +309,7 @@ private:
     VmaVerifyReport r_;
     bool structure_ok_ = true;
     bool duplicates_ = false;
+    bool coverage_unchecked_ = false;  // the header's devices are beyond the limits
 };
 
 }  // namespace

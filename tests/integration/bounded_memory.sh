@@ -8,10 +8,13 @@
 #  - many small COPYs over far-apart segments (issue 13 row 4: 2.6 GB before);
 #  - RUN windows that describe far more than the archive (row 5: 1 TiB with exit 0);
 #  - a zstd frame asking for a 2 GiB window (row 6: 2.1 GB);
-#  - an lzop block header claiming the largest block.
+#  - an lzop block header claiming the largest block;
+#  - VMAs whose header lists huge devices and whose extents name clusters far apart
+#    (the verifier's cluster bitmaps: 3.7 GB and 512 MiB before the header was bounded).
 # An ASan build reserves terabytes of address space: there the limit is left out (the
 # messages and exit statuses are still checked) and so is the RSS check.
 source "${PVEDIFF_TEST_LIB:?}/common.sh" || exit 1
+source "$PVEDIFF_TEST_LIB/tar_pair.sh"
 
 # The address-space limit: the largest that `verify`, `restore` and `patch` need by
 # design (see the worst-case table), with room for the read-ahead threads' stacks and
@@ -46,15 +49,8 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"
 }
 
 cd "$WORK"
-mkdir r d
-head -c 2M /dev/urandom >r/a
-tar -cf t0.tar -C r .
-head -c 100K /dev/urandom >>r/a
-tar -cf t1.tar -C r .
-printf 'fullbackup: 7\n' >c.conf
-F=vzdump-lxc-101-2026_11_01-01_00_00.tar
-A=vzdump-lxc-101-2026_11_02-01_00_00.tar
-D=$F--differential-2026_11_02-01_00_00.vcdiff
+tar_pair
+mkdir d
 cp t0.tar "d/$F"
 cp t1.tar "d/$A"
 "$PVEDIFF" -q --config c.conf backup "d/$F"
@@ -192,3 +188,61 @@ data[pos:pos + 8] = struct.pack('>II', 64 << 20, (64 << 20) - 1)
 open('bl/vzdump-lxc-300-2026_11_01-01_00_00.tar.lzo', 'wb').write(bytes(data[:pos + 100000]))
 PY
 run "lzop: a 64 MiB block cut short" '1' "lzop|truncated|unexpected end" "$PVEDIFF" -q verify bl
+
+# --- VMA: huge devices in the header, clusters named far apart ----------------------------
+# vma.py OUT SIZES EXTENTS STRIDE: a VMA whose header lists devices of SIZES (bytes, comma
+# separated) and EXTENTS extent headers of 59 zero clusters each (no data blocks), slot i
+# naming cluster (i div devices) * STRIDE of device (i mod devices) + 1: with a stride of
+# 65536 every slot falls on a new 8 KiB page of the verifier's bitmap.
+cat >vma.py <<'PY'
+import hashlib, struct, sys
+out, sizes, extents, stride = sys.argv[1], [int(x) for x in sys.argv[2].split(',')], int(sys.argv[3]), int(sys.argv[4])
+uuid = bytes(range(16))
+blob = bytearray(b'\0')  # pointer 0 means "no name"
+h = bytearray(12288)
+for i, size in enumerate(sizes, 1):
+    struct.pack_into('>I', h, 4096 + i * 32, len(blob))
+    struct.pack_into('>Q', h, 4096 + i * 32 + 8, size)
+    name = b'drive-scsi%d\0' % (i - 1)
+    blob += struct.pack('<H', len(name)) + name
+h += blob + bytes(-len(blob) % 512)
+struct.pack_into('>4sI16sQ', h, 0, b'VMA\0', 1, uuid, 1700000000)
+struct.pack_into('>III', h, 48, 12288, len(blob), len(h))
+h[32:48] = hashlib.md5(h).digest()
+with open(out, 'wb') as f:
+    f.write(h)
+    i = 0
+    for _ in range(extents):
+        e = bytearray(b'VMAE' + struct.pack('>HH', 0, 0) + uuid + bytes(16))
+        for _ in range(59):
+            dev, page = i % len(sizes) + 1, i // len(sizes)
+            e += struct.pack('>Q', (dev << 32) | (page * stride) % (1 << 32))
+            i += 1
+        e[24:40] = hashlib.md5(e).digest()
+        f.write(e)
+PY
+mkdir bv bv2 bv3
+# 255 devices of 256 TiB (2^32 clusters, the most the format addresses) and 8,000 extents:
+# 472,000 pages of 8 KiB (3.7 GB) for 4 MB of archive before.
+python3 vma.py bv/vzdump-qemu-600-2026_11_01-01_00_00.vma "$(python3 -c 'print(",".join(["281474976710656"] * 255))')" 8000 65536
+run "vma: 255 devices of 256 TiB, scattered clusters" '1' \
+  "offset 4136: vma header: devices add up to 281474976710656 bytes at device drive-scsi0, more than the 70368744177664 bytes whose coverage verify checks" \
+  "$PVEDIFF" -q verify bv
+# One device of 256 TiB and a cluster on each of its 65,536 pages: 512 MiB before.
+python3 vma.py bv2/vzdump-qemu-601-2026_11_01-01_00_00.vma 281474976710656 1111 65536
+run "vma: one device of 256 TiB, every bitmap page touched" '1' "more than the 70368744177664 bytes" \
+  "$PVEDIFF" -q verify bv2
+# At the cap (64 TiB of disks): every one of the 16,384 pages touched (128 MiB of bitmap,
+# the bound); the next slots (from slot 41 of extent 277) name clusters past the device's
+# end: refused at each slot's offset.
+python3 vma.py bv3/vzdump-qemu-602-2026_11_01-01_00_00.vma 70368744177664 278 65536
+run "vma: 64 TiB device, every page touched, a cluster past its end" '1' \
+  "offset $((12800 + 277 * 512 + 40 + 41 * 8)): cluster 1073741824 past the end of device drive-scsi0" \
+  "$PVEDIFF" -q verify bv3
+if ((rss_checks)); then
+  for dir in bv bv2 bv3; do
+    rss=$(max_rss_kib "$PVEDIFF" -q verify "$dir")
+    echo "   vma $dir: verify peaked at $((rss / 1024)) MiB"
+    check "vma $dir: verify stays below 200 MiB resident (got $((rss / 1024)) MiB)" test "$rss" -lt $((200 << 10))
+  done
+fi

@@ -5,18 +5,11 @@
 # read-only dir for a dry run, file names that carry terminal escapes. Each case has
 # its own assertion; each failed on the build before the io::DirHandle work.
 source "${PVEDIFF_TEST_LIB:?}/common.sh" || exit 1
+source "$PVEDIFF_TEST_LIB/tar_pair.sh"
 
 P=$PVEDIFF
 cd "$WORK"
-mkdir r
-head -c 2M /dev/urandom >r/a
-tar -cf t0.tar -C r .
-head -c 100K /dev/urandom >>r/a
-tar -cf t1.tar -C r .
-printf 'fullbackup: 7\n' >c.conf
-F=vzdump-lxc-101-2026_11_01-01_00_00.tar
-A=vzdump-lxc-101-2026_11_02-01_00_00.tar
-D=$F--differential-2026_11_02-01_00_00.vcdiff
+tar_pair
 pv() { timeout 60 "$P" -q --config c.conf "$@"; }
 # fresh DIR: a dump dir with the full F (converted) and A (not yet).
 fresh() { rm -rf "$1"; mkdir "$1"; cp t0.tar "$1/$F"; pv backup "$1/$F"; cp t1.tar "$1/$A"; }

@@ -79,7 +79,9 @@ TEST(VmaFixture, VerifyFindsStructureFineButClustersMissing)
 {
     test::TempDir dir;
     const std::string src = std::string(PVEDIFF_FIXTURES_DIR) + "/dissect-test.vma.gz";
-    ASSERT_EQ(test::run("gzip -dc " + test::shell_quote(src) + " > " + test::shell_quote((dir / "f.vma").string())), 0);
+    ASSERT_EQ(
+        test::run("gzip -dc " + test::shell_quote(src) + " > " + test::shell_quote((dir / "f.vma").string())),
+        0);
     io::FileSource in((dir / "f.vma").string());
     const auto r = verify_vma(in);
     EXPECT_TRUE(r.header_ok);
@@ -95,7 +97,8 @@ TEST(VmaFixture, VerifyFindsStructureFineButClustersMissing)
     EXPECT_EQ(r.devices[0].clusters_missing, 163840U - 116U);
     EXPECT_EQ(r.clusters_missing, 163840U - 116U);
     ASSERT_EQ(r.problems.size(), 1U);
-    EXPECT_NE(r.problems[0].find("drive-scsi0: 163724 of 163840 clusters missing"), std::string::npos) << r.problems[0];
+    EXPECT_NE(r.problems[0].find("drive-scsi0: 163724 of 163840 clusters missing"), std::string::npos)
+        << r.problems[0];
 }
 
 TEST(VmaFixture, ExtentBlockCounts)
@@ -163,8 +166,9 @@ TEST(VmaWriter, RoundTripOneDevice)
 TEST(VmaWriter, RoundTripSeveralDevicesOddSizes)
 {
     // Sizes not multiples of 64 KiB (nor of 4 KiB for the last one).
-    const std::vector<test::SyntheticDevice> devs{
-        {"drive-scsi0", 100 * 65536 + 12288}, {"drive-efidisk0", 540672}, {"drive-tpmstate0-backup", 4 * 65536 + 1536}};
+    const std::vector<test::SyntheticDevice> devs{{"drive-scsi0", 100 * 65536 + 12288},
+                                                  {"drive-efidisk0", 540672},
+                                                  {"drive-tpmstate0-backup", 4 * 65536 + 1536}};
     std::vector<std::vector<std::uint8_t>> disks;
     for (std::size_t i = 0; i < devs.size(); ++i) {
         disks.push_back(test::synthetic_disk(devs[i].size, static_cast<std::uint32_t>(i + 7)));
@@ -295,7 +299,8 @@ TEST_F(VmaCorruption, ClusterPastEnd)
 {
     auto v = vma_;
     put_be64(v.data() + extents_[2] + 40, (std::uint64_t{v[extents_[2] + 40]} << 56) |
-                                              (std::uint64_t{v[extents_[2] + 41]} << 48) | (1ULL << 32) | 130);
+                                              (std::uint64_t{v[extents_[2] + 41]} << 48) | (1ULL << 32) |
+                                              130);
     resign_extent(v, extents_[2]);
     const auto r = verify_bytes(v);
     EXPECT_FALSE(r.structure_ok);
@@ -319,17 +324,21 @@ TEST_F(VmaCorruption, WrongBlockCount)
 
 TEST_F(VmaCorruption, TruncatedMidExtent)
 {
-    const auto v = std::vector<std::uint8_t>(vma_.begin(), vma_.begin() + static_cast<std::ptrdiff_t>(extents_[2] + 512 + 4096 + 100));
+    const auto v = std::vector<std::uint8_t>(
+        vma_.begin(), vma_.begin() + static_cast<std::ptrdiff_t>(extents_[2] + 512 + 4096 + 100));
     const auto r = verify_bytes(v);
     EXPECT_FALSE(r.structure_ok);
-    EXPECT_TRUE(has_problem(r, "offset " + std::to_string(extents_[2]) + ": truncated extent")) << problems_of(r);
-    const auto h = std::vector<std::uint8_t>(vma_.begin(), vma_.begin() + static_cast<std::ptrdiff_t>(extents_[2] + 100));
+    EXPECT_TRUE(has_problem(r, "offset " + std::to_string(extents_[2]) + ": truncated extent"))
+        << problems_of(r);
+    const auto h = std::vector<std::uint8_t>(vma_.begin(),
+                                             vma_.begin() + static_cast<std::ptrdiff_t>(extents_[2] + 100));
     EXPECT_TRUE(has_problem(verify_bytes(h), "truncated extent header (100 of 512 bytes)"));
 }
 
 TEST_F(VmaCorruption, TruncatedAtExtentBoundaryIsIncomplete)
 {
-    const auto v = std::vector<std::uint8_t>(vma_.begin(), vma_.begin() + static_cast<std::ptrdiff_t>(extents_[2]));
+    const auto v =
+        std::vector<std::uint8_t>(vma_.begin(), vma_.begin() + static_cast<std::ptrdiff_t>(extents_[2]));
     const auto r = verify_bytes(v);
     EXPECT_TRUE(r.structure_ok) << problems_of(r);  // what `vma verify` would say
     EXPECT_FALSE(r.complete);
@@ -353,6 +362,97 @@ TEST_F(VmaCorruption, ProblemListIsCapped)
     EXPECT_EQ(r.problems_omitted, 58U - 10U + 1U);  // 58 duplicates + coverage
 }
 
+// Sets device `id`'s size in the header and re-signs it.
+void set_device_size(std::vector<std::uint8_t>& data, std::size_t id, std::uint64_t size)
+{
+    put_be64(data.data() + 4096 + id * 32 + 8, size);
+    std::memset(data.data() + 32, 0, 16);
+    const Md5 md5 = vma_header_md5(std::span(data).first(12800));
+    std::memcpy(data.data() + 32, md5.data(), 16);
+}
+
+// The coverage bitmaps are bounded by the header (issue 13): a device the 32-bit
+// cluster numbers cannot address is refused at its size field, and its extents are
+// not read.
+TEST_F(VmaCorruption, DeviceBeyondThirtyTwoBitClustersIsRefused)
+{
+    auto v = vma_;
+    set_device_size(v, 1, ((std::uint64_t{1} << 32) + 1) * 65536);
+    const auto r = verify_bytes(v);
+    EXPECT_TRUE(r.header_ok) << problems_of(r);
+    EXPECT_FALSE(r.structure_ok);
+    EXPECT_FALSE(r.complete);
+    EXPECT_EQ(r.extents, 0U);
+    EXPECT_EQ(r.bytes, v.size());
+    // Nothing was seen: the counts still add up (the fuzz target's invariants).
+    EXPECT_EQ(r.devices[0].clusters_missing, r.devices[0].clusters_expected);
+    EXPECT_EQ(r.clusters_missing, r.clusters_expected);
+    EXPECT_TRUE(has_problem(r,
+                            "offset 4136: vma header: device drive-scsi0 of 281474976776192 bytes is larger "
+                            "than 32-bit cluster numbers address (281474976710656 bytes)"))
+        << problems_of(r);
+}
+
+// The largest device the format addresses (2^32 clusters, 256 TiB) would need 512 MiB
+// of bitmap: beyond the default cap of 128 MiB (64 TiB of disks per archive).
+TEST_F(VmaCorruption, DevicesBeyondTheCoverageCapAreRefused)
+{
+    auto v = vma_;
+    set_device_size(v, 1, (std::uint64_t{1} << 32) * 65536);
+    auto r = verify_bytes(v);
+    EXPECT_FALSE(r.structure_ok);
+    EXPECT_FALSE(r.complete);
+    EXPECT_EQ(r.extents, 0U);
+    EXPECT_TRUE(has_problem(r,
+                            "offset 4136: vma header: devices add up to 281474976710656 bytes at device "
+                            "drive-scsi0, more than the 70368744177664 bytes whose coverage verify checks"))
+        << problems_of(r);
+    // At the cap exactly: accepted, and a cluster near its end costs one page.
+    set_device_size(v, 1, (std::uint64_t{1} << 30) * 65536);
+    r = verify_bytes(v);
+    EXPECT_TRUE(r.structure_ok) << problems_of(r);
+    EXPECT_EQ(r.extents, 3U);
+    // A small cap counts every device: two of 130 clusters do not fit in 32 bytes (256).
+    const std::vector<test::SyntheticDevice> two = {{"drive-scsi0", 130 * 65536},
+                                                    {"drive-scsi1", 130 * 65536}};
+    const auto disk = test::synthetic_disk(130 * 65536, 6);
+    const auto w = test::write_vma(two, {disk, disk}, {}, 6);
+    io::MemorySource src(w, "x.vma");
+    r = verify_vma(src, VmaVerifyOptions{.max_problems = 10, .max_coverage_bytes = 32});
+    EXPECT_FALSE(r.structure_ok);
+    EXPECT_EQ(r.extents, 0U);
+    EXPECT_TRUE(
+        has_problem(r,
+                    "offset 4168: vma header: devices add up to 17039360 bytes at device drive-scsi1, "
+                    "more than the 16777216 bytes"))
+        << problems_of(r);
+    io::MemorySource fits(w, "x.vma");
+    EXPECT_TRUE(verify_vma(fits, VmaVerifyOptions{.max_problems = 10, .max_coverage_bytes = 33}).ok);
+}
+
+// Far clusters of a large device: one past its end is refused at its slot's offset; the
+// last one is recorded (and only one page is allocated for it).
+TEST_F(VmaCorruption, FarClustersOfALargeDevice)
+{
+    auto v = vma_;
+    const std::uint64_t clusters = std::uint64_t{1} << 30;
+    set_device_size(v, 1, clusters * 65536);
+    const std::size_t slot0 = extents_[2] + 40;
+    const auto mask = [&](std::size_t at) {
+        return (std::uint64_t{v[at]} << 56) | (std::uint64_t{v[at + 1]} << 48);
+    };
+    put_be64(v.data() + slot0, mask(slot0) | (1ULL << 32) | (clusters - 1));
+    put_be64(v.data() + slot0 + 8, mask(slot0 + 8) | (1ULL << 32) | clusters);
+    resign_extent(v, extents_[2]);
+    const auto r = verify_bytes(v);
+    EXPECT_FALSE(r.structure_ok);
+    EXPECT_TRUE(has_problem(
+        r, fmt::format("offset {}: cluster {} past the end of device drive-scsi0", slot0 + 8, clusters)))
+        << problems_of(r);
+    EXPECT_FALSE(has_problem(r, std::to_string(clusters - 1))) << problems_of(r);
+    EXPECT_EQ(r.devices[0].clusters_seen, 130U - 2U + 1U);
+}
+
 // Cut at every length (every byte up to the first extents, coarser beyond): the
 // verifier reports problems or succeeds, never crashes or throws.
 TEST(VmaVerify, EveryTruncationOfTheFixture)
@@ -367,7 +467,8 @@ TEST(VmaVerify, EveryTruncationOfTheFixture)
     }
     cuts.push_back(data.size());
     for (const std::size_t n : cuts) {
-        const auto r = verify_bytes(std::vector<std::uint8_t>(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n)));
+        const auto r = verify_bytes(
+            std::vector<std::uint8_t>(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n)));
         EXPECT_FALSE(r.ok);
         EXPECT_EQ(r.bytes, n);
         EXPECT_FALSE(r.problems.empty());

@@ -41,6 +41,9 @@ public:
 struct Xdelta3Options {
     std::uint64_t source_window = std::uint64_t{64} << 20;  // like xdelta3 -B
     int level = 3;                                          // like xdelta3 -1..-9
+    // Target window (like xdelta3 -W), rounded up to a power of two between 64 KiB and
+    // 8 MiB; 0 = 8 MiB, stock xdelta3's default. Smaller inputs need smaller tables.
+    std::uint64_t target_window = 0;
 };
 std::unique_ptr<Encoder> make_xdelta3_encoder(Xdelta3Options options = {});
 

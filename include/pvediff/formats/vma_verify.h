@@ -5,8 +5,12 @@
 // reserved field, uuid, MD5, block_count against the masks, enough data, no duplicate
 // cluster, no cluster past the device end) plus coverage: every cluster of every
 // device present exactly once (an archive cut at an extent boundary passes `vma
-// verify` but not this). Memory: the header plus one bit per cluster (allocated only
-// where clusters are seen) plus one read buffer.
+// verify` but not this). Memory: the header plus one bit per cluster (in 8 KiB pages,
+// allocated only where clusters are seen) plus one read buffer. The bits are bounded by
+// the header's device sizes, and those by max_coverage_bytes: a header whose devices
+// need more (or a device beyond 2^32 clusters, what the format can address) is a
+// structure problem, and its extents are not read. A cluster at or past its device's
+// end is a structure problem too; it is never recorded.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -35,16 +39,19 @@ struct VmaVerifyReport {
     // "offset N: message" strings, at most max_problems; the rest only counted.
     std::vector<std::string> problems;
     std::uint64_t problems_omitted = 0;
-    std::uint64_t extents = 0;           // extent headers read
-    std::uint64_t blocks = 0;            // stored 4 KiB blocks (sum of block_count)
-    std::uint64_t clusters_seen = 0;     // over all devices
+    std::uint64_t extents = 0;        // extent headers read
+    std::uint64_t blocks = 0;         // stored 4 KiB blocks (sum of block_count)
+    std::uint64_t clusters_seen = 0;  // over all devices
     std::uint64_t clusters_expected = 0;
     std::uint64_t clusters_missing = 0;
-    std::uint64_t bytes = 0;             // stream bytes read
+    std::uint64_t bytes = 0;  // stream bytes read
 };
 
 struct VmaVerifyOptions {
     std::size_t max_problems = 100;
+    // Bitmap bytes for the coverage check of one archive: 128 MiB checks 64 TiB of
+    // disks (a bit per 64 KiB cluster), far beyond what vzdump writes into one VMA.
+    std::uint64_t max_coverage_bytes = std::uint64_t{128} << 20;
 };
 
 // Always reads `source` to its end (after a structural error that leaves nothing
