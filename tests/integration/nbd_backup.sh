@@ -182,3 +182,16 @@ check "it names the previous backup" grep -q "$f5" "$WORK/out"
 check "it leaves no backup of day 6" sh -c "! ls '$dir' | grep -q '$(stamp_of $((t0 + 6 * 86400)))'"
 check "it leaves no temporary file" test -z "$(find "$dir" -name '*pvediff-tmp*')"
 cp "$WORK/manifest.keep" "$dir/$f5.pvediff-manifest"
+
+# ---- errors: an export that is not there is named; a malformed --nbd is a usage error
+set +e
+"$PVEDIFF" --config "$conf" backup --nbd "drive-scsi0=nbd+unix:///drive-scsi0?socket=$WORK/nosock" --vmid 100 \
+  --dumpdir "$dir" --guest-config "$WORK/100.conf" >"$WORK/out" 2>&1
+rc=$?
+"$PVEDIFF" --config "$conf" backup --nbd "drive-scsi0" --vmid 100 --dumpdir "$dir" \
+  --guest-config "$WORK/100.conf" >"$WORK/out2" 2>&1
+rc2=$?
+set -e
+check "a missing export fails (exit 3)" test "$rc" -eq 3
+check "its message names the URI" grep -q "nosock" "$WORK/out"
+check "--nbd without DEVICE=URI is a usage error (exit 2)" test "$rc2" -eq 2
