@@ -50,7 +50,8 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
             // With JSON on stdout, the report lines go to stderr.
             const commands::Report report = format->is_json() ? ctx.to_stderr() : ctx.to_stdout();
             const auto print = [&format](const std::filesystem::path& archive, const char* result,
-                                         const commands::BackupResult* r) {
+                                         const commands::BackupResult* r,
+                                         const nlohmann::json& nbd = nullptr) {
                 if (!format->is_json()) {
                     return;
                 }
@@ -60,6 +61,9 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
                 doc["written"] = r && !r->written.empty() ? backup_identity(r->written) : nlohmann::json(nullptr);
                 doc["file_size"] = r ? r->file_size : 0;
                 doc["content_size"] = r ? r->content_size : 0;
+                if (!nbd.is_null()) {
+                    doc["nbd"] = nbd;
+                }
                 print_json(doc, format->format());
             };
             store::Settings cmdline;
@@ -93,7 +97,9 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
                     o.now = a->now;
                 }
                 const auto r = commands::backup_nbd(o, config.effective_for(a->vmid, cmdline), report, ctx.progress());
-                print(r.backup.written, r.backup.differential ? "differential" : "full", &r.backup);
+                nlohmann::json nbd{{"dirty_only", r.dirty_only}, {"bytes_read", r.bytes_read}};
+                nbd["full_read_reason"] = r.dirty_only ? nlohmann::json(nullptr) : nlohmann::json(r.full_read_reason);
+                print(r.backup.written, r.backup.differential ? "differential" : "full", &r.backup, nbd);
                 return exit_ok;
             }
             if (a->archive.empty()) {
@@ -128,7 +134,8 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
             if (a->now != 0) {
                 o.now = a->now;
             }
-            const auto r = commands::backup_stream(std::move(o), config.effective_for(a->vmid, cmdline), report, ctx.progress());
+            const auto r =
+                commands::backup_stream(std::move(o), config.effective_for(a->vmid, cmdline), report, ctx.progress());
             print(r.written, r.differential ? "differential" : "full", &r);
             return exit_ok;
         };

@@ -221,6 +221,19 @@ NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::Effecti
             pipe.fail(e.what());  // reason 2 of "Errors": carried to the reading side
         }
     });
+    // However this scope is left, the producer ends first (a reader gone makes its
+    // writes throw); on success it has finished already.
+    struct Joiner {
+        io::StreamPipe& pipe;
+        std::thread& thread;
+        ~Joiner()
+        {
+            if (thread.joinable()) {
+                pipe.close_reader();
+                thread.join();
+            }
+        }
+    } joiner{pipe, producer};
     StreamBackupOptions stream;
     stream.type = store::GuestType::qemu;
     stream.vmid = options.vmid;
@@ -229,13 +242,7 @@ NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::Effecti
     stream.now = options.now;
     stream.input = std::make_unique<io::SourceRef>(pipe.source());
     stream.input_what = "NBD";
-    try {
-        result.backup = backup_stream(std::move(stream), settings, report, progress);
-    } catch (...) {
-        pipe.close_reader();
-        producer.join();
-        throw;
-    }
+    result.backup = backup_stream(std::move(stream), settings, report, progress);
     producer.join();
     for (const auto& e : exports) {
         result.bytes_read += e->bytes_read();

@@ -7,7 +7,9 @@
 # an independent VMA reader extracts), a run whose bitmap continues from the newest
 # backup reads exactly the dirty bytes nbdinfo reports and nothing else, day 2 (bitmap
 # cleared after day 1, as QEMU does) continues from day 1's differential, and a new,
-# removed or not continuing bitmap gives a whole-disk read with the reason printed.
+# removed, re-created or not continuing bitmap gives a whole-disk read with the reason
+# printed, a failed run in between still continues (its bits were kept), and a new
+# full the policy asks for is written from the dirty bytes too.
 source "$PVEDIFF_TEST_LIB/common.sh"
 export TZ=UTC
 command -v qemu-nbd >/dev/null && command -v nbdinfo >/dev/null && command -v qemu-io >/dev/null || {
@@ -182,6 +184,23 @@ check "it names the previous backup" grep -q "$f5" "$WORK/out"
 check "it leaves no backup of day 6" sh -c "! ls '$dir' | grep -q '$(stamp_of $((t0 + 6 * 86400)))'"
 check "it leaves no temporary file" test -z "$(find "$dir" -name '*pvediff-tmp*')"
 cp "$WORK/manifest.keep" "$dir/$f5.pvediff-manifest"
+# The failed run's bitmap was not cleared (QEMU keeps the bits of a failed backup): the
+# next run continues from day 5 with what was written since, and is right.
+qio -c "write -P 0x07 9M 64k" "$d0"
+serve
+want=$(dirty_bytes)
+check "day 7 (after a failed run) runs" run 7 --bitmap b0 --json
+grep -q "continues from $f5" "$WORK/out" && ok "day 7 continues from day 5" || fail "day 7: $(cat "$WORK/out")"
+unserve
+check "day 7's JSON says it read the dirty bytes only" python3 -c "
+import json, sys
+doc = json.loads([l for l in open('$WORK/out') if l.startswith('{')][0])
+n = doc['nbd']
+sys.exit(not (n['dirty_only'] and n['bytes_read'] == $want and n['full_read_reason'] is None))"
+# fullbackup 7: day 7 is a new full, written from day 5's content and the dirty bytes.
+check "day 7 is a full" test "$(backup_of 7)" = "vzdump-qemu-100-$(stamp_of $((t0 + 7 * 86400))).vma.zst"
+check "day 7 read exactly the dirty bytes ($want)" test "$(manifest_key "$(backup_of 7)" nbd-bytes-read)" = "$want"
+check "day 7 restores to the disks" restores_disks 7
 
 # ---- errors: an export that is not there is named; a malformed --nbd is a usage error
 set +e
