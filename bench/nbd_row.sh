@@ -29,7 +29,7 @@ unserve() { kill %% 2>/dev/null; wait 2>/dev/null || true; }
 run() {  # DIR DAY [args]
   local dir=$1 day=$2
   shift 2
-  /usr/bin/time -f "%e s wall, %M KiB RSS" "$pvediff" --config "$work/pvediff.conf" --no-progress backup \
+  /usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KiB RSS" "$pvediff" --config "$work/pvediff.conf" --no-progress backup \
     --nbd "drive-scsi0=nbd+unix:///drive-scsi0?socket=$work/sock" --vmid 100 --dumpdir "$dir" \
     --guest-config "$work/conf" --now $((1790000000 + day * 86400)) "$@" 2>&1 | grep -E "wall|read over|reading"
 }
