@@ -202,6 +202,18 @@ check "day 7 is a full" test "$(backup_of 7)" = "vzdump-qemu-100-$(stamp_of $((t
 check "day 7 read exactly the dirty bytes ($want)" test "$(manifest_key "$(backup_of 7)" nbd-bytes-read)" = "$want"
 check "day 7 restores to the disks" restores_disks 7
 
+# ---- day 8: the disks come in another order: not the devices the bitmap continues from
+clear_bitmaps
+qio -c "write -P 0x08 10M 64k" "$d0"
+serve
+check "day 8 (disks swapped) runs" "$PVEDIFF" --config "$conf" backup --nbd "drive-scsi1=$(uri 1)" \
+  --nbd "drive-scsi0=$(uri 0)" --vmid 100 --dumpdir "$dir" --guest-config "$WORK/100.conf" \
+  --now "$((t0 + 8 * 86400))" --bitmap b0 >"$WORK/out" 2>&1
+grep -q "the disks are not those of the newest backup" "$WORK/out" && ok "day 8 reads everything: other disks" ||
+  fail "day 8: $(cat "$WORK/out")"
+unserve
+check "day 8 restores to the disks" restores_disks 8
+
 # ---- errors: an export that is not there is named; a malformed --nbd is a usage error
 set +e
 "$PVEDIFF" --config "$conf" backup --nbd "drive-scsi0=nbd+unix:///drive-scsi0?socket=$WORK/nosock" --vmid 100 \
