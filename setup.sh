@@ -12,6 +12,7 @@ packages=(
   zstd lzop gzip pigz xdelta3 tar rdiff xz-utils
   dpkg-dev debhelper man-db time e2fsprogs strace util-linux bsdutils
   libfuse3-dev fuse3
+  libnbd-dev libnbd-bin qemu-utils
 )
 missing=()
 for p in "${packages[@]}"; do

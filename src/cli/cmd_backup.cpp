@@ -3,6 +3,7 @@
 #include "pvediff/cli/exit_codes.h"
 #include "pvediff/commands/backup.h"
 #include "pvediff/commands/backup_done.h"
+#include "nbd_options.h"
 #include "output_format.h"
 #include "pvediff/io/error.h"
 
@@ -18,6 +19,10 @@ struct BackupArgs {
     std::string fullbackup;
     std::string engine;
     std::int64_t now = 0;
+    std::vector<std::string> nbd;  // DEVICE=URI
+    std::string bitmap;
+    std::string bitmap_mode = "reuse";
+    std::string guest_config;
 };
 }  // namespace
 
@@ -26,13 +31,18 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
     auto a = std::make_shared<BackupArgs>();
     auto* sub = app.add_subcommand("backup", "keep a finished vzdump archive as a full, or replace it by a "
                                              "verified differential; '-' reads `vzdump --stdout`");
-    sub->add_option("archive", a->archive, "the archive in its dump dir, or - for standard input")->required();
+    sub->add_option("archive", a->archive, "the archive in its dump dir, or - for standard input");
     sub->add_option("--vmid", a->vmid, "guest id (with -)");
     sub->add_option("--type", a->type, "guest type, qemu or lxc (with -)")->check(CLI::IsMember({"qemu", "lxc"}));
     sub->add_option("--dumpdir", a->dumpdir, "dump directory (with -)");
     sub->add_option("--compress", a->compress, "zstd, lzo, gzip or none: differentials (and a full from -)");
     sub->add_option("--fullbackup", a->fullbackup, "days between fulls (or 36h, 2w); overrides the config");
     sub->add_option("--engine", a->engine, "delta engine: chunked (the default) or xdelta3");
+    sub->add_option("--nbd", a->nbd, "DEVICE=URI: read a VM disk from an NBD export, once per disk (docs/nbd.md)");
+    sub->add_option("--bitmap", a->bitmap, "with --nbd: the dirty bitmap on every export");
+    sub->add_option("--bitmap-mode", a->bitmap_mode, "with --bitmap: reuse (default) or new (just created)")
+        ->check(CLI::IsMember({"new", "reuse"}));
+    sub->add_option("--guest-config", a->guest_config, "with --nbd: the guest's qemu-server.conf");
     auto format = std::make_shared<OutputFormatOption>(*sub);
     sub->add_option("--now", a->now, "the backup's time for -, seconds since the epoch (for tests)")->group("");
     sub->callback([a, format, &ctx, &chosen] {
@@ -40,7 +50,8 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
             // With JSON on stdout, the report lines go to stderr.
             const commands::Report report = format->is_json() ? ctx.to_stderr() : ctx.to_stdout();
             const auto print = [&format](const std::filesystem::path& archive, const char* result,
-                                         const commands::BackupResult* r) {
+                                         const commands::BackupResult* r,
+                                         const nlohmann::json& nbd = nullptr) {
                 if (!format->is_json()) {
                     return;
                 }
@@ -50,6 +61,9 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
                 doc["written"] = r && !r->written.empty() ? backup_identity(r->written) : nlohmann::json(nullptr);
                 doc["file_size"] = r ? r->file_size : 0;
                 doc["content_size"] = r ? r->content_size : 0;
+                if (!nbd.is_null()) {
+                    doc["nbd"] = nbd;
+                }
                 print_json(doc, format->format());
             };
             store::Settings cmdline;
@@ -68,6 +82,29 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
             set("compress", a->compress);
             set("engine", a->engine);
             const store::Config config = ctx.config();
+            if (!a->nbd.empty()) {
+                if (!a->archive.empty() || (!a->type.empty() && a->type != "qemu")) {
+                    throw CLI::ValidationError("backup --nbd", "takes no archive and backs up qemu guests only");
+                }
+                auto o = nbd_backup_options(a->nbd, a->bitmap, a->bitmap_mode);
+                o.vmid = a->vmid;
+                o.dumpdir = a->dumpdir;
+                o.guest_config = a->guest_config;
+                if (!a->compress.empty()) {
+                    o.full_codec = parse_codec_option(a->compress);
+                }
+                if (a->now != 0) {
+                    o.now = a->now;
+                }
+                const auto r = commands::backup_nbd(o, config.effective_for(a->vmid, cmdline), report, ctx.progress());
+                nlohmann::json nbd{{"dirty_only", r.dirty_only}, {"bytes_read", r.bytes_read}};
+                nbd["full_read_reason"] = r.dirty_only ? nlohmann::json(nullptr) : nlohmann::json(r.full_read_reason);
+                print(r.backup.written, r.backup.differential ? "differential" : "full", &r.backup, nbd);
+                return exit_ok;
+            }
+            if (a->archive.empty()) {
+                throw CLI::ValidationError("backup", "needs an archive, - or --nbd");
+            }
             if (a->archive != "-") {
                 if (const auto done = commands::replaced_by(a->archive)) {
                     report(std::filesystem::path(a->archive).filename().string() + ": already replaced by " +
@@ -97,7 +134,8 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
             if (a->now != 0) {
                 o.now = a->now;
             }
-            const auto r = commands::backup_stream(o, config.effective_for(a->vmid, cmdline), report, ctx.progress());
+            const auto r =
+                commands::backup_stream(std::move(o), config.effective_for(a->vmid, cmdline), report, ctx.progress());
             print(r.written, r.differential ? "differential" : "full", &r);
             return exit_ok;
         };

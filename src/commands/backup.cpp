@@ -451,7 +451,7 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     return result;
 }
 
-BackupResult backup_stream(const StreamBackupOptions& options, const store::EffectiveSettings& settings,
+BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSettings& settings,
                            const Report& report, Progress* progress)
 {
     const auto start = Clock::now();
@@ -463,10 +463,11 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
     // Its bytes as they arrive are what progress shows: their number is not known
     // before the end.
     const ShownAs shown{progress,
-                        fmt::format("backup {} {} from standard input", store::guest_type_name(options.type),
-                                    options.vmid),
+                        fmt::format("backup {} {} from {}", store::guest_type_name(options.type), options.vmid,
+                                    options.input_what),
                         std::make_shared<ProgressRelay>(), std::nullopt};
-    io::DecodedInput input = open_counted(io::open_file_source("-"), shown.relay);
+    io::DecodedInput input =
+        open_counted(options.input ? std::move(options.input) : io::open_file_source("-"), shown.relay);
     store::BackupName name;
     name.type = options.type;
     name.vmid = options.vmid;
@@ -476,7 +477,7 @@ BackupResult backup_stream(const StreamBackupOptions& options, const store::Effe
     const io::Codec full_codec =
         options.full_codec.value_or(input.codec == io::Codec::none ? io::Codec::zstd : input.codec);
     name.codec = store::from_io_codec(full_codec);
-    const std::string what = "the archive on standard input";
+    const std::string what = "the archive on " + options.input_what;
     const std::string kept = "nothing was kept";
 
     const store::GuestLock lock = lock_guest(dir, name.type, name.vmid, settings, report);

@@ -14,11 +14,13 @@
 // match (otherwise both stay, with a warning). A stream (`-`) is checked as a VMA or tar
 // on the way (a stream cut short, e.g. vzdump killed, fails and leaves nothing).
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "pvediff/commands/progress.h"
 #include "pvediff/commands/report.h"
+#include "pvediff/io/byte_stream.h"
 #include "pvediff/store/config.h"
 #include "pvediff/store/names.h"
 
@@ -43,10 +45,16 @@ struct StreamBackupOptions {
     std::optional<io::Codec> full_codec;  // of a full written from the stream; default: as
                                           // the input (zstd when the input is raw)
     std::optional<std::time_t> now;       // for tests: the backup's time
+    // The archive's bytes (raw or compressed, detected as on stdin) and what to call
+    // them in messages; null: standard input. `pvediff backup --nbd` passes the VMA it
+    // generates from NBD exports here (backup_nbd.h).
+    std::unique_ptr<io::ByteSource> input;
+    std::string input_what = "standard input";
 };
 
-// Stream mode: the archive arrives on standard input (`vzdump --stdout`, raw or compressed).
-BackupResult backup_stream(const StreamBackupOptions& options, const store::EffectiveSettings& settings,
+// Stream mode: the archive arrives on standard input (`vzdump --stdout`, raw or
+// compressed), or from options.input.
+BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSettings& settings,
                            const Report& report, Progress* progress = nullptr);
 
 }  // namespace pvediff::commands

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "pvediff/commands/backup_nbd.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "nbd_previous.h"
+#include "nbd_vma_stream.h"
+#include "pvediff/commands/usage_error.h"
+#include "pvediff/io/error.h"
+#include "pvediff/io/file_stream.h"
+#include "pvediff/io/nbd_source.h"
+#include "pvediff/io/stream_pipe.h"
+
+namespace pvediff::commands {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The name vzdump gives the guest's config inside a VMA.
+constexpr const char* config_blob_name = "qemu-server.conf";
+
+void check_options(const NbdBackupOptions& o)
+{
+    if (o.disks.empty() || o.disks.size() > formats::vma::max_devices) {
+        throw UsageError(fmt::format("backup --nbd: between 1 and {} disks", formats::vma::max_devices));
+    }
+    std::set<std::string> seen;
+    for (const auto& d : o.disks) {
+        if (d.device.empty() || d.uri.empty() || !seen.insert(d.device).second) {
+            throw UsageError(fmt::format(
+                "backup --nbd: '{}={}': each disk needs its own device name and a URI", d.device, d.uri));
+        }
+    }
+    if (o.vmid == 0 || o.dumpdir.empty() || o.guest_config.empty()) {
+        throw UsageError("backup --nbd: needs --vmid, --dumpdir and --guest-config");
+    }
+}
+
+std::string read_guest_config(const fs::path& path)
+{
+    auto in = io::open_file_source(path.string());
+    std::string data(0xffff + 1, '\0');
+    std::size_t got =
+        io::read_full(*in, std::span(reinterpret_cast<std::uint8_t*>(data.data()), data.size()));
+    if (got > 0xffff) {
+        throw io::file_error(path.string(), "larger than a VMA config blob may be (64 KiB)");
+    }
+    data.resize(got);
+    return data;
+}
+
+formats::Uuid random_uuid()
+{
+    std::random_device random;
+    formats::Uuid uuid{};
+    for (auto& b : uuid) {
+        b = static_cast<std::uint8_t>(random());
+    }
+    uuid[6] = static_cast<std::uint8_t>((uuid[6] & 0x0f) | 0x40);  // version 4
+    uuid[8] = static_cast<std::uint8_t>((uuid[8] & 0x3f) | 0x80);  // variant 1
+    return uuid;
+}
+
+// The ranges of `context`'s extents whose flags satisfy `want`.
+std::vector<io::NbdRange> ranges_where(io::NbdExport& e, const std::string& context,
+                                       bool (*want)(std::uint32_t flags))
+{
+    std::vector<io::NbdRange> out;
+    for (const auto& x : e.extents(context)) {
+        if (want(x.flags)) {
+            out.push_back({x.offset, x.length});
+        }
+    }
+    return out;
+}
+
+using Exports = std::vector<std::unique_ptr<io::NbdExport>>;
+
+Exports connect(const NbdBackupOptions& o, const std::vector<std::string>& contexts)
+{
+    Exports out;
+    for (const auto& d : o.disks) {
+        out.push_back(std::make_unique<io::NbdExport>(d.uri, contexts));
+    }
+    return out;
+}
+
+bool all_offer(const Exports& exports, const std::string& context)
+{
+    return std::all_of(exports.begin(), exports.end(),
+                       [&](const auto& e) { return e->has_context(context); });
+}
+
+std::string devices_key(const NbdBackupOptions& o, const Exports& exports)
+{
+    std::string key;
+    for (std::size_t i = 0; i < exports.size(); ++i) {
+        key += fmt::format("{}{}={}", i == 0 ? "" : ",", o.disks[i].device, exports[i]->size());
+    }
+    return key;
+}
+
+// Adds the nbd-* keys to the manifest of what the run wrote.
+void record_in_manifest(const fs::path& written, const std::vector<std::pair<std::string, std::string>>& keys)
+{
+    std::optional<store::Manifest> m = store::read_manifest(written);
+    if (!m) {
+        throw io::file_error(written.string(), "has no manifest after the backup");
+    }
+    std::erase_if(m->unknown, [](const auto& kv) { return kv.first.starts_with("nbd-"); });
+    m->unknown.insert(m->unknown.end(), keys.begin(), keys.end());
+    store::write_manifest(written, *m);
+}
+
+}  // namespace
+
+NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::EffectiveSettings& settings,
+                           const Report& report, Progress* progress)
+{
+    check_options(options);
+    const fs::path dir = fs::absolute(options.dumpdir);
+    NbdBackupResult result;
+    detail::NbdVmaPlan plan;
+    plan.uuid = random_uuid();
+    plan.ctime = options.now.value_or(std::time(nullptr));
+    plan.configs.push_back({config_blob_name, read_guest_config(options.guest_config)});
+
+    // Which backup the bitmap continues from, if any (docs/nbd.md, "Trust rules").
+    // A dirty-only read connects with the bitmap's context only: PVE's exports answer
+    // nothing outside the dirty extents.
+    const std::string bitmap_context = options.bitmap ? io::nbd_dirty_bitmap_context(*options.bitmap) : "";
+    Exports exports;
+    std::optional<detail::Continuation> continuation;
+    if (!options.bitmap) {
+        result.full_read_reason = "no dirty bitmap given";
+    } else if (options.bitmap_mode == BitmapMode::fresh) {
+        result.full_read_reason = fmt::format("bitmap '{}' is new", *options.bitmap);
+    } else {
+        exports = connect(options, {bitmap_context});
+        for (std::size_t i = 0; i < exports.size() && result.full_read_reason.empty(); ++i) {
+            if (!exports[i]->has_context(bitmap_context)) {
+                result.full_read_reason =
+                    fmt::format("bitmap '{}' is not on {} (removed, or lost when the VM stopped)",
+                                *options.bitmap, options.disks[i].device);
+            }
+        }
+        if (result.full_read_reason.empty()) {
+            detail::Continuation c =
+                detail::find_continuation(dir, options.vmid, *options.bitmap, devices_key(options, exports));
+            if (c.reason.empty()) {
+                continuation = std::move(c);
+            } else {
+                result.full_read_reason = c.reason;
+            }
+        }
+    }
+    if (!continuation) {
+        std::vector<std::string> contexts{io::nbd_allocation_context};
+        if (options.bitmap) {
+            contexts.push_back(bitmap_context);  // only to see whether it is there
+        }
+        exports.clear();  // first: a server may take one client at a time (qemu-nbd's default)
+        exports = connect(options, contexts);
+    }
+    const std::string devices = devices_key(options, exports);
+    // Recorded only when every export has it: a bitmap added after this run must not
+    // look as if it had counted since this backup.
+    const bool bitmap_recorded = options.bitmap && all_offer(exports, bitmap_context);
+    if (options.bitmap && !bitmap_recorded) {
+        report(fmt::format("bitmap '{}' is not on every disk: the next run cannot continue from this one",
+                           *options.bitmap));
+    }
+
+    for (std::size_t i = 0; i < exports.size(); ++i) {
+        detail::NbdDisk disk{options.disks[i].device, exports[i].get(), {}};
+        if (continuation) {
+            disk.reads = ranges_where(*exports[i], bitmap_context,
+                                      [](std::uint32_t f) { return (f & io::nbd_state_dirty) != 0; });
+        } else if (exports[i]->has_context(io::nbd_allocation_context)) {
+            // What reads as zeros need not be read: the VMA leaves it out anyway.
+            disk.reads = ranges_where(*exports[i], io::nbd_allocation_context,
+                                      [](std::uint32_t f) { return (f & io::nbd_state_zero) == 0; });
+        } else {
+            disk.reads.push_back({0, exports[i]->size()});
+        }
+        for (const auto& r : disk.reads) {
+            result.bytes_listed += r.length;
+        }
+        plan.disks.push_back(std::move(disk));
+    }
+    result.dirty_only = continuation.has_value();
+    if (continuation) {
+        report(fmt::format("bitmap '{}' continues from {}: reading only its dirty extents, {}",
+                           *options.bitmap, continuation->previous.filename().string(),
+                           human_bytes(result.bytes_listed)));
+    } else {
+        report(fmt::format("reading every allocated extent ({}), {}", result.full_read_reason,
+                           human_bytes(result.bytes_listed)));
+    }
+
+    // The VMA is written on a thread into a pipe the stream path of backup.h reads.
+    std::optional<detail::PreviousContent> previous;
+    if (continuation) {
+        previous.emplace(*continuation, dir);
+    }
+    io::StreamPipe pipe("VMA from NBD", 4);
+    std::thread producer([&] {
+        try {
+            detail::write_nbd_vma(plan, previous ? &previous->source() : nullptr, pipe.sink());
+            if (previous) {
+                previous->check_complete();  // before the end: a mismatch fails the run
+            }
+            pipe.sink().finish();
+        } catch (const std::exception& e) {
+            pipe.fail(e.what());  // reason 2 of "Errors": carried to the reading side
+        }
+    });
+    // However this scope is left, the producer ends first (a reader gone makes its
+    // writes throw); on success it has finished already.
+    struct Joiner {
+        io::StreamPipe& pipe;
+        std::thread& thread;
+        ~Joiner()
+        {
+            if (thread.joinable()) {
+                pipe.close_reader();
+                thread.join();
+            }
+        }
+    } joiner{pipe, producer};
+    StreamBackupOptions stream;
+    stream.type = store::GuestType::qemu;
+    stream.vmid = options.vmid;
+    stream.dumpdir = dir;
+    stream.full_codec = options.full_codec.value_or(io::Codec::zstd);
+    stream.now = options.now;
+    stream.input = std::make_unique<io::SourceRef>(pipe.source());
+    stream.input_what = "NBD";
+    result.backup = backup_stream(std::move(stream), settings, report, progress);
+    producer.join();
+    for (const auto& e : exports) {
+        result.bytes_read += e->bytes_read();
+    }
+    std::vector<std::pair<std::string, std::string>> keys{
+        {detail::nbd_devices_key, devices},
+        {detail::nbd_read_key, continuation ? "dirty-since " + continuation->previous.filename().string()
+                                            : std::string("whole-disk")},
+        {detail::nbd_bytes_read_key, std::to_string(result.bytes_read)}};
+    if (bitmap_recorded) {
+        // The caller clears the bitmap once this run succeeded (as QEMU does after a
+        // backup): from now on it counts the writes since this backup.
+        keys.emplace_back(detail::nbd_bitmap_key, *options.bitmap);
+    }
+    record_in_manifest(result.backup.written, keys);
+    report(fmt::format("{} read over NBD", human_bytes(result.bytes_read)));
+    return result;
+}
+
+}  // namespace pvediff::commands

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# `pvediff backup --nbd`: two qcow2 disks (one with holes, one whose size is not a
+# whole number of 64 KiB clusters) with a persistent dirty bitmap, exported read-only
+# by qemu-nbd on unix sockets, written to day by day with qemu-io. Checks, each day:
+# every backup restores to exactly the disks (`qemu-img convert -O raw`, against what
+# an independent VMA reader extracts), a run whose bitmap continues from the newest
+# backup reads exactly the dirty bytes nbdinfo reports and nothing else, day 2 (bitmap
+# cleared after day 1, as QEMU does) continues from day 1's differential, and a new,
+# removed, re-created or not continuing bitmap gives a whole-disk read with the reason
+# printed, a failed run in between still continues (its bits were kept), and a new
+# full the policy asks for is written from the dirty bytes too.
+source "$PVEDIFF_TEST_LIB/common.sh"
+export TZ=UTC
+command -v qemu-nbd >/dev/null && command -v nbdinfo >/dev/null && command -v qemu-io >/dev/null || {
+  echo "qemu-utils / libnbd-bin missing"; exit 77; }
+
+conf=$WORK/pvediff.conf
+printf 'fullbackup: 7\n' >"$conf"
+t0=1790000000
+dir=$WORK/dump
+mkdir -p "$dir"
+printf 'boot: order=scsi0\nmemory: 2048\nscsi0: local:100/vm-100-disk-0.qcow2,size=64M\n' >"$WORK/100.conf"
+
+d0=$WORK/d0.qcow2 d1=$WORK/d1.qcow2
+qemu-img create -q -f qcow2 "$d0" 64M
+qemu-img create -q -f qcow2 "$d1" $((40 * 1024 * 1024 + 12288))  # 40 MiB + 12 KiB
+for d in "$d0" "$d1"; do qemu-img bitmap --add "$d" b0; done
+# Real file contents (compressible, with repeats) plus random bytes; holes between.
+(set +o pipefail; find /usr/share/doc -type f -size -64k 2>/dev/null | head -200 | xargs cat 2>/dev/null |
+  head -c 3M >"$WORK/files")
+head -c 1M /dev/urandom >"$WORK/random"
+qio() { qemu-io -f qcow2 "$@" >/dev/null; }
+qio -c "write -s $WORK/files 1M 3M" -c "write -s $WORK/random 20M 1M" -c "write -P 0x5a 60M 64k" "$d0"
+qio -c "write -s $WORK/random 0 1M" -c "write -s $WORK/files 40M 12k" "$d1"
+
+uri() { echo "nbd+unix:///drive-scsi$1?socket=$WORK/sock$1"; }
+pids=()
+serve() {  # export both disks (read-only; stopped before qemu-io writes)
+  local i d
+  for i in 0 1; do
+    d=$WORK/d$i.qcow2
+    rm -f "$WORK/sock$i"
+    qemu-nbd -t -r -f qcow2 -B b0 -x "drive-scsi$i" -k "$WORK/sock$i" "$d" &
+    pids+=($!)
+  done
+  for i in 0 1; do
+    for _ in $(seq 50); do [[ -S $WORK/sock$i ]] && break; sleep 0.1; done
+  done
+}
+unserve() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  pids=()
+}
+trap 'st=$?; set +e; unserve; (exit $st); finish' EXIT
+serve_plain() {  # export without the bitmap (it was removed)
+  local i
+  for i in 0 1; do
+    rm -f "$WORK/sock$i"
+    qemu-nbd -t -r -f qcow2 -x "drive-scsi$i" -k "$WORK/sock$i" "$WORK/d$i.qcow2" &
+    pids+=($!)
+  done
+  for i in 0 1; do for _ in $(seq 50); do [[ -S $WORK/sock$i ]] && break; sleep 0.1; done; done
+}
+
+dirty_bytes() {  # sum of the dirty extents of both exports, as nbdinfo reports them
+  local i total=0 n
+  for i in 0 1; do
+    n=$(nbdinfo --map=qemu:dirty-bitmap:b0 "$(uri $i)" | awk '$3 == 1 { s += $2 } END { print s + 0 }')
+    total=$((total + n))
+  done
+  echo "$total"
+}
+
+# run DAY [args]: a backup of both disks on day DAY; output in $WORK/out.
+run() {
+  local day=$1
+  shift
+  "$PVEDIFF" --config "$conf" backup --nbd "drive-scsi0=$(uri 0)" --nbd "drive-scsi1=$(uri 1)" --vmid 100 \
+    --dumpdir "$dir" --guest-config "$WORK/100.conf" --now "$((t0 + day * 86400))" "$@" >"$WORK/out" 2>&1
+}
+# The backup of DAY: its file name.
+backup_of() {
+  local stamp
+  stamp=$(stamp_of "$((t0 + $1 * 86400))")
+  (cd "$dir" && ls | grep -E "^vzdump-qemu-100-.*($stamp\.vma\.zst|--differential-$stamp\.vcdiff\.zst)$")
+}
+# restores_disks DAY: the day's backup restores to a VMA whose devices are the disks now.
+restores_disks() {
+  local f ok=0 i
+  f=$(backup_of "$1") || return 1
+  rm -rf "$WORK/x" && mkdir "$WORK/x"
+  "$PVEDIFF" restore "$dir/$f" -o - | python3 "$PVEDIFF_TEST_LIB/vma_extract.py" "$WORK/x" || return 1
+  for i in 0 1; do
+    qemu-img convert -O raw "$WORK/d$i.qcow2" "$WORK/x/want$i.raw"
+    [[ $(sha_of "$WORK/x/drive-scsi$i.raw") == $(sha_of "$WORK/x/want$i.raw") ]] || { echo "drive-scsi$i differs" >&2; ok=1; }
+  done
+  return $ok
+}
+manifest_key() {  # FILE KEY
+  sed -n "s/^$2: //p" "$dir/$1.pvediff-manifest"
+}
+clear_bitmaps() { for d in "$d0" "$d1"; do qemu-img bitmap --clear "$d" b0; done; }
+
+# ---- day 0: bitmap-mode new: a whole-disk read, a full --------------------------------
+serve
+check "day 0 runs" run 0 --bitmap b0 --bitmap-mode new
+grep -q "bitmap 'b0' is new" "$WORK/out" && ok "day 0 says why it reads everything" || fail "day 0 reason: $(cat "$WORK/out")"
+unserve
+f0=$(backup_of 0)
+check "day 0 is a full named like vzdump's" test "$f0" = "vzdump-qemu-100-$(stamp_of $t0).vma.zst"
+check "day 0 restores to the disks" restores_disks 0
+check "day 0's manifest records the bitmap" test "$(manifest_key "$f0" nbd-bitmap)" = b0
+# Holes are not read: the allocated bytes are 3+1 MiB + 64 KiB and 1 MiB + 12 KiB.
+check "day 0 reads only allocated extents" test "$(manifest_key "$f0" nbd-bytes-read)" -eq $(((4 * 1024 + 64 + 1024 + 12) * 1024))
+check "day 0's config blob is the guest's" sh -c "zstd -dc '$dir/$f0' | head -c 16384 | grep -q 'memory: 2048'"
+clear_bitmaps
+
+# ---- day 1: writes, then a dirty-only differential -------------------------------------
+qio -c "write -s $WORK/random 2M 256k" -c "write -P 0x11 30M 4k" -c "write -z 20M 64k" "$d0"
+qio -c "write -P 0x77 40M 8k" "$d1"
+serve
+want=$(dirty_bytes)
+check "day 1 runs" run 1 --bitmap b0
+grep -q "continues from $f0" "$WORK/out" && ok "day 1 continues from day 0" || fail "day 1: $(cat "$WORK/out")"
+unserve
+f1=$(backup_of 1)
+check "day 1 is a differential" test "${f1%%--differential-*}" = "$f0"
+check "day 1 read exactly the dirty bytes ($want)" test "$(manifest_key "$f1" nbd-bytes-read)" = "$want"
+check "day 1 restores to the disks" restores_disks 1
+clear_bitmaps
+
+# ---- day 2: the bitmap counts since day 1; day 1's differential holds the rest -------
+qio -c "write -s $WORK/files 50M 1M" "$d0"
+qio -c "write -P 0x01 1M 64k" "$d1"
+serve
+want=$(dirty_bytes)
+check "day 2 runs" run 2 --bitmap b0
+grep -q "continues from $f1" "$WORK/out" && ok "day 2 continues from day 1's differential" || fail "day 2: $(cat "$WORK/out")"
+unserve
+f2=$(backup_of 2)
+check "day 2 read exactly the dirty bytes ($want)" test "$(manifest_key "$f2" nbd-bytes-read)" = "$want"
+check "day 2 restores to the disks" restores_disks 2
+check "verify passes" "$PVEDIFF" verify "$dir"
+clear_bitmaps
+
+# ---- day 3: the bitmap is gone: a whole-disk read, the reason printed -----------------
+qio -c "write -P 0x03 5M 64k" "$d0"
+for d in "$d0" "$d1"; do qemu-img bitmap --remove "$d" b0; done
+serve_plain
+check "day 3 runs" run 3 --bitmap b0
+grep -q "bitmap 'b0' is not on drive-scsi0" "$WORK/out" && ok "day 3 says the bitmap is gone" || fail "day 3: $(cat "$WORK/out")"
+unserve
+check "day 3 restores to the disks" restores_disks 3
+
+# ---- day 4: a backup without the bitmap came in between: not trusted -----------------
+for d in "$d0" "$d1"; do qemu-img bitmap --add "$d" b0; done
+serve
+check "day 4 (no bitmap) runs" run 4
+unserve
+# Written after day 4, then the bitmap is re-created (lost writes) and written again:
+# trusting it would miss the first write.
+qio -c "write -P 0x04 6M 64k" "$d0"
+for d in "$d0" "$d1"; do qemu-img bitmap --remove "$d" b0; qemu-img bitmap --add "$d" b0; done
+qio -c "write -P 0x05 8M 64k" "$d0"
+serve
+check "day 5 runs" run 5 --bitmap b0
+grep -q "was not made with bitmap 'b0'" "$WORK/out" && ok "day 5 does not trust a bitmap a plain backup interrupted" ||
+  fail "day 5: $(cat "$WORK/out")"
+unserve
+check "day 5 restores to the disks" restores_disks 5
+
+# ---- a previous backup that is not what its manifest says: the run fails, keeps nothing
+clear_bitmaps
+qio -c "write -P 0x06 7M 64k" "$d0"
+f5=$(backup_of 5)
+cp "$dir/$f5.pvediff-manifest" "$WORK/manifest.keep"
+sed -i 's/^content-sha256: ./content-sha256: 0/; s/^content-sha256: 00/content-sha256: 11/' "$dir/$f5.pvediff-manifest"
+serve
+if run 6 --bitmap b0; then fail "a run over a damaged previous backup fails"; else ok "a run over a damaged previous backup fails"; fi
+unserve
+check "it names the previous backup" grep -q "$f5" "$WORK/out"
+check "it leaves no backup of day 6" sh -c "! ls '$dir' | grep -q '$(stamp_of $((t0 + 6 * 86400)))'"
+check "it leaves no temporary file" test -z "$(find "$dir" -name '*pvediff-tmp*')"
+cp "$WORK/manifest.keep" "$dir/$f5.pvediff-manifest"
+# The failed run's bitmap was not cleared (QEMU keeps the bits of a failed backup): the
+# next run continues from day 5 with what was written since, and is right.
+qio -c "write -P 0x07 9M 64k" "$d0"
+serve
+want=$(dirty_bytes)
+check "day 7 (after a failed run) runs" run 7 --bitmap b0 --json
+grep -q "continues from $f5" "$WORK/out" && ok "day 7 continues from day 5" || fail "day 7: $(cat "$WORK/out")"
+unserve
+check "day 7's JSON says it read the dirty bytes only" python3 -c "
+import json, sys
+doc = json.loads([l for l in open('$WORK/out') if l.startswith('{')][0])
+n = doc['nbd']
+sys.exit(not (n['dirty_only'] and n['bytes_read'] == $want and n['full_read_reason'] is None))"
+# fullbackup 7: day 7 is a new full, written from day 5's content and the dirty bytes.
+check "day 7 is a full" test "$(backup_of 7)" = "vzdump-qemu-100-$(stamp_of $((t0 + 7 * 86400))).vma.zst"
+check "day 7 read exactly the dirty bytes ($want)" test "$(manifest_key "$(backup_of 7)" nbd-bytes-read)" = "$want"
+check "day 7 restores to the disks" restores_disks 7
+
+# ---- day 8: the disks come in another order: not the devices the bitmap continues from
+clear_bitmaps
+qio -c "write -P 0x08 10M 64k" "$d0"
+serve
+check "day 8 (disks swapped) runs" "$PVEDIFF" --config "$conf" backup --nbd "drive-scsi1=$(uri 1)" \
+  --nbd "drive-scsi0=$(uri 0)" --vmid 100 --dumpdir "$dir" --guest-config "$WORK/100.conf" \
+  --now "$((t0 + 8 * 86400))" --bitmap b0 >"$WORK/out" 2>&1
+grep -q "the disks are not those of the newest backup" "$WORK/out" && ok "day 8 reads everything: other disks" ||
+  fail "day 8: $(cat "$WORK/out")"
+unserve
+check "day 8 restores to the disks" restores_disks 8
+
+# ---- errors: an export that is not there is named; a malformed --nbd is a usage error
+set +e
+"$PVEDIFF" --config "$conf" backup --nbd "drive-scsi0=nbd+unix:///drive-scsi0?socket=$WORK/nosock" --vmid 100 \
+  --dumpdir "$dir" --guest-config "$WORK/100.conf" >"$WORK/out" 2>&1
+rc=$?
+"$PVEDIFF" --config "$conf" backup --nbd "drive-scsi0" --vmid 100 --dumpdir "$dir" \
+  --guest-config "$WORK/100.conf" >"$WORK/out2" 2>&1
+rc2=$?
+set -e
+check "a missing export fails (exit 3)" test "$rc" -eq 3
+check "its message names the URI" grep -q "nosock" "$WORK/out"
+check "--nbd without DEVICE=URI is a usage error (exit 2)" test "$rc2" -eq 2
