@@ -44,8 +44,14 @@ serve() {  # export both disks (read-only; stopped before qemu-io writes)
     qemu-nbd -t -r -f qcow2 -B b0 -x "drive-scsi$i" -k "$WORK/sock$i" "$d" &
     pids+=($!)
   done
+  wait_exports
+}
+# Until both exports answer (the socket file exists a moment before qemu-nbd listens on it,
+# and a loaded machine may take seconds to get there).
+wait_exports() {
+  local i
   for i in 0 1; do
-    for _ in $(seq 50); do [[ -S $WORK/sock$i ]] && break; sleep 0.1; done
+    for _ in $(seq 300); do nbdinfo --size "$(uri $i)" >/dev/null 2>&1 && break; sleep 0.1; done
   done
 }
 unserve() {
@@ -61,7 +67,7 @@ serve_plain() {  # export without the bitmap (it was removed)
     qemu-nbd -t -r -f qcow2 -x "drive-scsi$i" -k "$WORK/sock$i" "$WORK/d$i.qcow2" &
     pids+=($!)
   done
-  for i in 0 1; do for _ in $(seq 50); do [[ -S $WORK/sock$i ]] && break; sleep 0.1; done; done
+  wait_exports
 }
 
 dirty_bytes() {  # sum of the dirty extents of both exports, as nbdinfo reports them
