@@ -110,6 +110,7 @@ std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path, 
     options.reopen_base = [base_path] { return open_content(base_path).source; };
     // Scratch space beside the full: the dump dir has room for archives.
     options.spill_dir = std::filesystem::absolute(base_path).parent_path();
+    options.proof = settings.proof;
     return engine::make_chunk_encoder(std::move(options));
 }
 }  // namespace
@@ -128,6 +129,10 @@ DiffOutcome encode_differential(const std::string& base_path, io::DecodedInput t
     sink->finish();
     outcome.base.size = outcome.encode.base_bytes;
     outcome.base.codec = base.codec;
+    if (outcome.encode.base_sha256) {
+        outcome.base.sha256 = *outcome.encode.base_sha256;
+        outcome.base_hashed = true;
+    }
     outcome.new_codec = target.codec;
     return outcome;
 }
