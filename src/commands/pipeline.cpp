@@ -111,6 +111,7 @@ std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path, 
     // Scratch space beside the full: the dump dir has room for archives.
     options.spill_dir = std::filesystem::absolute(base_path).parent_path();
     options.proof = settings.proof;
+    options.hash_target = settings.hash_target;
     return engine::make_chunk_encoder(std::move(options));
 }
 }  // namespace

@@ -409,6 +409,8 @@ public:
             input = ahead.get();
         }
         io::HashingSource hashed(*input);
+        std::uint64_t target_bytes = 0;
+        io::ByteSource& reading = options_.hash_target ? static_cast<io::ByteSource&>(hashed) : *input;
 
         ChunkMatcher matcher(*index, readers, spill, options_, stats);
         Chunker chunker(
@@ -416,7 +418,8 @@ public:
             [&](const Chunk& c, std::span<const std::uint8_t> bytes) { matcher.on_chunk(c, bytes); });
         std::vector<std::uint8_t> buf(io::stream_buffer_size);
         for (;;) {
-            const std::size_t n = hashed.read(buf);
+            const std::size_t n = reading.read(buf);
+            target_bytes += n;
             if (n == 0) {
                 break;
             }
@@ -473,8 +476,10 @@ public:
         if (options_.proof != nullptr && capture) {
             options_.proof->finish();
         }
-        result.target_bytes = hashed.bytes();
-        result.target_sha256 = hashed.finish();
+        result.target_bytes = target_bytes;
+        if (options_.hash_target) {
+            result.target_sha256 = hashed.finish();
+        }
         const auto& ws = writer.stats();
         result.delta_bytes = ws.delta_bytes;
         result.copied_bytes = ws.copied_bytes;

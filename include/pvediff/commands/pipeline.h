@@ -54,6 +54,9 @@ struct EncodeSettings {
     // The chunked engine records its proof here (engine/copy_proof.h) and takes the
     // full's SHA-256 (DiffOutcome::base.sha256); other engines leave it unfinished.
     engine::CopyProof* proof = nullptr;
+    // The chunked engine takes the new archive's SHA-256 (encode.target_sha256);
+    // false when the caller hashes it itself.
+    bool hash_target = true;
 };
 
 struct DiffOutcome {

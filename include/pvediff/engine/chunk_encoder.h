@@ -76,6 +76,9 @@ struct ChunkEncoderOptions {
     // (EncodeResult::base_sha256). Null = no proof. A proof needs the full's read: with
     // an index built on the fly and no reopen_base it stays unfinished.
     CopyProof* proof = nullptr;
+    // Take the new archive's SHA-256 (EncodeResult::target_sha256). Off when the caller
+    // hashes the same bytes on another thread (backup's structure check).
+    bool hash_target = true;
     // Filled after each encode(), for benchmarks and reports; may be null.
     ChunkEncodeStats* stats = nullptr;
 };
