@@ -275,10 +275,10 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
         // A full changed since its manifest is named as such before its copies fail.
         v.base = ContentInfo{v.diff.base.size, v.diff.base.sha256, base_codec};
         detail::check_base_identity(plan.base, v.base);
-        ProgressScope verifying(shown.progress, shown.what + ", verifying", v.file_size);
+        ProgressScope verifying(shown.progress, shown.what + ", verifying", v.diff.encode.target_bytes);
         try {
             check_written_differential(v.file->fd(), v.file->temp_path().string(), *proof,
-                                       v.diff.encode.target_bytes);
+                                       v.diff.encode.target_bytes, verifying.updater());
         } catch (const io::Error& e) {
             // Reason 1: the same error, said to be a failed verification.
             throw io::file_error(plan.target.string(),

@@ -113,7 +113,7 @@ ContentCheck CheckedInput::finish()
 
 engine::ProofCheckResult check_written_differential(int fd, const std::string& name,
                                                     const engine::CopyProof& proof,
-                                                    std::uint64_t target_bytes)
+                                                    std::uint64_t target_bytes, const OnContentBytes& on_bytes)
 {
     // The writer is done with the file: the shared offset may move.
     io::Fd own(::dup(fd));
@@ -121,7 +121,7 @@ engine::ProofCheckResult check_written_differential(int fd, const std::string& n
         io::throw_errno("read back", name, errno);
     }
     io::DecodedInput delta = io::open_decompressed(std::move(own), name);
-    return engine::check_proof(proof, *delta.source, target_bytes);
+    return engine::check_proof(proof, *delta.source, target_bytes, on_bytes);
 }
 
 }  // namespace pvediff::commands

@@ -244,7 +244,8 @@ private:
 
 }  // namespace
 
-ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std::uint64_t target_bytes)
+ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std::uint64_t target_bytes,
+                             const std::function<void(std::uint64_t)>& on_target)
 {
     if (!proof.finished()) {
         throw io::Error("copy proof: checked before it was finished");
@@ -378,6 +379,9 @@ ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std:
                             walker.window_adler()));
         }
         ++result.windows;
+        if (on_target) {
+            on_target(walker.position());
+        }
     }
     walker.finish(target_bytes);
     result.target_bytes = walker.position();

@@ -42,6 +42,7 @@ private:
 // what differs.
 engine::ProofCheckResult check_written_differential(int fd, const std::string& name,
                                                     const engine::CopyProof& proof,
-                                                    std::uint64_t target_bytes);
+                                                    std::uint64_t target_bytes,
+                                                    const OnContentBytes& on_bytes = {});
 
 }  // namespace pvediff::commands

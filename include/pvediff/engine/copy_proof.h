@@ -146,8 +146,10 @@ struct ProofCheckResult {
 // Re-reads the decompressed VCDIFF `delta` (as written) and checks it against
 // `proof` (finished), which must cover exactly `target_bytes`. Throws io::Error naming
 // the delta and the offset of the first window that does not match. Bounded memory:
-// one window (at most 16 MiB of target: its sections), a few pieces.
-ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std::uint64_t target_bytes);
+// one window (at most 16 MiB of target: its sections), a few pieces. `on_target`, if
+// set, is told the target bytes checked so far after each window (progress).
+ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std::uint64_t target_bytes,
+                             const std::function<void(std::uint64_t)>& on_target = {});
 
 // Hashes ranges of the full during its one read: the ranges are given first (any
 // order, any overlap, each at most max_length), then the full streams by in order.
