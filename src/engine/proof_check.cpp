@@ -270,6 +270,16 @@ ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std:
     std::vector<std::uint8_t> inst;
     std::vector<std::uint8_t> addr;
     vcdiff::AddressCache cache;
+    // Progress in steps of 1/1024 of the archive (at least 64 KiB), inside instructions
+    // too: one ADD or COPY can stand for megabytes.
+    const std::uint64_t step = std::max<std::uint64_t>(std::uint64_t{64} << 10, target_bytes / 1024);
+    std::uint64_t reported = 0;
+    const auto report = [&] {
+        if (on_target && walker.position() >= reported + step) {
+            reported = walker.position();
+            on_target(reported);
+        }
+    };
     while (!in.at_end()) {
         const std::uint64_t at = in.offset();
         walker.start_window(at);
@@ -345,7 +355,12 @@ ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std:
                         if (size > data.size() - dp) {
                             bad("ADD beyond the data section");
                         }
-                        walker.literal(std::span<const std::uint8_t>(data).subspan(dp, size));
+                        for (std::uint64_t done = 0; done < size;) {
+                            const std::uint64_t n = std::min(size - done, step);
+                            walker.literal(std::span<const std::uint8_t>(data).subspan(dp + done, n));
+                            done += n;
+                            report();
+                        }
                         result.literal_bytes += size;
                         dp += size;
                         break;
@@ -353,7 +368,13 @@ ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std:
                         if (dp >= data.size()) {
                             bad("RUN beyond the data section");
                         }
-                        walker.run(data[dp++], size);
+                        for (std::uint64_t done = 0; done < size;) {
+                            const std::uint64_t n = std::min(size - done, step);
+                            walker.run(data[dp], n);
+                            done += n;
+                            report();
+                        }
+                        ++dp;
                         result.literal_bytes += size;
                         break;
                     case Inst::copy: {
@@ -361,7 +382,12 @@ ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std:
                         if (!a || *a >= seg_len || size > seg_len - *a) {
                             bad("a copy that is not within the window's source segment");
                         }
-                        walker.copy(seg_pos + *a, size);
+                        for (std::uint64_t done = 0; done < size;) {
+                            const std::uint64_t n = std::min(size - done, step);
+                            walker.copy(seg_pos + *a + done, n);
+                            done += n;
+                            report();
+                        }
                         break;
                     }
                     case Inst::noop:
@@ -380,7 +406,8 @@ ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std:
         }
         ++result.windows;
         if (on_target) {
-            on_target(walker.position());
+            reported = walker.position();
+            on_target(reported);
         }
     }
     walker.finish(target_bytes);
