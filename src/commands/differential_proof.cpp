@@ -113,7 +113,8 @@ ContentCheck CheckedInput::finish()
 
 engine::ProofCheckResult check_written_differential(int fd, const std::string& name,
                                                     const engine::CopyProof& proof,
-                                                    std::uint64_t target_bytes, const OnContentBytes& on_bytes)
+                                                    std::uint64_t target_bytes,
+                                                    const OnContentBytes& on_bytes)
 {
     // The writer is done with the file: the shared offset may move.
     io::Fd own(::dup(fd));

@@ -150,7 +150,7 @@ public:
                 fail(fmt::format("copy from offset {} of the full where the encoder copied from {}", source,
                                  p.source_offset + (pos_ - p.target_offset)));
             }
-            if (pos_ == p.target_offset && !in_window_(p)) {
+            if (pos_ == p.target_offset && !fits_window(p)) {
                 fail("a copied piece crosses a window boundary");
             }
             const std::uint64_t n = std::min(length, piece_end() - pos_);
@@ -184,7 +184,7 @@ public:
     [[nodiscard]] std::uint64_t copied() const { return copied_; }
 
 private:
-    bool in_window_(const ProofPiece& p) const { return p.target_offset + p.length <= window_end_; }
+    bool fits_window(const ProofPiece& p) const { return p.target_offset + p.length <= window_end_; }
     std::uint64_t piece_end() const { return piece_.target_offset + piece_.length; }
     ProofPiece& current()
     {
