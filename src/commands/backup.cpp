@@ -12,6 +12,7 @@
 #include "archive_replacement.h"
 #include "interrupted_runs.h"
 #include "pvediff/commands/content_check.h"
+#include "pvediff/commands/differential_proof.h"
 #include "pvediff/commands/fault_point.h"
 #include "pvediff/commands/pipeline.h"
 #include "pvediff/commands/progress_scope.h"
@@ -211,10 +212,16 @@ struct VerifiedDifferential {
     store::Manifest manifest;
 };
 
-// Encodes `input` against the plan's full and decodes the result again from the
-// file (rule 1), checking the rebuilt archive's structure in the same pass (a stream
-// cut short or a damaged archive must not become a backup) and its SHA-256 against
-// the encoder's. `what` names the input in messages, `kept` says what becomes of it.
+// Encodes `input` against the plan's full and proves, before anything is committed,
+// that the file as written rebuilds exactly the input (rule 1), and that the input is
+// a complete archive (a stream cut short or a damaged archive must not become a
+// backup). With the chunked engine: the structure is checked on the encoder's one
+// read of the input, and the written file is checked against the proof the encoder
+// recorded (differential_proof.h); the full is not read a second time. With another
+// engine, or when plain xdelta3's delta of a small input was kept as the smaller
+// (EncodeResult::proof_covers_delta): the written file is decoded against the full and
+// the result checked and compared by SHA-256 (check_differential). `what` names the input in messages,
+// `kept` says what becomes of it.
 //
 // Progress: `shown` names the run; the encoding shows the input's bytes as read
 // through `relay` (of `input_size`, the file's size, when known), the decode the
@@ -236,32 +243,84 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
     EncodeSettings enc;
     enc.engine = settings.engine;
     enc.writing = plan.writing;
+    const bool proven = settings.engine == "default" || settings.engine == "chunked";
+    std::optional<engine::CopyProof> proof;
+    std::optional<CheckedInput> checked;
+    if (proven) {
+        // Scratch space beside the full, like the encoder's.
+        enc.proof = &proof.emplace(plan.target.parent_path(), engine::ProofKey::random());
+        enc.hash_target = false;  // the structure check hashes the same bytes, on its own thread
+        input = checked.emplace(std::move(input)).take();
+    }
     {
         const RelayedScope encoding(shown.progress, shown.what + ", encoding", shown.input_size, shown.relay);
         v.diff = encode_differential(plan.base.string(), std::move(input), v.file->sink(), enc);
     }
     io::fsync_fd(v.file->fd(), v.file->temp_path().string());
     v.file_size = size_of_fd(v.file->fd(), v.file->temp_path().string());
+    fault_point_damage("differential-written", v.file->fd());
 
-    // The encoder read the whole archive: the decode of what it wrote must produce
-    // exactly that many bytes (the full's size is not known to every encoder).
-    ProgressScope verifying(shown.progress, shown.what + ", verifying", v.diff.encode.target_bytes);
-    const ContentCheck c = check_differential(plan.base, v.file->temp_path(), plan.target.parent_path(),
-                                              KnownSizes{v.diff.encode.target_bytes, std::nullopt},
-                                              verifying.updater());
-    verifying.finish();
-    require_sound(c, format, what, kept);
-    if (c.sha256 != v.diff.encode.target_sha256 || c.size != v.diff.encode.target_bytes) {
-        throw io::file_error(plan.target.string(),
-                             "verification failed: the differential decodes to {} bytes with another SHA-256 "
-                             "than the archive's {} bytes; nothing was changed",
-                             c.size, v.diff.encode.target_bytes);
-    }
     const auto base_name = store::parse_backup_name(plan.base.filename().string());
-    v.base = ContentInfo{
-        c.base_size, c.base_sha256,
-        base_name ? store::to_io_codec(base_name->codec).value_or(io::Codec::none) : io::Codec::none};
-    detail::check_base_identity(plan.base, v.base);
+    const io::Codec base_codec =
+        base_name ? store::to_io_codec(base_name->codec).value_or(io::Codec::none) : io::Codec::none;
+    if (proven) {
+        // The structure and SHA-256 of what the encoder read, checked beside it.
+        const ContentCheck c = checked->finish();
+        require_sound(c, format, what, kept);
+        v.diff.encode.target_sha256 = c.sha256;
+        if (c.size != v.diff.encode.target_bytes) {
+            throw io::file_error(plan.target.string(),
+                                 "verification failed: the encoder read {} bytes, the check {}; nothing was changed",
+                                 v.diff.encode.target_bytes, c.size);
+        }
+    }
+    if (proven && v.diff.encode.proof_covers_delta) {
+        if (!proof->finished() || !v.diff.base_hashed) {
+            throw io::file_error(plan.target.string(),
+                                 "verification failed: the encoder made no proof for it; nothing was changed");
+        }
+        // A full changed since its manifest is named as such before its copies fail.
+        v.base = ContentInfo{v.diff.base.size, v.diff.base.sha256, base_codec};
+        detail::check_base_identity(plan.base, v.base);
+        ProgressScope verifying(shown.progress, shown.what + ", verifying", v.diff.encode.target_bytes);
+        try {
+            check_written_differential(v.file->fd(), v.file->temp_path().string(), *proof,
+                                       v.diff.encode.target_bytes, verifying.updater());
+        } catch (const io::Error& e) {
+            // Reason 1: the same error, said to be a failed verification.
+            throw io::file_error(plan.target.string(),
+                                 "verification failed: the differential as written does not rebuild the "
+                                 "archive ({}); nothing was changed",
+                                 e.what());
+        }
+        verifying.finish();
+    } else {
+        // Another engine, or (small inputs) plain xdelta3's delta kept as the smaller:
+        // the written file is decoded against the full. The encoder read the whole
+        // archive: the decode must produce exactly that many bytes with its SHA-256.
+        ProgressScope verifying(shown.progress, shown.what + ", verifying", v.diff.encode.target_bytes);
+        ContentCheck c;
+        try {
+            c = check_differential(plan.base, v.file->temp_path(), plan.target.parent_path(),
+                                   KnownSizes{v.diff.encode.target_bytes, std::nullopt}, verifying.updater());
+        } catch (const io::Error& e) {
+            throw io::file_error(plan.target.string(),
+                                 "verification failed: the differential as written does not decode ({}); "
+                                 "nothing was changed",
+                                 e.what());
+        }
+        verifying.finish();
+        require_sound(c, format, what, kept);
+        if (c.sha256 != v.diff.encode.target_sha256 || c.size != v.diff.encode.target_bytes) {
+            throw io::file_error(
+                plan.target.string(),
+                "verification failed: the differential decodes to {} bytes with another SHA-256 "
+                "than the archive's {} bytes; nothing was changed",
+                c.size, v.diff.encode.target_bytes);
+        }
+        v.base = ContentInfo{c.base_size, c.base_sha256, base_codec};
+        detail::check_base_identity(plan.base, v.base);
+    }
 
     v.manifest = detail::differential_manifest(
         plan.target.filename().string(),

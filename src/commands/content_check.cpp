@@ -54,16 +54,17 @@ std::string vma_summary(const formats::VmaVerifyReport& r)
 
 }  // namespace
 
-ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_bytes)
+ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_bytes, bool hash)
 {
     ContentCheck c;
     io::CountingSource counted(content, on_bytes);
     io::HashingSource hashing(counted);
+    io::ByteSource& reading = hash ? static_cast<io::ByteSource&>(hashing) : counted;
     // Recognise the format from the first 512 bytes, then hand them back to the verifier.
     std::vector<std::uint8_t> head(512);
-    head.resize(io::read_full(hashing, head));
+    head.resize(io::read_full(reading, head));
     const auto format = formats::detect_format(head);
-    io::PrefixedSource stream(head, std::make_unique<io::SourceRef>(hashing));
+    io::PrefixedSource stream(head, std::make_unique<io::SourceRef>(reading));
     switch (format) {
     case formats::ArchiveFormat::vma: {
         c.format = "vma";
@@ -94,8 +95,10 @@ ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_byt
         break;
     }
     drain(stream);
-    c.size = hashing.bytes();
-    c.sha256 = hashing.finish();
+    c.size = counted.count();
+    if (hash) {
+        c.sha256 = hashing.finish();
+    }
     return c;
 }
 

@@ -111,7 +111,10 @@ std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path, 
     options.reopen_base = [base_path] { return open_content(base_path).source; };
     // Scratch space beside the full: the dump dir has room for archives.
     options.spill_dir = std::filesystem::absolute(base_path).parent_path();
-    // Small inputs also through plain xdelta3, keeping the smaller (issue 17).
+    options.proof = settings.proof;
+    options.hash_target = settings.hash_target;
+    // Small inputs also through plain xdelta3, keeping the smaller (issue 17); when
+    // xdelta3's delta is kept, the proof does not cover it (EncodeResult::proof_covers_delta).
     return engine::make_smaller_of_encoder(engine::make_chunk_encoder(std::move(options)));
 }
 }  // namespace
@@ -130,6 +133,10 @@ DiffOutcome encode_differential(const std::string& base_path, io::DecodedInput t
     sink->finish();
     outcome.base.size = outcome.encode.base_bytes;
     outcome.base.codec = base.codec;
+    if (outcome.encode.base_sha256) {
+        outcome.base.sha256 = *outcome.encode.base_sha256;
+        outcome.base_hashed = true;
+    }
     outcome.new_codec = target.codec;
     return outcome;
 }

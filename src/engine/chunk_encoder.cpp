@@ -42,6 +42,11 @@ struct PlanItem {
     std::optional<detail::RangeCheck::Id> check;       // ...the read of the full confirms it
     std::uint64_t spill_at = 0;                        // changed: the new bytes, spilled
     std::vector<detail::BaseCapture::Ticket> tickets;  // changed: the full's ranges
+    // With a proof (copy_proof.h): the keyed hash of the new archive's bytes as read,
+    // and for a copy that of the full's bytes at `source` (and `alt_source`) as read.
+    ProofHash target_hash{};
+    std::optional<ProofHash> source_hash;
+    std::optional<ProofHash> alt_hash;
 };
 
 class ChunkMatcher {
@@ -55,7 +60,8 @@ public:
     };
     ChunkMatcher(const ChunkIndex& index, const BaseReaders& readers, detail::SpillFile& spill,
                  const ChunkEncoderOptions& options, ChunkEncodeStats& stats)
-        : index_(index),
+        : proof_(readers.capture != nullptr ? options.proof : nullptr),
+          index_(index),
           capture_(readers.capture),
           scan_(readers.scan),
           snippets_(readers.snippets),
@@ -65,6 +71,9 @@ public:
           stats_(stats),
           places_(index, stats)
     {
+        if (proof_ != nullptr) {
+            copy_hash_.emplace(proof_->key());
+        }
     }
 
     void on_chunk(const Chunk& chunk, std::span<const std::uint8_t> bytes)
@@ -100,13 +109,16 @@ public:
                 item.key = chunk.cluster_key;
                 item.length = bytes.size();
                 item.spill_at = spill_.append(bytes);
+                if (proof_ != nullptr) {
+                    item.target_hash = proof_->key().hash(bytes);
+                }
                 asked_.clear();
                 for (const ChunkLocation& old : olds) {
                     ask(item, old.offset, old.offset + old.length);
                 }
                 scan_->want(bytes, plan_.size());              // its blocks anywhere else in the full
                 snippets_->want(bytes, plan_.size(), asked_);  // its bytes at any alignment
-                plan_.push_back(std::move(item));
+                push(std::move(item));
                 if (!anchored) {
                     // An anchor in a disk neighbour processed later may still place it.
                     places_.wait_for_anchor(chunk.cluster_key, plan_.size() - 1);
@@ -162,10 +174,34 @@ public:
         }
         item.length = len;
         item.spill_at = spill_.append(gap_);
+        if (proof_ != nullptr) {
+            item.target_hash = proof_->key().hash(gap_);
+        }
         gap_.clear();
-        plan_.push_back(std::move(item));
+        push(std::move(item));
         predicted_ += len;
         places_.break_chain();  // changed bytes may have been inserted
+    }
+
+    // Proof: every copy's source range (and its alternative) is hashed on the read of
+    // the full; slot = plan position * 2 + (0: source, 1: alternative).
+    void want_source_hashes(RangeHasher& hasher)
+    {
+        close_copy_hash();
+        for (std::size_t i = 0; i < plan_.size(); ++i) {
+            const PlanItem& item = plan_[i];
+            if (!item.changed) {
+                hasher.want(item.source, item.length, i * 2);
+                if (item.check) {
+                    hasher.want(item.alt_source, item.length, i * 2 + 1);
+                }
+            }
+        }
+    }
+    void source_hashed(RangeHasher::Slot slot, const ProofHash& hash)
+    {
+        PlanItem& item = plan_[static_cast<std::size_t>(slot / 2)];
+        (slot % 2 == 0 ? item.source_hash : item.alt_hash) = hash;
     }
 
     // Writes the planned instructions in order (after the full was read).
@@ -179,6 +215,20 @@ public:
     }
 
 private:
+    // Proof: the hash of the copy being merged ends when another item begins.
+    void close_copy_hash()
+    {
+        if (open_copy_) {
+            plan_[*open_copy_].target_hash = copy_hash_->digest();
+            open_copy_.reset();
+        }
+    }
+    void push(PlanItem item)
+    {
+        close_copy_hash();
+        plan_.push_back(std::move(item));
+    }
+
     void ask(PlanItem& item, std::uint64_t lo, std::uint64_t hi)
     {
         if (hi > lo) {
@@ -198,6 +248,9 @@ private:
                 last.adler = static_cast<std::uint32_t>(
                     adler32_combine64(last.adler, adler, static_cast<z_off64_t>(bytes.size())));
                 last.length += bytes.size();
+                if (open_copy_) {
+                    copy_hash_->update(bytes);
+                }
                 return;
             }
         }
@@ -207,7 +260,12 @@ private:
         item.adler = adler;
         item.check = check;
         item.alt_source = alt_source;
-        plan_.push_back(std::move(item));
+        push(std::move(item));
+        if (proof_ != nullptr) {
+            copy_hash_->reset();
+            copy_hash_->update(bytes);
+            open_copy_ = plan_.size() - 1;
+        }
     }
 
     void write(VcdiffWriter& writer, const PlanItem& item, std::size_t at)
@@ -216,11 +274,19 @@ private:
             const bool alt = item.check && check_->holds(*item.check);
             const std::uint64_t source = alt ? item.alt_source : item.source;
             writer.copy_summed(source, item.length, item.adler);
+            if (proof_ != nullptr) {
+                proof_->copy(source, item.length, item.adler, item.target_hash,
+                             alt ? item.alt_hash : item.source_hash);
+            }
             read_ahead_to_ = std::max(read_ahead_to_, source + item.length);
             return;
         }
         new_bytes_.resize(static_cast<std::size_t>(item.length));
         spill_.read(item.spill_at, new_bytes_);
+        if (proof_ != nullptr && proof_->key().hash(new_bytes_) != item.target_hash) {
+            throw io::Error(
+                "scratch file: changed bytes of the new archive read back differ from those written");
+        }
         if (capture_ == nullptr) {  // no fine matching: no ranges asked, no blocks looked for
             writer.add(new_bytes_);
             return;
@@ -231,6 +297,9 @@ private:
         tickets.insert(tickets.end(), elsewhere.begin(), elsewhere.end());
         if (tickets.empty() && found.empty()) {
             writer.add(new_bytes_);
+            if (proof_ != nullptr) {
+                proof_->literal(new_bytes_);
+            }
             return;
         }
         // Blocks found elsewhere, and old clusters that anchors name, can lie far ahead
@@ -259,10 +328,13 @@ private:
         }
         read_ahead_to_ = reach;
         const std::uint64_t copied_before = writer.stats().copied_bytes;
-        matcher_.encode(new_bytes_, writer);
+        matcher_.encode(new_bytes_, writer, proof_);
         stats_.fine_copied_bytes += writer.stats().copied_bytes - copied_before;
     }
 
+    CopyProof* proof_;  // null without a proof, or without the full's read
+    std::optional<ProofKey::Stream> copy_hash_;
+    std::optional<std::size_t> open_copy_;  // the copy item copy_hash_ is hashing
     const ChunkIndex& index_;
     detail::BaseCapture* capture_;
     detail::BlockScan* scan_;
@@ -337,6 +409,8 @@ public:
             input = ahead.get();
         }
         io::HashingSource hashed(*input);
+        std::uint64_t target_bytes = 0;
+        io::ByteSource& reading = options_.hash_target ? static_cast<io::ByteSource&>(hashed) : *input;
 
         ChunkMatcher matcher(*index, readers, spill, options_, stats);
         Chunker chunker(
@@ -344,7 +418,8 @@ public:
             [&](const Chunk& c, std::span<const std::uint8_t> bytes) { matcher.on_chunk(c, bytes); });
         std::vector<std::uint8_t> buf(io::stream_buffer_size);
         for (;;) {
-            const std::size_t n = hashed.read(buf);
+            const std::size_t n = reading.read(buf);
+            target_bytes += n;
             if (n == 0) {
                 break;
             }
@@ -356,13 +431,35 @@ public:
         // Now that every old version wanted is known, one read of the full collects
         // them, wherever they are, and looks for the changed clusters' blocks.
         if (capture) {
-            auto ahead_base = io::make_read_ahead(std::make_unique<io::SourceRef>(*base_reader));
+            // With a proof, the full's SHA-256 runs on the read-ahead thread, beside its
+            // decompressor, and the copies' source ranges are hashed here.
+            std::optional<RangeHasher> hasher;
+            io::HashingSource* base_hash = nullptr;
+            std::unique_ptr<io::ByteSource> base_chain = std::make_unique<io::SourceRef>(*base_reader);
+            if (options_.proof != nullptr) {
+                matcher.want_source_hashes(hasher.emplace(options_.proof->key()));
+                auto hashing = std::make_unique<io::HashingSource>(std::move(base_chain));
+                base_hash = hashing.get();
+                base_chain = std::move(hashing);
+            }
+            auto ahead_base = io::make_read_ahead(std::move(base_chain));
+            const auto source_hashed = [&](RangeHasher::Slot slot, const ProofHash& h) {
+                matcher.source_hashed(slot, h);
+            };
             const std::uint64_t base_size =
                 capture->read_all(*ahead_base, [&](std::uint64_t pos, std::span<const std::uint8_t> bytes) {
                     scan->feed(pos, bytes);
                     snippets->feed(pos, bytes);
                     check->feed(pos, bytes);
+                    if (hasher) {
+                        hasher->feed(pos, bytes, source_hashed);
+                    }
                 });
+            if (base_hash != nullptr) {
+                // read_all() read to the end: the read-ahead thread is done with it.
+                result.base_sha256 = base_hash->finish();
+                result.proof_covers_delta = true;
+            }
             result.base_bytes = std::max(result.base_bytes, base_size);
             if (base_size != index->content_size()) {
                 throw io::Error(
@@ -377,8 +474,13 @@ public:
         VcdiffWriter writer(delta, options_.writer);
         matcher.replay(writer);
         writer.finish();
-        result.target_bytes = hashed.bytes();
-        result.target_sha256 = hashed.finish();
+        if (options_.proof != nullptr && capture) {
+            options_.proof->finish();
+        }
+        result.target_bytes = target_bytes;
+        if (options_.hash_target) {
+            result.target_sha256 = hashed.finish();
+        }
         const auto& ws = writer.stats();
         result.delta_bytes = ws.delta_bytes;
         result.copied_bytes = ws.copied_bytes;

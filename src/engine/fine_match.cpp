@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "fine_match.h"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -53,11 +55,42 @@ void FineMatcher::add_base(std::span<const std::uint8_t> bytes, std::uint64_t fu
     base_.insert(base_.end(), bytes.begin(), bytes.end());
 }
 
-void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& writer)
+namespace {
+// Literal bytes, told to the proof too when there is one.
+void write_literal(VcdiffWriter& writer, CopyProof* proof, std::span<const std::uint8_t> bytes)
+{
+    writer.add(bytes);
+    if (proof != nullptr) {
+        proof->literal(bytes);
+    }
+}
+
+// A copy of base bytes equal to `target`. With a proof, each piece goes whole into one
+// window (its Adler-32 is the proof's) and is recorded with the hash of both sides.
+void write_copy(VcdiffWriter& writer, CopyProof* proof, std::uint64_t full_offset,
+                std::span<const std::uint8_t> target, std::span<const std::uint8_t> base)
+{
+    if (proof == nullptr) {
+        writer.copy(full_offset, target);
+        return;
+    }
+    const std::uint64_t most = writer.max_summed_copy();
+    for (std::size_t at = 0; at < target.size();) {
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(most, target.size() - at));
+        const auto t = target.subspan(at, n);
+        const auto adler = static_cast<std::uint32_t>(adler32_z(1, t.data(), t.size()));
+        writer.copy_summed(full_offset + at, n, adler);
+        proof->copy_seen(full_offset + at, t, base.subspan(at, n), adler);
+        at += n;
+    }
+}
+}  // namespace
+
+void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& writer, CopyProof* proof)
 {
     const std::span<const std::uint8_t> base(base_);
     if (base.size() < min_match || target.size() < min_match || base.size() > UINT32_MAX) {
-        writer.add(target);
+        write_literal(writer, proof, target);
         base_.clear();
         pieces_.clear();
         return;
@@ -196,9 +229,10 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
         }
         const Piece& piece = *found;
         if (p > literal_from) {
-            writer.add(target.subspan(literal_from, p - literal_from));
+            write_literal(writer, proof, target.subspan(literal_from, p - literal_from));
         }
-        writer.copy(piece.full_offset + (q - piece.begin), target.subspan(p, len));
+        write_copy(writer, proof, piece.full_offset + (q - piece.begin), target.subspan(p, len),
+                   base.subspan(q, len));
         p += len;
         literal_from = p;
         follow_piece = &piece;
@@ -206,7 +240,7 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
         follow_q = q + len;
     }
     if (literal_from < target.size()) {
-        writer.add(target.subspan(literal_from));
+        write_literal(writer, proof, target.subspan(literal_from));
     }
     base_.clear();
     pieces_.clear();

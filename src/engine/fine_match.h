@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "pvediff/engine/copy_proof.h"
 #include "pvediff/engine/vcdiff_writer.h"
 
 namespace pvediff::engine::detail {
@@ -20,9 +21,10 @@ public:
     // Pieces of the full to match against: call add_base() for each (bytes are
     // copied), then encode(); the pieces are dropped after it.
     void add_base(std::span<const std::uint8_t> bytes, std::uint64_t full_offset);
-    // Writes `target` to `writer` as copies from the pieces and literals.
+    // Writes `target` to `writer` as copies from the pieces and literals, and records
+    // each in `proof` when given (copy_proof.h).
     // Memory: the pieces plus a table of 2 to 4 slots of 8 bytes per 8 bytes of them.
-    void encode(std::span<const std::uint8_t> target, VcdiffWriter& writer);
+    void encode(std::span<const std::uint8_t> target, VcdiffWriter& writer, CopyProof* proof = nullptr);
 
 private:
     struct Piece {

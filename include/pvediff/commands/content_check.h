@@ -30,8 +30,9 @@ struct ContentCheck {
 
 // Bytes of content read so far, for a progress display (may be empty).
 using OnContentBytes = std::function<void(std::uint64_t)>;
-// Checks a decompressed archive stream.
-ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_bytes = {});
+// Checks a decompressed archive stream; `hash` false leaves sha256 zero (the caller
+// hashes the same bytes elsewhere).
+ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_bytes = {}, bool hash = true);
 // Decompresses and checks an archive file.
 ContentCheck check_archive_file(const std::filesystem::path& path, const OnContentBytes& on_bytes = {});
 // Reads through `inner` and writes every byte read to `copy`: one read of an input

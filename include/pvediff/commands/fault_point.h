@@ -10,5 +10,9 @@ namespace pvediff::commands {
 // PVEDIFF_FAULT_AT=<name>:kill to die by SIGKILL there (like a power cut for the
 // process). Unset, a fault point costs one getenv().
 void fault_point(std::string_view name);
+// With PVEDIFF_FAULT_AT=<name>:damage, flips the bits of one byte in the middle of the
+// file open as `fd` (at least one byte long), like a write error the disk did not
+// report: what reads the file back must notice. Otherwise does nothing.
+void fault_point_damage(std::string_view name, int fd);
 
 }  // namespace pvediff::commands

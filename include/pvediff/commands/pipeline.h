@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "pvediff/engine/copy_proof.h"
 #include "pvediff/engine/delta.h"
 #include "pvediff/io/atomic_file.h"
 #include "pvediff/io/codec.h"
@@ -50,12 +51,19 @@ DifferentialWriting differential_writing(const store::EffectiveSettings& setting
 struct EncodeSettings {
     std::string engine = "default";  // "default"/"chunked" (uses <full>.pvediff-index if present)
     DifferentialWriting writing;     // of the differential file
+    // The chunked engine records its proof here (engine/copy_proof.h) and takes the
+    // full's SHA-256 (DiffOutcome::base.sha256); other engines leave it unfinished.
+    engine::CopyProof* proof = nullptr;
+    // The chunked engine takes the new archive's SHA-256 (encode.target_sha256);
+    // false when the caller hashes it itself.
+    bool hash_target = true;
 };
 
 struct DiffOutcome {
     engine::EncodeResult encode;
     bool used_stored_index = false;
-    ContentInfo base;  // size and codec of the full; sha256 only if the engine read all of it
+    ContentInfo base;          // size and codec of the full; sha256 only if the engine read all of it
+    bool base_hashed = false;  // base.sha256 is set (a proof was asked for and made)
     io::Codec new_codec = io::Codec::none;
 };
 

@@ -21,6 +21,7 @@
 
 #include "pvediff/engine/chunk_chunker.h"
 #include "pvediff/engine/chunk_index.h"
+#include "pvediff/engine/copy_proof.h"
 #include "pvediff/engine/delta.h"
 #include "pvediff/engine/vcdiff_writer.h"
 
@@ -70,6 +71,14 @@ struct ChunkEncoderOptions {
     std::function<std::unique_ptr<io::ByteSource>()> reopen_base;
     // Read the new archive on its own thread (its decompressor runs there).
     bool read_ahead = true;
+    // Records the proof that the delta rebuilds the new archive (copy_proof.h) into it,
+    // finished at the end of encode(), and takes the full's SHA-256 on its one read
+    // (EncodeResult::base_sha256). Null = no proof. A proof needs the full's read: with
+    // an index built on the fly and no reopen_base it stays unfinished.
+    CopyProof* proof = nullptr;
+    // Take the new archive's SHA-256 (EncodeResult::target_sha256). Off when the caller
+    // hashes the same bytes on another thread (backup's structure check).
+    bool hash_target = true;
     // Filled after each encode(), for benchmarks and reports; may be null.
     ChunkEncodeStats* stats = nullptr;
 };

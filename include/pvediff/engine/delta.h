@@ -25,6 +25,13 @@ struct EncodeResult {
     std::uint64_t copied_bytes = 0;  // target bytes expressed as copies from the full
     std::uint64_t literal_bytes = 0; // target bytes stored as literals
     std::uint64_t windows = 0;
+    // The full's content SHA-256, when the encoder read all of it and was asked to
+    // (ChunkEncoderOptions::proof).
+    std::optional<io::Digest> base_sha256;
+    // The delta written is the one recorded in ChunkEncoderOptions::proof. False when no
+    // proof was asked for, or a wrapper wrote another encoder's delta (smaller_of_encoder.h):
+    // the caller then proves it by decoding it.
+    bool proof_covers_delta = false;
 };
 
 class Encoder {

@@ -52,6 +52,12 @@ public:
     // must not exceed the window size.
     void copy_summed(std::uint64_t source_offset, std::uint64_t length, std::uint32_t adler);
     void run(std::uint8_t byte, std::uint64_t length);
+    // The longest piece copy_summed() takes.
+    [[nodiscard]] std::uint64_t max_summed_copy() const
+    {
+        return options_.window_size < options_.max_source_span ? options_.window_size
+                                                               : options_.max_source_span;
+    }
     // Writes the last window. Does not finish the sink (the caller may add a trailer
     // stage or compress). No instruction may follow.
     void finish();
