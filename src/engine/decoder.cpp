@@ -361,7 +361,9 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
     SourceServer server(base, plan.pieces, stash, delta->name());
 
     // Flags 0: the window checksums (Adler-32) are verified.
-    detail::Xd3Stream holder("decoder", detail::Xd3StreamSettings{});
+    detail::Xd3StreamSettings settings;
+    settings.flags = options.verify_window_checksums ? 0 : XD3_ADLER32_NOVER;
+    detail::Xd3Stream holder("decoder", settings);
     xd3_stream* stream = holder.get();
     xd3_source source{};
     source.blksize = static_cast<usize_t>(block_size);
