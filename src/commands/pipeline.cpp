@@ -150,11 +150,8 @@ KnownSizes manifest_sizes(const std::filesystem::path& full,
 
 RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path, io::ByteSink& out,
                                const std::filesystem::path& spill_dir, ContentHashes hashes,
-                               const KnownSizes& sizes, WindowChecksums windows)
+                               const KnownSizes& sizes)
 {
-    if (windows == WindowChecksums::skip && hashes == ContentHashes::none) {
-        throw io::Error("rebuild: window checksums are only skipped when the rebuilt archive is hashed");
-    }
     // decode() reads the delta twice; standard input can only be read once.
     std::unique_ptr<io::AtomicFile> spool;
     std::string delta_file = delta_path;
@@ -173,7 +170,6 @@ RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& 
     options.spill_dir = spill_dir;
     options.max_target_bytes = sizes.archive;
     options.source_size = sizes.full;
-    options.verify_window_checksums = windows == WindowChecksums::verify;
     // open_content() decompresses on a read-ahead thread already: the decoder reads
     // from it directly unless the full is hashed on a stage of its own.
     io::DecodedInput base = open_content(base_path);

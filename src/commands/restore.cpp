@@ -321,12 +321,7 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
             full_proven = full_proven_by_record(full_path, full_manifest);
         }
     }
-    // With a manifest the rebuilt archive's SHA-256 is compared with it at the end,
-    // which every wrong byte fails: xdelta3's Adler-32 of each window adds nothing to
-    // that verdict and costs ~15 % of the CPU, on the decoding thread. Without one
-    // (the add-on's differentials) the window checksums are all there is.
     const ContentHashes hashes = full_proven ? ContentHashes::target : ContentHashes::both;
-    const WindowChecksums windows = manifest_checks ? WindowChecksums::skip : WindowChecksums::verify;
     // As secret as the backup it comes from (mode, owner, group).
     io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec, {}, io::mode_like(file));
     const fs::path spill_dir = out_path.empty() ? file.parent_path() : out_path.parent_path();
@@ -335,7 +330,7 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     RebuildOutcome r;
     try {
         r = rebuild_archive(full_path.string(), file.string(), counting, spill_dir, hashes,
-                            manifest_sizes(full_path, manifest), windows);
+                            manifest_sizes(full_path, manifest));
     } catch (const io::Error&) {
         // A window that does not decode says "wrong full or corrupt delta". With a
         // manifest we can tell which, at the cost of reading the full once more.

@@ -80,11 +80,6 @@ struct RebuildOutcome {
 // bytes of the full the decoder read.
 enum class ContentHashes { both, target, none };
 
-// Whether the decoder checks every window's Adler-32 (engine::DecodeOptions::
-// verify_window_checksums): `skip` only when the caller compares the rebuilt
-// archive's SHA-256 with a manifest and fails on a difference.
-enum class WindowChecksums { verify, skip };
-
 // What the manifests record about a rebuild, when they are there: the decoder's bounds
 // (engine::DecodeOptions::max_target_bytes and source_size).
 struct KnownSizes {
@@ -100,7 +95,6 @@ KnownSizes manifest_sizes(const std::filesystem::path& full,
 // exactly once; a stdin delta is spooled to a temporary file in spill_dir first.
 RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path, io::ByteSink& out,
                                const std::filesystem::path& spill_dir,
-                               ContentHashes hashes = ContentHashes::both, const KnownSizes& sizes = {},
-                               WindowChecksums windows = WindowChecksums::verify);
+                               ContentHashes hashes = ContentHashes::both, const KnownSizes& sizes = {});
 
 }  // namespace pvediff::commands

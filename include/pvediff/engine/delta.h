@@ -70,12 +70,6 @@ struct DecodeOptions {
     // The full's decompressed size when known (the manifests record it): a copy from
     // beyond it is refused as soon as the scan reads it.
     std::optional<std::uint64_t> source_size;
-    // Whether each window's Adler-32 is checked before the window is written (on the
-    // decoding thread; libdeflate's adler32, ~2 % of a restore's CPU where xdelta3's
-    // own took 15-25 %). Only a caller that compares the SHA-256 of the whole output
-    // with a recorded one, and fails if it differs, may turn it off: that check is
-    // stronger, it is only told at the end.
-    bool verify_window_checksums = true;
 };
 
 struct DecodeResult {
