@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 
 packages=(
   cmake ninja-build g++ pkg-config
-  libzstd-dev liblzo2-dev zlib1g-dev liblzma-dev libssl-dev libxxhash-dev libarchive-dev
+  libzstd-dev liblzo2-dev zlib1g-dev liblzma-dev libssl-dev libxxhash-dev libarchive-dev libdeflate-dev
   libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   zstd lzop gzip pigz xdelta3 tar rdiff xz-utils
   dpkg-dev debhelper man-db time e2fsprogs strace util-linux bsdutils

@@ -74,8 +74,8 @@ ContentInfo hash_and_index(const std::string& path, const std::filesystem::path&
 {
     io::DecodedInput in = open_content(path);
     io::HashingSource hashing(*in.source);
-    engine::ChunkIndex index = engine::build_chunk_index(hashing, engine::ChunkParams{},
-                                                         engine::format_layout_factory());
+    engine::ChunkIndex index =
+        engine::build_chunk_index(hashing, engine::ChunkParams{}, engine::format_layout_factory());
     drain(hashing);
     index.set_content_size(hashing.bytes());
     index.save(index_path, io::mode_like(path));  // as secret as the full
@@ -98,8 +98,8 @@ std::shared_ptr<const engine::ChunkIndex> load_index(const std::string& base_pat
     }
 }
 
-std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path, const EncodeSettings& settings,
-                                                  bool& used_index)
+std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path,
+                                                  const EncodeSettings& settings, bool& used_index)
 {
     if (settings.engine != "default" && settings.engine != "chunked") {
         return engine::make_encoder(settings.engine);
@@ -141,7 +141,8 @@ DiffOutcome encode_differential(const std::string& base_path, io::DecodedInput t
     return outcome;
 }
 
-KnownSizes manifest_sizes(const std::filesystem::path& full, const std::optional<store::Manifest>& differential)
+KnownSizes manifest_sizes(const std::filesystem::path& full,
+                          const std::optional<store::Manifest>& differential)
 {
     if (differential && differential->delta) {
         return {differential->content_size, differential->delta->full_content_size};
@@ -157,7 +158,8 @@ KnownSizes manifest_sizes(const std::filesystem::path& full, const std::optional
 }
 
 RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path, io::ByteSink& out,
-                               const std::filesystem::path& spill_dir, ContentHashes hashes, const KnownSizes& sizes)
+                               const std::filesystem::path& spill_dir, ContentHashes hashes,
+                               const KnownSizes& sizes)
 {
     // decode() reads the delta twice; standard input can only be read once.
     std::unique_ptr<io::AtomicFile> spool;
@@ -177,11 +179,24 @@ RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& 
     options.spill_dir = spill_dir;
     options.max_target_bytes = sizes.archive;
     options.source_size = sizes.full;
+    // open_content() decompresses on a read-ahead thread already: the decoder reads
+    // from it directly unless the full is hashed on a stage of its own.
     io::DecodedInput base = open_content(base_path);
     if (hashes == ContentHashes::none) {
-        const auto base_ahead = io::make_read_ahead(std::move(base.source));
-        outcome.decode = engine::decode(*base_ahead, open_delta, out, options);
+        outcome.decode = engine::decode(*base.source, open_delta, out, options);
         outcome.target = {outcome.decode.target_bytes, {}, io::Codec::none};
+        outcome.base = {outcome.decode.base_bytes_read, {}, base.codec};
+        return outcome;
+    }
+    io::SinkRef out_ref(out, /*forward_finish=*/false);  // the caller finishes `out`
+    if (hashes == ContentHashes::target) {
+        // The rebuilt archive's SHA-256 on the writing thread, beside the decoder.
+        auto hashing_target = std::make_unique<io::HashingSink>(out_ref);
+        io::HashingSink& target_hash = *hashing_target;
+        const auto target_behind = io::make_write_behind(std::move(hashing_target));
+        outcome.decode = engine::decode(*base.source, open_delta, *target_behind, options);
+        target_behind->finish();
+        outcome.target = {target_hash.bytes(), target_hash.digest(), io::Codec::none};
         outcome.base = {outcome.decode.base_bytes_read, {}, base.codec};
         return outcome;
     }
@@ -190,7 +205,6 @@ RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& 
     auto hashing_base = std::make_unique<io::HashingSource>(std::move(base.source));
     io::HashingSource& base_hash = *hashing_base;
     const auto base_ahead = io::make_read_ahead(std::move(hashing_base));
-    io::SinkRef out_ref(out, /*forward_finish=*/false);  // the caller finishes `out`
     auto hashing_target = std::make_unique<io::HashingSink>(out_ref);
     io::HashingSink& target_hash = *hashing_target;
     const auto target_behind = io::make_write_behind(std::move(hashing_target));

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <map>
 
+#include <libdeflate.h>
+
 #include "pvediff/engine/delta.h"
 #include "pvediff/engine/vcdiff_scan.h"
 #include "pvediff/io/error.h"
@@ -26,6 +28,9 @@ namespace pvediff::engine {
 namespace {
 
 constexpr std::uint64_t block_size = 64 * 1024;
+// The window indicator bit of xdelta3's extension to VCDIFF (RFC 3284): the window
+// carries the Adler-32 of its target (xdelta3.c's VCD_ADLER32, not in its header).
+constexpr usize_t vcd_adler32 = 1U << 2;
 // Ranges of one window this close together are planned as one: a few bytes kept
 // needlessly against fewer pieces to track.
 constexpr std::uint64_t merge_gap = 4096;
@@ -360,8 +365,13 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
     SourceStash stash(options.spill_dir, options.memory_limit);
     SourceServer server(base, plan.pieces, stash, delta->name());
 
-    // Flags 0: the window checksums (Adler-32) are verified.
-    detail::Xd3Stream holder("decoder", detail::Xd3StreamSettings{});
+    // The windows' Adler-32 is checked here, with libdeflate's vectorised adler32, not
+    // by xdelta3's byte loop: that was 15 % of a restore's CPU and a quarter of a
+    // patch's, on this thread; now ~2 %. So every window is checked before it is
+    // written, even where the output's SHA-256 is compared with a manifest at the end.
+    detail::Xd3StreamSettings settings;
+    settings.flags = XD3_ADLER32_NOVER;
+    detail::Xd3Stream holder("decoder", settings);
     xd3_stream* stream = holder.get();
     xd3_source source{};
     source.blksize = static_cast<usize_t>(block_size);
@@ -420,6 +430,14 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
                     break;
                 case XD3_OUTPUT:
                     check_target_bound(result.target_bytes + stream->avail_out, window);
+                    // A window's whole target comes out at once, before it is written.
+                    if ((stream->dec_win_ind & vcd_adler32) != 0 &&
+                        libdeflate_adler32(1, stream->next_out, stream->avail_out) != stream->dec_adler32) {
+                        throw io::file_error(delta->name(),
+                                             "cannot decode window {}: target window checksum mismatch (wrong "
+                                             "full or corrupt delta)",
+                                             window);
+                    }
                     out.write(std::span<const std::uint8_t>(stream->next_out, stream->avail_out));
                     result.target_bytes += stream->avail_out;
                     xd3_consume_output(stream);

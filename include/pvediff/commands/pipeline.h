@@ -82,9 +82,11 @@ struct RebuildOutcome {
 // Whether rebuild_archive takes the SHA-256 of the full and of the rebuilt archive:
 // restores and checks compare them with the manifests; `pvediff patch` has no
 // manifest to compare with (each VCDIFF window carries its own Adler-32), and the
-// two hashes are 3 s of CPU per 2 GB. Without them, the sha256 fields stay zero and
-// `base.size` counts the bytes of the full the decoder read.
-enum class ContentHashes { both, none };
+// two hashes are 3 s of CPU per 2 GB. `target`: the rebuilt archive's only, for a
+// restore whose full a current verify record proves (restore.cpp says when). Without
+// a hash, its sha256 field stays zero; without the full's, `base.size` counts the
+// bytes of the full the decoder read.
+enum class ContentHashes { both, target, none };
 
 // What the manifests record about a rebuild, when they are there: the decoder's bounds
 // (engine::DecodeOptions::max_target_bytes and source_size).
@@ -93,7 +95,8 @@ struct KnownSizes {
     std::optional<std::uint64_t> full;     // the full's content size
 };
 // From the differential's manifest, else (the full's size only) from the full's.
-KnownSizes manifest_sizes(const std::filesystem::path& full, const std::optional<store::Manifest>& differential);
+KnownSizes manifest_sizes(const std::filesystem::path& full,
+                          const std::optional<store::Manifest>& differential);
 
 // Rebuilds the archive that `delta_path` stands for against `base_path` into `out`
 // (raw bytes; wrap `out` in a compressor to get a compressed archive). The full is read
