@@ -12,6 +12,7 @@
 #include "pvediff/engine/copy_proof.h"
 #include "pvediff/engine/vcdiff_format.h"
 #include "pvediff/io/error.h"
+#include "vcdiff_reader.h"
 
 namespace pvediff::engine {
 
@@ -19,82 +20,8 @@ namespace {
 
 using vcdiff::Inst;
 
-// Sections of a window as the writer makes them: at most one data byte, two
-// instruction bytes and five address bytes per target byte (vcdiff_scan.cpp says why).
-constexpr std::uint64_t section_slack = 64;
-
-class DeltaReader {
-public:
-    explicit DeltaReader(io::ByteSource& in) : in_(in), buf_(64 * 1024) {}
-    [[nodiscard]] std::uint64_t offset() const { return offset_; }
-    bool at_end() { return !fill(); }
-    std::uint8_t byte()
-    {
-        if (!fill()) {
-            fail("truncated");
-        }
-        ++offset_;
-        return buf_[pos_++];
-    }
-    std::uint64_t varint()
-    {
-        std::uint64_t v = 0;
-        for (int i = 0; i < 10; ++i) {
-            const std::uint8_t b = byte();
-            if (v > (std::numeric_limits<std::uint64_t>::max() >> 7)) {
-                break;
-            }
-            v = (v << 7) | (b & 0x7F);
-            if ((b & 0x80) == 0) {
-                return v;
-            }
-        }
-        fail("invalid integer");
-    }
-    void bytes(std::vector<std::uint8_t>& out, std::uint64_t n)
-    {
-        out.clear();
-        while (out.size() < n) {
-            if (!fill()) {
-                fail("truncated");
-            }
-            const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(n - out.size(), end_ - pos_));
-            out.insert(out.end(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_),
-                       buf_.begin() + static_cast<std::ptrdiff_t>(pos_ + take));
-            pos_ += take;
-            offset_ += take;
-        }
-    }
-    [[noreturn]] void fail(const std::string& what) const
-    {
-        io::throw_parse_error(in_.name(), offset_, what);
-    }
-    [[noreturn]] void fail_at(std::uint64_t at, const std::string& what) const
-    {
-        io::throw_parse_error(in_.name(), at, what);
-    }
-
-private:
-    bool fill()
-    {
-        if (pos_ < end_) {
-            return true;
-        }
-        if (eof_) {
-            return false;
-        }
-        end_ = in_.read(buf_);
-        pos_ = 0;
-        eof_ = end_ == 0;
-        return !eof_;
-    }
-    io::ByteSource& in_;
-    std::vector<std::uint8_t> buf_;
-    std::size_t pos_ = 0;
-    std::size_t end_ = 0;
-    std::uint64_t offset_ = 0;
-    bool eof_ = false;
-};
+using DeltaReader = vcdiff::StreamReader;
+using vcdiff::section_slack;
 
 // Walks target bytes, described instruction by instruction, against the pieces.
 class PieceWalker {
@@ -256,11 +183,11 @@ ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std:
     }
     DeltaReader in(delta);
     for (const std::uint8_t m : vcdiff::magic) {
-        if (in.byte() != m) {
+        if (in.byte("header") != m) {
             in.fail_at(0, "not a VCDIFF delta (bad magic)");
         }
     }
-    if (in.byte() != 0) {
+    if (in.byte("header") != 0) {
         in.fail_at(4, "header indicator other than pvediff writes (secondary compression, code table)");
     }
     ProofCheckResult result;
@@ -283,41 +210,41 @@ ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std:
     while (!in.at_end()) {
         const std::uint64_t at = in.offset();
         walker.start_window(at);
-        const std::uint8_t win = in.byte();
+        const std::uint8_t win = in.byte("window header");
         if ((win & ~(vcdiff::win_source | vcdiff::win_adler32)) != 0 || (win & vcdiff::win_adler32) == 0) {
             in.fail_at(at, fmt::format("window {}: not a window as pvediff writes it", result.windows));
         }
         std::uint64_t seg_len = 0;
         std::uint64_t seg_pos = 0;
         if (win & vcdiff::win_source) {
-            seg_len = in.varint();
-            seg_pos = in.varint();
+            seg_len = in.varint("window header");
+            seg_pos = in.varint("window header");
         }
-        const std::uint64_t enc_len = in.varint();
+        const std::uint64_t enc_len = in.varint("window header");
         const std::uint64_t enc_start = in.offset();
-        const std::uint64_t target_len = in.varint();
+        const std::uint64_t target_len = in.varint("window header");
         if (target_len > vcdiff::max_target_window || seg_len > vcdiff::max_segment_plus_window ||
             seg_pos > std::numeric_limits<std::uint64_t>::max() - seg_len) {
             in.fail_at(at, fmt::format("window {}: sizes out of range", result.windows));
         }
-        if (in.byte() != 0) {
+        if (in.byte("window header") != 0) {
             in.fail_at(at, fmt::format("window {}: compressed sections", result.windows));
         }
-        const std::uint64_t data_len = in.varint();
-        const std::uint64_t inst_len = in.varint();
-        const std::uint64_t addr_len = in.varint();
+        const std::uint64_t data_len = in.varint("window header");
+        const std::uint64_t inst_len = in.varint("window header");
+        const std::uint64_t addr_len = in.varint("window header");
         std::uint32_t adler = 0;
         for (int i = 0; i < 4; ++i) {
-            adler = (adler << 8) | in.byte();
+            adler = (adler << 8) | in.byte("window checksum");
         }
         if (enc_len != (in.offset() - enc_start) + data_len + inst_len + addr_len ||
             data_len > target_len + section_slack || inst_len > 2 * target_len + section_slack ||
             addr_len > 5 * target_len + section_slack) {
             in.fail_at(at, fmt::format("window {}: inconsistent section lengths", result.windows));
         }
-        in.bytes(data, data_len);
-        in.bytes(inst, inst_len);
-        in.bytes(addr, addr_len);
+        in.bytes(data, data_len, "data section");
+        in.bytes(inst, inst_len, "instruction section");
+        in.bytes(addr, addr_len, "address section");
 
         const std::uint64_t window_start = walker.position();
         walker.set_window_end(window_start + target_len);

@@ -77,24 +77,11 @@ private:
     io::ByteSource& rest_;
 };
 
-// Counts what is written and keeps nothing.
-class CountingNullSink final : public io::ByteSink {
-public:
-    void write(std::span<const std::uint8_t> data) override { bytes_ += data.size(); }
-    void finish() override {}
-    [[nodiscard]] const std::string& name() const override { return name_; }
-    [[nodiscard]] std::uint64_t bytes() const { return bytes_; }
-
-private:
-    std::uint64_t bytes_ = 0;
-    std::string name_ = "<counter>";
-};
-
 // Both deltas are held whole and compressed with a pledged size, so that zstd sizes its
 // tables for them (level 19 of an unknown size would allocate some 90 MB).
 std::uint64_t compressed_size(const std::vector<std::uint8_t>& delta, int level)
 {
-    CountingNullSink counter;
+    io::NullSink counter;
     io::CompressOptions options;
     options.level = level;
     options.small_level = level;

@@ -7,126 +7,26 @@
 
 #include "pvediff/engine/vcdiff_format.h"
 #include "pvediff/io/error.h"
+#include "vcdiff_reader.h"
 
 namespace pvediff::engine {
 
 namespace {
 
 using vcdiff::Inst;
+using Reader = vcdiff::StreamReader;
+using vcdiff::addr_bytes_per_target;
+using vcdiff::data_bytes_per_target;
+using vcdiff::inst_bytes_per_target;
+using vcdiff::section_slack;
 
 // Any window xdelta3 accepts has sizes below these; a larger declared size is corruption,
 // and checking it first means a lying header never makes us allocate.
 constexpr std::uint64_t max_usize = std::numeric_limits<std::uint32_t>::max();
-// What a window's sections can hold, per byte of its target window, when no instruction
-// is empty (none is: an encoder has no reason to write one, and they would let a small
-// target window carry an unbounded instruction section): the data section at most one
-// byte (ADD and RUN data), the instruction section two (an instruction of one byte with
-// its size), the address section five (a 32-bit address per COPY of one byte). A
-// compressed section (secondary compression) is smaller than its plain form, which
-// xdelta3 keeps otherwise, and it starts with that plain size: both are checked against
-// these, so that neither this scan nor xdelta3's decoder allocates more per window than
-// the window can legitimately need (at most 7 x 16 MiB of instructions and addresses).
-constexpr std::uint64_t data_bytes_per_target = 1;
-constexpr std::uint64_t inst_bytes_per_target = 2;
-constexpr std::uint64_t addr_bytes_per_target = 5;
-// Room for the smallest windows (a few instructions of a few bytes).
-constexpr std::uint64_t section_slack = 64;
 // The most source ranges one window keeps (16 bytes each): beyond it, ranges close to
 // each other are joined (the window then counts a few bytes more as read).
 constexpr std::size_t max_window_ranges = std::size_t{1} << 19;
 
-// Byte-wise reads over a ByteSource through one buffer, counting the offset.
-class Reader {
-public:
-    explicit Reader(io::ByteSource& in) : in_(in), buf_(64 * 1024) {}
-
-    [[nodiscard]] std::uint64_t offset() const { return offset_; }
-    [[nodiscard]] const std::string& name() const { return in_.name(); }
-
-    // False at the end of the stream.
-    bool at_end() { return !fill(); }
-    std::uint8_t byte(const char* what)
-    {
-        if (!fill()) {
-            fail(std::string("truncated ") + what);
-        }
-        ++offset_;
-        return buf_[pos_++];
-    }
-    std::uint64_t varint(const char* what)
-    {
-        std::uint64_t value = 0;
-        for (int i = 0; i < 10; ++i) {
-            const std::uint8_t b = byte(what);
-            if (value > (std::numeric_limits<std::uint64_t>::max() >> 7)) {
-                break;
-            }
-            value = (value << 7) | (b & 0x7F);
-            if ((b & 0x80) == 0) {
-                return value;
-            }
-        }
-        fail(std::string("invalid integer in ") + what);
-    }
-    void skip(std::uint64_t n, const char* what)
-    {
-        while (n > 0) {
-            if (!fill()) {
-                fail(std::string("truncated ") + what);
-            }
-            const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(n, end_ - pos_));
-            pos_ += take;
-            offset_ += take;
-            n -= take;
-        }
-    }
-    // Reads n bytes into out; grows `out` only as data arrives.
-    void bytes(std::vector<std::uint8_t>& out, std::uint64_t n, const char* what)
-    {
-        out.clear();
-        while (out.size() < n) {
-            if (!fill()) {
-                fail(std::string("truncated ") + what);
-            }
-            const std::size_t take =
-                static_cast<std::size_t>(std::min<std::uint64_t>(n - out.size(), end_ - pos_));
-            out.insert(out.end(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_),
-                       buf_.begin() + static_cast<std::ptrdiff_t>(pos_ + take));
-            pos_ += take;
-            offset_ += take;
-        }
-    }
-    [[noreturn]] void fail(const std::string& message) const
-    {
-        io::throw_parse_error(in_.name(), offset_, message);
-    }
-    [[noreturn]] void fail_at(std::uint64_t offset, const std::string& message) const
-    {
-        io::throw_parse_error(in_.name(), offset, message);
-    }
-
-private:
-    bool fill()
-    {
-        if (pos_ < end_) {
-            return true;
-        }
-        if (eof_) {
-            return false;
-        }
-        end_ = in_.read(buf_);
-        pos_ = 0;
-        eof_ = end_ == 0;
-        return !eof_;
-    }
-
-    io::ByteSource& in_;
-    std::vector<std::uint8_t> buf_;
-    std::size_t pos_ = 0;
-    std::size_t end_ = 0;
-    std::uint64_t offset_ = 0;
-    bool eof_ = false;
-};
 
 // Sorts and joins ranges that overlap, touch, or lie at most `gap` bytes apart.
 void merge_ranges(std::vector<SourceRange>& ranges, std::uint64_t gap = 0)
