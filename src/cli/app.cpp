@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include <fmt/ranges.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
-#include <unistd.h>
 #include <exception>
 #include <string>
 
 #include "command_registry.h"
-#include <fmt/ranges.h>
-
 #include "help_text.h"
 #include "logging.h"
 #include "progress_display.h"
@@ -141,12 +141,13 @@ int run(int argc, char** argv)
     // CLI11's "A subcommand is required".
     if (const auto unknown = unknown_subcommand(app, argc, argv)) {
         std::vector<std::string> names;
-        for (const CLI::App* sub : app.get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); })) {
+        for (const CLI::App* sub :
+             app.get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); })) {
             names.push_back(sub->get_name());
         }
         const auto near = nearest_name(*unknown, names);
-        std::fprintf(stderr, "pvediff: error: '%s' is not a pvediff command%s; see pvediff help\n", unknown->c_str(),
-                     near ? ("; did you mean '" + *near + "'?").c_str() : "");
+        std::fprintf(stderr, "pvediff: error: '%s' is not a pvediff command%s; see pvediff help\n",
+                     unknown->c_str(), near ? ("; did you mean '" + *near + "'?").c_str() : "");
         return exit_usage;
     }
     try {

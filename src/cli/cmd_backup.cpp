@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "command_registry.h"
+#include "nbd_options.h"
+#include "output_format.h"
 #include "pvediff/cli/exit_codes.h"
 #include "pvediff/commands/backup.h"
 #include "pvediff/commands/backup_done.h"
-#include "nbd_options.h"
-#include "output_format.h"
 #include "pvediff/io/error.h"
 
 namespace pvediff::cli {
@@ -29,22 +29,26 @@ struct BackupArgs {
 void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
 {
     auto a = std::make_shared<BackupArgs>();
-    auto* sub = app.add_subcommand("backup", "keep a finished vzdump archive as a full, or replace it by a "
-                                             "verified differential; '-' reads `vzdump --stdout`");
+    auto* sub = app.add_subcommand("backup",
+                                   "keep a finished vzdump archive as a full, or replace it by a "
+                                   "verified differential; '-' reads `vzdump --stdout`");
     sub->add_option("archive", a->archive, "the archive in its dump dir, or - for standard input");
     sub->add_option("--vmid", a->vmid, "guest id (with -)");
-    sub->add_option("--type", a->type, "guest type, qemu or lxc (with -)")->check(CLI::IsMember({"qemu", "lxc"}));
+    sub->add_option("--type", a->type, "guest type, qemu or lxc (with -)")
+        ->check(CLI::IsMember({"qemu", "lxc"}));
     sub->add_option("--dumpdir", a->dumpdir, "dump directory (with -)");
     sub->add_option("--compress", a->compress, "zstd, lzo, gzip or none: differentials (and a full from -)");
     sub->add_option("--fullbackup", a->fullbackup, "days between fulls (or 36h, 2w); overrides the config");
     sub->add_option("--engine", a->engine, "delta engine: chunked (the default) or xdelta3");
-    sub->add_option("--nbd", a->nbd, "DEVICE=URI: read a VM disk from an NBD export, once per disk (docs/nbd.md)");
+    sub->add_option("--nbd", a->nbd,
+                    "DEVICE=URI: read a VM disk from an NBD export, once per disk (docs/nbd.md)");
     sub->add_option("--bitmap", a->bitmap, "with --nbd: the dirty bitmap on every export");
     sub->add_option("--bitmap-mode", a->bitmap_mode, "with --bitmap: reuse (default) or new (just created)")
         ->check(CLI::IsMember({"new", "reuse"}));
     sub->add_option("--guest-config", a->guest_config, "with --nbd: the guest's qemu-server.conf");
     auto format = std::make_shared<OutputFormatOption>(*sub);
-    sub->add_option("--now", a->now, "the backup's time for -, seconds since the epoch (for tests)")->group("");
+    sub->add_option("--now", a->now, "the backup's time for -, seconds since the epoch (for tests)")
+        ->group("");
     sub->callback([a, format, &ctx, &chosen] {
         chosen = [a, format, &ctx] {
             // With JSON on stdout, the report lines go to stderr.
@@ -58,7 +62,8 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
                 nlohmann::json doc = json_document("backup");
                 doc["archive"] = backup_identity(std::filesystem::absolute(archive));
                 doc["result"] = result;
-                doc["written"] = r && !r->written.empty() ? backup_identity(r->written) : nlohmann::json(nullptr);
+                doc["written"] =
+                    r && !r->written.empty() ? backup_identity(r->written) : nlohmann::json(nullptr);
                 doc["file_size"] = r ? r->file_size : 0;
                 doc["content_size"] = r ? r->content_size : 0;
                 if (!nbd.is_null()) {
@@ -84,7 +89,8 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
             const store::Config config = ctx.config();
             if (!a->nbd.empty()) {
                 if (!a->archive.empty() || (!a->type.empty() && a->type != "qemu")) {
-                    throw CLI::ValidationError("backup --nbd", "takes no archive and backs up qemu guests only");
+                    throw CLI::ValidationError("backup --nbd",
+                                               "takes no archive and backs up qemu guests only");
                 }
                 auto o = nbd_backup_options(a->nbd, a->bitmap, a->bitmap_mode);
                 o.vmid = a->vmid;
@@ -96,9 +102,11 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
                 if (a->now != 0) {
                     o.now = a->now;
                 }
-                const auto r = commands::backup_nbd(o, config.effective_for(a->vmid, cmdline), report, ctx.progress());
+                const auto r =
+                    commands::backup_nbd(o, config.effective_for(a->vmid, cmdline), report, ctx.progress());
                 nlohmann::json nbd{{"dirty_only", r.dirty_only}, {"bytes_read", r.bytes_read}};
-                nbd["full_read_reason"] = r.dirty_only ? nlohmann::json(nullptr) : nlohmann::json(r.full_read_reason);
+                nbd["full_read_reason"] =
+                    r.dirty_only ? nlohmann::json(nullptr) : nlohmann::json(r.full_read_reason);
                 print(r.backup.written, r.backup.differential ? "differential" : "full", &r.backup, nbd);
                 return exit_ok;
             }
@@ -115,7 +123,8 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
                     print(a->archive, "already-done", &r);
                     return exit_ok;
                 }
-                const auto name = store::parse_backup_name(std::filesystem::path(a->archive).filename().string());
+                const auto name =
+                    store::parse_backup_name(std::filesystem::path(a->archive).filename().string());
                 const auto r = commands::backup_archive(
                     a->archive, config.effective_for(name ? name->vmid : 0, cmdline), report, ctx.progress());
                 print(a->archive, r.differential ? "differential" : "full", &r);
@@ -134,8 +143,8 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
             if (a->now != 0) {
                 o.now = a->now;
             }
-            const auto r =
-                commands::backup_stream(std::move(o), config.effective_for(a->vmid, cmdline), report, ctx.progress());
+            const auto r = commands::backup_stream(std::move(o), config.effective_for(a->vmid, cmdline),
+                                                   report, ctx.progress());
             print(r.written, r.differential ? "differential" : "full", &r);
             return exit_ok;
         };

@@ -11,7 +11,8 @@ void add_dev_make_vma_command(CLI::App& app, Context& /*ctx*/, Action& chosen)
 {
     auto opts = std::make_shared<commands::MakeVmaOptions>();
     auto output = std::make_shared<std::string>();
-    auto* sub = app.add_subcommand("dev-make-vma", "archive a raw disk image as a VMA (for tests and benchmarks)");
+    auto* sub =
+        app.add_subcommand("dev-make-vma", "archive a raw disk image as a VMA (for tests and benchmarks)");
     sub->group("");  // hidden from --help: a developer tool
     sub->add_option("--image", opts->image, "raw disk image")->required()->check(CLI::ExistingFile);
     sub->add_option("--order-seed", opts->order_seed, "seed of the cluster order and uuid");

@@ -52,12 +52,11 @@ void add_diff_command(CLI::App& app, Context& ctx, Action& chosen)
             request.force = a->force;
             request.progress = ctx.progress();
             const auto r = commands::diff_files(request);
-            ctx.to_stderr()(fmt::format("{}: {} new, {} copied from the full, {} literal, {} windows, {}{}",
-                                        a->output, commands::human_bytes(r.encode.target_bytes),
-                                        commands::human_bytes(r.encode.copied_bytes),
-                                        commands::human_bytes(r.encode.literal_bytes), r.encode.windows,
-                                        commands::human_seconds(seconds_since(start)),
-                                        r.used_stored_index ? " (stored index)" : ""));
+            ctx.to_stderr()(fmt::format(
+                "{}: {} new, {} copied from the full, {} literal, {} windows, {}{}", a->output,
+                commands::human_bytes(r.encode.target_bytes), commands::human_bytes(r.encode.copied_bytes),
+                commands::human_bytes(r.encode.literal_bytes), r.encode.windows,
+                commands::human_seconds(seconds_since(start)), r.used_stored_index ? " (stored index)" : ""));
             return exit_ok;
         };
     });
@@ -87,11 +86,12 @@ void add_patch_command(CLI::App& app, Context& ctx, Action& chosen)
             request.force = a->force;
             request.progress = ctx.progress();
             const auto r = commands::patch_files(request);
-            ctx.to_stderr()(fmt::format("{}: {} rebuilt from {} windows, {} of the full kept aside ({} spilled), {}",
-                                        a->output, commands::human_bytes(r.target.size), r.decode.windows,
-                                        commands::human_bytes(r.decode.kept_aside_peak),
-                                        commands::human_bytes(r.decode.spilled_bytes),
-                                        commands::human_seconds(seconds_since(start))));
+            ctx.to_stderr()(
+                fmt::format("{}: {} rebuilt from {} windows, {} of the full kept aside ({} spilled), {}",
+                            a->output, commands::human_bytes(r.target.size), r.decode.windows,
+                            commands::human_bytes(r.decode.kept_aside_peak),
+                            commands::human_bytes(r.decode.spilled_bytes),
+                            commands::human_seconds(seconds_since(start))));
             return exit_ok;
         };
     });

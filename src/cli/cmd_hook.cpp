@@ -13,8 +13,10 @@ void add_hook_command(CLI::App& app, Context& ctx, Action& chosen)
 {
     // Three positionals rather than one list, so the usage line reads as vzdump calls it.
     auto args = std::make_shared<std::array<std::string, 3>>();
-    auto* sub = app.add_subcommand("hook", "vzdump hook entry point (script: /usr/share/pvediff/vzdump-hook)");
-    sub->add_option("phase", (*args)[0], "the phase vzdump runs: job-start, backup-end, log-end, ...")->required();
+    auto* sub =
+        app.add_subcommand("hook", "vzdump hook entry point (script: /usr/share/pvediff/vzdump-hook)");
+    sub->add_option("phase", (*args)[0], "the phase vzdump runs: job-start, backup-end, log-end, ...")
+        ->required();
     sub->add_option("mode", (*args)[1], "the backup mode, for a guest's phases (snapshot, suspend, stop)");
     sub->add_option("vmid", (*args)[2], "the guest, for a guest's phases");
     sub->callback([args, &ctx, &chosen] {

@@ -43,7 +43,9 @@ std::string verified_text(const std::optional<commands::VerifiedState>& v)
 
 nlohmann::json totals_json(const commands::SpaceTotals& t)
 {
-    return {{"backups", t.backups}, {"size", t.size}, {"vzdump_size", t.vzdump_size},
+    return {{"backups", t.backups},
+            {"size", t.size},
+            {"vzdump_size", t.vzdump_size},
             {"saved", t.vzdump_size > t.size ? t.vzdump_size - t.size : 0}};
 }
 
@@ -67,15 +69,18 @@ nlohmann::json listing_json(const commands::Listing& l)
     }
     nlohmann::json guests = nlohmann::json::array();
     for (const auto& g : l.guests) {
-        guests.push_back({{"guest_type", store::guest_type_name(g.type)}, {"vmid", g.vmid},
+        guests.push_back({{"guest_type", store::guest_type_name(g.type)},
+                          {"vmid", g.vmid},
                           {"totals", totals_json(g.totals)}});
     }
-    return {{"dir", l.dir.string()}, {"backups", backups}, {"guests", guests}, {"totals", totals_json(l.totals)}};
+    return {
+        {"dir", l.dir.string()}, {"backups", backups}, {"guests", guests}, {"totals", totals_json(l.totals)}};
 }
 
 std::string saved_text(const commands::SpaceTotals& t)
 {
-    const double share = t.vzdump_size ? 100.0 * static_cast<double>(t.size) / static_cast<double>(t.vzdump_size) : 0;
+    const double share =
+        t.vzdump_size ? 100.0 * static_cast<double>(t.size) / static_cast<double>(t.vzdump_size) : 0;
     char pct[32];
     std::snprintf(pct, sizeof pct, "%.0f%%", share);
     return commands::human_bytes(t.size) + " kept where vzdump alone would keep ~" +
@@ -85,7 +90,8 @@ std::string saved_text(const commands::SpaceTotals& t)
 void print_table(const commands::Listing& l, bool& header_done)
 {
     if (!header_done && !l.rows.empty()) {
-        std::printf("%-10s %-13s %10s %7s %8s %-12s %s\n", "GUEST", "KIND", "SIZE", "RATIO", "AGE", "VERIFIED", "FILE");
+        std::printf("%-10s %-13s %10s %7s %8s %-12s %s\n", "GUEST", "KIND", "SIZE", "RATIO", "AGE",
+                    "VERIFIED", "FILE");
         header_done = true;
     }
     for (const auto& r : l.rows) {
@@ -94,15 +100,17 @@ void print_table(const commands::Listing& l, bool& header_done)
             std::snprintf(ratio, sizeof ratio, "%.1f%%", 100.0 * r.ratio);
         }
         std::printf("%-10s %-13s %10s %7s %8s %-12s %s%s%s\n", r.guest.c_str(), r.kind.c_str(),
-                    commands::human_bytes(r.size).c_str(), ratio, age_of(r.time).c_str(), verified_text(r.verified).c_str(),
-                    r.kind == "differential" ? "  " : "", commands::printable(r.file).c_str(),
+                    commands::human_bytes(r.size).c_str(), ratio, age_of(r.time).c_str(),
+                    verified_text(r.verified).c_str(), r.kind == "differential" ? "  " : "",
+                    commands::printable(r.file).c_str(),
                     r.note.empty() ? "" : commands::printable("  [" + r.note + "]").c_str());
     }
     for (const auto& g : l.guests) {
-        std::printf("total %s %u: %zu backups, %s\n", std::string(store::guest_type_name(g.type)).c_str(), g.vmid,
-                    g.totals.backups, saved_text(g.totals).c_str());
+        std::printf("total %s %u: %zu backups, %s\n", std::string(store::guest_type_name(g.type)).c_str(),
+                    g.vmid, g.totals.backups, saved_text(g.totals).c_str());
     }
-    std::printf("total %s: %zu backups, %s\n", commands::printable(l.dir.string()).c_str(), l.totals.backups, saved_text(l.totals).c_str());
+    std::printf("total %s: %zu backups, %s\n", commands::printable(l.dir.string()).c_str(), l.totals.backups,
+                saved_text(l.totals).c_str());
 }
 
 }  // namespace
@@ -111,14 +119,16 @@ void add_list_command(CLI::App& app, Context& ctx, Action& chosen)
 {
     auto dir = std::make_shared<std::string>();
     auto vmid = std::make_shared<std::uint32_t>(0);
-    auto* sub = app.add_subcommand("list", "chains with sizes, ratio to the full, age, orphans, and the space "
-                                           "saved against vzdump alone");
+    auto* sub = app.add_subcommand("list",
+                                   "chains with sizes, ratio to the full, age, orphans, and the space "
+                                   "saved against vzdump alone");
     sub->add_option("dir", *dir, "dump dir (default: dumpdir from the config, else PVE's backup storages)");
     sub->add_option("--vmid", *vmid, "only this guest (an error when it has no backup)");
     auto format = std::make_shared<OutputFormatOption>(*sub);
     sub->callback([dir, vmid, format, &ctx, &chosen] {
         chosen = [dir, vmid, format, &ctx] {
-            const std::vector<std::string> dirs = dir->empty() ? ctx.dump_dirs() : std::vector<std::string>{*dir};
+            const std::vector<std::string> dirs =
+                dir->empty() ? ctx.dump_dirs() : std::vector<std::string>{*dir};
             const std::optional<std::uint32_t> only = *vmid ? std::optional(*vmid) : std::nullopt;
             std::vector<commands::Listing> listings;
             std::size_t found = 0;

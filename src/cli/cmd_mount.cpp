@@ -10,10 +10,12 @@ void add_mount_command(CLI::App& app, Context& ctx, Action& chosen)
     auto opts = std::make_shared<commands::MountOptions>();
     auto dump_dir = std::make_shared<std::string>();
     auto mount_point = std::make_shared<std::string>();
-    auto* sub = app.add_subcommand("mount", "show every backup, differentials as plain archives, in a read-only "
-                                            "FUSE view for a PVE Directory storage");
+    auto* sub = app.add_subcommand("mount",
+                                   "show every backup, differentials as plain archives, in a read-only "
+                                   "FUSE view for a PVE Directory storage");
     sub->add_option("dumpdir", *dump_dir, "dump dir to show (default: mount-source of the configuration)");
-    sub->add_option("mountpoint", *mount_point, "where to show it (default: mount-point of the configuration)");
+    sub->add_option("mountpoint", *mount_point,
+                    "where to show it (default: mount-point of the configuration)");
     sub->add_flag("-f,--foreground", opts->foreground, "stay in the foreground (systemd, debugging)");
     sub->add_flag("--allow-other", opts->allow_other, "let users other than root read the view");
     sub->add_option("--spill-dir", opts->spill_dir, "decoder scratch files (default: $TMPDIR or /tmp)");
@@ -29,8 +31,9 @@ void add_mount_command(CLI::App& app, Context& ctx, Action& chosen)
                 }
             }
             if (dump_dir->empty() || mount_point->empty()) {
-                throw CLI::ValidationError("mount", "needs DUMPDIR MOUNTPOINT, or mount-source and mount-point in " +
-                                                        ctx.config_path);
+                throw CLI::ValidationError(
+                    "mount",
+                    "needs DUMPDIR MOUNTPOINT, or mount-source and mount-point in " + ctx.config_path);
             }
             opts->dump_dir = *dump_dir;
             opts->mount_point = *mount_point;

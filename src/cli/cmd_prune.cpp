@@ -19,11 +19,13 @@ struct PruneArgs {
 void add_prune_command(CLI::App& app, Context& ctx, Action& chosen)
 {
     auto a = std::make_shared<PruneArgs>();
-    auto* sub = app.add_subcommand("prune", "vzdump's keep-* retention, chain-aware: a full stays while a kept "
-                                            "differential needs it");
+    auto* sub = app.add_subcommand("prune",
+                                   "vzdump's keep-* retention, chain-aware: a full stays while a kept "
+                                   "differential needs it");
     sub->add_option("dir", a->dir, "dump dir (default: dumpdir from the config, else PVE's backup storages)");
     sub->add_option("--vmid", a->vmid, "only this guest");
-    sub->add_option("--keep-last", a->last, "keep the N newest backups (any --keep-* replaces the config's retention)");
+    sub->add_option("--keep-last", a->last,
+                    "keep the N newest backups (any --keep-* replaces the config's retention)");
     sub->add_option("--keep-hourly", a->hourly, "keep the newest backup of each of the last N hours");
     sub->add_option("--keep-daily", a->daily, "keep the newest backup of each of the last N days");
     sub->add_option("--keep-weekly", a->weekly, "keep the newest backup of each of the last N weeks");
@@ -35,12 +37,15 @@ void add_prune_command(CLI::App& app, Context& ctx, Action& chosen)
     sub->callback([a, format, &ctx, &chosen] {
         chosen = [a, format, &ctx] {
             const store::Config config = ctx.config();
-            const bool cmdline_keep = a->last || a->hourly || a->daily || a->weekly || a->monthly || a->yearly;
-            const std::vector<std::string> dirs = a->dir.empty() ? ctx.dump_dirs() : std::vector<std::string>{a->dir};
+            const bool cmdline_keep =
+                a->last || a->hourly || a->daily || a->weekly || a->monthly || a->yearly;
+            const std::vector<std::string> dirs =
+                a->dir.empty() ? ctx.dump_dirs() : std::vector<std::string>{a->dir};
             commands::PruneRequest req;
             req.dry_run = a->dry_run;
             req.remove_orphans = a->remove_orphans;
-            if (a->vmid) req.vmid = a->vmid;
+            if (a->vmid)
+                req.vmid = a->vmid;
             req.lock_timeout = config.effective_global().lock_timeout;
             req.keep_for = [a, &config, cmdline_keep](std::uint32_t vmid) {
                 if (!cmdline_keep) {
@@ -70,9 +75,10 @@ void add_prune_command(CLI::App& app, Context& ctx, Action& chosen)
                                        {"action", l.action},
                                        {"reason", l.reason}});
                 }
-                doc["dumpdirs"].push_back({{"dir", d},
-                                           {"backups", backups},
-                                           {"totals", {{"kept", s.kept}, {"removed", s.removed}, {"orphans", s.orphans}}}});
+                doc["dumpdirs"].push_back(
+                    {{"dir", d},
+                     {"backups", backups},
+                     {"totals", {{"kept", s.kept}, {"removed", s.removed}, {"orphans", s.orphans}}}});
             }
             if (format->is_json()) {
                 print_json(doc, format->format());

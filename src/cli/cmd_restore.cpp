@@ -36,8 +36,8 @@ commands::BackupSelection selection_from(const RestoreArgs& a, const Context& ct
     } else if (const auto when = store::parse_time_selector(a.at)) {
         s.when = *when;
     } else {
-        throw CLI::ValidationError("--at", "expected a date (2026-11-21) or a time stamp (2026-11-21T01:00:00), not '" +
-                                              a.at + "'");
+        throw CLI::ValidationError(
+            "--at", "expected a date (2026-11-21) or a time stamp (2026-11-21T01:00:00), not '" + a.at + "'");
     }
     if (!a.dumpdir.empty()) {
         s.dumpdirs = {a.dumpdir};
@@ -80,7 +80,8 @@ void add_restore_command(CLI::App& app, Context& ctx, Action& chosen)
             commands::RestoreOptions opts = a->opts;
             const bool by_guest = a->vmid != 0;
             if (by_guest == !a->file.empty()) {
-                throw CLI::ValidationError("restore", "give a backup file or --vmid (with --at or --latest), not both");
+                throw CLI::ValidationError("restore",
+                                           "give a backup file or --vmid (with --at or --latest), not both");
             }
             if (!by_guest && (!a->at.empty() || a->latest || !a->type.empty() || !a->dumpdir.empty())) {
                 throw CLI::ValidationError("restore", "--at, --latest, --type and --dumpdir go with --vmid");
@@ -107,7 +108,8 @@ void add_restore_command(CLI::App& app, Context& ctx, Action& chosen)
             if (format->is_json()) {
                 nlohmann::json doc = json_document("restore");
                 doc["source"] = backup_identity(r.source);
-                doc["written"] = r.written.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.written.string());
+                doc["written"] =
+                    r.written.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.written.string());
                 doc["codec"] = io::codec_name(r.codec);
                 doc["content_size"] = r.content_size;
                 doc["content_verified"] = r.checked_against_manifest;

@@ -16,18 +16,24 @@ void print_table(const commands::VerifyReport& r)
     for (const auto& i : r.items) {
         if (i.skipped) {
             std::printf("%-7s %-13s %12s  %-22s %s\n", "skipped", i.kind.c_str(),
-                        commands::human_bytes(i.content_size).c_str(), "-", commands::printable(i.file).c_str());
-            std::printf("%-7s %-13s %12s  %-22s   %s\n", "", "", "", "", commands::printable(i.reason).c_str());
+                        commands::human_bytes(i.content_size).c_str(), "-",
+                        commands::printable(i.file).c_str());
+            std::printf("%-7s %-13s %12s  %-22s   %s\n", "", "", "", "",
+                        commands::printable(i.reason).c_str());
             continue;
         }
         std::printf("%-7s %-13s %12s  %-22s %s\n", i.ok ? "ok" : "FAILED", i.kind.c_str(),
-                    commands::human_bytes(i.content_size).c_str(), commands::printable(i.content).c_str(), commands::printable(i.file).c_str());
-        std::printf("%-7s %-13s %12s  %-22s   %s\n", "", "", "", "", commands::printable(i.structure).c_str());
+                    commands::human_bytes(i.content_size).c_str(), commands::printable(i.content).c_str(),
+                    commands::printable(i.file).c_str());
+        std::printf("%-7s %-13s %12s  %-22s   %s\n", "", "", "", "",
+                    commands::printable(i.structure).c_str());
         if (!i.reason.empty()) {
-            std::printf("%-7s %-13s %12s  %-22s   checked: %s\n", "", "", "", "", commands::printable(i.reason).c_str());
+            std::printf("%-7s %-13s %12s  %-22s   checked: %s\n", "", "", "", "",
+                        commands::printable(i.reason).c_str());
         }
         for (const auto& p : i.problems) {
-            std::printf("%-7s %-13s %12s  %-22s   problem: %s\n", "", "", "", "", commands::printable(p).c_str());
+            std::printf("%-7s %-13s %12s  %-22s   problem: %s\n", "", "", "", "",
+                        commands::printable(p).c_str());
         }
     }
     std::printf("%zu checked, %zu failed, %zu skipped (verified recently; --all checks them)\n", r.checked(),
@@ -67,10 +73,12 @@ void add_verify_command(CLI::App& app, Context& ctx, Action& chosen)
 {
     auto paths = std::make_shared<std::vector<std::string>>();
     auto all = std::make_shared<bool>(false);
-    auto* sub = app.add_subcommand("verify", "rebuild and check what is new, failed, changed or not verified "
-                                             "within verify-every (content SHA-256, VMA/tar structure); "
-                                             "exit 1 on any failure");
-    sub->add_option("paths", *paths, "dump dirs or files (default: dumpdir from the config, else PVE's backup storages)");
+    auto* sub = app.add_subcommand("verify",
+                                   "rebuild and check what is new, failed, changed or not verified "
+                                   "within verify-every (content SHA-256, VMA/tar structure); "
+                                   "exit 1 on any failure");
+    sub->add_option("paths", *paths,
+                    "dump dirs or files (default: dumpdir from the config, else PVE's backup storages)");
     sub->add_flag("--all", *all, "check every backup, also those verified ok within verify-every");
     auto format = std::make_shared<OutputFormatOption>(*sub);
     sub->callback([paths, all, format, &ctx, &chosen] {
@@ -84,10 +92,13 @@ void add_verify_command(CLI::App& app, Context& ctx, Action& chosen)
             const store::Config config = ctx.config();
             commands::VerifyOptions options;
             options.all = *all;
-            options.every_for = [&config](std::uint32_t vmid) { return config.effective_for(vmid).verify_every; };
+            options.every_for = [&config](std::uint32_t vmid) {
+                return config.effective_for(vmid).verify_every;
+            };
             options.progress = ctx.progress();
             const auto report = commands::verify_paths(
-                targets, format->is_json() ? commands::Report([](const std::string&) {}) : ctx.to_stderr(), options);
+                targets, format->is_json() ? commands::Report([](const std::string&) {}) : ctx.to_stderr(),
+                options);
             if (format->is_json()) {
                 print_json(report_json(report), format->format());
             } else {

@@ -134,8 +134,9 @@ void add_help_command(CLI::App& app, std::function<int()>& chosen)
         chosen = [&app, topic] {
             if (topic->empty()) {
                 // Not app.help(): with `help` selected, CLI11 would show help's own.
-                std::fputs(app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal).c_str(),
-                           stdout);
+                std::fputs(
+                    app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal).c_str(),
+                    stdout);
                 return static_cast<int>(exit_ok);
             }
             const auto names = subcommand_names(app);

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "logging.h"
 
+#include <spdlog/sinks/base_sink.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
-#include <spdlog/sinks/base_sink.h>
 
 #include "pvediff/commands/report.h"
 
@@ -19,16 +19,16 @@ namespace {
 int journal_priority(spdlog::level::level_enum level)
 {
     switch (level) {
-    case spdlog::level::critical:
-        return 2;
-    case spdlog::level::err:
-        return 3;
-    case spdlog::level::warn:
-        return 4;
-    case spdlog::level::info:
-        return 6;
-    default:
-        return 7;
+        case spdlog::level::critical:
+            return 2;
+        case spdlog::level::err:
+            return 3;
+        case spdlog::level::warn:
+            return 4;
+        case spdlog::level::info:
+            return 6;
+        default:
+            return 7;
     }
 }
 
@@ -43,7 +43,8 @@ protected:
     {
         // Names in messages come from dump dirs others write: control characters are
         // escaped so that they cannot forge lines or drive the terminal.
-        const std::string text = commands::printable(std::string_view(msg.payload.data(), msg.payload.size()));
+        const std::string text =
+            commands::printable(std::string_view(msg.payload.data(), msg.payload.size()));
         if (journal_) {
             std::fprintf(out_, "<%d>", journal_priority(msg.level));
         }
@@ -61,12 +62,12 @@ private:
 spdlog::level::level_enum level_for(Verbosity v)
 {
     switch (v) {
-    case Verbosity::quiet:
-        return spdlog::level::err;
-    case Verbosity::verbose:
-        return spdlog::level::debug;
-    default:
-        return spdlog::level::info;
+        case Verbosity::quiet:
+            return spdlog::level::err;
+        case Verbosity::verbose:
+            return spdlog::level::debug;
+        default:
+            return spdlog::level::info;
     }
 }
 
@@ -75,10 +76,10 @@ spdlog::level::level_enum level_for(Verbosity v)
 Loggers make_loggers(Verbosity verbosity)
 {
     Loggers l;
-    l.out = std::make_shared<spdlog::logger>("stdout",
-                                             std::make_shared<LineSink>(stdout, is_journal_stream(STDOUT_FILENO)));
-    l.err = std::make_shared<spdlog::logger>("stderr",
-                                             std::make_shared<LineSink>(stderr, is_journal_stream(STDERR_FILENO)));
+    l.out = std::make_shared<spdlog::logger>(
+        "stdout", std::make_shared<LineSink>(stdout, is_journal_stream(STDOUT_FILENO)));
+    l.err = std::make_shared<spdlog::logger>(
+        "stderr", std::make_shared<LineSink>(stderr, is_journal_stream(STDERR_FILENO)));
     for (auto* logger : {l.out.get(), l.err.get()}) {
         logger->set_level(level_for(verbosity));
     }

@@ -10,8 +10,9 @@
 // inode, not just seeing the variable, matters: the hook runs under vzdump, which
 // inherits JOURNAL_STREAM from pvescheduler's unit but reads the hook's output
 // through its own pipe into the task log, where a "<6>" would be noise.
-#include <memory>
 #include <spdlog/logger.h>
+
+#include <memory>
 #include <string>
 
 namespace pvediff::cli {

@@ -31,8 +31,8 @@ void print_json(const nlohmann::json& doc, OutputFormat format)
 {
     // Names in a dump dir are bytes, not necessarily UTF-8: replace what is not
     // valid rather than fail after the work is done.
-    const std::string text =
-        doc.dump(format == OutputFormat::json_pretty ? 2 : -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const std::string text = doc.dump(format == OutputFormat::json_pretty ? 2 : -1, ' ', false,
+                                      nlohmann::json::error_handler_t::replace);
     std::fputs(text.c_str(), stdout);
     std::fputc('\n', stdout);
     std::fflush(stdout);

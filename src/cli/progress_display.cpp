@@ -29,10 +29,12 @@ std::string ProgressDisplay::line(std::uint64_t done, double seconds) const
     std::string s = what_ + ": ";
     char pct[16] = "";
     if (total_) {
-        std::snprintf(pct, sizeof pct, "%.0f%%", 100.0 * static_cast<double>(done) / static_cast<double>(*total_));
+        std::snprintf(pct, sizeof pct, "%.0f%%",
+                      100.0 * static_cast<double>(done) / static_cast<double>(*total_));
     }
     if (live_) {
-        s += commands::human_bytes(done) + (total_ ? " of " + commands::human_bytes(*total_) + " (" + pct + ")" : "");
+        s += commands::human_bytes(done) +
+             (total_ ? " of " + commands::human_bytes(*total_) + " (" + pct + ")" : "");
     } else {
         s += total_ ? std::string(pct) + " (" + commands::human_bytes(done) + " of " +
                           commands::human_bytes(*total_) + ")"

@@ -65,13 +65,15 @@ struct ProgressRelay {
 };
 
 // `raw` decompressed, its own bytes (as stored: compressed, if it is) counted to `relay`.
-io::DecodedInput open_counted(std::unique_ptr<io::ByteSource> raw, const std::shared_ptr<ProgressRelay>& relay)
+io::DecodedInput open_counted(std::unique_ptr<io::ByteSource> raw,
+                              const std::shared_ptr<ProgressRelay>& relay)
 {
-    return io::open_decompressed(std::make_unique<io::CountingSource>(std::move(raw), [relay](std::uint64_t n) {
-        if (relay->to) {
-            relay->to(n);
-        }
-    }));
+    return io::open_decompressed(
+        std::make_unique<io::CountingSource>(std::move(raw), [relay](std::uint64_t n) {
+            if (relay->to) {
+                relay->to(n);
+            }
+        }));
 }
 
 // Shows one phase of a run reading an input counted through `relay`.
@@ -102,7 +104,8 @@ store::GuestLock lock_guest(const fs::path& dir, store::GuestType type, std::uin
         if (waited != nullptr) {
             *waited = true;
         }
-        report(fmt::format("waiting for another pvediff working on {} {}", store::guest_type_name(type), vmid));
+        report(
+            fmt::format("waiting for another pvediff working on {} {}", store::guest_type_name(type), vmid));
     });
 }
 
@@ -159,8 +162,8 @@ void require_sound(const ContentCheck& c, store::ArchiveFormat format, const std
         for (const auto& p : c.problems) {
             why += "; " + p;
         }
-        throw io::Error(
-            fmt::format("{} is not a complete {} archive ({} bytes read: {}); {}", what, want, c.size, why, kept));
+        throw io::Error(fmt::format("{} is not a complete {} archive ({} bytes read: {}); {}", what, want,
+                                    c.size, why, kept));
     }
 }
 
@@ -197,8 +200,9 @@ RunPlan plan_differential(const fs::path& dir, const store::NewArchive& candidat
     if (plan.decision.differential()) {
         plan.base = dir / plan.decision.base->file;
         plan.writing = differential_writing(settings, archive_codec);
-        plan.target = dir / store::format_differential_name(store::make_differential_name(
-                                plan.decision.base->name, name.time, store::from_io_codec(plan.writing.codec)));
+        plan.target =
+            dir / store::format_differential_name(store::make_differential_name(
+                      plan.decision.base->name, name.time, store::from_io_codec(plan.writing.codec)));
     }
     return plan;
 }
@@ -234,7 +238,8 @@ struct ShownAs {
 };
 
 VerifiedDifferential make_verified_differential(const RunPlan& plan, io::DecodedInput input,
-                                                store::ArchiveFormat format, const store::EffectiveSettings& settings,
+                                                store::ArchiveFormat format,
+                                                const store::EffectiveSettings& settings,
                                                 const std::string& what, const std::string& kept,
                                                 const ShownAs& shown)
 {
@@ -269,15 +274,17 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
         require_sound(c, format, what, kept);
         v.diff.encode.target_sha256 = c.sha256;
         if (c.size != v.diff.encode.target_bytes) {
-            throw io::file_error(plan.target.string(),
-                                 "verification failed: the encoder read {} bytes, the check {}; nothing was changed",
-                                 v.diff.encode.target_bytes, c.size);
+            throw io::file_error(
+                plan.target.string(),
+                "verification failed: the encoder read {} bytes, the check {}; nothing was changed",
+                v.diff.encode.target_bytes, c.size);
         }
     }
     if (proven && v.diff.encode.proof_covers_delta) {
         if (!proof->finished() || !v.diff.base_hashed) {
-            throw io::file_error(plan.target.string(),
-                                 "verification failed: the encoder made no proof for it; nothing was changed");
+            throw io::file_error(
+                plan.target.string(),
+                "verification failed: the encoder made no proof for it; nothing was changed");
         }
         // A full changed since its manifest is named as such before its copies fail.
         v.base = ContentInfo{v.diff.base.size, v.diff.base.sha256, base_codec};
@@ -390,9 +397,10 @@ std::uint64_t archive_size(const fs::path& archive, bool waited)
     struct stat st {};
     if (::stat(archive.c_str(), &st) != 0) {
         if (errno == ENOENT && waited) {
-            throw io::file_error(archive.string(),
-                                 "the archive is gone: it was removed (by prune or another pvediff?) while this "
-                                 "backup waited for the guest's lock; nothing to do");
+            throw io::file_error(
+                archive.string(),
+                "the archive is gone: it was removed (by prune or another pvediff?) while this "
+                "backup waited for the guest's lock; nothing to do");
         }
         io::throw_errno("open", archive.string(), errno);
     }
@@ -410,7 +418,8 @@ io::DecodedInput open_named_archive(const NamedArchive& a, const std::shared_ptr
     if (input.codec != a.codec) {
         throw io::file_error(a.path.string(), "its name says {} but its content is {}; {}",
                              store::archive_codec_name(a.name.codec),
-                             store::archive_codec_name(store::from_io_codec(input.codec)), archive_left_alone);
+                             store::archive_codec_name(store::from_io_codec(input.codec)),
+                             archive_left_alone);
     }
     return input;
 }
@@ -449,10 +458,11 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     bool waited = false;
     const store::GuestLock lock = lock_guest(dir, a.name.type, a.name.vmid, settings, report, &waited);
     if (fs::exists(a.path.string() + std::string(store::restored_suffix))) {
-        throw io::file_error(a.path.string(),
-                             "a copy written by pvediff restore --pve-name ({}), not a new backup: left as it is "
-                             "(delete it when you are done with it)",
-                             store::restored_suffix);
+        throw io::file_error(
+            a.path.string(),
+            "a copy written by pvediff restore --pve-name ({}), not a new backup: left as it is "
+            "(delete it when you are done with it)",
+            store::restored_suffix);
     }
     store::NewArchive candidate;
     candidate.name = a.name;
@@ -460,7 +470,7 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     candidate.is_protected = fs::exists(a.path.string() + std::string(store::protected_suffix));
     const RunPlan plan = plan_differential(dir, candidate, a.codec, settings, report);
     const auto retried = std::find_if(plan.finished.begin(), plan.finished.end(),
-                                       [&](const auto& f) { return f.archive == a.file; });
+                                      [&](const auto& f) { return f.archive == a.file; });
     if (retried != plan.finished.end()) {
         // A retry of the run that was interrupted: it is done now.
         result.differential = true;
@@ -472,7 +482,8 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
 
     auto keep_as_full = [&](const ContentInfo& content, const std::string& why) {
         store::write_manifest(a.path, detail::full_manifest(a.file, content));
-        report(a.file + ": kept as full (" + why + "), " + human_bytes(content.size) + " of content verified");
+        report(a.file + ": kept as full (" + why + "), " + human_bytes(content.size) +
+               " of content verified");
         result.content_size = content.size;
         result.file_size = size;
         return result;
@@ -485,9 +496,9 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     }
     report(a.file + ": " + plan.decision.reason);
     const ShownAs shown{progress, "backup " + a.file, std::make_shared<ProgressRelay>(), size};
-    VerifiedDifferential v = make_verified_differential(plan, open_named_archive(a, shown.relay), a.name.format,
-                                                        settings, fmt::format("'{}'", a.path.string()), archive_left_alone,
-                                                        shown);
+    VerifiedDifferential v =
+        make_verified_differential(plan, open_named_archive(a, shown.relay), a.name.format, settings,
+                                   fmt::format("'{}'", a.path.string()), archive_left_alone, shown);
     const store::SizeCheck size_check =
         store::check_differential_size(v.file_size, plan.decision.base->size, settings.max_diff_ratio);
     if (!size_check.keep) {
@@ -522,8 +533,8 @@ BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSe
     // Its bytes as they arrive are what progress shows: their number is not known
     // before the end.
     const ShownAs shown{progress,
-                        fmt::format("backup {} {} from {}", store::guest_type_name(options.type), options.vmid,
-                                    options.input_what),
+                        fmt::format("backup {} {} from {}", store::guest_type_name(options.type),
+                                    options.vmid, options.input_what),
                         std::make_shared<ProgressRelay>(), std::nullopt};
     io::DecodedInput input =
         open_counted(options.input ? std::move(options.input) : io::open_file_source("-"), shown.relay);
@@ -562,7 +573,8 @@ BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSe
         sink->finish();
         info.codec = full_codec;
         if (expected && info.sha256 != *expected) {
-            throw io::file_error(full_path.string(), "rebuilt content differs from the stream's; nothing was kept");
+            throw io::file_error(full_path.string(),
+                                 "rebuilt content differs from the stream's; nothing was kept");
         }
         fault_point("full-written");
         out.commit_no_replace();
@@ -579,7 +591,8 @@ BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSe
         write_full(
             [&](io::ByteSink& sink) {
                 // Shown while read; the reading thread ends (with `source`) before the display.
-                const RelayedScope reading(progress, shown.what + ", writing the full", std::nullopt, shown.relay);
+                const RelayedScope reading(progress, shown.what + ", writing the full", std::nullopt,
+                                           shown.relay);
                 auto source = io::make_read_ahead(std::move(input.source));
                 // What is read is written, and checked on the way: a stream cut short
                 // (vzdump killed) must not become a full.

@@ -66,33 +66,34 @@ ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_byt
     const auto format = formats::detect_format(head);
     io::PrefixedSource stream(head, std::make_unique<io::SourceRef>(reading));
     switch (format) {
-    case formats::ArchiveFormat::vma: {
-        c.format = "vma";
-        const auto r = formats::verify_vma(stream);
-        c.structure_ok = r.ok;
-        c.summary = vma_summary(r);
-        take_problems(c, r.problems, r.problems_omitted);
-        // The verifier names each device's missing clusters; say it here only when
-        // its list was cut short and that line may be among the omitted ones.
-        if (r.structure_ok && !r.complete && r.problems_omitted != 0) {
-            c.problems.push_back(fmt::format("{} clusters missing (truncated archive?)", r.clusters_missing));
+        case formats::ArchiveFormat::vma: {
+            c.format = "vma";
+            const auto r = formats::verify_vma(stream);
+            c.structure_ok = r.ok;
+            c.summary = vma_summary(r);
+            take_problems(c, r.problems, r.problems_omitted);
+            // The verifier names each device's missing clusters; say it here only when
+            // its list was cut short and that line may be among the omitted ones.
+            if (r.structure_ok && !r.complete && r.problems_omitted != 0) {
+                c.problems.push_back(
+                    fmt::format("{} clusters missing (truncated archive?)", r.clusters_missing));
+            }
+            break;
         }
-        break;
-    }
-    case formats::ArchiveFormat::tar: {
-        c.format = "tar";
-        const auto r = formats::verify_tar(stream);
-        c.structure_ok = r.ok;
-        c.summary = fmt::format("tar: {} members, {} data bytes", r.members, r.data_bytes);
-        take_problems(c, r.problems, r.problems_omitted);
-        break;
-    }
-    case formats::ArchiveFormat::unknown:
-        c.format = "unknown";
-        c.structure_ok = false;
-        c.summary = "neither VMA nor tar";
-        c.problems.push_back("content is neither a VMA nor a tar archive");
-        break;
+        case formats::ArchiveFormat::tar: {
+            c.format = "tar";
+            const auto r = formats::verify_tar(stream);
+            c.structure_ok = r.ok;
+            c.summary = fmt::format("tar: {} members, {} data bytes", r.members, r.data_bytes);
+            take_problems(c, r.problems, r.problems_omitted);
+            break;
+        }
+        case formats::ArchiveFormat::unknown:
+            c.format = "unknown";
+            c.structure_ok = false;
+            c.summary = "neither VMA nor tar";
+            c.problems.push_back("content is neither a VMA nor a tar archive");
+            break;
     }
     drain(stream);
     c.size = counted.count();

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/commands/demo.h"
 
-#include <cstdlib>
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <cstdlib>
 #include <random>
 
 #include "pvediff/commands/backup.h"
@@ -29,8 +30,9 @@ namespace {
 // Text-like content that compresses like real files do, reproducible from a seed.
 void fill(std::vector<std::uint8_t>& buf, std::mt19937& rng)
 {
-    static constexpr std::string_view words[] = {"proxmox ", "cluster ", "backup ", "guest ", "kernel ",
-                                                 "storage ", "network ", "\n", "config ", "1234 ", "service "};
+    static constexpr std::string_view words[] = {"proxmox ", "cluster ", "backup ",  "guest ",
+                                                 "kernel ",  "storage ", "network ", "\n",
+                                                 "config ",  "1234 ",    "service "};
     for (std::size_t i = 0; i < buf.size();) {
         const auto w = words[rng() % std::size(words)];
         for (std::size_t k = 0; k < w.size() && i < buf.size(); ++k) {
@@ -136,7 +138,8 @@ bool run_demo(const DemoOptions& options, const Report& say)
                 io::pwrite_all(fd.get(), page, (rng() % (options.disk_bytes / 4096)) * 4096, disk.string());
             }
         }
-        store::BackupName vm{store::GuestType::qemu, 100, when, store::ArchiveFormat::vma, store::ArchiveCodec::zstd};
+        store::BackupName vm{store::GuestType::qemu, 100, when, store::ArchiveFormat::vma,
+                             store::ArchiveCodec::zstd};
         const fs::path vm_file = dump / store::format_backup_name(vm);
         write_compressed(vm_file, [&](io::ByteSink& sink) {
             MakeVmaOptions o;
@@ -146,7 +149,8 @@ bool run_demo(const DemoOptions& options, const Report& say)
             make_vma(o, sink);
         });
         // The container: a small tree; a log grows, a file is added early, one rewritten.
-        store::BackupName ct{store::GuestType::lxc, 200, when, store::ArchiveFormat::tar, store::ArchiveCodec::zstd};
+        store::BackupName ct{store::GuestType::lxc, 200, when, store::ArchiveFormat::tar,
+                             store::ArchiveCodec::zstd};
         const fs::path ct_file = dump / store::format_backup_name(ct);
         write_compressed(ct_file, [&](io::ByteSink& sink) {
             formats::TarWriter tar(sink);

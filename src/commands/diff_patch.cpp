@@ -74,9 +74,10 @@ std::string shown_name(const std::string& path)
 DiffOutcome diff_files(const DiffRequest& request)
 {
     check_output(request.output, {&request.base, &request.target}, request.force);
-    ProgressScope shown(request.progress, "diff " + shown_name(request.target), regular_file_size(request.target));
-    io::DecodedInput target =
-        io::open_decompressed(std::make_unique<io::CountingSource>(io::open_file_source(request.target), shown.updater()));
+    ProgressScope shown(request.progress, "diff " + shown_name(request.target),
+                        regular_file_size(request.target));
+    io::DecodedInput target = io::open_decompressed(
+        std::make_unique<io::CountingSource>(io::open_file_source(request.target), shown.updater()));
     EncodeSettings settings;
     settings.engine = request.engine;
     settings.writing = differential_writing(request.codec.value_or(target.codec), request.threads);
@@ -95,7 +96,8 @@ RebuildOutcome patch_files(const PatchRequest& request)
     io::OutputFile out(request.output, request.codec);
     ProgressScope shown(request.progress, "patch " + shown_name(request.delta), std::nullopt);
     io::CountingSink counted(out.sink(), shown.updater());
-    const RebuildOutcome r = rebuild_archive(request.base, request.delta, counted, out.dir(), ContentHashes::none);
+    const RebuildOutcome r =
+        rebuild_archive(request.base, request.delta, counted, out.dir(), ContentHashes::none);
     out.finish();
     shown.finish();
     out.commit(existing(request.force));

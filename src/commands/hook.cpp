@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/commands/hook.h"
 
-#include <charconv>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <charconv>
 
 #include "pvediff/commands/backup.h"
 #include "pvediff/io/error.h"

@@ -32,8 +32,9 @@ bool finish_conversion(const fs::path& dir, const store::FullBackup& base,
     try {
         const ContentInfo content = hash_content(archive_path.string());
         io::NullSink discard;
-        const RebuildOutcome rebuilt = rebuild_archive(base_path.string(), diff_path.string(), discard, dir,
-                                                       ContentHashes::both, KnownSizes{content.size, std::nullopt});
+        const RebuildOutcome rebuilt =
+            rebuild_archive(base_path.string(), diff_path.string(), discard, dir, ContentHashes::both,
+                            KnownSizes{content.size, std::nullopt});
         if (rebuilt.target.sha256 != content.sha256 || rebuilt.target.size != content.size) {
             report("warning: " + diff.file + " does not decode to the content of " + archive.file +
                    ": both are kept, check them (pvediff verify)");

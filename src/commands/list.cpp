@@ -22,7 +22,8 @@ std::optional<store::Manifest> manifest_or_none(const std::filesystem::path& fil
 }
 
 // The verify record of a backup that has one; an unusable record counts as none.
-std::optional<VerifiedState> verified_state(const std::filesystem::path& file, const store::Sidecars& sidecars)
+std::optional<VerifiedState> verified_state(const std::filesystem::path& file,
+                                            const store::Sidecars& sidecars)
 {
     if (!sidecars.verified) {
         return std::nullopt;
@@ -33,7 +34,8 @@ std::optional<VerifiedState> verified_state(const std::filesystem::path& file, c
             return std::nullopt;
         }
         const auto manifest = sidecars.manifest ? manifest_or_none(file) : std::nullopt;
-        const auto now = store::backup_identity_of(file, manifest ? std::optional(manifest->content_sha256) : std::nullopt);
+        const auto now = store::backup_identity_of(
+            file, manifest ? std::optional(manifest->content_sha256) : std::nullopt);
         return VerifiedState{record->verified, record->ok, record->identity == now};
     } catch (const io::Error&) {
         return std::nullopt;
@@ -59,10 +61,11 @@ Listing list_dump_dir(const std::filesystem::path& dir, std::optional<std::uint3
             continue;
         }
         GuestListing guest_listing{g.guest.type, g.guest.vmid, {}};
-        const std::string guest = std::string(store::guest_type_name(g.guest.type)) + " " + std::to_string(g.guest.vmid);
-        auto row = [&](const std::string& file, const std::string& kind, const std::string& full, std::time_t time,
-                       std::uint64_t size, double ratio, const store::Sidecars& sidecars, std::string note,
-                       std::uint64_t vzdump_size) {
+        const std::string guest =
+            std::string(store::guest_type_name(g.guest.type)) + " " + std::to_string(g.guest.vmid);
+        auto row = [&](const std::string& file, const std::string& kind, const std::string& full,
+                       std::time_t time, std::uint64_t size, double ratio, const store::Sidecars& sidecars,
+                       std::string note, std::uint64_t vzdump_size) {
             listing.rows.push_back({guest, g.guest.type, g.guest.vmid, file, kind, full, time, size, ratio,
                                     sidecars.manifest.has_value(), sidecars.is_protected(), std::move(note),
                                     vzdump_size, verified_state(dir / file, sidecars)});
@@ -70,8 +73,8 @@ Listing list_dump_dir(const std::filesystem::path& dir, std::optional<std::uint3
         };
         for (const auto& chain : g.chains) {
             const auto& f = chain.full;
-            row(f.file, "full", "", f.name.time.time, f.size, 1.0, f.sidecars, f.sidecars.manifest ? "" : "no manifest",
-                f.size);
+            row(f.file, "full", "", f.name.time.time, f.size, 1.0, f.sidecars,
+                f.sidecars.manifest ? "" : "no manifest", f.size);
             const auto full_manifest = chain.differentials.empty() || !f.sidecars.manifest
                                            ? std::nullopt
                                            : manifest_or_none(dir / f.file);
@@ -80,9 +83,9 @@ Listing list_dump_dir(const std::filesystem::path& dir, std::optional<std::uint3
                 std::uint64_t vzdump_size = f.size;
                 if (full_manifest && full_manifest->content_size > 0 && d.sidecars.manifest) {
                     if (const auto m = manifest_or_none(dir / d.file)) {
-                        vzdump_size = static_cast<std::uint64_t>(static_cast<double>(m->content_size) *
-                                                                 static_cast<double>(f.size) /
-                                                                 static_cast<double>(full_manifest->content_size));
+                        vzdump_size = static_cast<std::uint64_t>(
+                            static_cast<double>(m->content_size) * static_cast<double>(f.size) /
+                            static_cast<double>(full_manifest->content_size));
                     }
                 }
                 row(d.file, "differential", f.file, d.name.time.time, d.size, ratio, d.sidecars,

@@ -40,14 +40,16 @@ void make_vma(const MakeVmaOptions& options, io::ByteSink& out)
         b = static_cast<std::uint8_t>(rng());
     }
     const auto clusters = static_cast<std::uint32_t>((size + cluster_size - 1) / cluster_size);
-    const std::vector<std::uint32_t> order = formats::vma_cluster_order(clusters, options.order_seed, options.order_model);
+    const std::vector<std::uint32_t> order =
+        formats::vma_cluster_order(clusters, options.order_seed, options.order_model);
 
     formats::VmaWriter vma(out, uuid, options.ctime, {{"qemu-server.conf", options.config}},
                            {{options.device, size}});
     std::vector<std::uint8_t> buf(cluster_size);
     for (const std::uint32_t cluster : order) {
         const std::uint64_t off = std::uint64_t{cluster} * cluster_size;
-        const std::span<std::uint8_t> data(buf.data(), static_cast<std::size_t>(std::min(cluster_size, size - off)));
+        const std::span<std::uint8_t> data(buf.data(),
+                                           static_cast<std::size_t>(std::min(cluster_size, size - off)));
         io::pread_exact(fd.get(), data, off, path);
         vma.add_cluster(1, cluster, data);
     }

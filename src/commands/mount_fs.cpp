@@ -4,9 +4,8 @@
 // goes through the current View; the dump dir is reached through one directory
 // descriptor, so nothing outside it is ever touched.
 #define FUSE_USE_VERSION 312
-#include <fuse.h>
-
 #include <fcntl.h>
+#include <fuse.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <syslog.h>
@@ -28,8 +27,8 @@
 #include "pvediff/engine/vcdiff_scan.h"
 #include "pvediff/io/codec.h"
 #include "pvediff/io/error.h"
-#include "pvediff/io/interrupt.h"
 #include "pvediff/io/fd.h"
+#include "pvediff/io/interrupt.h"
 #include "pvediff/store/manifest.h"
 
 namespace pvediff::commands {
@@ -41,16 +40,17 @@ namespace {
 constexpr auto view_ttl = std::chrono::seconds(1);
 
 struct OpenFile {
-    io::Fd fd;                                 // full, sidecar, or a notes/protected file being written
-    std::unique_ptr<StreamedArchive> stream;   // differential
-    std::string differential;                  // its path, for the log
-    std::atomic_flag logged;                   // one log line per open file, not per read
+    io::Fd fd;                                // full, sidecar, or a notes/protected file being written
+    std::unique_ptr<StreamedArchive> stream;  // differential
+    std::string differential;                 // its path, for the log
+    std::atomic_flag logged;                  // one log line per open file, not per read
 };
 
 class MountState {
 public:
     MountState(const MountOptions& options, bool to_syslog)
-        : options_(options), to_syslog_(to_syslog),
+        : options_(options),
+          to_syslog_(to_syslog),
           dir_fd_(io::open_fd(options.dump_dir.string(), O_RDONLY | O_DIRECTORY))
     {
     }
@@ -78,8 +78,10 @@ public:
                 const store::DumpDir dir = store::scan_dump_dir(options_.dump_dir);
                 // Sizes of differentials that are gone are forgotten with this scan.
                 SizeCache used;
-                view_ = std::make_shared<const View>(build_view(
-                    dir, [this, &used](const store::DifferentialBackup& d) { return differential_size(d, used); }));
+                view_ = std::make_shared<const View>(
+                    build_view(dir, [this, &used](const store::DifferentialBackup& d) {
+                        return differential_size(d, used);
+                    }));
                 sizes_ = std::move(used);
             } catch (const std::exception& e) {
                 log(std::string("cannot list the dump dir: ") + e.what());
@@ -127,7 +129,8 @@ public:
 private:
     // The content size of the archive a differential stands for: the manifest's, or
     // the sum of its VCDIFF target windows. Cached per (file, size, mtime).
-    using SizeCache = std::map<std::tuple<std::string, std::uint64_t, std::time_t>, std::optional<std::uint64_t>>;
+    using SizeCache =
+        std::map<std::tuple<std::string, std::uint64_t, std::time_t>, std::optional<std::uint64_t>>;
 
     std::optional<std::uint64_t> differential_size(const store::DifferentialBackup& d, SizeCache& used)
     {
@@ -213,7 +216,8 @@ int op_getattr(const char* path, struct stat* st, struct fuse_file_info* /*fi*/)
         const int rc = stat_source(e->source, st);
         if (rc == 0) {
             // Archives and logs are read-only here; notes and the marker can be changed.
-            st->st_mode = S_IFREG | (e->kind == ViewKind::notes || e->kind == ViewKind::protected_marker ? 0644 : 0444);
+            st->st_mode =
+                S_IFREG | (e->kind == ViewKind::notes || e->kind == ViewKind::protected_marker ? 0644 : 0444);
             st->st_nlink = 1;
         }
         return rc;
@@ -230,8 +234,8 @@ int op_getattr(const char* path, struct stat* st, struct fuse_file_info* /*fi*/)
     return -ENOENT;
 }
 
-int op_readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t /*offset*/, struct fuse_file_info* /*fi*/,
-               enum fuse_readdir_flags /*flags*/)
+int op_readdir(const char* path, void* buf, fuse_fill_dir_t fill, off_t /*offset*/,
+               struct fuse_file_info* /*fi*/, enum fuse_readdir_flags /*flags*/)
 {
     if (std::strcmp(path, "/") != 0) {
         return -ENOTDIR;
@@ -307,7 +311,8 @@ int op_open(const char* path, struct fuse_file_info* fi)
     };
     auto f = std::make_unique<OpenFile>();
     f->differential = diff.string();
-    f->stream = std::make_unique<StreamedArchive>(diff.string(), e->size, std::move(producer), s.options().limits);
+    f->stream =
+        std::make_unique<StreamedArchive>(diff.string(), e->size, std::move(producer), s.options().limits);
     fi->fh = reinterpret_cast<std::uint64_t>(s.add(std::move(f)));
     fi->keep_cache = 0;
     return 0;
@@ -368,7 +373,8 @@ int op_create(const char* path, mode_t /*mode*/, struct fuse_file_info* fi)
     }
     s.changed();
     const int access = target->kind == ViewKind::notes ? (fi->flags & O_ACCMODE) : O_RDONLY;
-    return open_in_dump_dir(target->dump_dir_name, O_CREAT | access | (fi->flags & (O_EXCL | O_TRUNC)), 0644, fi);
+    return open_in_dump_dir(target->dump_dir_name, O_CREAT | access | (fi->flags & (O_EXCL | O_TRUNC)), 0644,
+                            fi);
 }
 
 int op_truncate(const char* path, off_t size, struct fuse_file_info* fi)
@@ -447,14 +453,30 @@ int op_utimens(const char* path, const struct timespec tv[2], struct fuse_file_i
     if (!target) {
         return -EROFS;
     }
-    return utimensat(state().dir_fd(), target->dump_dir_name.c_str(), tv, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
+    return utimensat(state().dir_fd(), target->dump_dir_name.c_str(), tv, AT_SYMLINK_NOFOLLOW) == 0 ? 0
+                                                                                                    : -errno;
 }
 
-int op_refuse_path(const char* /*path*/) { return -EROFS; }
-int op_refuse_mkdir(const char* /*path*/, mode_t /*mode*/) { return -EROFS; }
-int op_refuse_link(const char* /*a*/, const char* /*b*/) { return -EROFS; }
-int op_refuse_chmod(const char* /*path*/, mode_t /*mode*/, struct fuse_file_info* /*fi*/) { return -EROFS; }
-int op_refuse_chown(const char* /*path*/, uid_t /*u*/, gid_t /*g*/, struct fuse_file_info* /*fi*/) { return -EROFS; }
+int op_refuse_path(const char* /*path*/)
+{
+    return -EROFS;
+}
+int op_refuse_mkdir(const char* /*path*/, mode_t /*mode*/)
+{
+    return -EROFS;
+}
+int op_refuse_link(const char* /*a*/, const char* /*b*/)
+{
+    return -EROFS;
+}
+int op_refuse_chmod(const char* /*path*/, mode_t /*mode*/, struct fuse_file_info* /*fi*/)
+{
+    return -EROFS;
+}
+int op_refuse_chown(const char* /*path*/, uid_t /*u*/, gid_t /*g*/, struct fuse_file_info* /*fi*/)
+{
+    return -EROFS;
+}
 
 void* op_init(struct fuse_conn_info* /*conn*/, struct fuse_config* cfg)
 {

@@ -38,7 +38,8 @@ StreamLimits workable(StreamLimits l)
 }
 }  // namespace
 
-StreamedArchive::StreamedArchive(std::string name, std::uint64_t size, ArchiveProducer producer, StreamLimits limits)
+StreamedArchive::StreamedArchive(std::string name, std::uint64_t size, ArchiveProducer producer,
+                                 StreamLimits limits)
     : name_(std::move(name)), size_(size), producer_(std::move(producer)), limits_(workable(limits))
 {
     head_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(limits_.head_bytes, size_)));
@@ -147,8 +148,8 @@ void StreamedArchive::append(std::uint64_t generation, std::span<const std::uint
     }
     // The start goes into the head cache once, the first time it is produced.
     if (window_end_ < limits_.head_bytes && head_.size() == window_end_) {
-        const std::size_t n = static_cast<std::size_t>(
-            std::min<std::uint64_t>(piece.size(), limits_.head_bytes - window_end_));
+        const std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(piece.size(), limits_.head_bytes - window_end_));
         head_.insert(head_.end(), piece.begin(), piece.begin() + static_cast<std::ptrdiff_t>(n));
     }
     window_.emplace_back(piece.begin(), piece.end());

@@ -25,7 +25,8 @@ void add_sidecars(View& view, const ViewEntry& archive, const store::Sidecars& s
         view.entries.emplace(e.name, std::move(e));
     };
     add(sidecars.notes, archive.name + std::string(store::notes_suffix), ViewKind::notes);
-    add(sidecars.protected_marker, archive.name + std::string(store::protected_suffix), ViewKind::protected_marker);
+    add(sidecars.protected_marker, archive.name + std::string(store::protected_suffix),
+        ViewKind::protected_marker);
     add(sidecars.log, log_name, ViewKind::log);
 }
 
@@ -71,7 +72,8 @@ View build_view(const store::DumpDir& dir, const DifferentialSize& differential_
         for (const auto& guest : dir.guests) {
             for (const auto& chain : guest.chains) {
                 const auto& n = chain.full.name;
-                if (n.type == shown.type && n.vmid == shown.vmid && n.time == shown.time && n.format == shown.format) {
+                if (n.type == shown.type && n.vmid == shown.vmid && n.time == shown.time &&
+                    n.format == shown.format) {
                     return true;
                 }
             }
@@ -120,7 +122,8 @@ std::optional<SidecarTarget> writable_sidecar(const View& view, std::string_view
     if (shown_name.ends_with(store::protected_suffix)) {
         const auto archive = shown_name.substr(0, shown_name.size() - store::protected_suffix.size());
         if (const ViewEntry* e = archive_source(archive)) {
-            return SidecarTarget{e->source + std::string(store::protected_suffix), ViewKind::protected_marker, false};
+            return SidecarTarget{e->source + std::string(store::protected_suffix), ViewKind::protected_marker,
+                                 false};
         }
         return std::nullopt;
     }

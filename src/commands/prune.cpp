@@ -41,14 +41,15 @@ PruneSummary prune(const PruneRequest& request, const Report& report)
         const std::string who = store::guest_label(key.type, key.vmid);
         report(who + ": " + keep.str());
         for (const auto& item : plan.items) {
-            report(std::string("  ") + (item.action == store::PruneAction::keep ? "keep   " : "remove ") + item.file +
-                   " (" + item.reason + ")");
+            report(std::string("  ") + (item.action == store::PruneAction::keep ? "keep   " : "remove ") +
+                   item.file + " (" + item.reason + ")");
             summary.lines.push_back({key.type, key.vmid, item.file,
-                                     item.action == store::PruneAction::keep ? "keep" : "remove", item.reason});
+                                     item.action == store::PruneAction::keep ? "keep" : "remove",
+                                     item.reason});
         }
         for (const auto& o : plan.orphans) {
-            report("  orphan " + o.file + " (" + std::string(store::orphan_kind_name(o.kind)) + ": " + o.reason +
-                   ")" + (request.remove_orphans && o.removable ? "" : ", left in place"));
+            report("  orphan " + o.file + " (" + std::string(store::orphan_kind_name(o.kind)) + ": " +
+                   o.reason + ")" + (request.remove_orphans && o.removable ? "" : ", left in place"));
             summary.lines.push_back({key.type, key.vmid, o.file,
                                      request.remove_orphans && o.removable ? "remove-orphan" : "orphan",
                                      std::string(store::orphan_kind_name(o.kind)) + ": " + o.reason});

@@ -101,16 +101,17 @@ std::optional<io::Codec> codec_for_output_name(const std::string& file_name)
         return io::Codec::gzip;
     }
     if (ends_with(".bz2")) {
-        throw UsageError(fmt::format("'{}': pvediff cannot write bzip2; name the output .zst, .lzo, .gz or raw",
-                                     file_name));
+        throw UsageError(fmt::format(
+            "'{}': pvediff cannot write bzip2; name the output .zst, .lzo, .gz or raw", file_name));
     }
     return std::nullopt;
 }
 
 fs::path select_backup(const BackupSelection& select)
 {
-    const std::string who = select.type ? fmt::format("guest {} ({})", select.vmid, store::guest_type_name(*select.type))
-                                        : fmt::format("guest {}", select.vmid);
+    const std::string who =
+        select.type ? fmt::format("guest {} ({})", select.vmid, store::guest_type_name(*select.type))
+                    : fmt::format("guest {}", select.vmid);
     for (const fs::path& dir : select.dumpdirs) {
         const store::DumpDir scanned = store::scan_dump_dir(dir);
         const auto found = store::find_backups(scanned, select.vmid, select.type, select.when);
@@ -119,8 +120,8 @@ fs::path select_backup(const BackupSelection& select)
             for (const auto& f : found) {
                 types.push_back(store::guest_type_name(f.guest.type));
             }
-            throw UsageError(fmt::format("'{}' has backups of {} {} for {}; say which with --type", dir.string(),
-                                         fmt::join(types, " and "), select.vmid,
+            throw UsageError(fmt::format("'{}' has backups of {} {} for {}; say which with --type",
+                                         dir.string(), fmt::join(types, " and "), select.vmid,
                                          store::describe_selector(select.when)));
         }
         if (found.size() == 1) {
@@ -131,8 +132,8 @@ fs::path select_backup(const BackupSelection& select)
     for (const fs::path& dir : select.dumpdirs) {
         dirs.push_back(fmt::format("'{}'", dir.string()));
     }
-    throw io::Error(fmt::format("no restorable backup of {} for {} in {}", who, store::describe_selector(select.when),
-                                fmt::join(dirs, ", ")));
+    throw io::Error(fmt::format("no restorable backup of {} for {} in {}", who,
+                                store::describe_selector(select.when), fmt::join(dirs, ", ")));
 }
 
 namespace {
@@ -146,7 +147,8 @@ struct OutputPlan {
 // The codec the backup was made with: a differential's manifest says what its file
 // holds (the replaced archive's codec unless `compress:` chose another); the add-on's
 // differentials have no manifest, their name says it.
-io::Codec backup_codec(const std::optional<store::DifferentialName>& diff, const std::optional<store::BackupName>& full,
+io::Codec backup_codec(const std::optional<store::DifferentialName>& diff,
+                       const std::optional<store::BackupName>& full,
                        const std::optional<store::Manifest>& manifest)
 {
     if (manifest) {
@@ -181,11 +183,11 @@ OutputPlan plan_output(const RestoreOptions& options, const store::BackupName& o
     plan.path = fs::absolute(options.output);
     const auto named = codec_for_output_name(plan.path.filename().string());
     if (options.compress && named && *options.compress != *named) {
-        throw UsageError(fmt::format("-o '{}' says {} but --compress says {}; name the file after its codec or "
-                                     "leave --compress out",
-                                     plan.path.filename().string(),
-                                     *named == io::Codec::none ? "raw" : io::codec_name(*named),
-                                     io::codec_name(*options.compress)));
+        throw UsageError(fmt::format(
+            "-o '{}' says {} but --compress says {}; name the file after its codec or "
+            "leave --compress out",
+            plan.path.filename().string(), *named == io::Codec::none ? "raw" : io::codec_name(*named),
+            io::codec_name(*options.compress)));
     }
     plan.codec = options.compress ? *options.compress : named.value_or(io::Codec::none);
     return plan;
@@ -358,9 +360,12 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     result.content_size = r.target.size;
     shown.finish();
     report("restored " + name + " (" + human_bytes(r.target.size) + ") from " + diff->full_file +
-           (result.checked_against_manifest ? ", content verified" : ", no manifest: window checksums verified") +
+           (result.checked_against_manifest ? ", content verified"
+                                            : ", no manifest: window checksums verified") +
            (hashes == ContentHashes::target ? " (the full by its verify record)" : "") +
-           (r.decode.kept_aside_peak ? ", " + human_bytes(r.decode.kept_aside_peak) + " of the full kept aside" : "") +
+           (r.decode.kept_aside_peak
+                ? ", " + human_bytes(r.decode.kept_aside_peak) + " of the full kept aside"
+                : "") +
            written_to(plan));
     return result;
 }

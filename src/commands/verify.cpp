@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/commands/verify.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "pvediff/commands/content_check.h"
 #include "pvediff/commands/progress_scope.h"
@@ -83,7 +83,8 @@ VerifyItem verify_differential(const fs::path& path, const Report& progress, con
         const auto name = store::parse_differential_name(item.file);
         const fs::path full = path.parent_path() / name->full_file;
         if (!fs::exists(full)) {
-            throw io::Error("its full '" + name->full_file + "' is missing: this differential cannot be restored");
+            throw io::Error("its full '" + name->full_file +
+                            "' is missing: this differential cannot be restored");
         }
         const auto manifest = store::read_manifest(path);
         // A full replaced by another archive of the same name (with its own manifest)
@@ -134,11 +135,11 @@ struct Candidate {
     std::uint32_t vmid = 0;
     std::optional<store::BackupIdentity> identity;  // nullopt: could not stat (the check will say why)
     std::optional<store::VerifiedRecord> record;
-    std::string record_problem;                     // a record that could not be used, and why
+    std::string record_problem;  // a record that could not be used, and why
     store::VerifyDecision decision;
-    std::optional<std::uint64_t> content_size;      // from the manifest, for the progress total
-    std::string forced_reason;                      // checked whatever the record says: why
-    bool in_dir = true;                             // found by scanning a dump dir (not named)
+    std::optional<std::uint64_t> content_size;  // from the manifest, for the progress total
+    std::string forced_reason;                  // checked whatever the record says: why
+    bool in_dir = true;                         // found by scanning a dump dir (not named)
 };
 
 Candidate inspect(const fs::path& path, bool differential, std::uint32_t vmid)
@@ -152,7 +153,8 @@ Candidate inspect(const fs::path& path, bool differential, std::uint32_t vmid)
         c.content_size = manifest->content_size;
     }
     try {
-        c.identity = store::backup_identity_of(path, manifest ? std::optional(manifest->content_sha256) : std::nullopt);
+        c.identity = store::backup_identity_of(
+            path, manifest ? std::optional(manifest->content_sha256) : std::nullopt);
     } catch (const std::exception&) {
         c.identity.reset();
     }
@@ -168,7 +170,8 @@ Candidate inspect(const fs::path& path, bool differential, std::uint32_t vmid)
 std::string days_text(std::int64_t seconds)
 {
     const double days = static_cast<double>(seconds) / 86400.0;
-    return days < 1.0 ? fmt::format("{:.0f} h", static_cast<double>(seconds) / 3600.0) : fmt::format("{:.0f} d", days);
+    return days < 1.0 ? fmt::format("{:.0f} h", static_cast<double>(seconds) / 3600.0)
+                      : fmt::format("{:.0f} d", days);
 }
 
 // Checks one candidate, records the result, adds it to the report.
@@ -194,9 +197,9 @@ public:
         if (to_check.empty()) {
             return;
         }
-        ProgressScope shown(options_.progress,
-                            fmt::format("verify {} backup{}", to_check.size(), to_check.size() == 1 ? "" : "s"),
-                            total);
+        ProgressScope shown(
+            options_.progress,
+            fmt::format("verify {} backup{}", to_check.size(), to_check.size() == 1 ? "" : "s"), total);
         const auto update = shown.updater();
         std::uint64_t before = 0;
         for (const Candidate* c : to_check) {
@@ -230,9 +233,12 @@ private:
     {
         VerifyItem item = c.differential ? verify_differential(c.path, log_, on_bytes)
                                          : verify_full(c.path, log_, on_bytes);
-        const std::string why =
-            c.forced_reason.empty() ? std::string(store::verify_reason_text(c.decision.reason)) : c.forced_reason;
-        item.reason = c.record_problem.empty() ? why : fmt::format("{} (its record is unusable: {})", why, c.record_problem);
+        const std::string why = c.forced_reason.empty()
+                                    ? std::string(store::verify_reason_text(c.decision.reason))
+                                    : c.forced_reason;
+        item.reason = c.record_problem.empty()
+                          ? why
+                          : fmt::format("{} (its record is unusable: {})", why, c.record_problem);
         std::error_code ec;
         if (c.in_dir && !item.ok && !fs::exists(c.path, ec) && !ec) {
             // verify takes no lock: a backup that prune (or a backup replacing its
@@ -286,7 +292,8 @@ void decide(Candidate& c, const VerifyOptions& options)
     c.decision = store::decide_verify(c.record, *c.identity, options.now, options.every_for(c.vmid));
 }
 
-void verify_dir(const fs::path& dir, VerifyReport& report, const Report& progress, const VerifyOptions& options)
+void verify_dir(const fs::path& dir, VerifyReport& report, const Report& progress,
+                const VerifyOptions& options)
 {
     const store::DumpDir scanned = store::scan_dump_dir(dir);
     std::vector<Candidate> candidates;
@@ -314,7 +321,8 @@ void verify_dir(const fs::path& dir, VerifyReport& report, const Report& progres
         for (std::size_t j = i + 1; j < candidates.size() && candidates[j].differential; ++j) {
             if (!candidates[j].decision.check) {
                 candidates[j].decision = {true, full.decision.reason};
-                candidates[j].forced_reason = fmt::format("its full: {}", store::verify_reason_text(full.decision.reason));
+                candidates[j].forced_reason =
+                    fmt::format("its full: {}", store::verify_reason_text(full.decision.reason));
             }
         }
     }
@@ -340,7 +348,8 @@ bool VerifyReport::ok() const
 
 std::size_t VerifyReport::checked() const
 {
-    return static_cast<std::size_t>(std::count_if(items.begin(), items.end(), [](const VerifyItem& i) { return !i.skipped; }));
+    return static_cast<std::size_t>(
+        std::count_if(items.begin(), items.end(), [](const VerifyItem& i) { return !i.skipped; }));
 }
 
 std::size_t VerifyReport::skipped() const
@@ -350,10 +359,12 @@ std::size_t VerifyReport::skipped() const
 
 std::size_t VerifyReport::failed() const
 {
-    return static_cast<std::size_t>(std::count_if(items.begin(), items.end(), [](const VerifyItem& i) { return !i.ok; }));
+    return static_cast<std::size_t>(
+        std::count_if(items.begin(), items.end(), [](const VerifyItem& i) { return !i.ok; }));
 }
 
-VerifyReport verify_paths(const std::vector<fs::path>& paths, const Report& progress, const VerifyOptions& options)
+VerifyReport verify_paths(const std::vector<fs::path>& paths, const Report& progress,
+                          const VerifyOptions& options)
 {
     VerifyReport report;
     for (const auto& p : paths) {

@@ -97,7 +97,8 @@ public:
                 // say nothing about it (clusters are reordered), so nothing else.
                 bool anchored = false;
                 const auto olds = places_.old_clusters(
-                    chunk.cluster_key, bytes, anchored, [this](std::size_t waiting, const ChunkLocation& old) {
+                    chunk.cluster_key, bytes, anchored,
+                    [this](std::size_t waiting, const ChunkLocation& old) {
                         PlanItem& item = plan_[waiting];
                         if (item.tickets.size() < detail::ClusterMatch::max_old_clusters) {
                             ask(item, old.offset, old.offset + old.length);

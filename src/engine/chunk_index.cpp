@@ -36,7 +36,10 @@ public:
     Checksum(const Checksum&) = delete;
     Checksum& operator=(const Checksum&) = delete;
     ~Checksum() { XXH3_freeState(state_); }
-    void update(std::span<const std::uint8_t> bytes) { XXH3_64bits_update(state_, bytes.data(), bytes.size()); }
+    void update(std::span<const std::uint8_t> bytes)
+    {
+        XXH3_64bits_update(state_, bytes.data(), bytes.size());
+    }
     [[nodiscard]] std::uint64_t digest() const { return XXH3_64bits_digest(state_); }
 
 private:
@@ -362,10 +365,13 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
     if (h.anchor_count > 0) {
         reserve(index.anchor_slots_, h.anchor_count);
     }
-    const std::uint64_t end = read_entries(src, name, h, sum, [&](Table t, std::uint64_t hash, std::uint64_t location) {
-        auto& table = t == Table::chunks ? index.slots_ : t == Table::clusters ? index.cluster_slots_ : index.anchor_slots_;
-        return insert(table, hash, location);
-    });
+    const std::uint64_t end =
+        read_entries(src, name, h, sum, [&](Table t, std::uint64_t hash, std::uint64_t location) {
+            auto& table = t == Table::chunks     ? index.slots_
+                          : t == Table::clusters ? index.cluster_slots_
+                                                 : index.anchor_slots_;
+            return insert(table, hash, location);
+        });
     read_checksum(src, name, end, sum);
     for (const Slot& a : index.anchor_slots_) {
         if (a.hash != 0 && !lookup(index.cluster_slots_, a.location & ~anchor_block_mask)) {

@@ -28,7 +28,8 @@ std::array<std::uint64_t, 2> spanned_clusters(std::uint64_t from)
 
 }  // namespace
 
-std::optional<std::uint64_t> ClusterMatch::likelier_place(const Chunk& chunk, const ChunkLocation& first) const
+std::optional<std::uint64_t> ClusterMatch::likelier_place(const Chunk& chunk,
+                                                          const ChunkLocation& first) const
 {
     std::optional<std::uint64_t> expected;
     if (chunk.cluster_key != 0) {

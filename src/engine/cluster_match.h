@@ -42,7 +42,8 @@ public:
     // copy; for a VMA cluster, where that cluster used to be), that place is better:
     // one long copy instead of a jump back, and a restore keeps reading in order.
     // The caller has it confirmed during the read of the full.
-    [[nodiscard]] std::optional<std::uint64_t> likelier_place(const Chunk& chunk, const ChunkLocation& first) const;
+    [[nodiscard]] std::optional<std::uint64_t> likelier_place(const Chunk& chunk,
+                                                              const ChunkLocation& first) const;
     // After a copy planned at loc (and alt, the likelier place asked for, if any):
     // where the next chunk of a stream is expected.
     void follow_chain(const std::optional<std::uint64_t>& alt, const ChunkLocation& loc);
@@ -56,8 +57,8 @@ public:
     // max_old_clusters, most likely first). `anchored` tells whether an anchor among
     // its blocks placed it. An anchor also places the waiting disk neighbours (see
     // wait_for_anchor) through `place`.
-    std::vector<ChunkLocation> old_clusters(std::uint64_t key, std::span<const std::uint8_t> bytes, bool& anchored,
-                                            const PlaceWaiting& place);
+    std::vector<ChunkLocation> old_clusters(std::uint64_t key, std::span<const std::uint8_t> bytes,
+                                            bool& anchored, const PlaceWaiting& place);
     // A changed cluster no anchor of its own placed: plan item `item` waits for an
     // anchor in a disk neighbour processed later.
     void wait_for_anchor(std::uint64_t key, std::size_t item);

@@ -10,12 +10,12 @@
 // in the stash until their last window is done, all others are dropped. The block
 // handed to xdelta3 holds the right bytes wherever the window copies from; xdelta3
 // copies only those.
+#include <libdeflate.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
-
-#include <libdeflate.h>
 
 #include "pvediff/engine/delta.h"
 #include "pvediff/engine/vcdiff_scan.h"
@@ -433,10 +433,11 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
                     // A window's whole target comes out at once, before it is written.
                     if ((stream->dec_win_ind & vcd_adler32) != 0 &&
                         libdeflate_adler32(1, stream->next_out, stream->avail_out) != stream->dec_adler32) {
-                        throw io::file_error(delta->name(),
-                                             "cannot decode window {}: target window checksum mismatch (wrong "
-                                             "full or corrupt delta)",
-                                             window);
+                        throw io::file_error(
+                            delta->name(),
+                            "cannot decode window {}: target window checksum mismatch (wrong "
+                            "full or corrupt delta)",
+                            window);
                     }
                     out.write(std::span<const std::uint8_t>(stream->next_out, stream->avail_out));
                     result.target_bytes += stream->avail_out;

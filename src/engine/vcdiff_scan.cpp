@@ -27,7 +27,6 @@ constexpr std::uint64_t max_usize = std::numeric_limits<std::uint32_t>::max();
 // each other are joined (the window then counts a few bytes more as read).
 constexpr std::size_t max_window_ranges = std::size_t{1} << 19;
 
-
 // Sorts and joins ranges that overlap, touch, or lie at most `gap` bytes apart.
 void merge_ranges(std::vector<SourceRange>& ranges, std::uint64_t gap = 0)
 {

@@ -39,7 +39,8 @@ ArchiveFormat detect_format(std::span<const std::uint8_t> head)
     }
     if (head.size() >= tar::record) {
         const auto h = head.first(tar::record);
-        if (std::memcmp(h.data() + 257, "ustar", 5) == 0 || (!tar::is_zero_record(h) && tar::checksum_ok(h))) {
+        if (std::memcmp(h.data() + 257, "ustar", 5) == 0 ||
+            (!tar::is_zero_record(h) && tar::checksum_ok(h))) {
             return ArchiveFormat::tar;
         }
     }
@@ -49,12 +50,12 @@ ArchiveFormat detect_format(std::span<const std::uint8_t> head)
 std::unique_ptr<LayoutParser> make_layout_parser(ArchiveFormat format)
 {
     switch (format) {
-    case ArchiveFormat::vma:
-        return make_vma_layout_parser();
-    case ArchiveFormat::tar:
-        return std::make_unique<tar::LayoutParser>();
-    case ArchiveFormat::unknown:
-        break;
+        case ArchiveFormat::vma:
+            return make_vma_layout_parser();
+        case ArchiveFormat::tar:
+            return std::make_unique<tar::LayoutParser>();
+        case ArchiveFormat::unknown:
+            break;
     }
     return std::make_unique<OpaqueLayoutParser>();
 }

@@ -131,21 +131,21 @@ void LayoutParser::feed(std::span<const std::uint8_t> data, std::vector<Region>&
 void LayoutParser::finish(std::vector<Region>& out)
 {
     switch (state_) {
-    case State::header:
-    case State::sparse_ext:
-    case State::pax:
-        clean_end_ = state_ == State::header && collector_.size() == 0 && after_zero_;
-        if (collector_.size() > 0) {
-            out.push_back(Region{collector_.offset(), collector_.size(), 0, RegionKind::payload, false});
-        }
-        collector_.stop();
-        break;
-    case State::data:
-    case State::padding:
-    case State::meta:
-    case State::opaque:
-        run_.flush(out, run_.kind(), run_.key());
-        break;
+        case State::header:
+        case State::sparse_ext:
+        case State::pax:
+            clean_end_ = state_ == State::header && collector_.size() == 0 && after_zero_;
+            if (collector_.size() > 0) {
+                out.push_back(Region{collector_.offset(), collector_.size(), 0, RegionKind::payload, false});
+            }
+            collector_.stop();
+            break;
+        case State::data:
+        case State::padding:
+        case State::meta:
+        case State::opaque:
+            run_.flush(out, run_.kind(), run_.key());
+            break;
     }
 }
 
@@ -176,46 +176,46 @@ void LayoutParser::start_member_data(std::vector<Region>& out)
 void LayoutParser::step(std::vector<Region>& out)
 {
     switch (state_) {
-    case State::header:
-        if (collector_.complete()) {
-            on_header(out);
-        }
-        break;
-    case State::sparse_ext:
-        if (collector_.complete()) {
-            out.push_back(Region{collector_.offset(), record, 0, RegionKind::metadata, false});
-            const bool more = collector_.bytes()[504] != 0;
-            collector_.stop();
-            if (more) {
-                collector_.start(pos_, record);
-            } else {
-                start_member_data(out);
+        case State::header:
+            if (collector_.complete()) {
+                on_header(out);
             }
-        }
-        break;
-    case State::pax:
-        if (collector_.complete()) {
-            on_pax(out);
-        }
-        break;
-    case State::data:
-        if (!run_.active()) {
-            if (const std::uint64_t pad = padded(data_size_) - data_size_; pad != 0) {
-                state_ = State::padding;
-                run_.start(pos_, pad, RegionKind::metadata, 0, 0, out);
-            } else {
+            break;
+        case State::sparse_ext:
+            if (collector_.complete()) {
+                out.push_back(Region{collector_.offset(), record, 0, RegionKind::metadata, false});
+                const bool more = collector_.bytes()[504] != 0;
+                collector_.stop();
+                if (more) {
+                    collector_.start(pos_, record);
+                } else {
+                    start_member_data(out);
+                }
+            }
+            break;
+        case State::pax:
+            if (collector_.complete()) {
+                on_pax(out);
+            }
+            break;
+        case State::data:
+            if (!run_.active()) {
+                if (const std::uint64_t pad = padded(data_size_) - data_size_; pad != 0) {
+                    state_ = State::padding;
+                    run_.start(pos_, pad, RegionKind::metadata, 0, 0, out);
+                } else {
+                    start_header();
+                }
+            }
+            break;
+        case State::padding:
+        case State::meta:
+            if (!run_.active()) {
                 start_header();
             }
-        }
-        break;
-    case State::padding:
-    case State::meta:
-        if (!run_.active()) {
-            start_header();
-        }
-        break;
-    case State::opaque:
-        break;
+            break;
+        case State::opaque:
+            break;
     }
 }
 
@@ -239,31 +239,31 @@ void LayoutParser::on_header(std::vector<Region>& out)
     const bool sparse_extended = type == 'S' && h[482] != 0;
     collector_.stop();
     switch (type) {
-    case 'x':
-        if (padded(*size) <= max_pax_parse) {
+        case 'x':
+            if (padded(*size) <= max_pax_parse) {
+                if (*size == 0) {
+                    start_header();
+                } else {
+                    state_ = State::pax;
+                    collector_.start(pos_, static_cast<std::size_t>(padded(*size)));
+                    data_size_ = *size;
+                }
+                return;
+            }
+            [[fallthrough]];
+        case 'g':
+        case 'L':
+        case 'K':
+            // Metadata about the next member: names, attributes. Not member data.
             if (*size == 0) {
                 start_header();
             } else {
-                state_ = State::pax;
-                collector_.start(pos_, static_cast<std::size_t>(padded(*size)));
-                data_size_ = *size;
+                state_ = State::meta;
+                run_.start(pos_, padded(*size), RegionKind::metadata, 0, 0, out);
             }
             return;
-        }
-        [[fallthrough]];
-    case 'g':
-    case 'L':
-    case 'K':
-        // Metadata about the next member: names, attributes. Not member data.
-        if (*size == 0) {
-            start_header();
-        } else {
-            state_ = State::meta;
-            run_.start(pos_, padded(*size), RegionKind::metadata, 0, 0, out);
-        }
-        return;
-    default:
-        break;
+        default:
+            break;
     }
     ++members_;
     data_size_ = *size;

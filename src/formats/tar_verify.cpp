@@ -55,7 +55,9 @@ la_ssize_t read_callback(archive* a, void* client, const void** out)
 
 class TarVerifier {
 public:
-    TarVerifier(io::ByteSource& source, const TarVerifyOptions& options) : feeder_(source), options_(options) {}
+    TarVerifier(io::ByteSource& source, const TarVerifyOptions& options) : feeder_(source), options_(options)
+    {
+    }
 
     TarVerifyReport run()
     {

@@ -18,8 +18,14 @@ class Reader {
 public:
     Reader(std::span<const std::uint8_t> buf, const std::string& name) : buf_(buf), name_(name) {}
 
-    [[nodiscard]] std::uint32_t be32(std::size_t offset) const { return io::load_be32(bytes(offset, 4).data()); }
-    [[nodiscard]] std::uint64_t be64(std::size_t offset) const { return io::load_be64(bytes(offset, 8).data()); }
+    [[nodiscard]] std::uint32_t be32(std::size_t offset) const
+    {
+        return io::load_be32(bytes(offset, 4).data());
+    }
+    [[nodiscard]] std::uint64_t be64(std::size_t offset) const
+    {
+        return io::load_be64(bytes(offset, 8).data());
+    }
     [[nodiscard]] std::span<const std::uint8_t> bytes(std::size_t offset, std::size_t n) const
     {
         need(offset, n);
@@ -56,13 +62,14 @@ std::span<const std::uint8_t> blob(const Reader& r, std::uint32_t buffer_offset,
     return r.bytes(static_cast<std::size_t>(at + 2), len);
 }
 
-std::string blob_string(const Reader& r, std::uint32_t buffer_offset, std::uint32_t buffer_size, std::uint32_t ptr,
-                        const char* what)
+std::string blob_string(const Reader& r, std::uint32_t buffer_offset, std::uint32_t buffer_size,
+                        std::uint32_t ptr, const char* what)
 {
     const auto b = blob(r, buffer_offset, buffer_size, ptr, what);
     // Names carry their trailing NUL, and none before it.
     if (b.empty() || b.back() != 0 || std::memchr(b.data(), 0, b.size() - 1) != nullptr) {
-        r.fail(std::uint64_t{buffer_offset} + ptr, std::string("vma header: ") + what + " is not a NUL-terminated string");
+        r.fail(std::uint64_t{buffer_offset} + ptr,
+               std::string("vma header: ") + what + " is not a NUL-terminated string");
     }
     return {reinterpret_cast<const char*>(b.data()), b.size() - 1};
 }
@@ -158,9 +165,9 @@ VmaHeader parse_vma_header(std::span<const std::uint8_t> header, const std::stri
         if (name_ptr == 0 || size == 0) {
             continue;
         }
-        h.devices.push_back(VmaDevice{static_cast<std::uint8_t>(id),
-                                      blob_string(r, h.blob_buffer_offset, h.blob_buffer_size, name_ptr, "device name"),
-                                      size});
+        h.devices.push_back(VmaDevice{
+            static_cast<std::uint8_t>(id),
+            blob_string(r, h.blob_buffer_offset, h.blob_buffer_size, name_ptr, "device name"), size});
     }
     return h;
 }

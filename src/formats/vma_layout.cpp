@@ -41,20 +41,21 @@ public:
     void finish(std::vector<Region>& out) override
     {
         switch (state_) {
-        case State::prefix:
-        case State::extent_header:
-            if (collector_.size() > 0) {
-                out.push_back(Region{collector_.offset(), collector_.size(), 0, RegionKind::payload, false});
-            }
-            collector_.stop();
-            break;
-        case State::header:
-            run_.flush(out, RegionKind::metadata, 0);
-            break;
-        case State::blocks:
-        case State::opaque:
-            run_.flush(out, RegionKind::payload, 0);
-            break;
+            case State::prefix:
+            case State::extent_header:
+                if (collector_.size() > 0) {
+                    out.push_back(
+                        Region{collector_.offset(), collector_.size(), 0, RegionKind::payload, false});
+                }
+                collector_.stop();
+                break;
+            case State::header:
+                run_.flush(out, RegionKind::metadata, 0);
+                break;
+            case State::blocks:
+            case State::opaque:
+                run_.flush(out, RegionKind::payload, 0);
+                break;
         }
     }
 
@@ -68,32 +69,32 @@ private:
     void step(std::vector<Region>& out)
     {
         switch (state_) {
-        case State::prefix:
-            if (collector_.complete()) {
-                on_prefix(out);
-            }
-            break;
-        case State::extent_header:
-            if (collector_.complete()) {
-                on_extent_header(out);
-            }
-            break;
-        case State::header:
-            if (!run_.active()) {
-                start_extent();
-            }
-            break;
-        case State::blocks:
-            if (!run_.active()) {
-                if (++next_key_ < key_count_) {
-                    run_.start(pos_, vma::block_size, RegionKind::block, keys_[next_key_], 0, out);
-                } else {
+            case State::prefix:
+                if (collector_.complete()) {
+                    on_prefix(out);
+                }
+                break;
+            case State::extent_header:
+                if (collector_.complete()) {
+                    on_extent_header(out);
+                }
+                break;
+            case State::header:
+                if (!run_.active()) {
                     start_extent();
                 }
-            }
-            break;
-        case State::opaque:
-            break;
+                break;
+            case State::blocks:
+                if (!run_.active()) {
+                    if (++next_key_ < key_count_) {
+                        run_.start(pos_, vma::block_size, RegionKind::block, keys_[next_key_], 0, out);
+                    } else {
+                        start_extent();
+                    }
+                }
+                break;
+            case State::opaque:
+                break;
         }
     }
 
@@ -142,7 +143,8 @@ private:
             }
             const auto cluster = static_cast<std::uint32_t>(info);
             for (unsigned mask = static_cast<unsigned>(info >> 48); mask != 0; mask &= mask - 1) {
-                keys_[key_count_++] = vma_block_key(dev_id, cluster, static_cast<unsigned>(std::countr_zero(mask)));
+                keys_[key_count_++] =
+                    vma_block_key(dev_id, cluster, static_cast<unsigned>(std::countr_zero(mask)));
             }
         }
         if (key_count_ != block_count) {

@@ -51,8 +51,8 @@ private:
 
 }  // namespace
 
-VmaWriter::VmaWriter(io::ByteSink& out, const Uuid& uuid, std::int64_t ctime, const std::vector<Config>& configs,
-                     const std::vector<Device>& devices)
+VmaWriter::VmaWriter(io::ByteSink& out, const Uuid& uuid, std::int64_t ctime,
+                     const std::vector<Config>& configs, const std::vector<Device>& devices)
     : out_(out), uuid_(uuid)
 {
     if (devices.size() > vma::max_devices || configs.size() > vma::max_configs) {

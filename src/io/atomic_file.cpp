@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/io/atomic_file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fcntl.h>
 #include <fstream>
 #include <random>
-#include <unistd.h>
 
 #include "pvediff/io/error.h"
 
@@ -24,7 +25,8 @@ std::string temp_host_tag()
         tag.resize(32);
     }
     for (char& c : tag) {
-        const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+        const bool plain =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
         c = plain ? c : '_';
     }
     return tag.empty() ? "unknown" : tag;
@@ -80,9 +82,9 @@ void apply_mode(int fd, const FileMode& m, const std::string& name)
 std::filesystem::path temp_path_for(const std::filesystem::path& final_path)
 {
     std::random_device rd;
-    const std::string name = "." + final_path.filename().string() + "." +
-                             std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000) + "-" +
-                             temp_host_tag() + std::string(temp_marker);
+    const std::string name = "." + final_path.filename().string() + "." + std::to_string(::getpid()) + "-" +
+                             std::to_string(rd() % 1000000) + "-" + temp_host_tag() +
+                             std::string(temp_marker);
     return final_path.parent_path() / name;
 }
 

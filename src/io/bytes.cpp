@@ -17,12 +17,30 @@ void append(std::vector<std::uint8_t>& out, T v)
 }
 }  // namespace
 
-void append_be16(std::vector<std::uint8_t>& out, std::uint16_t v) { append<std::uint16_t, store_be16>(out, v); }
-void append_be32(std::vector<std::uint8_t>& out, std::uint32_t v) { append<std::uint32_t, store_be32>(out, v); }
-void append_be64(std::vector<std::uint8_t>& out, std::uint64_t v) { append<std::uint64_t, store_be64>(out, v); }
-void append_le16(std::vector<std::uint8_t>& out, std::uint16_t v) { append<std::uint16_t, store_le16>(out, v); }
-void append_le32(std::vector<std::uint8_t>& out, std::uint32_t v) { append<std::uint32_t, store_le32>(out, v); }
-void append_le64(std::vector<std::uint8_t>& out, std::uint64_t v) { append<std::uint64_t, store_le64>(out, v); }
+void append_be16(std::vector<std::uint8_t>& out, std::uint16_t v)
+{
+    append<std::uint16_t, store_be16>(out, v);
+}
+void append_be32(std::vector<std::uint8_t>& out, std::uint32_t v)
+{
+    append<std::uint32_t, store_be32>(out, v);
+}
+void append_be64(std::vector<std::uint8_t>& out, std::uint64_t v)
+{
+    append<std::uint64_t, store_be64>(out, v);
+}
+void append_le16(std::vector<std::uint8_t>& out, std::uint16_t v)
+{
+    append<std::uint16_t, store_le16>(out, v);
+}
+void append_le32(std::vector<std::uint8_t>& out, std::uint32_t v)
+{
+    append<std::uint32_t, store_le32>(out, v);
+}
+void append_le64(std::vector<std::uint8_t>& out, std::uint64_t v)
+{
+    append<std::uint64_t, store_le64>(out, v);
+}
 
 ByteReader::ByteReader(std::span<const std::uint8_t> bytes, std::string name, std::uint64_t base_offset)
     : bytes_(bytes), name_(std::move(name)), base_(base_offset)

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/io/fd.h"
 
-#include <cerrno>
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "pvediff/io/error.h"
 
@@ -75,8 +76,8 @@ void pread_exact(int fd, std::span<std::uint8_t> buf, std::uint64_t offset, cons
 {
     std::size_t done = 0;
     while (done < buf.size()) {
-        const ssize_t n = ::pread(fd, buf.data() + done, buf.size() - done,
-                                  static_cast<off_t>(offset + done));
+        const ssize_t n =
+            ::pread(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
         if (n < 0) {
             if (errno == EINTR) {
                 continue;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/io/file_stream.h"
 
-#include <cerrno>
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
@@ -34,7 +35,9 @@ FileSource::FileSource(const std::string& path)
     }
 }
 
-FileSource::FileSource(Fd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {}
+FileSource::FileSource(Fd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name))
+{
+}
 
 std::size_t FileSource::read(std::span<std::uint8_t> buf)
 {

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/io/interrupt.h"
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstring>
-#include <fcntl.h>
 #include <map>
-#include <optional>
 #include <mutex>
-#include <pthread.h>
+#include <optional>
 #include <thread>
-#include <unistd.h>
 #include <utility>
 
 #include "pvediff/io/error.h"
@@ -79,7 +80,8 @@ void write_stderr(const std::string& text)
             ++removed;
         }
     }
-    write_stderr("pvediff: interrupted by " + (sigabbrev_np(sig) ? "SIG" + std::string(sigabbrev_np(sig)) : "a signal") +
+    write_stderr("pvediff: interrupted by " +
+                 (sigabbrev_np(sig) ? "SIG" + std::string(sigabbrev_np(sig)) : "a signal") +
                  (removed ? "; temporary files removed\n" : "\n"));
     ::_exit(128 + sig);
 }
@@ -96,7 +98,8 @@ InterruptExit::InterruptExit()
     }
     // A blocked mask survives fork and exec: a program pvediff starts (the chained
     // hook script) must get SIGTERM and the others as pvediff itself got them.
-    ::pthread_atfork(nullptr, nullptr, [] { ::pthread_sigmask(SIG_SETMASK, &registry().mask_at_start, nullptr); });
+    ::pthread_atfork(nullptr, nullptr,
+                     [] { ::pthread_sigmask(SIG_SETMASK, &registry().mask_at_start, nullptr); });
     if (::sigisemptyset(&set) == 0) {  // all three ignored: nothing to wait for
         std::thread(wait_and_exit, set).detach();
     }

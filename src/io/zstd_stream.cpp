@@ -63,10 +63,11 @@ public:
                                       "trailing garbage after the compressed stream");
                 }
                 if (ZSTD_getErrorCode(ret) == ZSTD_error_frameParameter_windowTooLarge) {
-                    throw_codec_error(name(), input_.offset() + in.pos, codec,
-                                      "the frame needs a window larger than 128 MiB (made with zstd --long?); "
-                                      "pvediff refuses it, as zstd -d does without --memory: vzdump never "
-                                      "writes such frames, recompress the file without --long");
+                    throw_codec_error(
+                        name(), input_.offset() + in.pos, codec,
+                        "the frame needs a window larger than 128 MiB (made with zstd --long?); "
+                        "pvediff refuses it, as zstd -d does without --memory: vzdump never "
+                        "writes such frames, recompress the file without --long");
                 }
                 throw_codec_error(name(), input_.offset() + in.pos, codec, ZSTD_getErrorName(ret));
             }

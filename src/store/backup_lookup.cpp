@@ -79,8 +79,8 @@ std::string describe_selector(const TimeSelector& s)
     if (s.date_only) {
         std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", s.year, s.month, s.day);
     } else {
-        std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", s.year, s.month, s.day, s.hour, s.minute,
-                      s.second);
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", s.year, s.month, s.day, s.hour,
+                      s.minute, s.second);
     }
     return buf;
 }
@@ -110,7 +110,8 @@ std::vector<FoundBackup> find_backups(const DumpDir& dir, std::uint32_t vmid, st
             if (!selector_matches(selector, ref.time())) {
                 continue;
             }
-            if (!best || best->time() < ref.time() || (best->time() == ref.time() && ref.full && !best->full)) {
+            if (!best || best->time() < ref.time() ||
+                (best->time() == ref.time() && ref.full && !best->full)) {
                 best = ref;
             }
         }

@@ -24,8 +24,8 @@ int days_in_month(int year, int month)
 bool fields_valid(int year, int month, int day, int hour, int minute, int second)
 {
     return year >= 1970 && year <= 9999 && month >= 1 && month <= 12 && day >= 1 &&
-           day <= days_in_month(year, month) && hour >= 0 && hour <= 23 && minute >= 0 &&
-           minute <= 59 && second >= 0 && second <= 59;
+           day <= days_in_month(year, month) && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 &&
+           second >= 0 && second <= 59;
 }
 
 // Reads exactly `width` decimal digits.
@@ -141,16 +141,16 @@ std::optional<BackupTime> parse_backup_time(std::string_view text)
 std::string format_backup_time(const BackupTime& t)
 {
     char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d_%02d_%02d-%02d_%02d_%02d", t.year, t.month, t.day, t.hour,
-                  t.minute, t.second);
+    std::snprintf(buf, sizeof buf, "%04d_%02d_%02d-%02d_%02d_%02d", t.year, t.month, t.day, t.hour, t.minute,
+                  t.second);
     return buf;
 }
 
 std::string display_time(const BackupTime& t)
 {
     char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", t.year, t.month, t.day, t.hour,
-                  t.minute, t.second);
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", t.year, t.month, t.day, t.hour, t.minute,
+                  t.second);
     return buf;
 }
 
@@ -162,8 +162,7 @@ BackupTime backup_time_from_instant(std::time_t instant)
     }
     // The instant is derived from the fields again, so a BackupTime is always a
     // function of its name (in the repeated hour this moves it to the first one).
-    return make_backup_time(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                            tm.tm_sec);
+    return make_backup_time(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 }  // namespace pvediff::store

@@ -80,11 +80,16 @@ void check_keep(const KeepOptions& k)
 std::string_view compress_choice_name(CompressChoice c)
 {
     switch (c) {
-    case CompressChoice::same: return "same";
-    case CompressChoice::none: return "none";
-    case CompressChoice::zstd: return "zstd";
-    case CompressChoice::lzo: return "lzo";
-    case CompressChoice::gzip: return "gzip";
+        case CompressChoice::same:
+            return "same";
+        case CompressChoice::none:
+            return "none";
+        case CompressChoice::zstd:
+            return "zstd";
+        case CompressChoice::lzo:
+            return "lzo";
+        case CompressChoice::gzip:
+            return "gzip";
     }
     return "?";
 }
@@ -102,11 +107,16 @@ std::string_view hook_phase_name(HookPhase p)
 io::Codec differential_codec(CompressChoice choice, io::Codec full_codec)
 {
     switch (choice) {
-    case CompressChoice::same: return full_codec;
-    case CompressChoice::none: return io::Codec::none;
-    case CompressChoice::zstd: return io::Codec::zstd;
-    case CompressChoice::lzo: return io::Codec::lzo;
-    case CompressChoice::gzip: return io::Codec::gzip;
+        case CompressChoice::same:
+            return full_codec;
+        case CompressChoice::none:
+            return io::Codec::none;
+        case CompressChoice::zstd:
+            return io::Codec::zstd;
+        case CompressChoice::lzo:
+            return io::Codec::lzo;
+        case CompressChoice::gzip:
+            return io::Codec::gzip;
     }
     return full_codec;
 }
@@ -192,7 +202,8 @@ void apply_setting(Settings& s, std::string_view key, std::string_view v)
     } else if (key == "zstd-threads") {
         s.zstd_threads = static_cast<int>(parse_count(key, v, 256));
     } else if (key == "engine") {
-        if (v.empty() || v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string_view::npos) {
+        if (v.empty() ||
+            v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string_view::npos) {
             bad_value(key, v, "an engine name");
         }
         s.engine = std::string(v);
@@ -214,8 +225,9 @@ void apply_setting(Settings& s, std::string_view key, std::string_view v)
         } else if (v == "structure") {
             s.verify = VerifyLevel::structure;
         } else if (v == "no" || v == "0") {
-            throw io::Error("verify cannot be switched off: a full is only replaced once its differential "
-                            "has been decoded and checked (use content or structure)");
+            throw io::Error(
+                "verify cannot be switched off: a full is only replaced once its differential "
+                "has been decoded and checked (use content or structure)");
         } else {
             bad_value(key, v, "content or structure");
         }
@@ -341,10 +353,12 @@ Config parse_config(std::string_view text, const std::string& origin)
             const auto rest = key.substr(vmid_prefix.size());
             const auto dash = rest.find('-');
             std::uint32_t vmid = 0;
-            const auto [p, ec] = std::from_chars(rest.data(), rest.data() + (dash == std::string_view::npos ? 0 : dash), vmid);
+            const auto [p, ec] =
+                std::from_chars(rest.data(), rest.data() + (dash == std::string_view::npos ? 0 : dash), vmid);
             if (dash == std::string_view::npos || dash == 0 || ec != std::errc() || p != rest.data() + dash ||
                 rest[0] == '0' || dash + 1 >= rest.size()) {
-                detail::throw_line_error(origin, l.line, "bad key '" + l.key + "' (expected vmid-<ID>-<key>)");
+                detail::throw_line_error(origin, l.line,
+                                         "bad key '" + l.key + "' (expected vmid-<ID>-<key>)");
             }
             key = rest.substr(dash + 1);
             if (global_only(key)) {
@@ -361,11 +375,11 @@ Config parse_config(std::string_view text, const std::string& origin)
         }
         if (is_retention_key(key)) {
             const bool has_prune = keys.contains("prune-backups");
-            const bool has_keep = std::any_of(keys.begin(), keys.end(), [](const auto& kv) {
-                return kv.first.starts_with("keep-");
-            });
+            const bool has_keep = std::any_of(keys.begin(), keys.end(),
+                                              [](const auto& kv) { return kv.first.starts_with("keep-"); });
             if ((key == "prune-backups" && has_keep) || (key != "prune-backups" && has_prune)) {
-                detail::throw_line_error(origin, l.line, "use either prune-backups or keep-* options, not both");
+                detail::throw_line_error(origin, l.line,
+                                         "use either prune-backups or keep-* options, not both");
             }
         }
         keys.emplace(key_str, l.line);

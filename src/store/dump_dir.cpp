@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/store/dump_dir.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <map>
-#include <sys/stat.h>
 #include <system_error>
 
 #include "pvediff/io/error.h"
@@ -33,13 +34,26 @@ struct GuestBuilder {
 void attach_sidecar(Sidecars& sidecars, const DirEntry& entry)
 {
     switch (entry.parsed.kind) {
-    case EntryKind::notes: sidecars.notes = entry.name; break;
-    case EntryKind::protected_marker: sidecars.protected_marker = entry.name; break;
-    case EntryKind::manifest: sidecars.manifest = entry.name; break;
-    case EntryKind::index: sidecars.index = entry.name; break;
-    case EntryKind::restored_marker: sidecars.restored_marker = entry.name; break;
-    case EntryKind::verified_record: sidecars.verified = entry.name; break;
-    default: break;
+        case EntryKind::notes:
+            sidecars.notes = entry.name;
+            break;
+        case EntryKind::protected_marker:
+            sidecars.protected_marker = entry.name;
+            break;
+        case EntryKind::manifest:
+            sidecars.manifest = entry.name;
+            break;
+        case EntryKind::index:
+            sidecars.index = entry.name;
+            break;
+        case EntryKind::restored_marker:
+            sidecars.restored_marker = entry.name;
+            break;
+        case EntryKind::verified_record:
+            sidecars.verified = entry.name;
+            break;
+        default:
+            break;
     }
 }
 
@@ -57,8 +71,7 @@ GuestBackups build_guest(GuestKey key, GuestBuilder& b)
         }
     }
     for (auto& [name, chain] : b.chains) {
-        std::sort(chain.differentials.begin(), chain.differentials.end(),
-                  newer_first<DifferentialBackup>);
+        std::sort(chain.differentials.begin(), chain.differentials.end(), newer_first<DifferentialBackup>);
         out.chains.push_back(std::move(chain));
     }
     std::sort(out.chains.begin(), out.chains.end(),
@@ -178,18 +191,24 @@ DumpDir scan_dump_dir(const std::filesystem::path& dir)
         }
         GuestBuilder& b = builders[*entry.parsed.guest];
         switch (entry.parsed.kind) {
-        case EntryKind::full: {
-            FullBackup full{entry.name, *entry.parsed.full, entry.size, entry.mtime, {}, false};
-            b.chains.emplace(entry.name, Chain{std::move(full), {}});
-            break;
-        }
-        case EntryKind::differential:
-            b.differentials.push_back(
-                DifferentialBackup{entry.name, *entry.parsed.differential, entry.size, entry.mtime, {}});
-            break;
-        case EntryKind::log: b.logs.push_back(std::move(entry)); break;
-        case EntryKind::in_progress: b.in_progress.push_back(std::move(entry)); break;
-        default: b.sidecars.push_back(std::move(entry)); break;
+            case EntryKind::full: {
+                FullBackup full{entry.name, *entry.parsed.full, entry.size, entry.mtime, {}, false};
+                b.chains.emplace(entry.name, Chain{std::move(full), {}});
+                break;
+            }
+            case EntryKind::differential:
+                b.differentials.push_back(
+                    DifferentialBackup{entry.name, *entry.parsed.differential, entry.size, entry.mtime, {}});
+                break;
+            case EntryKind::log:
+                b.logs.push_back(std::move(entry));
+                break;
+            case EntryKind::in_progress:
+                b.in_progress.push_back(std::move(entry));
+                break;
+            default:
+                b.sidecars.push_back(std::move(entry));
+                break;
         }
     }
     for (auto& [key, builder] : builders) {

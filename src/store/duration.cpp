@@ -12,16 +12,26 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text, std::c
     }
     std::int64_t unit = bare_unit.count();
     switch (text.back()) {
-    case 's': unit = 1; break;
-    case 'm': unit = 60; break;
-    case 'h': unit = 3600; break;
-    case 'd': unit = 86400; break;
-    case 'w': unit = 7 * 86400; break;
-    default:
-        if (text.back() < '0' || text.back() > '9') {
-            return std::nullopt;  // an unknown unit
-        }
-        break;
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        case 'w':
+            unit = 7 * 86400;
+            break;
+        default:
+            if (text.back() < '0' || text.back() > '9') {
+                return std::nullopt;  // an unknown unit
+            }
+            break;
     }
     if (text.back() < '0' || text.back() > '9') {
         text.remove_suffix(1);

@@ -72,18 +72,30 @@ std::string final_name_of_temp(std::string_view name)
 std::string_view entry_kind_name(EntryKind kind)
 {
     switch (kind) {
-    case EntryKind::full: return "full";
-    case EntryKind::differential: return "differential";
-    case EntryKind::log: return "log";
-    case EntryKind::notes: return "notes";
-    case EntryKind::protected_marker: return "protected";
-    case EntryKind::manifest: return "manifest";
-    case EntryKind::index: return "index";
-    case EntryKind::restored_marker: return "restored";
-    case EntryKind::verified_record: return "verified";
-    case EntryKind::in_progress: return "in-progress";
-    case EntryKind::lock: return "lock";
-    case EntryKind::other: return "other";
+        case EntryKind::full:
+            return "full";
+        case EntryKind::differential:
+            return "differential";
+        case EntryKind::log:
+            return "log";
+        case EntryKind::notes:
+            return "notes";
+        case EntryKind::protected_marker:
+            return "protected";
+        case EntryKind::manifest:
+            return "manifest";
+        case EntryKind::index:
+            return "index";
+        case EntryKind::restored_marker:
+            return "restored";
+        case EntryKind::verified_record:
+            return "verified";
+        case EntryKind::in_progress:
+            return "in-progress";
+        case EntryKind::lock:
+            return "lock";
+        case EntryKind::other:
+            return "other";
     }
     return "?";
 }

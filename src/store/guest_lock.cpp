@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/store/guest_lock.h"
 
-#include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <string_view>
 #include <thread>
-#include <unistd.h>
 
 #include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
@@ -146,8 +147,9 @@ std::filesystem::path lock_path(const std::filesystem::path& dump_dir, GuestType
 
 namespace {
 
-void wait_for_lock(int fd, const std::filesystem::path& path, short type, const std::filesystem::path& dump_dir,
-                   std::uint32_t vmid, std::chrono::seconds timeout, const std::function<void()>& on_wait)
+void wait_for_lock(int fd, const std::filesystem::path& path, short type,
+                   const std::filesystem::path& dump_dir, std::uint32_t vmid, std::chrono::seconds timeout,
+                   const std::function<void()>& on_wait)
 {
     const auto start = std::chrono::steady_clock::now();
     const auto deadline = start + timeout;

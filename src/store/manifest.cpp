@@ -16,17 +16,28 @@
 namespace pvediff::store {
 namespace {
 
-constexpr std::array<std::string_view, 16> known_keys = {
-    "format-version", "kind",        "file",          "codec",         "content-size",
-    "content-sha256", "full-name",   "full-content-size", "full-content-sha256", "engine",
-    "copied-bytes",   "literal-bytes", "windows",     "delta-bytes",   "created",
-    "pvediff-version"};
+constexpr std::array<std::string_view, 16> known_keys = {"format-version",
+                                                         "kind",
+                                                         "file",
+                                                         "codec",
+                                                         "content-size",
+                                                         "content-sha256",
+                                                         "full-name",
+                                                         "full-content-size",
+                                                         "full-content-sha256",
+                                                         "engine",
+                                                         "copied-bytes",
+                                                         "literal-bytes",
+                                                         "windows",
+                                                         "delta-bytes",
+                                                         "created",
+                                                         "pvediff-version"};
 constexpr std::array<std::string_view, 7> delta_keys = {
     "full-name", "full-content-size", "full-content-sha256", "engine", "copied-bytes", "literal-bytes",
     "windows"};
 constexpr std::array<std::string_view, 8> required_keys = {
-    "kind", "file", "codec", "content-size", "content-sha256", "created", "pvediff-version",
-    "format-version"};
+    "kind",           "file",    "codec",           "content-size",
+    "content-sha256", "created", "pvediff-version", "format-version"};
 
 bool is_known(std::string_view key)
 {
@@ -79,7 +90,8 @@ bool has_line_break(std::string_view s)
 
 class Reader {
 public:
-    Reader(const std::string& origin, std::vector<detail::KvLine> lines) : origin_(origin), lines_(std::move(lines))
+    Reader(const std::string& origin, std::vector<detail::KvLine> lines)
+        : origin_(origin), lines_(std::move(lines))
     {
         for (const auto& l : lines_) {
             if (!by_key_.emplace(l.key, &l).second) {

@@ -99,9 +99,12 @@ constexpr std::array<Extension, 11> full_extensions = {{
 std::string_view guest_type_name(GuestType type)
 {
     switch (type) {
-    case GuestType::qemu: return "qemu";
-    case GuestType::lxc: return "lxc";
-    case GuestType::openvz: return "openvz";
+        case GuestType::qemu:
+            return "qemu";
+        case GuestType::lxc:
+            return "lxc";
+        case GuestType::openvz:
+            return "openvz";
     }
     return "?";
 }
@@ -133,11 +136,16 @@ std::string_view archive_format_name(ArchiveFormat format)
 std::string_view archive_codec_name(ArchiveCodec codec)
 {
     switch (codec) {
-    case ArchiveCodec::none: return "none";
-    case ArchiveCodec::zstd: return "zstd";
-    case ArchiveCodec::lzo: return "lzo";
-    case ArchiveCodec::gzip: return "gzip";
-    case ArchiveCodec::bzip2: return "bzip2";
+        case ArchiveCodec::none:
+            return "none";
+        case ArchiveCodec::zstd:
+            return "zstd";
+        case ArchiveCodec::lzo:
+            return "lzo";
+        case ArchiveCodec::gzip:
+            return "gzip";
+        case ArchiveCodec::bzip2:
+            return "bzip2";
     }
     return "?";
 }
@@ -145,11 +153,16 @@ std::string_view archive_codec_name(ArchiveCodec codec)
 std::string_view archive_codec_extension(ArchiveCodec codec)
 {
     switch (codec) {
-    case ArchiveCodec::none: return "";
-    case ArchiveCodec::zstd: return ".zst";
-    case ArchiveCodec::lzo: return ".lzo";
-    case ArchiveCodec::gzip: return ".gz";
-    case ArchiveCodec::bzip2: return ".bz2";
+        case ArchiveCodec::none:
+            return "";
+        case ArchiveCodec::zstd:
+            return ".zst";
+        case ArchiveCodec::lzo:
+            return ".lzo";
+        case ArchiveCodec::gzip:
+            return ".gz";
+        case ArchiveCodec::bzip2:
+            return ".bz2";
     }
     return "";
 }
@@ -157,11 +170,16 @@ std::string_view archive_codec_extension(ArchiveCodec codec)
 std::optional<io::Codec> to_io_codec(ArchiveCodec codec)
 {
     switch (codec) {
-    case ArchiveCodec::none: return io::Codec::none;
-    case ArchiveCodec::zstd: return io::Codec::zstd;
-    case ArchiveCodec::lzo: return io::Codec::lzo;
-    case ArchiveCodec::gzip: return io::Codec::gzip;
-    case ArchiveCodec::bzip2: return std::nullopt;
+        case ArchiveCodec::none:
+            return io::Codec::none;
+        case ArchiveCodec::zstd:
+            return io::Codec::zstd;
+        case ArchiveCodec::lzo:
+            return io::Codec::lzo;
+        case ArchiveCodec::gzip:
+            return io::Codec::gzip;
+        case ArchiveCodec::bzip2:
+            return std::nullopt;
     }
     return std::nullopt;
 }
@@ -169,10 +187,14 @@ std::optional<io::Codec> to_io_codec(ArchiveCodec codec)
 ArchiveCodec from_io_codec(io::Codec codec)
 {
     switch (codec) {
-    case io::Codec::none: return ArchiveCodec::none;
-    case io::Codec::zstd: return ArchiveCodec::zstd;
-    case io::Codec::lzo: return ArchiveCodec::lzo;
-    case io::Codec::gzip: return ArchiveCodec::gzip;
+        case io::Codec::none:
+            return ArchiveCodec::none;
+        case io::Codec::zstd:
+            return ArchiveCodec::zstd;
+        case io::Codec::lzo:
+            return ArchiveCodec::lzo;
+        case io::Codec::gzip:
+            return ArchiveCodec::gzip;
     }
     return ArchiveCodec::none;
 }
@@ -234,7 +256,8 @@ std::optional<DifferentialName> parse_differential_name(std::string_view file_na
         return std::nullopt;
     }
     rest.remove_prefix(vcdiff_extension.size());
-    for (ArchiveCodec codec : {ArchiveCodec::none, ArchiveCodec::zstd, ArchiveCodec::lzo, ArchiveCodec::gzip}) {
+    for (ArchiveCodec codec :
+         {ArchiveCodec::none, ArchiveCodec::zstd, ArchiveCodec::lzo, ArchiveCodec::gzip}) {
         if (rest == archive_codec_extension(codec)) {
             return DifferentialName{*full, std::string(full_file), *time, codec};
         }

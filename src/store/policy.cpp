@@ -24,7 +24,8 @@ std::string guest_label(const BackupName& n)
 }
 
 // Time from the guest's newest backup before `t` (full or differential) to `t`.
-std::optional<std::chrono::seconds> since_previous_backup(const GuestBackups& guest, const NewArchive& archive)
+std::optional<std::chrono::seconds> since_previous_backup(const GuestBackups& guest,
+                                                          const NewArchive& archive)
 {
     std::optional<std::time_t> previous;
     for (const BackupRef& b : all_backups(guest)) {
@@ -85,7 +86,8 @@ Decision decide_backup(const DumpDir& dir, const NewArchive& archive, const Effe
     return decide_backup(dir.find(GuestKey{archive.name.type, archive.name.vmid}), archive, settings);
 }
 
-Decision decide_backup(const GuestBackups* guest, const NewArchive& archive, const EffectiveSettings& settings)
+Decision decide_backup(const GuestBackups* guest, const NewArchive& archive,
+                       const EffectiveSettings& settings)
 {
     const BackupName& n = archive.name;
     if (settings.fullbackup.count() <= 0) {
@@ -95,7 +97,8 @@ Decision decide_backup(const GuestBackups* guest, const NewArchive& archive, con
         return stays_full("the archive is protected: never converted, it stays a full");
     }
     if (n.codec == ArchiveCodec::bzip2) {
-        return stays_full("the archive is compressed with bzip2, which pvediff does not read: it stays a full");
+        return stays_full(
+            "the archive is compressed with bzip2, which pvediff does not read: it stays a full");
     }
     const FullBackup* newest = nullptr;
     if (guest != nullptr) {
@@ -126,8 +129,9 @@ Decision decide_backup(const GuestBackups* guest, const NewArchive& archive, con
     }
     const std::string& base = newest->file;
     if (newest->name.format != n.format) {
-        return stays_full("the newest full " + base + " is a " + std::string(archive_format_name(newest->name.format)) +
-                          " archive, this one a " + std::string(archive_format_name(n.format)) + ": it stays a full");
+        return stays_full("the newest full " + base + " is a " +
+                          std::string(archive_format_name(newest->name.format)) + " archive, this one a " +
+                          std::string(archive_format_name(n.format)) + ": it stays a full");
     }
     if (!to_io_codec(newest->name.codec)) {
         return stays_full("the newest full " + base + " is compressed with " +
@@ -135,7 +139,8 @@ Decision decide_backup(const GuestBackups* guest, const NewArchive& archive, con
                           ", which pvediff does not read: it stays a full");
     }
     if (newest->being_replaced) {
-        return stays_full("the newest full " + base + " has a pvediff temporary file (another run is replacing "
+        return stays_full("the newest full " + base +
+                          " has a pvediff temporary file (another run is replacing "
                           "it, or one failed): it stays a full");
     }
     if (newest->size == 0) {
@@ -144,17 +149,18 @@ Decision decide_backup(const GuestBackups* guest, const NewArchive& archive, con
     const std::chrono::seconds age(n.time.time - newest->name.time.time);
     const std::chrono::seconds slack = schedule_slack(since_previous_backup(*guest, archive));
     const std::chrono::seconds limit = settings.fullbackup - slack;
-    const std::string rule = "fullbackup " + format_duration(settings.fullbackup) + " less " + format_age(slack) +
-                             " slack";
+    const std::string rule =
+        "fullbackup " + format_duration(settings.fullbackup) + " less " + format_age(slack) + " slack";
     if (age >= limit) {
         return stays_full("the newest full " + base + " is " + format_age(age) + " old (" + rule +
                           "): this backup stays a new full");
     }
-    return Decision{*newest, "differential against " + base + ", " + format_age(age) + " old (new full due at " +
-                                 format_age(limit) + ", " + rule + ")"};
+    return Decision{*newest, "differential against " + base + ", " + format_age(age) +
+                                 " old (new full due at " + format_age(limit) + ", " + rule + ")"};
 }
 
-SizeCheck check_differential_size(std::uint64_t differential_bytes, std::uint64_t full_bytes, double max_ratio)
+SizeCheck check_differential_size(std::uint64_t differential_bytes, std::uint64_t full_bytes,
+                                  double max_ratio)
 {
     if (full_bytes == 0) {
         return SizeCheck{false, "the full is empty: the differential is discarded, the archive stays a full"};
@@ -164,7 +170,8 @@ SizeCheck check_differential_size(std::uint64_t differential_bytes, std::uint64_
     std::snprintf(text, sizeof text, "%.1f%% of its full (limit %.1f%%)", std::min(ratio, 1e6) * 100.0,
                   max_ratio * 100.0);
     if (ratio > max_ratio) {
-        return SizeCheck{false, "the differential is " + std::string(text) + ": discarded, the archive stays a full"};
+        return SizeCheck{
+            false, "the differential is " + std::string(text) + ": discarded, the archive stays a full"};
     }
     return SizeCheck{true, "the differential is " + std::string(text)};
 }

@@ -30,7 +30,8 @@ std::vector<std::string_view> split_list(std::string_view s)
     std::size_t start = 0;
     while (start <= s.size()) {
         const auto end = s.find_first_of(", ;", start);
-        const auto item = trim(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+        const auto item =
+            trim(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
         if (!item.empty()) {
             out.push_back(item);
         }
@@ -87,8 +88,8 @@ bool valid_id(std::string_view id)
         return false;
     }
     for (const char c : id) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                        c == '_' || c == '.';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '-' || c == '_' || c == '.';
         if (!ok) {
             return false;
         }
@@ -155,7 +156,8 @@ std::vector<BackupStorage> parse_backup_storages(std::string_view text, std::str
     std::size_t pos = 0;
     while (pos < text.size()) {
         const auto nl = text.find('\n', pos);
-        const std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+        const std::string_view line =
+            text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
         pos = nl == std::string_view::npos ? text.size() : nl + 1;
         const std::string_view content = trim(line);
         if (content.empty()) {
@@ -186,7 +188,8 @@ std::vector<BackupStorage> parse_backup_storages(std::string_view text, std::str
         }
         const auto space = content.find_first_of(blanks);
         const auto key = content.substr(0, space);
-        const auto value = space == std::string_view::npos ? std::string_view("1") : trim(content.substr(space));
+        const auto value =
+            space == std::string_view::npos ? std::string_view("1") : trim(content.substr(space));
         if (key == "path") {
             section->path = std::string(value);
         } else if (key == "content") {

@@ -8,7 +8,6 @@
 #include <set>
 
 #include "pvediff/io/atomic_file.h"
-
 #include "pvediff/store/policy.h"
 
 namespace pvediff::store {
@@ -26,12 +25,12 @@ struct Candidate {
 using PeriodOf = std::string (*)(const std::tm&, std::size_t);
 
 // strftime with a literal pattern at each call site, so the compiler checks it.
-#define PVEDIFF_PERIOD_ID(name, pattern)                             \
-    std::string name(const std::tm& t, std::size_t)                  \
-    {                                                                \
-        char buf[64];                                                \
+#define PVEDIFF_PERIOD_ID(name, pattern)                                   \
+    std::string name(const std::tm& t, std::size_t)                        \
+    {                                                                      \
+        char buf[64];                                                      \
         const std::size_t n = std::strftime(buf, sizeof buf, pattern, &t); \
-        return std::string(buf, n);                                  \
+        return std::string(buf, n);                                        \
     }
 
 std::string last_id(const std::tm&, std::size_t index)
@@ -120,9 +119,12 @@ OrphanItem stale_temp(const std::filesystem::path& dir, const DirEntry& e, const
 std::string_view orphan_kind_name(OrphanKind kind)
 {
     switch (kind) {
-    case OrphanKind::differential: return "differential";
-    case OrphanKind::sidecar: return "sidecar";
-    case OrphanKind::temp_file: return "temporary file";
+        case OrphanKind::differential:
+            return "differential";
+        case OrphanKind::sidecar:
+            return "sidecar";
+        case OrphanKind::temp_file:
+            return "temporary file";
     }
     return "?";
 }

@@ -34,8 +34,8 @@ std::string format_verified_record(const VerifiedRecord& r)
     return fmt::format(
         "# pvediff verify result: the backup is checked again when it changes, failed, or this is old\n"
         "file: {}\nverified: {}\nresult: {}\nfile-size: {}\nfile-mtime-ns: {}\nmanifest-sha256: {}\n",
-        r.file, static_cast<std::int64_t>(r.verified), r.ok ? "ok" : "failed", r.identity.size, r.identity.mtime_ns,
-        r.identity.manifest_sha256 ? io::to_hex(*r.identity.manifest_sha256) : "-");
+        r.file, static_cast<std::int64_t>(r.verified), r.ok ? "ok" : "failed", r.identity.size,
+        r.identity.mtime_ns, r.identity.manifest_sha256 ? io::to_hex(*r.identity.manifest_sha256) : "-");
 }
 
 VerifiedRecord parse_verified_record(std::string_view text, const std::string& origin)
@@ -97,8 +97,9 @@ VerifiedRecord parse_verified_record(std::string_view text, const std::string& o
         }
     }
     if (!(seen_file && seen_time && seen_result && seen_size && seen_mtime && seen_sha)) {
-        throw io::file_error(origin, "incomplete verify record (file, verified, result, file-size, "
-                                     "file-mtime-ns and manifest-sha256 are required)");
+        throw io::file_error(origin,
+                             "incomplete verify record (file, verified, result, file-size, "
+                             "file-mtime-ns and manifest-sha256 are required)");
     }
     return r;
 }
@@ -108,7 +109,8 @@ std::filesystem::path verified_record_path(const std::filesystem::path& file)
     return file.parent_path() / (file.filename().string() + std::string(verified_suffix));
 }
 
-BackupIdentity backup_identity_of(const std::filesystem::path& file, std::optional<io::Digest> manifest_sha256)
+BackupIdentity backup_identity_of(const std::filesystem::path& file,
+                                  std::optional<io::Digest> manifest_sha256)
 {
     const io::DirHandle dir = io::DirHandle::of(file);
     const auto st = dir.stat_entry(file.filename().string());
@@ -165,12 +167,18 @@ VerifyDecision decide_verify(const std::optional<VerifiedRecord>& record, const 
 std::string_view verify_reason_text(VerifyReason reason)
 {
     switch (reason) {
-    case VerifyReason::never_verified: return "never verified";
-    case VerifyReason::failed_before: return "failed last time";
-    case VerifyReason::changed: return "changed since it was verified";
-    case VerifyReason::due: return "last verified longer ago than verify-every";
-    case VerifyReason::recorded_in_future: return "recorded verify time is in the future";
-    case VerifyReason::recently_ok: return "verified recently";
+        case VerifyReason::never_verified:
+            return "never verified";
+        case VerifyReason::failed_before:
+            return "failed last time";
+        case VerifyReason::changed:
+            return "changed since it was verified";
+        case VerifyReason::due:
+            return "last verified longer ago than verify-every";
+        case VerifyReason::recorded_in_future:
+            return "recorded verify time is in the future";
+        case VerifyReason::recently_ok:
+            return "verified recently";
     }
     return "?";
 }

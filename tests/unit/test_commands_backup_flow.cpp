@@ -81,7 +81,8 @@ TEST_F(BackupFlow, DamagedArchiveIsLeftAsVzdumpWroteIt)
     fs::copy_file(tmp / "t0.tar", dump(full_name));
     backup(full_name);
     const auto t1 = test::read_file(tmp / "t1.tar");
-    test::write_file(dump(next_name), {t1.begin(), t1.begin() + static_cast<std::ptrdiff_t>(t1.size() * 6 / 10)});
+    test::write_file(dump(next_name),
+                     {t1.begin(), t1.begin() + static_cast<std::ptrdiff_t>(t1.size() * 6 / 10)});
     const std::string before = test::sha256_hex_of_file(dump(next_name));
     EXPECT_THROW(backup(next_name), io::Error);
     EXPECT_EQ(test::sha256_hex_of_file(dump(next_name)), before);

@@ -98,7 +98,8 @@ TEST(MountView, LeavesOutOrphansAndDifferentialsOfUnknownSize)
 {
     test::ScopedTz tz("UTC");
     test::TempDir dir;
-    const std::string orphan = "vzdump-qemu-102-2026_11_01-01_00_00.vma.zst--differential-2026_11_02-01_00_00.vcdiff.zst";
+    const std::string orphan =
+        "vzdump-qemu-102-2026_11_01-01_00_00.vma.zst--differential-2026_11_02-01_00_00.vcdiff.zst";
     for (const auto& f : {vm_full, vm_diff1, vm_diff2, orphan}) {
         test::touch(dir / f, "data");
     }
@@ -132,7 +133,8 @@ TEST(MountView, WritesOnlyReachTheNotesAndProtectedMarkerOfAShownBackup)
     EXPECT_EQ(marker->kind, ViewKind::protected_marker);
     EXPECT_EQ(writable_sidecar(v, vm_full + ".notes")->dump_dir_name, vm_full + ".notes");
 
-    for (const std::string& bad : std::vector<std::string>{shown, shown + ".log", shown + ".notes.tmp.", shown + ".notes.tmp.12x",
+    for (const std::string& bad :
+         std::vector<std::string>{shown, shown + ".log", shown + ".notes.tmp.", shown + ".notes.tmp.12x",
                                   shown + ".notes.tmp.12345678901", std::string("other.notes"),
                                   "vzdump-qemu-101-2026_11_29-01_00_00.vma.notes", vm_diff1 + ".notes",
                                   shown + ".pvediff-manifest", shown + ".notes/../x"}) {

@@ -26,8 +26,12 @@ TEST(CommandsPrintable, ControlCharactersAreEscaped)
 
 TEST(CommandsPrintable, C1ControlsAndBrokenUtf8AreEscaped)
 {
-    EXPECT_EQ(printable("\xc2\x9b" "31m"), "\\xc2\\x9b31m");  // U+009B, the 8-bit CSI
-    EXPECT_EQ(printable("\x9b" "31m"), "\\x9b31m");           // a lone C1 byte
+    EXPECT_EQ(printable("\xc2\x9b"
+                        "31m"),
+              "\\xc2\\x9b31m");  // U+009B, the 8-bit CSI
+    EXPECT_EQ(printable("\x9b"
+                        "31m"),
+              "\\x9b31m");                                    // a lone C1 byte
     EXPECT_EQ(printable("\xc3"), "\\xc3");                    // cut sequence
     EXPECT_EQ(printable("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
     EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <set>
 #include <random>
+#include <set>
 
 #include "pvediff/engine/chunk_chunker.h"
 #include "pvediff/engine/chunk_index.h"
@@ -14,8 +14,8 @@
 namespace pvediff::engine {
 namespace {
 
-std::vector<Chunk> chunk_all(const std::vector<std::uint8_t>& data, std::size_t piece, const ChunkParams& params,
-                             const LayoutFactory& layout)
+std::vector<Chunk> chunk_all(const std::vector<std::uint8_t>& data, std::size_t piece,
+                             const ChunkParams& params, const LayoutFactory& layout)
 {
     std::vector<Chunk> chunks;
     std::uint64_t expect = 0;
@@ -57,7 +57,8 @@ TEST(Chunker, DeterministicAcrossPieceSizes)
     const ChunkParams params;
     const auto ref = chunk_all(data, data.size(), params, nullptr);
     ASSERT_GT(ref.size(), 20U);
-    for (const std::size_t piece : {std::size_t{1} << 20, std::size_t{4096}, std::size_t{777}, std::size_t{0}}) {
+    for (const std::size_t piece :
+         {std::size_t{1} << 20, std::size_t{4096}, std::size_t{777}, std::size_t{0}}) {
         EXPECT_TRUE(same_chunks(ref, chunk_all(data, piece, params, nullptr))) << piece;
     }
     for (const auto& c : ref) {

@@ -62,8 +62,14 @@ protected:
         test::write_file(dir / file, vma);
         return vma;
     }
-    std::vector<std::uint8_t> write_day1(std::uint32_t order_seed) { return write_day("day1.vma", order_seed); }
-    std::vector<std::uint8_t> write_day2(std::uint32_t order_seed) { return write_day("day2.vma", order_seed); }
+    std::vector<std::uint8_t> write_day1(std::uint32_t order_seed)
+    {
+        return write_day("day1.vma", order_seed);
+    }
+    std::vector<std::uint8_t> write_day2(std::uint32_t order_seed)
+    {
+        return write_day("day2.vma", order_seed);
+    }
     // Copies bytes inside the disk, as a guest copying a file does.
     void copy_on_disk(std::size_t from, std::size_t length, std::size_t to)
     {

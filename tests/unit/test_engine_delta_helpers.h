@@ -14,12 +14,14 @@ namespace pvediff::engine::test_delta {
 
 // Stock `xdelta3 -e <args> -s base target` into a delta; returns its bytes.
 inline std::vector<std::uint8_t> stock_encode(const test::TempDir& dir, const std::vector<std::uint8_t>& base,
-                                              const std::vector<std::uint8_t>& target, const std::string& args)
+                                              const std::vector<std::uint8_t>& target,
+                                              const std::string& args)
 {
     test::write_file(dir / "stock-base", base);
     test::write_file(dir / "stock-target", target);
-    const std::string cmd = "xdelta3 -e -f " + args + " -s " + test::shell_quote((dir / "stock-base").string()) +
-                            " " + test::shell_quote((dir / "stock-target").string()) + " " +
+    const std::string cmd = "xdelta3 -e -f " + args + " -s " +
+                            test::shell_quote((dir / "stock-base").string()) + " " +
+                            test::shell_quote((dir / "stock-target").string()) + " " +
                             test::shell_quote((dir / "stock-delta").string());
     EXPECT_EQ(test::run(cmd), 0) << cmd;
     return test::read_file(dir / "stock-delta");
@@ -46,7 +48,8 @@ inline DeltaOpener opener(const std::vector<std::uint8_t>& delta)
 // engine::decode in memory.
 inline std::vector<std::uint8_t> decode_bytes(const std::vector<std::uint8_t>& base,
                                               const std::vector<std::uint8_t>& delta,
-                                              const DecodeOptions& options = {}, DecodeResult* result = nullptr)
+                                              const DecodeOptions& options = {},
+                                              DecodeResult* result = nullptr)
 {
     io::MemorySource base_src(base, "<full>");
     io::MemorySink out;

@@ -16,8 +16,11 @@ namespace {
 using Bytes = std::vector<std::uint8_t>;
 
 // Default code table indices (RFC 3284, 5.6).
-std::uint8_t add_op(std::uint8_t size) { return static_cast<std::uint8_t>(1 + size); }  // size 0..17
-std::uint8_t copy_op(std::uint8_t mode, std::uint8_t size)                               // size 0 or 4..18
+std::uint8_t add_op(std::uint8_t size)
+{
+    return static_cast<std::uint8_t>(1 + size);
+}  // size 0..17
+std::uint8_t copy_op(std::uint8_t mode, std::uint8_t size)  // size 0 or 4..18
 {
     return static_cast<std::uint8_t>(19 + mode * 16 + (size == 0 ? 0 : size - 3));
 }

@@ -133,7 +133,8 @@ TEST(VcdiffWriter, IdenticalTargetIsTiny)
     io::MemorySink sink;
     VcdiffWriter w(sink);
     for (std::size_t off = 0; off < base.size(); off += 65536) {
-        w.copy(off, std::span<const std::uint8_t>(base.data() + off, std::min<std::size_t>(65536, base.size() - off)));
+        w.copy(off, std::span<const std::uint8_t>(base.data() + off,
+                                                  std::min<std::size_t>(65536, base.size() - off)));
     }
     w.finish();
     EXPECT_EQ(w.stats().copied_bytes, base.size());

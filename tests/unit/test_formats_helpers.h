@@ -27,8 +27,8 @@ inline std::vector<std::uint8_t> fixture_vma()
     return read_file(dir / "f.vma");
 }
 
-inline std::vector<formats::Region> layout_of(std::span<const std::uint8_t> data, formats::ArchiveFormat format,
-                                              std::size_t piece)
+inline std::vector<formats::Region> layout_of(std::span<const std::uint8_t> data,
+                                              formats::ArchiveFormat format, std::size_t piece)
 {
     auto parser = formats::make_layout_parser(format);
     std::vector<formats::Region> out;
@@ -84,7 +84,8 @@ inline std::vector<std::uint8_t> synthetic_disk(std::uint64_t size, std::uint32_
         const std::size_t start = static_cast<std::size_t>(c * 65536);
         const std::size_t end = static_cast<std::size_t>(std::min<std::uint64_t>(size, start + 65536));
         if ((c + seed) % 5 == 1) {
-            std::fill(d.begin() + static_cast<std::ptrdiff_t>(start), d.begin() + static_cast<std::ptrdiff_t>(end), 0);
+            std::fill(d.begin() + static_cast<std::ptrdiff_t>(start),
+                      d.begin() + static_cast<std::ptrdiff_t>(end), 0);
         } else if ((c + seed) % 3 == 0) {
             for (std::size_t b = start; b < end; b += 4096 * 3) {
                 std::fill(d.begin() + static_cast<std::ptrdiff_t>(b),
@@ -116,7 +117,8 @@ inline std::vector<std::uint8_t> write_vma(const std::vector<SyntheticDevice>& d
         wd.push_back({d.name, d.size});
     }
     formats::VmaWriter w(sink, uuid, 1700000000 + seed,
-                         {{"qemu-server.conf", "memory: 2048\n#qmdump#map:scsi0:drive-scsi0:local:raw:\n"}}, wd);
+                         {{"qemu-server.conf", "memory: 2048\n#qmdump#map:scsi0:drive-scsi0:local:raw:\n"}},
+                         wd);
     if (order.empty()) {
         for (std::size_t i = 0; i < devs.size(); ++i) {
             for (std::uint64_t c = 0; c * 65536 < devs[i].size; ++c) {

@@ -82,7 +82,8 @@ TEST(VmaLayout, FindsEveryBlockOfWriterOutput)
             const std::size_t n = std::min<std::size_t>(4096, disks[d].size() - off);
             std::memcpy(block.data(), disks[d].data() + off, n);
             if (std::any_of(block.begin(), block.end(), [](auto b) { return b != 0; })) {
-                expected[vma_block_key(static_cast<std::uint8_t>(d + 1), static_cast<std::uint32_t>(off / 65536),
+                expected[vma_block_key(static_cast<std::uint8_t>(d + 1),
+                                       static_cast<std::uint32_t>(off / 65536),
                                        static_cast<unsigned>(off % 65536 / 4096))] = block;
             }
         }

@@ -35,8 +35,8 @@ protected:
         test::write_file(dir_ / "src/empty", {});
         const std::string src = test::shell_quote((dir_ / "src").string());
         ASSERT_EQ(test::run("cd " + src + " && ln -s short.txt link && ln short.txt hard && tar --format=" +
-                            GetParam() + " --no-recursion -cf ../x.tar short.txt " + long_dir + " " + long_file +
-                            " empty big.bin link hard"),
+                            GetParam() + " --no-recursion -cf ../x.tar short.txt " + long_dir + " " +
+                            long_file + " empty big.bin link hard"),
                   0);
         tar_ = test::read_file(dir_ / "x.tar");
     }
@@ -64,7 +64,8 @@ TEST_P(GnuTar, LayoutFindsMemberDataExactly)
     for (std::size_t i = 0; i < files_.size(); ++i) {
         EXPECT_EQ(payload[i].key, files_[i].ordinal) << files_[i].path;
         ASSERT_EQ(payload[i].length, files_[i].content.size()) << files_[i].path;
-        EXPECT_EQ(std::memcmp(tar_.data() + payload[i].offset, files_[i].content.data(), payload[i].length), 0);
+        EXPECT_EQ(std::memcmp(tar_.data() + payload[i].offset, files_[i].content.data(), payload[i].length),
+                  0);
     }
     // big.bin comes in 4 MiB pieces.
     EXPECT_EQ(std::count_if(regions.begin(), regions.end(), [](const Region& r) { return r.key == 5; }), 3);
@@ -92,7 +93,8 @@ TEST_P(GnuTar, VerifyOk)
 TEST_P(GnuTar, TruncatedFailsVerify)
 {
     for (const std::size_t n : {tar_.size() / 2, std::size_t{1536 + 100}, tar_.size() - 10240 - 512}) {
-        io::MemorySource src(std::vector<std::uint8_t>(tar_.begin(), tar_.begin() + static_cast<std::ptrdiff_t>(n)), "x.tar");
+        io::MemorySource src(
+            std::vector<std::uint8_t>(tar_.begin(), tar_.begin() + static_cast<std::ptrdiff_t>(n)), "x.tar");
         const auto r = verify_tar(src);
         EXPECT_FALSE(r.ok) << n;
         EXPECT_FALSE(r.problems.empty());
@@ -141,7 +143,8 @@ TEST(TarSparse, GnuAndPaxSparseParse)
 {
     test::TempDir dir;
     const std::string d = test::shell_quote(dir.path().string());
-    ASSERT_EQ(test::run("cd " + d + " && head -c 50000 /dev/urandom > s && truncate -s 30M s && "
+    ASSERT_EQ(test::run("cd " + d +
+                        " && head -c 50000 /dev/urandom > s && truncate -s 30M s && "
                         "head -c 7000 /dev/urandom >> s && echo tail > t"),
               0);
     for (const std::string fmt : {"gnu", "pax"}) {
@@ -156,7 +159,8 @@ TEST(TarSparse, GnuAndPaxSparseParse)
         const auto merged = test::merge_pieces(out);
         // "t" (5 bytes) is member data, found after the sparse member.
         EXPECT_TRUE(std::any_of(merged.begin(), merged.end(), [&](const Region& r) {
-            return r.kind == RegionKind::payload && r.length == 5 && std::memcmp(tar.data() + r.offset, "tail\n", 5) == 0;
+            return r.kind == RegionKind::payload && r.length == 5 &&
+                   std::memcmp(tar.data() + r.offset, "tail\n", 5) == 0;
         })) << fmt;
         io::MemorySource src(tar, "x.tar");
         const auto r = verify_tar(src);
@@ -178,7 +182,10 @@ TEST(TarVerify, TarWriterOutputAndMissingEndMarker)
         EXPECT_TRUE(verify_tar(src).ok);
     }
     // Cut exactly after the last member: libarchive alone would accept it.
-    io::MemorySource src(std::vector<std::uint8_t>(sink.data().begin(), sink.data().begin() + static_cast<std::ptrdiff_t>(member_end)), "w.tar");
+    io::MemorySource src(
+        std::vector<std::uint8_t>(sink.data().begin(),
+                                  sink.data().begin() + static_cast<std::ptrdiff_t>(member_end)),
+        "w.tar");
     const auto r = verify_tar(src);
     EXPECT_FALSE(r.ok);
     EXPECT_FALSE(r.end_marker);

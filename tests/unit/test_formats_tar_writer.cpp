@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "pvediff/formats/tar_writer.h"
-#include "pvediff/io/error.h"
 #include "pvediff/io/byte_stream.h"
+#include "pvediff/io/error.h"
 #include "test_util.h"
 
 namespace pvediff::formats {
@@ -26,9 +26,9 @@ TEST(TarWriter, GnuTarExtractsWhatItWrites)
     ASSERT_EQ(sink.data().size() % 512, 0U);
     test::write_file(dir / "x.tar", sink.data());
 
-    ASSERT_EQ(test::run("cd " + test::shell_quote(dir.path().string()) +
-                        " && mkdir out && tar -xf x.tar -C out"),
-              0);
+    ASSERT_EQ(
+        test::run("cd " + test::shell_quote(dir.path().string()) + " && mkdir out && tar -xf x.tar -C out"),
+        0);
     EXPECT_EQ(test::read_file(dir / "out/etc/a.conf"), a);
     EXPECT_EQ(test::read_file(dir.path() / "out" / long_dir / "b.bin"), b);
     EXPECT_TRUE(test::read_file(dir / "out/empty").empty());

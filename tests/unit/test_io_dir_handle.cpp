@@ -89,7 +89,8 @@ TEST(IoDirHandle, RefusesADanglingSymlinkInsteadOfCallingItMissing)
     test::TempDir dir;
     fs::create_symlink(dir / "nowhere", dir / "n");
     const DirHandle d(dir.path());
-    EXPECT_NE(error_of([&] { (void)d.open_regular_if_exists("n"); }).find("symbolic link"), std::string::npos);
+    EXPECT_NE(error_of([&] { (void)d.open_regular_if_exists("n"); }).find("symbolic link"),
+              std::string::npos);
     // Creating under that name neither follows the link nor creates its target.
     EXPECT_FALSE(d.try_create_exclusive("n").has_value());
     EXPECT_FALSE(fs::exists(dir / "nowhere"));
@@ -127,7 +128,8 @@ TEST(IoDirHandle, RefusesADirectoryASocketAndADevice)
 
     // A device node needs privileges to make; a link to one is refused as a link anyway.
     if (::mknod((dir / "null").c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0) {
-        EXPECT_NE(error_of([&] { (void)d.open_regular("null"); }).find("is a character device"), std::string::npos);
+        EXPECT_NE(error_of([&] { (void)d.open_regular("null"); }).find("is a character device"),
+                  std::string::npos);
     }
     fs::create_symlink("/dev/null", dir / "null-link");
     EXPECT_NE(error_of([&] { (void)d.open_regular("null-link"); }).find("symbolic link"), std::string::npos);
@@ -190,8 +192,9 @@ TEST(IoDirHandle, AnOpenedFileIsDecompressedAndAPathThroughALinkIsNot)
     }
     EXPECT_EQ(std::string(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got)), text);
     fs::create_symlink(gz, dir / "link.tar.gz");
-    EXPECT_NE(error_of([&] { (void)open_decompressed((dir / "link.tar.gz").string()); }).find("symbolic link"),
-              std::string::npos);
+    EXPECT_NE(
+        error_of([&] { (void)open_decompressed((dir / "link.tar.gz").string()); }).find("symbolic link"),
+        std::string::npos);
 }
 
 TEST(IoAtomicFileMode, TemporaryIs0600AndTheFileGetsTheModeItIsGiven)

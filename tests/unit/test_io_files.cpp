@@ -143,7 +143,7 @@ TEST(IoAtomicFile, TempNamesCarryPidAndHost)
     ASSERT_TRUE(owner);
     EXPECT_EQ(owner->pid, ::getpid());
     EXPECT_EQ(owner->host, temp_host_tag());
-    EXPECT_EQ(temp_host_tag().find('.'), std::string::npos);  // the final name is up to the last dot
+    EXPECT_EQ(temp_host_tag().find('.'), std::string::npos);          // the final name is up to the last dot
     const auto old_style = temp_owner(".x.vma.4242-17.pvediff-tmp");  // older pvediff: no host
     ASSERT_TRUE(old_style);
     EXPECT_EQ(old_style->pid, 4242);

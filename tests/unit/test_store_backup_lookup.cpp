@@ -27,8 +27,9 @@ TEST(StoreBackupLookup, ParsesDatesAndTimeStampsInThreeSpellings)
         EXPECT_EQ(t->second, 3);
         EXPECT_EQ(describe_selector(*t), "2026-11-21 01:02:03");
     }
-    for (const char* bad : {"", "2026-11", "2026-13-01", "2026-11-00", "2026-11-21T24:00:00", "2026-11-21X01:00:00",
-                            "2026_11_21 01:00:00", "2026-11-21T01:00", "latest", "+026-11-21", "2026-11-21T01:00:00Z"}) {
+    for (const char* bad :
+         {"", "2026-11", "2026-13-01", "2026-11-00", "2026-11-21T24:00:00", "2026-11-21X01:00:00",
+          "2026_11_21 01:00:00", "2026-11-21T01:00", "latest", "+026-11-21", "2026-11-21T01:00:00Z"}) {
         EXPECT_FALSE(parse_time_selector(bad)) << bad;
     }
 }
@@ -36,7 +37,8 @@ TEST(StoreBackupLookup, ParsesDatesAndTimeStampsInThreeSpellings)
 const std::string full1 = "vzdump-qemu-101-2026_11_20-01_00_00.vma.zst";
 const std::string diff1a = full1 + "--differential-2026_11_21-01_00_00.vcdiff.zst";
 const std::string diff1b = full1 + "--differential-2026_11_21-13_00_00.vcdiff.zst";
-const std::string orphan = "vzdump-qemu-101-2026_11_06-01_00_00.vma.zst--differential-2026_11_22-01_00_00.vcdiff.zst";
+const std::string orphan =
+    "vzdump-qemu-101-2026_11_06-01_00_00.vma.zst--differential-2026_11_22-01_00_00.vcdiff.zst";
 const std::string ct = "vzdump-lxc-101-2026_11_21-02_00_00.tar.zst";
 
 TEST(StoreBackupLookup, DatePicksTheNewestOfTheDayTimeStampTheExactOne)
@@ -64,7 +66,8 @@ TEST(StoreBackupLookup, DatePicksTheNewestOfTheDayTimeStampTheExactOne)
     ASSERT_EQ(found.size(), 1U);
     EXPECT_EQ(found[0].backup.file(), diff1b);
     EXPECT_TRUE(find_backups(scanned, 102, std::nullopt, latest).empty());
-    EXPECT_TRUE(find_backups(scanned, 101, std::nullopt, *parse_time_selector("2026-11-21T01:00:01")).empty());
+    EXPECT_TRUE(
+        find_backups(scanned, 101, std::nullopt, *parse_time_selector("2026-11-21T01:00:01")).empty());
 }
 
 TEST(StoreBackupLookup, OneCandidatePerGuestTypeSoTheCallerSeesAmbiguity)

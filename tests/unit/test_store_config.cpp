@@ -97,7 +97,8 @@ TEST(StoreConfig, DefaultsAndCommandLineOverrides)
     EXPECT_TRUE(d.keep.keeps_everything());
     EXPECT_EQ(d.hook_phase, HookPhase::log_end);
 
-    const Config c = parse_config("fullbackup: 7\nvmid-101-fullbackup: 2\nkeep-daily: 7\nkeep-monthly: 6\n", "x");
+    const Config c =
+        parse_config("fullbackup: 7\nvmid-101-fullbackup: 2\nkeep-daily: 7\nkeep-monthly: 6\n", "x");
     Settings cli;
     apply_setting(cli, "keep-last", "2");
     apply_setting(cli, "compress", "lzo");
@@ -115,37 +116,47 @@ TEST(StoreConfig, DefaultsAndCommandLineOverrides)
 
 TEST(StoreConfig, PruneBackupsSpelling)
 {
-    const Config c = parse_config("prune-backups: keep-last=3,keep-weekly=2\nvmid-7-prune-backups: keep-all=1\n", "x");
+    const Config c =
+        parse_config("prune-backups: keep-last=3,keep-weekly=2\nvmid-7-prune-backups: keep-all=1\n", "x");
     EXPECT_EQ(c.effective_global().keep.str(), "keep-last=3,keep-weekly=2");
     EXPECT_TRUE(c.effective_for(7).keep.keeps_everything());
-    EXPECT_NE(error_of("prune-backups: keep-last=3\nkeep-daily: 2\n").find("line 2: use either prune-backups or keep-*"),
+    EXPECT_NE(error_of("prune-backups: keep-last=3\nkeep-daily: 2\n")
+                  .find("line 2: use either prune-backups or keep-*"),
               std::string::npos);
     EXPECT_NE(error_of("prune-backups: keep-last=3,keep-last=4\n").find("line 1:"), std::string::npos);
-    EXPECT_NE(error_of("keep-all: 1\nkeep-daily: 2\n").find("line 2: keep-all: 1 cannot be combined"), std::string::npos);
+    EXPECT_NE(error_of("keep-all: 1\nkeep-daily: 2\n").find("line 2: keep-all: 1 cannot be combined"),
+              std::string::npos);
 }
 
 TEST(StoreConfig, ErrorsNameFileAndLine)
 {
-    EXPECT_EQ(error_of("fullbackup: 7\n\n# c\nfulbackup: 7\n"), "'/etc/pvediff.conf': line 4: unknown key 'fulbackup'");
-    EXPECT_EQ(error_of("fullbackup: seven\n"),
-              "'/etc/pvediff.conf': line 1: bad value for fullbackup: 'seven' (expected days as a number, or a "
-              "duration like 36h, 2d, 2w)");
+    EXPECT_EQ(error_of("fullbackup: 7\n\n# c\nfulbackup: 7\n"),
+              "'/etc/pvediff.conf': line 4: unknown key 'fulbackup'");
+    EXPECT_EQ(
+        error_of("fullbackup: seven\n"),
+        "'/etc/pvediff.conf': line 1: bad value for fullbackup: 'seven' (expected days as a number, or a "
+        "duration like 36h, 2d, 2w)");
     EXPECT_EQ(error_of("fullbackup: 7 # weekly\n"),
-              "'/etc/pvediff.conf': line 1: bad value for fullbackup: '7 # weekly' (expected days as a number, or a "
+              "'/etc/pvediff.conf': line 1: bad value for fullbackup: '7 # weekly' (expected days as a "
+              "number, or a "
               "duration like 36h, 2d, 2w)");
     EXPECT_EQ(error_of("fullbackup 7\n"), "'/etc/pvediff.conf': line 1: expected 'key: value'");
     EXPECT_EQ(error_of("keep-daily: 7\nkeep-daily: 8\n"),
               "'/etc/pvediff.conf': line 2: 'keep-daily' given twice (first on line 1)");
-    EXPECT_NE(error_of("max-diff-ratio: 1.5\n").find("line 1: bad value for max-diff-ratio"), std::string::npos);
-    EXPECT_NE(error_of("max-diff-ratio: 0\n").find("line 1: bad value for max-diff-ratio"), std::string::npos);
+    EXPECT_NE(error_of("max-diff-ratio: 1.5\n").find("line 1: bad value for max-diff-ratio"),
+              std::string::npos);
+    EXPECT_NE(error_of("max-diff-ratio: 0\n").find("line 1: bad value for max-diff-ratio"),
+              std::string::npos);
     EXPECT_NE(error_of("compress: xz\n").find("bad value for compress"), std::string::npos);
     EXPECT_NE(error_of("verify: no\n").find("line 1: verify cannot be switched off"), std::string::npos);
     EXPECT_NE(error_of("hook-script: hook.sh\n").find("expected an absolute path"), std::string::npos);
     EXPECT_NE(error_of("keep-daily: -1\n").find("bad value for keep-daily"), std::string::npos);
     EXPECT_NE(error_of("zstd-threads: 1000\n").find("bad value for zstd-threads"), std::string::npos);
     EXPECT_NE(error_of("lock-timeout: soon\n").find("bad value for lock-timeout"), std::string::npos);
-    EXPECT_EQ(error_of("vmid-101-hook-script: /x\n"), "'/etc/pvediff.conf': line 1: 'hook-script' cannot be set per guest");
-    EXPECT_NE(error_of("vmid-abc-fullbackup: 1\n").find("line 1: bad key 'vmid-abc-fullbackup'"), std::string::npos);
+    EXPECT_EQ(error_of("vmid-101-hook-script: /x\n"),
+              "'/etc/pvediff.conf': line 1: 'hook-script' cannot be set per guest");
+    EXPECT_NE(error_of("vmid-abc-fullbackup: 1\n").find("line 1: bad key 'vmid-abc-fullbackup'"),
+              std::string::npos);
     EXPECT_NE(error_of("vmid-101-: 1\n").find("bad key"), std::string::npos);
     EXPECT_NE(error_of("vmid-0101-fullbackup: 1\n").find("bad key"), std::string::npos);
     EXPECT_NE(error_of("vmid-101-bogus: 1\n").find("line 1: unknown key 'bogus'"), std::string::npos);
@@ -168,7 +179,8 @@ TEST(StoreConfig, LoadsFromAFile)
         (void)load_config(dir / "bad.conf", false);
         FAIL();
     } catch (const io::Error& e) {
-        EXPECT_EQ(std::string(e.what()), "'" + (dir / "bad.conf").string() + "': line 3: unknown key 'bogus'");
+        EXPECT_EQ(std::string(e.what()),
+                  "'" + (dir / "bad.conf").string() + "': line 3: unknown key 'bogus'");
     }
 }
 

@@ -12,7 +12,8 @@ namespace {
 
 TEST(StoreConfigMount, ReadsMountSourceAndPoint)
 {
-    const Config c = parse_config("mount-source: /var/lib/vz/dump\nmount-point: /mnt/pvediff-view/dump\n", "x");
+    const Config c =
+        parse_config("mount-source: /var/lib/vz/dump\nmount-point: /mnt/pvediff-view/dump\n", "x");
     const EffectiveSettings e = c.effective_global();
     EXPECT_EQ(e.mount_source, "/var/lib/vz/dump");
     EXPECT_EQ(e.mount_point, "/mnt/pvediff-view/dump");

@@ -17,7 +17,8 @@ const std::string full2 = "vzdump-qemu-101-2026_11_20-01_00_00.vma.zst";
 const std::string diff1a = full1 + "--differential-2026_11_14-01_00_00.vcdiff.zst";
 const std::string diff2a = full2 + "--differential-2026_11_21-01_00_00.vcdiff.zst";
 const std::string diff2b = full2 + "--differential-2026_11_22-01_00_00.vcdiff.zst";
-const std::string orphan = "vzdump-qemu-101-2026_11_06-01_00_00.vma.zst--differential-2026_11_07-01_00_00.vcdiff.zst";
+const std::string orphan =
+    "vzdump-qemu-101-2026_11_06-01_00_00.vma.zst--differential-2026_11_07-01_00_00.vcdiff.zst";
 
 TEST(StoreDumpDir, GroupsChainsNewestFirstWithSidecars)
 {
@@ -108,8 +109,8 @@ TEST(StoreDumpDir, EmptyAndMissingDirectories)
 TEST(StoreDumpDir, NamesWithOddCharactersAreLeftAlone)
 {
     test::TempDir dir;
-    for (const char* name : {"vzdump-qemu-101-2026_11_20-01_00_00.vma.zst with space", "\xff\xfe.vma",
-                             "-rf", "vzdump-qemu-101-2026_11_20-01_00_00.vma.zst\n"}) {
+    for (const char* name : {"vzdump-qemu-101-2026_11_20-01_00_00.vma.zst with space", "\xff\xfe.vma", "-rf",
+                             "vzdump-qemu-101-2026_11_20-01_00_00.vma.zst\n"}) {
         test::touch(dir / name);
     }
     const DumpDir d = scan_dump_dir(dir.path());

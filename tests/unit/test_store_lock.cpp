@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <gtest/gtest.h>
-
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,11 +40,13 @@ TEST(StoreLock, SecondProcessWaitsThenTimesOutWithAClearError)
     const int rc = in_child([&] {
         bool waited = false;
         try {
-            GuestLock second(dir.path(), GuestType::qemu, 101, std::chrono::seconds(1), [&] { waited = true; });
+            GuestLock second(dir.path(), GuestType::qemu, 101, std::chrono::seconds(1),
+                             [&] { waited = true; });
         } catch (const io::Error& e) {
             const std::string msg = e.what();
-            const std::string expected = "cannot lock vmid 101 in '" + dir.path().string() + "': held by another pvediff (pid " +
-                                         std::to_string(::getppid()) + " on ";
+            const std::string expected = "cannot lock vmid 101 in '" + dir.path().string() +
+                                         "': held by another pvediff (pid " + std::to_string(::getppid()) +
+                                         " on ";
             if (msg.rfind(expected, 0) != 0 || !msg.ends_with("; waited 1 s)")) {
                 std::fprintf(stderr, "unexpected message: %s\n", msg.c_str());
                 return 2;
@@ -150,7 +151,8 @@ TEST(StoreLock, AFileHoldingSomethingElseOrWithTwoNamesIsNotTruncated)
 {
     test::TempDir dir;
     test::write_file(dir / ".pvediff-lock-qemu-999", {'d', 'a', 't', 'a'});
-    EXPECT_NE(lock_error(dir.path()).find("is not a pvediff lock file (it holds something else)"), std::string::npos);
+    EXPECT_NE(lock_error(dir.path()).find("is not a pvediff lock file (it holds something else)"),
+              std::string::npos);
     EXPECT_EQ(content_of(dir / ".pvediff-lock-qemu-999"), "data");
 
     test::TempDir dir2;
@@ -163,11 +165,14 @@ TEST(StoreLock, AFileHoldingSomethingElseOrWithTwoNamesIsNotTruncated)
 TEST(StoreLock, AnOldLockFileIsReusedAndRewritten)
 {
     test::TempDir dir;
-    test::write_file(dir / ".pvediff-lock-qemu-999", std::vector<std::uint8_t>{'p', 'i', 'd', ' ', '1', '\n'});
+    test::write_file(dir / ".pvediff-lock-qemu-999",
+                     std::vector<std::uint8_t>{'p', 'i', 'd', ' ', '1', '\n'});
     {
         GuestLock lock(dir.path(), GuestType::qemu, 999, std::chrono::seconds(0));
     }
-    EXPECT_EQ(content_of(dir / ".pvediff-lock-qemu-999").rfind("pid " + std::to_string(::getpid()) + " on ", 0), 0u);
+    EXPECT_EQ(
+        content_of(dir / ".pvediff-lock-qemu-999").rfind("pid " + std::to_string(::getpid()) + " on ", 0),
+        0u);
 }
 
 TEST(StoreLock, ReadingLockCreatesNothingAndWaitsForAWriter)

@@ -63,7 +63,8 @@ TEST(StoreManifest, RoundTripsFullAndDifferential)
 TEST(StoreManifest, KeepsUnknownKeysAndAcceptsComments)
 {
     std::string text = format_manifest(sample_differential());
-    text = "format-version: 1\n# a comment\n\n" + text.substr(text.find('\n') + 1) + "future-key: some value\n";
+    text =
+        "format-version: 1\n# a comment\n\n" + text.substr(text.find('\n') + 1) + "future-key: some value\n";
     const Manifest m = parse_manifest(text, "x");
     ASSERT_EQ(m.unknown.size(), 1U);
     EXPECT_EQ(m.unknown[0].first, "future-key");
@@ -81,20 +82,22 @@ TEST(StoreManifest, ErrorsNameTheFileAndLine)
     };
     EXPECT_EQ(error_of(replace("content-size: 123456789012", "content-size: 12x")),
               "'/d/x.pvediff-manifest': line 5: bad content-size '12x' (expected a whole number)");
-    EXPECT_EQ(error_of(replace("format-version: 1", "format-version: 2")),
-              "'/d/x.pvediff-manifest': line 1: unsupported manifest format-version '2' (this pvediff reads 1)");
+    EXPECT_EQ(
+        error_of(replace("format-version: 1", "format-version: 2")),
+        "'/d/x.pvediff-manifest': line 1: unsupported manifest format-version '2' (this pvediff reads 1)");
     EXPECT_EQ(error_of(replace("kind: differential", "kind: partial")),
               "'/d/x.pvediff-manifest': line 2: bad kind 'partial' (expected full or differential)");
     EXPECT_EQ(error_of(replace("codec: zstd", "codec: xz")),
               "'/d/x.pvediff-manifest': line 4: bad codec 'xz' (expected none, zstd, lzo or gzip)");
-    EXPECT_NE(error_of(replace("content-sha256: ab", "content-sha256: zz")).find("line 6: bad content-sha256"),
-              std::string::npos);
+    EXPECT_NE(
+        error_of(replace("content-sha256: ab", "content-sha256: zz")).find("line 6: bad content-sha256"),
+        std::string::npos);
     EXPECT_EQ(error_of(replace("engine: chunk-v1\n", "")), "'/d/x.pvediff-manifest': missing key 'engine'");
-    EXPECT_EQ(error_of(good + "windows: 4\n"),
-              "'/d/x.pvediff-manifest': line 17: duplicate key 'windows'");
+    EXPECT_EQ(error_of(good + "windows: 4\n"), "'/d/x.pvediff-manifest': line 17: duplicate key 'windows'");
     EXPECT_EQ(error_of(replace("windows: 3", "windows 3")),
               "'/d/x.pvediff-manifest': line 13: expected 'key: value'");
-    EXPECT_EQ(error_of("kind: full\n"), "'/d/x.pvediff-manifest': line 1: expected 'format-version' first, found 'kind'");
+    EXPECT_EQ(error_of("kind: full\n"),
+              "'/d/x.pvediff-manifest': line 1: expected 'format-version' first, found 'kind'");
     EXPECT_EQ(error_of(""), "'/d/x.pvediff-manifest': empty manifest");
     EXPECT_NE(error_of(replace("created: 2026-11-20T01:00:05Z", "created: yesterday")).find("bad created"),
               std::string::npos);
@@ -132,7 +135,9 @@ TEST(StoreManifest, WritesAtomicallyAndReadsBack)
     ASSERT_TRUE(back);
     EXPECT_EQ(*back, m);
     // Only the manifest: no temporary file left behind.
-    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()), 1);
+    EXPECT_EQ(
+        std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()),
+        1);
 
     // A manifest that describes another file is an error, and so is writing one.
     const auto other = dir / "vzdump-qemu-101-2026_11_20-01_00_00.vma.zst";

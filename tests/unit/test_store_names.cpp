@@ -34,8 +34,8 @@ TEST(StoreNames, ParsesAFullAndFormatsItBack)
 TEST(StoreNames, EveryFormatAndCodecRoundTrips)
 {
     for (const char* type : {"qemu", "lxc", "openvz"}) {
-        for (const char* ext : {".vma", ".vma.zst", ".vma.lzo", ".vma.gz", ".vma.bz2", ".tar", ".tar.zst", ".tar.lzo",
-                                ".tar.gz", ".tar.bz2", ".tgz"}) {
+        for (const char* ext : {".vma", ".vma.zst", ".vma.lzo", ".vma.gz", ".vma.bz2", ".tar", ".tar.zst",
+                                ".tar.lzo", ".tar.gz", ".tar.bz2", ".tgz"}) {
             const std::string name = std::string("vzdump-") + type + "-4294967295-2024_02_29-23_59_59" + ext;
             const auto n = parse_backup_name(name);
             ASSERT_TRUE(n) << name;
@@ -71,17 +71,18 @@ TEST(StoreNames, DifferentialsRoundTripAndNameTheirFull)
         EXPECT_EQ(e.guest->vmid, 101U);
     }
     // As the older pve-patches add-on named them, also against lzo and tar fulls.
-    for (const char* name : {
-             "vzdump-lxc-105-2023_05_01-02_30_00.tar.lzo--differential-2023_05_03-02_30_01.vcdiff.lzo",
-             "vzdump-qemu-100-2020_01_01-00_00_00.vma.gz--differential-2020_01_02-00_00_00.vcdiff.gz",
-             "vzdump-qemu-100-2020_01_01-00_00_00.vma--differential-2020_01_02-00_00_00.vcdiff"}) {
+    for (const char* name :
+         {"vzdump-lxc-105-2023_05_01-02_30_00.tar.lzo--differential-2023_05_03-02_30_01.vcdiff.lzo",
+          "vzdump-qemu-100-2020_01_01-00_00_00.vma.gz--differential-2020_01_02-00_00_00.vcdiff.gz",
+          "vzdump-qemu-100-2020_01_01-00_00_00.vma--differential-2020_01_02-00_00_00.vcdiff"}) {
         const auto d = parse_differential_name(name);
         ASSERT_TRUE(d) << name;
         EXPECT_EQ(format_differential_name(*d), name);
     }
     const auto full_name = parse_backup_name(full);
     ASSERT_TRUE(full_name);
-    const auto made = make_differential_name(*full_name, make_backup_time(2026, 11, 22, 1, 0, 0), ArchiveCodec::zstd);
+    const auto made =
+        make_differential_name(*full_name, make_backup_time(2026, 11, 22, 1, 0, 0), ArchiveCodec::zstd);
     EXPECT_EQ(format_differential_name(made), full + "--differential-2026_11_22-01_00_00.vcdiff.zst");
     EXPECT_THROW(make_differential_name(*full_name, made.time, ArchiveCodec::bzip2), io::Error);
 }
@@ -105,25 +106,25 @@ TEST(StoreNames, GarbageAndNearMissesAreNotBackups)
     for (const char* name : {
              "",
              "vzdump",
-             "vzdump-qemu-101-2026_11_20-01_00_00",           // no extension
-             "vzdump-qemu-101-2026_11_20-01_00_00.vma.xz",    // unknown codec
+             "vzdump-qemu-101-2026_11_20-01_00_00",         // no extension
+             "vzdump-qemu-101-2026_11_20-01_00_00.vma.xz",  // unknown codec
              "vzdump-qemu-101-2026_11_20-01_00_00.vma.zstd",
              "vzdump-qemu-101-2026_11_20-01_00_00.vma.zst.",
              "vzdump-qemu-101-2026_11_20-01_00_00.zst",
              "vzdump-qemu-101-2026_11_20-01_00_00.tar.tgz",
              "vzdump-qemu-101-2026_11_20-01_00_00.VMA",
-             "vzdump-kvm-101-2026_11_20-01_00_00.vma",         // unknown type
+             "vzdump-kvm-101-2026_11_20-01_00_00.vma",  // unknown type
              "vzdump-QEMU-101-2026_11_20-01_00_00.vma",
-             "vzdump-qemu--2026_11_20-01_00_00.vma",           // no vmid
-             "vzdump-qemu-0101-2026_11_20-01_00_00.vma",       // leading zero
-             "vzdump-qemu-4294967296-2026_11_20-01_00_00.vma", // beyond 32 bits
+             "vzdump-qemu--2026_11_20-01_00_00.vma",            // no vmid
+             "vzdump-qemu-0101-2026_11_20-01_00_00.vma",        // leading zero
+             "vzdump-qemu-4294967296-2026_11_20-01_00_00.vma",  // beyond 32 bits
              "vzdump-qemu-10a-2026_11_20-01_00_00.vma",
-             "vzdump-qemu-101-2026_13_20-01_00_00.vma",        // month 13
-             "vzdump-qemu-101-2026_02_29-01_00_00.vma",        // not a leap year
+             "vzdump-qemu-101-2026_13_20-01_00_00.vma",  // month 13
+             "vzdump-qemu-101-2026_02_29-01_00_00.vma",  // not a leap year
              "vzdump-qemu-101-2026_11_20-24_00_00.vma",
              "vzdump-qemu-101-2026_11_20-01_60_00.vma",
              "vzdump-qemu-101-2026_11_20-01_00_60.vma",
-             "vzdump-qemu-101-2026-11-20-01-00-00.vma",        // dashes
+             "vzdump-qemu-101-2026-11-20-01-00-00.vma",  // dashes
              "vzdump-qemu-101-2026_11_20_01_00_00.vma",
              "vzdump-qemu-101-26_11_20-01_00_00.vma",
              "vzdump-qemu-101-2026_11_20-01_00_00 .vma",
@@ -176,11 +177,13 @@ TEST(StoreNames, SidecarsLogsLocksAndTemporaryFiles)
     EXPECT_EQ(lock.guest->vmid, 205U);
 
     // In progress wins over anything else the name says.
-    for (const char* name : {"vzdump-qemu-101-2026_11_20-01_00_00.vma.dat", "vzdump-qemu-101-2026_11_20-01_00_00.tmp",
-                             "vzdump-lxc-101-2026_11_20-01_00_00.tar.dat", "random.tmp", "x.dat"}) {
+    for (const char* name :
+         {"vzdump-qemu-101-2026_11_20-01_00_00.vma.dat", "vzdump-qemu-101-2026_11_20-01_00_00.tmp",
+          "vzdump-lxc-101-2026_11_20-01_00_00.tar.dat", "random.tmp", "x.dat"}) {
         EXPECT_EQ(classify_entry_name(name).kind, EntryKind::in_progress) << name;
     }
-    EXPECT_EQ(classify_entry_name("vzdump-qemu-101-2026_11_20-01_00_00.tmp", true).kind, EntryKind::in_progress);
+    EXPECT_EQ(classify_entry_name("vzdump-qemu-101-2026_11_20-01_00_00.tmp", true).kind,
+              EntryKind::in_progress);
     EXPECT_EQ(classify_entry_name("vzdump-qemu-101-2026_11_20-01_00_00.vma.dat").guest->vmid, 101U);
     const std::string temp = io::temp_path_for(full).filename().string();
     ASSERT_TRUE(io::is_temp_name(temp));
@@ -231,7 +234,7 @@ TEST(StoreNames, DstSkippedHourUsesTheOffsetBeforeTheJump)
     test::ScopedTz tz("Europe/Vienna");
     const auto t = parse_backup_time("2026_03_29-02_30_00");
     ASSERT_TRUE(t);
-    EXPECT_EQ(t->time, 1774747800);  // 01:30 UTC = 02:30 CET = 03:30 CEST
+    EXPECT_EQ(t->time, 1774747800);                            // 01:30 UTC = 02:30 CET = 03:30 CEST
     EXPECT_EQ(format_backup_time(*t), "2026_03_29-02_30_00");  // the name is kept as written
     const auto before = *parse_backup_time("2026_03_29-01_59_00");
     const auto after = *parse_backup_time("2026_03_29-03_00_00");

@@ -14,8 +14,9 @@ namespace {
 
 BackupName name_at(const BackupTime& t, GuestType type = GuestType::qemu)
 {
-    return BackupName{type, 101, t, type == GuestType::qemu ? ArchiveFormat::vma : ArchiveFormat::tar,
-                      ArchiveCodec::zstd, false};
+    return BackupName{
+        type, 101, t, type == GuestType::qemu ? ArchiveFormat::vma : ArchiveFormat::tar, ArchiveCodec::zstd,
+        false};
 }
 
 // y-m-d plus `days`, by the calendar (no time zone involved).
@@ -53,7 +54,8 @@ std::vector<std::size_t> simulate(const std::vector<BackupTime>& times, const Ef
         EXPECT_FALSE(d.reason.empty());
         if (!d.differential()) {
             fulls.push_back(i);
-            guest.chains.insert(guest.chains.begin(), Chain{FullBackup{archive.file, archive.name, 1000, 0, {}, false}, {}});
+            guest.chains.insert(guest.chains.begin(),
+                                Chain{FullBackup{archive.file, archive.name, 1000, 0, {}, false}, {}});
         } else {
             auto it = std::find_if(guest.chains.begin(), guest.chains.end(),
                                    [&](const Chain& c) { return c.full.file == d.base->file; });
@@ -141,7 +143,8 @@ TEST(StorePolicy, BoundaryIsExplicit)
     test::ScopedTz tz("UTC");
     GuestBackups guest;
     const BackupTime f = make_backup_time(2026, 11, 1, 1, 0, 0);
-    guest.chains.push_back(Chain{FullBackup{format_backup_name(name_at(f)), name_at(f), 100, 0, {}, false}, {}});
+    guest.chains.push_back(
+        Chain{FullBackup{format_backup_name(name_at(f)), name_at(f), 100, 0, {}, false}, {}});
     const EffectiveSettings s = with_fullbackup(7 * 24h);
     // No backup since the full: slack 12 h, limit 6d 12h.
     const auto at = [&](std::time_t seconds_after) {
@@ -152,10 +155,12 @@ TEST(StorePolicy, BoundaryIsExplicit)
     const Decision d = decide_backup(&guest, at(2 * 86400), s);
     ASSERT_TRUE(d.differential());
     EXPECT_EQ(d.base->file, "vzdump-qemu-101-2026_11_01-01_00_00.vma.zst");
-    EXPECT_EQ(d.reason, "differential against vzdump-qemu-101-2026_11_01-01_00_00.vma.zst, 2d old (new full due at "
-                        "6d 12h, fullbackup 7d less 12h slack)");
+    EXPECT_EQ(d.reason,
+              "differential against vzdump-qemu-101-2026_11_01-01_00_00.vma.zst, 2d old (new full due at "
+              "6d 12h, fullbackup 7d less 12h slack)");
     EXPECT_EQ(decide_backup(&guest, at(7 * 86400), s).reason,
-              "the newest full vzdump-qemu-101-2026_11_01-01_00_00.vma.zst is 7d old (fullbackup 7d less 12h slack): "
+              "the newest full vzdump-qemu-101-2026_11_01-01_00_00.vma.zst is 7d old (fullbackup 7d less 12h "
+              "slack): "
               "this backup stays a new full");
     EXPECT_EQ(schedule_slack(std::nullopt), 12h);
     EXPECT_EQ(schedule_slack(6h), 3h);
@@ -200,9 +205,12 @@ TEST(StorePolicy, ReasonsToStayAFull)
     // converted first) is never converted: its differentials would lose their full.
     GuestBackups base_of = guest_with(good);
     base_of.chains.push_back(Chain{FullBackup{archive.file, archive.name, 100, 0, {}, false}, {}});
-    const auto later = make_differential_name(archive.name, make_backup_time(2026, 11, 3, 1, 0, 0), ArchiveCodec::zstd);
-    base_of.chains.back().differentials.push_back(DifferentialBackup{format_differential_name(later), later, 10, 0, {}});
-    EXPECT_EQ(reason(&base_of, archive, s), "the archive is already the full of 1 differential(s): it stays a full");
+    const auto later =
+        make_differential_name(archive.name, make_backup_time(2026, 11, 3, 1, 0, 0), ArchiveCodec::zstd);
+    base_of.chains.back().differentials.push_back(
+        DifferentialBackup{format_differential_name(later), later, 10, 0, {}});
+    EXPECT_EQ(reason(&base_of, archive, s),
+              "the archive is already the full of 1 differential(s): it stays a full");
     base_of.chains.back().differentials.clear();
     EXPECT_TRUE(decide_backup(&base_of, archive, s).differential());
     // A full newer than the archive is not a base either.
@@ -236,7 +244,8 @@ TEST(StorePolicy, DifferentialSizeCheck)
     EXPECT_TRUE(check_differential_size(50, 100, 0.5).keep);
     const SizeCheck big = check_differential_size(51, 100, 0.5);
     EXPECT_FALSE(big.keep);
-    EXPECT_EQ(big.reason, "the differential is 51.0% of its full (limit 50.0%): discarded, the archive stays a full");
+    EXPECT_EQ(big.reason,
+              "the differential is 51.0% of its full (limit 50.0%): discarded, the archive stays a full");
     EXPECT_FALSE(check_differential_size(1, 0, 0.5).keep);
     EXPECT_EQ(format_age(std::chrono::seconds(6 * 86400 + 12 * 3600)), "6d 12h");
     EXPECT_EQ(format_age(std::chrono::seconds(90 * 60)), "1h 30m");

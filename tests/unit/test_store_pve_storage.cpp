@@ -86,15 +86,16 @@ TEST(StorePveStorage, HostileInputIsSkippedNotFollowed)
     // Relative or missing paths of a dir storage, ids that would climb out of
     // /mnt/pve, content-dirs with "..", properties before any header, control
     // characters, a section header without id: none yields a directory.
-    constexpr std::string_view hostile = "\tpath /etc\n\tcontent backup\n\n"
-                                         "dir: rel\n\tpath var/lib\n\tcontent backup\n\n"
-                                         "dir: nopath\n\tcontent backup\n\n"
-                                         "nfs: ..\n\tcontent backup\n\n"
-                                         "nfs: a/b\n\tcontent backup\n\n"
-                                         "dir: climb\n\tpath /srv\n\tcontent backup\n\tcontent-dirs backup=../etc\n\n"
-                                         "dir:\n\tpath /srv\n\tcontent backup\n\n"
-                                         "dir: ctl\n\tpath /srv/\x01x\n\tcontent backup\n\n"
-                                         "zfspool: z\n\tpath /srv/z\n\tcontent backup\n";
+    constexpr std::string_view hostile =
+        "\tpath /etc\n\tcontent backup\n\n"
+        "dir: rel\n\tpath var/lib\n\tcontent backup\n\n"
+        "dir: nopath\n\tcontent backup\n\n"
+        "nfs: ..\n\tcontent backup\n\n"
+        "nfs: a/b\n\tcontent backup\n\n"
+        "dir: climb\n\tpath /srv\n\tcontent backup\n\tcontent-dirs backup=../etc\n\n"
+        "dir:\n\tpath /srv\n\tcontent backup\n\n"
+        "dir: ctl\n\tpath /srv/\x01x\n\tcontent backup\n\n"
+        "zfspool: z\n\tpath /srv/z\n\tcontent backup\n";
     const auto found = dirs_of(parse_backup_storages(hostile, "pve"));
     // Only "climb" is used, with its content-dirs ignored (the default dump subdir);
     // "ctl" has its path line skipped, so it has no path and is not used.

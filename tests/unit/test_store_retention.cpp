@@ -141,14 +141,10 @@ TEST(StoreRetention, ChainAwareAcrossMonthAndYearEnds)
     const auto a = actions(plan);
     ASSERT_EQ(a.size(), 3U + 6 + 6 + 6);
     const std::map<std::string, std::string> expected_keep = {
-        {diff(f3, "2027_01_10"), "keep-daily 2027-01-10"},
-        {diff(f3, "2027_01_09"), "keep-daily 2027-01-09"},
-        {diff(f3, "2027_01_08"), "keep-daily 2027-01-08"},
-        {full(f3), "needed by " + diff(f3, "2027_01_10")},
-        {diff(f2, "2027_01_03"), "keep-weekly 2026-W53"},
-        {full(f2), "needed by " + diff(f2, "2027_01_03")},
-        {diff(f1, "2026_12_27"), "keep-weekly 2026-W52"},
-        {full(f1), "needed by " + diff(f1, "2026_12_27")},
+        {diff(f3, "2027_01_10"), "keep-daily 2027-01-10"}, {diff(f3, "2027_01_09"), "keep-daily 2027-01-09"},
+        {diff(f3, "2027_01_08"), "keep-daily 2027-01-08"}, {full(f3), "needed by " + diff(f3, "2027_01_10")},
+        {diff(f2, "2027_01_03"), "keep-weekly 2026-W53"},  {full(f2), "needed by " + diff(f2, "2027_01_03")},
+        {diff(f1, "2026_12_27"), "keep-weekly 2026-W52"},  {full(f1), "needed by " + diff(f1, "2026_12_27")},
     };
     for (const auto& i : plan.items) {
         const auto it = expected_keep.find(i.file);
@@ -193,8 +189,8 @@ TEST(StoreRetention, ProtectedBackupsAreNeitherRemovedNorCounted)
     test::TempDir dir;
     const std::string f1 = "2026_11_30";
     const std::string f2 = "2026_12_07";
-    for (const auto& n : {full(f1), diff(f1, "2026_12_01"), diff(f1, "2026_12_02"), full(f2), diff(f2, "2026_12_08"),
-                          diff(f2, "2026_12_09")}) {
+    for (const auto& n : {full(f1), diff(f1, "2026_12_01"), diff(f1, "2026_12_02"), full(f2),
+                          diff(f2, "2026_12_08"), diff(f2, "2026_12_09")}) {
         test::touch(dir / n);
     }
     test::touch(dir / (diff(f1, "2026_12_02") + ".protected"));
@@ -240,8 +236,10 @@ TEST(StoreRetention, OrphansAreListedApart)
     test::touch(old_temp);
     test::touch(new_temp);
     test::touch(live_temp);
-    std::filesystem::last_write_time(old_temp, std::filesystem::file_time_type::clock::now() - std::chrono::hours(48));
-    std::filesystem::last_write_time(live_temp, std::filesystem::file_time_type::clock::now() - std::chrono::hours(48));
+    std::filesystem::last_write_time(old_temp,
+                                     std::filesystem::file_time_type::clock::now() - std::chrono::hours(48));
+    std::filesystem::last_write_time(live_temp,
+                                     std::filesystem::file_time_type::clock::now() - std::chrono::hours(48));
     test::touch(dir / "vzdump-qemu-101-2026_12_10-01_00_00.vma.dat");
     std::filesystem::last_write_time(dir / "vzdump-qemu-101-2026_12_10-01_00_00.vma.dat",
                                      std::filesystem::file_time_type::clock::now() - std::chrono::hours(48));
@@ -259,7 +257,8 @@ TEST(StoreRetention, OrphansAreListedApart)
     EXPECT_EQ(d1->kind, OrphanKind::differential);
     EXPECT_TRUE(d1->removable);
     EXPECT_EQ(d1->reason, "its full " + gone + " is gone");
-    EXPECT_EQ(d1->paths_to_delete, (std::vector<std::filesystem::path>{dir / diff("2026_11_30", "2026_12_01")}));
+    EXPECT_EQ(d1->paths_to_delete,
+              (std::vector<std::filesystem::path>{dir / diff("2026_11_30", "2026_12_01")}));
     EXPECT_FALSE(by_file.at(diff("2026_11_30", "2026_12_02"))->removable);
     EXPECT_TRUE(by_file.at(gone + ".pvediff-manifest")->removable);
     EXPECT_FALSE(by_file.at(gone + ".protected")->removable);

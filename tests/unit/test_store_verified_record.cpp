@@ -98,9 +98,12 @@ TEST(VerifiedRecord, Decision)
 
     for (int field = 0; field < 3; ++field) {
         BackupIdentity other = same;
-        if (field == 0) other.size += 1;
-        if (field == 1) other.mtime_ns += 1;
-        if (field == 2) other.manifest_sha256->at(0) ^= 1;
+        if (field == 0)
+            other.size += 1;
+        if (field == 1)
+            other.mtime_ns += 1;
+        if (field == 2)
+            other.manifest_sha256->at(0) ^= 1;
         const auto d = decide_verify(r, other, t + 1, 30 * 24h);
         EXPECT_TRUE(d.check) << field;
         EXPECT_EQ(d.reason, VerifyReason::changed) << field;
@@ -161,7 +164,9 @@ TEST(VerifiedRecord, IsASidecarThatGoesWithItsBackup)
     const auto& sc = d.guests[0].chains[0].full.sidecars;
     ASSERT_TRUE(sc.verified);
     const auto removable = sc.removable_files();
-    EXPECT_NE(std::find(removable.begin(), removable.end(), full_name + ".pvediff-verified"), removable.end());
+    EXPECT_NE(std::find(removable.begin(), removable.end(), full_name + ".pvediff-verified"),
+              removable.end());
     ASSERT_EQ(d.guests[0].orphan_sidecars.size(), 1u);
-    EXPECT_EQ(d.guests[0].orphan_sidecars[0].name, "vzdump-qemu-101-2026_11_19-01_00_00.vma.zst.pvediff-verified");
+    EXPECT_EQ(d.guests[0].orphan_sidecars[0].name,
+              "vzdump-qemu-101-2026_11_19-01_00_00.vma.zst.pvediff-verified");
 }

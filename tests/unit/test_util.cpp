@@ -2,6 +2,7 @@
 #include "test_util.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -9,7 +10,6 @@
 #include <iostream>
 #include <random>
 #include <stdexcept>
-#include <sys/wait.h>
 
 namespace pvediff::test {
 
@@ -55,8 +55,8 @@ void write_file(const std::filesystem::path& path, const std::vector<std::uint8_
 std::vector<std::uint8_t> make_data(std::size_t size, std::uint32_t seed)
 {
     static constexpr std::string_view words[] = {
-        "proxmox ", "backup ", "cluster ", "extent ", "vzdump ", "qemu ", "lxc ", "\n", "zstd ",
-        "delta ", "0123456789", "storage ", "node ", "guest ", "archive ", "differential "};
+        "proxmox ", "backup ", "cluster ",   "extent ",  "vzdump ", "qemu ",  "lxc ",     "\n",
+        "zstd ",    "delta ",  "0123456789", "storage ", "node ",   "guest ", "archive ", "differential "};
     std::mt19937 rng(seed);
     std::vector<std::uint8_t> out;
     out.reserve(size);

@@ -19,9 +19,9 @@ namespace pvediff::commands {
 struct ContentCheck {
     std::uint64_t size = 0;
     io::Digest sha256{};
-    std::string format;      // "vma", "tar", "unknown"
+    std::string format;  // "vma", "tar", "unknown"
     bool structure_ok = false;
-    std::string summary;     // "vma: 1 device, 163840 clusters, complete" ...
+    std::string summary;  // "vma: 1 device, 163840 clusters, complete" ...
     std::vector<std::string> problems;
     // For a differential: the full, as read while rebuilding.
     std::uint64_t base_size = 0;

@@ -15,9 +15,9 @@
 namespace pvediff::commands {
 
 struct DiffRequest {
-    std::string base;    // the full (any codec)
-    std::string target;  // the new archive (any codec)
-    std::string output;  // the delta, or "-"
+    std::string base;                // the full (any codec)
+    std::string target;              // the new archive (any codec)
+    std::string output;              // the delta, or "-"
     std::optional<io::Codec> codec;  // of the delta; default: the new archive's
     std::string engine = "default";
     int threads = 1;
@@ -28,9 +28,9 @@ struct DiffRequest {
 DiffOutcome diff_files(const DiffRequest& request);
 
 struct PatchRequest {
-    std::string base;    // the full
-    std::string delta;   // the delta (any codec), or "-" for stdin
-    std::string output;  // the rebuilt archive, or "-"
+    std::string base;                   // the full
+    std::string delta;                  // the delta (any codec), or "-" for stdin
+    std::string output;                 // the rebuilt archive, or "-"
     io::Codec codec = io::Codec::none;  // of the output
     bool force = false;
     // Shows the rebuilt content's bytes: a delta does not say how many there will be.

@@ -18,8 +18,8 @@
 namespace pvediff::commands {
 
 struct HookCall {
-    std::vector<std::string> args;              // PHASE [MODE VMID]
-    std::map<std::string, std::string> env;     // DUMPDIR, TARGET, VMTYPE, ...
+    std::vector<std::string> args;           // PHASE [MODE VMID]
+    std::map<std::string, std::string> env;  // DUMPDIR, TARGET, VMTYPE, ...
 };
 
 // Returns the exit status for vzdump: non-zero when pvediff failed in its phase or

@@ -29,7 +29,7 @@ struct VerifiedState {
 };
 
 struct ListRow {
-    std::string guest;       // "qemu 101", for the table
+    std::string guest;  // "qemu 101", for the table
     store::GuestType type = store::GuestType::qemu;
     std::uint32_t vmid = 0;
     std::string file;
@@ -40,8 +40,8 @@ struct ListRow {
     double ratio = 0;        // differential size / its full's size
     bool has_manifest = false;
     bool is_protected = false;
-    std::string note;        // "full missing", "no manifest", ...
-    std::uint64_t vzdump_size = 0;  // what vzdump alone would keep for it (see above)
+    std::string note;                       // "full missing", "no manifest", ...
+    std::uint64_t vzdump_size = 0;          // what vzdump alone would keep for it (see above)
     std::optional<VerifiedState> verified;  // nullopt: never verified (or no usable record)
 };
 

@@ -19,7 +19,8 @@ struct MakeVmaOptions {
     std::uint32_t order_seed = 0;
     std::int64_t ctime = 0;
     std::string device = "drive-scsi0";
-    std::string config = "boot: order=scsi0\ncores: 2\nmemory: 2048\nname: demo\nscsi0: local:vm-100-disk-0,size=1G\n";
+    std::string config =
+        "boot: order=scsi0\ncores: 2\nmemory: 2048\nname: demo\nscsi0: local:vm-100-disk-0,size=1G\n";
     formats::VmaClusterOrderModel order_model;
 };
 

@@ -21,8 +21,8 @@ namespace pvediff::commands {
 struct MountOptions {
     std::filesystem::path dump_dir;
     std::filesystem::path mount_point;
-    bool foreground = false;     // else detach (daemon) once mounted
-    bool allow_other = false;    // FUSE allow_other: users other than the mounting one
+    bool foreground = false;          // else detach (daemon) once mounted
+    bool allow_other = false;         // FUSE allow_other: users other than the mounting one
     std::filesystem::path spill_dir;  // decoder scratch files; default: the temp directory
     StreamLimits limits;
 };

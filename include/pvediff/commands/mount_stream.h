@@ -73,7 +73,7 @@ private:
     std::uint64_t window_start_ = 0;  // offset of window_.front()
     std::uint64_t window_end_ = 0;    // bytes produced in this generation
     std::size_t window_size_ = 0;
-    std::uint64_t demand_ = 0;        // furthest byte a reader waits for or has read
+    std::uint64_t demand_ = 0;  // furthest byte a reader waits for or has read
     std::uint64_t generation_ = 0;
     bool cancel_ = false;
     bool restarting_ = false;

@@ -38,13 +38,13 @@ enum class ViewKind {
 };
 
 struct ViewEntry {
-    std::string name;       // as shown in the view
+    std::string name;  // as shown in the view
     ViewKind kind = ViewKind::full;
-    std::string source;     // file in the dump dir (full, differential or sidecar)
-    std::string full_file;  // differential: the full it is rebuilt from
-    std::uint64_t size = 0; // full/differential: the archive's size; sidecars: 0 (stat'ed on use)
+    std::string source;      // file in the dump dir (full, differential or sidecar)
+    std::string full_file;   // differential: the full it is rebuilt from
+    std::uint64_t size = 0;  // full/differential: the archive's size; sidecars: 0 (stat'ed on use)
     std::time_t mtime = 0;
-    std::string archive;    // sidecars: the shown archive they belong to
+    std::string archive;  // sidecars: the shown archive they belong to
 };
 
 // What the view needs to know about a differential that its name does not say: the
@@ -70,7 +70,7 @@ std::string shown_differential_name(const store::DifferentialName& diff);
 struct SidecarTarget {
     std::string dump_dir_name;  // e.g. "<differential file>.notes.tmp.4711"
     ViewKind kind = ViewKind::notes;
-    bool temporary = false;     // a notes temporary file
+    bool temporary = false;  // a notes temporary file
 };
 std::optional<SidecarTarget> writable_sidecar(const View& view, std::string_view shown_name);
 

@@ -37,17 +37,17 @@ struct BackupSelection {
 };
 
 struct RestoreOptions {
-    std::filesystem::path file;            // a differential or a full (or empty: `select`)
+    std::filesystem::path file;  // a differential or a full (or empty: `select`)
     std::optional<BackupSelection> select;
-    std::string output;                    // a path, or "-" for standard output
-    std::optional<io::Codec> compress;     // default: raw to stdout, like the original to a file
+    std::string output;                            // a path, or "-" for standard output
+    std::optional<io::Codec> compress;             // default: raw to stdout, like the original to a file
     std::optional<std::filesystem::path> pve_dir;  // write a standard-named archive here
-    Progress* progress = nullptr;          // bytes of content written; null: none
+    Progress* progress = nullptr;                  // bytes of content written; null: none
 };
 
 struct RestoreResult {
-    std::filesystem::path source;   // the backup restored
-    std::filesystem::path written;  // empty for stdout
+    std::filesystem::path source;       // the backup restored
+    std::filesystem::path written;      // empty for stdout
     io::Codec codec = io::Codec::none;  // of what was written
     std::uint64_t content_size = 0;
     bool checked_against_manifest = false;

@@ -24,17 +24,17 @@ namespace pvediff::commands {
 
 struct VerifyItem {
     std::string file;
-    std::string kind;       // "full", "differential"
+    std::string kind;  // "full", "differential"
     std::uint64_t file_size = 0;
     std::uint64_t content_size = 0;
     std::string content;    // "ok", "no manifest", "MISMATCH", "-"
     std::string structure;  // verifier summary
     bool ok = false;
     std::vector<std::string> problems;
-    std::string dir;        // where `file` is (empty for a path that does not exist)
+    std::string dir;  // where `file` is (empty for a path that does not exist)
     // Skipped (not checked) because it was verified ok recently: `ok` is that result.
     bool skipped = false;
-    std::string reason;     // why it was checked or skipped ("never verified", "verified recently")
+    std::string reason;  // why it was checked or skipped ("never verified", "verified recently")
     // When it was last verified: now for a checked one (when recorded), the record's
     // time for a skipped one.
     std::optional<std::time_t> verified_at;

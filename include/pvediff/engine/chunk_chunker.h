@@ -95,7 +95,7 @@ private:
     std::vector<formats::Region> regions_;
     std::size_t next_region_ = 0;
     bool prev_continues_ = false;
-    std::uint64_t prev_cluster_ = 0;  // cluster identity of the last region (0 = none)
+    std::uint64_t prev_cluster_ = 0;    // cluster identity of the last region (0 = none)
     std::uint64_t region_cluster_ = 0;  // cluster key of the region being chunked
     std::uint64_t chunk_cluster_ = 0;
 };

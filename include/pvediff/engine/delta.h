@@ -18,12 +18,12 @@
 namespace pvediff::engine {
 
 struct EncodeResult {
-    std::uint64_t base_bytes = 0;    // bytes of the full read
-    std::uint64_t target_bytes = 0;  // bytes of the new archive
-    io::Digest target_sha256{};      // of the new archive's decompressed content
-    std::uint64_t delta_bytes = 0;   // VCDIFF bytes written (before outer compression)
-    std::uint64_t copied_bytes = 0;  // target bytes expressed as copies from the full
-    std::uint64_t literal_bytes = 0; // target bytes stored as literals
+    std::uint64_t base_bytes = 0;     // bytes of the full read
+    std::uint64_t target_bytes = 0;   // bytes of the new archive
+    io::Digest target_sha256{};       // of the new archive's decompressed content
+    std::uint64_t delta_bytes = 0;    // VCDIFF bytes written (before outer compression)
+    std::uint64_t copied_bytes = 0;   // target bytes expressed as copies from the full
+    std::uint64_t literal_bytes = 0;  // target bytes stored as literals
     std::uint64_t windows = 0;
     // The full's content SHA-256, when the encoder read all of it and was asked to
     // (ChunkEncoderOptions::proof).

@@ -32,7 +32,7 @@ struct VcdiffHeader {
     std::uint8_t indicator = 0;
     std::optional<std::uint8_t> secondary_id;  // 1 = DJW, 2 = LZMA, 16 = FGK (xdelta3's ids)
     bool custom_code_table = false;
-    std::uint64_t app_header_length = 0;       // xdelta3's VCD_APPHEADER extension
+    std::uint64_t app_header_length = 0;  // xdelta3's VCD_APPHEADER extension
 };
 
 struct ScannedWindow {
@@ -40,10 +40,10 @@ struct ScannedWindow {
     std::uint64_t delta_offset = 0;   // where the window starts in the VCDIFF stream
     std::uint64_t target_offset = 0;  // where its bytes start in the target
     std::uint64_t target_length = 0;
-    bool has_source = false;          // VCD_SOURCE
+    bool has_source = false;  // VCD_SOURCE
     std::uint64_t segment_offset = 0;
     std::uint64_t segment_length = 0;
-    bool coarse = false;              // ranges = the whole segment (see above)
+    bool coarse = false;  // ranges = the whole segment (see above)
     std::optional<std::uint32_t> adler32;
     // Target bytes from ADD instructions (literal data carried by the delta); for a
     // coarse window, its data section's length (a lower bound).
@@ -82,9 +82,9 @@ struct ScanSummary {
     VcdiffHeader header;
     std::uint64_t windows = 0;
     std::uint64_t target_bytes = 0;
-    std::uint64_t source_end = 0;     // one past the last source byte any window reads
+    std::uint64_t source_end = 0;  // one past the last source byte any window reads
     std::uint64_t coarse_windows = 0;
-    std::uint64_t added_bytes = 0;    // sum of the windows' added_bytes
+    std::uint64_t added_bytes = 0;  // sum of the windows' added_bytes
     std::uint64_t delta_bytes = 0;
 };
 

@@ -44,8 +44,8 @@ using Uuid = std::array<std::uint8_t, 16>;
 using Md5 = std::array<std::uint8_t, 16>;
 
 struct VmaDevice {
-    std::uint8_t id = 0;  // 1..255
-    std::string name;     // without the trailing NUL
+    std::uint8_t id = 0;     // 1..255
+    std::string name;        // without the trailing NUL
     std::uint64_t size = 0;  // bytes
 };
 

@@ -10,11 +10,12 @@
 // is created exclusively (O_EXCL, O_NOFOLLOW) with mode 0600, so nobody else can read
 // it while it is written, and gets its final mode, owner and group (FileMode) just
 // before the rename.
+#include <sys/stat.h>
+#include <sys/types.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <sys/stat.h>
-#include <sys/types.h>
 
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/dir_handle.h"
@@ -61,7 +62,10 @@ FileMode mode_like(const std::filesystem::path& file);
 class AtomicFile {
 public:
     explicit AtomicFile(std::filesystem::path final_path, FileMode mode = {});
-    AtomicFile(std::filesystem::path final_path, unsigned mode) : AtomicFile(std::move(final_path), FileMode{mode, std::nullopt, std::nullopt}) {}
+    AtomicFile(std::filesystem::path final_path, unsigned mode)
+        : AtomicFile(std::move(final_path), FileMode{mode, std::nullopt, std::nullopt})
+    {
+    }
     AtomicFile(const AtomicFile&) = delete;
     AtomicFile& operator=(const AtomicFile&) = delete;
     ~AtomicFile();

@@ -59,19 +59,55 @@ constexpr void store_le(std::uint8_t* p, T v)
 }
 }  // namespace detail
 
-constexpr std::uint16_t load_be16(const std::uint8_t* p) { return detail::load_be<std::uint16_t>(p); }
-constexpr std::uint32_t load_be32(const std::uint8_t* p) { return detail::load_be<std::uint32_t>(p); }
-constexpr std::uint64_t load_be64(const std::uint8_t* p) { return detail::load_be<std::uint64_t>(p); }
-constexpr std::uint16_t load_le16(const std::uint8_t* p) { return detail::load_le<std::uint16_t>(p); }
-constexpr std::uint32_t load_le32(const std::uint8_t* p) { return detail::load_le<std::uint32_t>(p); }
-constexpr std::uint64_t load_le64(const std::uint8_t* p) { return detail::load_le<std::uint64_t>(p); }
+constexpr std::uint16_t load_be16(const std::uint8_t* p)
+{
+    return detail::load_be<std::uint16_t>(p);
+}
+constexpr std::uint32_t load_be32(const std::uint8_t* p)
+{
+    return detail::load_be<std::uint32_t>(p);
+}
+constexpr std::uint64_t load_be64(const std::uint8_t* p)
+{
+    return detail::load_be<std::uint64_t>(p);
+}
+constexpr std::uint16_t load_le16(const std::uint8_t* p)
+{
+    return detail::load_le<std::uint16_t>(p);
+}
+constexpr std::uint32_t load_le32(const std::uint8_t* p)
+{
+    return detail::load_le<std::uint32_t>(p);
+}
+constexpr std::uint64_t load_le64(const std::uint8_t* p)
+{
+    return detail::load_le<std::uint64_t>(p);
+}
 
-constexpr void store_be16(std::uint8_t* p, std::uint16_t v) { detail::store_be(p, v); }
-constexpr void store_be32(std::uint8_t* p, std::uint32_t v) { detail::store_be(p, v); }
-constexpr void store_be64(std::uint8_t* p, std::uint64_t v) { detail::store_be(p, v); }
-constexpr void store_le16(std::uint8_t* p, std::uint16_t v) { detail::store_le(p, v); }
-constexpr void store_le32(std::uint8_t* p, std::uint32_t v) { detail::store_le(p, v); }
-constexpr void store_le64(std::uint8_t* p, std::uint64_t v) { detail::store_le(p, v); }
+constexpr void store_be16(std::uint8_t* p, std::uint16_t v)
+{
+    detail::store_be(p, v);
+}
+constexpr void store_be32(std::uint8_t* p, std::uint32_t v)
+{
+    detail::store_be(p, v);
+}
+constexpr void store_be64(std::uint8_t* p, std::uint64_t v)
+{
+    detail::store_be(p, v);
+}
+constexpr void store_le16(std::uint8_t* p, std::uint16_t v)
+{
+    detail::store_le(p, v);
+}
+constexpr void store_le32(std::uint8_t* p, std::uint32_t v)
+{
+    detail::store_le(p, v);
+}
+constexpr void store_le64(std::uint8_t* p, std::uint64_t v)
+{
+    detail::store_le(p, v);
+}
 
 // Appends the value's bytes to `out`.
 void append_be16(std::vector<std::uint8_t>& out, std::uint16_t v);
@@ -87,7 +123,10 @@ class ByteReader {
 public:
     ByteReader(std::span<const std::uint8_t> bytes, std::string name, std::uint64_t base_offset = 0);
 
-    std::uint8_t u8() { return take(+[](const std::uint8_t* p) { return *p; }); }
+    std::uint8_t u8()
+    {
+        return take(+[](const std::uint8_t* p) { return *p; });
+    }
     std::uint16_t be16() { return take(load_be16); }
     std::uint32_t be32() { return take(load_be32); }
     std::uint64_t be64() { return take(load_be64); }

@@ -17,8 +17,8 @@ namespace pvediff::io {
 
 enum class Codec { none, zstd, lzo, gzip };
 
-std::string_view codec_name(Codec codec);       // "none", "zstd", "lzo", "gzip"
-std::string_view codec_extension(Codec codec);  // "", ".zst", ".lzo", ".gz"
+std::string_view codec_name(Codec codec);                 // "none", "zstd", "lzo", "gzip"
+std::string_view codec_extension(Codec codec);            // "", ".zst", ".lzo", ".gz"
 std::optional<Codec> parse_codec(std::string_view name);  // also accepts "zst", "lzop", "gz"
 // Detects by magic bytes; anything unrecognised is Codec::none. Needs at most
 // codec_magic_size bytes (fewer if the stream is shorter).

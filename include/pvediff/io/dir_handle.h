@@ -17,12 +17,13 @@
 //
 // The directory itself is named by the administrator (or vzdump) and may be reached
 // through symbolic links; only names inside it are distrusted.
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <fcntl.h>
-#include <sys/stat.h>
 
 #include "pvediff/io/fd.h"
 

@@ -4,13 +4,13 @@
 // for parse errors, the byte offset: "'/dump/x.vma.zst': offset 4096: bad extent magic".
 // Library code throws; only the command-line layer prints. Who else may catch, and
 // why: docs/architecture.md, "Errors".
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace pvediff::io {
 

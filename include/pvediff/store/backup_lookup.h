@@ -19,8 +19,8 @@
 namespace pvediff::store {
 
 struct TimeSelector {
-    bool latest = false;    // the newest backup, whatever its time
-    bool date_only = false; // match year, month and day only
+    bool latest = false;     // the newest backup, whatever its time
+    bool date_only = false;  // match year, month and day only
     int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
 };
 

@@ -111,7 +111,7 @@ struct EffectiveSettings {
     std::chrono::seconds lock_timeout{3600};
     VerifyLevel verify = VerifyLevel::content;
     std::chrono::seconds verify_every{std::chrono::hours(24 * 30)};
-    KeepOptions keep;  // keep everything
+    KeepOptions keep;         // keep everything
     std::string hook_script;  // empty: none
     HookPhase hook_phase = HookPhase::log_end;
     std::vector<std::string> dumpdirs;
@@ -125,7 +125,8 @@ struct Config {
     std::map<std::uint32_t, Settings> per_vmid;
 
     // defaults < global < the guest's overrides < `command_line`.
-    [[nodiscard]] EffectiveSettings effective_for(std::uint32_t vmid, const Settings& command_line = {}) const;
+    [[nodiscard]] EffectiveSettings effective_for(std::uint32_t vmid,
+                                                  const Settings& command_line = {}) const;
     // defaults < global < `command_line`, for commands that concern no one guest.
     [[nodiscard]] EffectiveSettings effective_global(const Settings& command_line = {}) const;
 };

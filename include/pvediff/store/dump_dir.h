@@ -71,18 +71,18 @@ struct Chain {
 
 struct GuestBackups {
     GuestKey guest;
-    std::vector<Chain> chains;                              // newest full first
-    std::vector<DifferentialBackup> orphan_differentials;   // their full is gone; newest first
-    std::vector<DirEntry> orphan_sidecars;                  // notes/protected/manifest/index of a missing backup
-    std::vector<DirEntry> unattached_logs;                  // logs of runs that left no backup (failed)
-    std::vector<DirEntry> in_progress;                      // *.dat, *.tmp, pvediff temp files of this guest
+    std::vector<Chain> chains;                             // newest full first
+    std::vector<DifferentialBackup> orphan_differentials;  // their full is gone; newest first
+    std::vector<DirEntry> orphan_sidecars;  // notes/protected/manifest/index of a missing backup
+    std::vector<DirEntry> unattached_logs;  // logs of runs that left no backup (failed)
+    std::vector<DirEntry> in_progress;      // *.dat, *.tmp, pvediff temp files of this guest
 };
 
 struct DumpDir {
     std::filesystem::path path;
-    std::vector<GuestBackups> guests;     // by VMID, then type
-    std::vector<DirEntry> in_progress;    // in-progress entries that name no guest
-    std::vector<DirEntry> other;          // everything else (never touched)
+    std::vector<GuestBackups> guests;   // by VMID, then type
+    std::vector<DirEntry> in_progress;  // in-progress entries that name no guest
+    std::vector<DirEntry> other;        // everything else (never touched)
 
     [[nodiscard]] const GuestBackups* find(GuestKey guest) const;
 };

@@ -30,8 +30,8 @@
 #include <optional>
 #include <string>
 
-#include "pvediff/io/fd.h"
 #include "pvediff/io/error.h"
+#include "pvediff/io/fd.h"
 #include "pvediff/store/names.h"
 
 namespace pvediff::store {

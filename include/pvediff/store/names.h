@@ -31,8 +31,8 @@ std::string_view guest_type_name(GuestType type);  // "qemu", "lxc", "openvz"
 // "qemu 100": how reports and messages name a guest.
 std::string guest_label(GuestType type, std::uint32_t vmid);
 std::optional<GuestType> parse_guest_type(std::string_view name);
-std::string_view archive_format_name(ArchiveFormat format);  // "vma", "tar"
-std::string_view archive_codec_name(ArchiveCodec codec);     // "none", "zstd", "lzo", "gzip", "bzip2"
+std::string_view archive_format_name(ArchiveFormat format);    // "vma", "tar"
+std::string_view archive_codec_name(ArchiveCodec codec);       // "none", "zstd", "lzo", "gzip", "bzip2"
 std::string_view archive_codec_extension(ArchiveCodec codec);  // "", ".zst", ".lzo", ".gz", ".bz2"
 // nullopt for bzip2: pvediff has no bzip2 codec.
 std::optional<io::Codec> to_io_codec(ArchiveCodec codec);
@@ -51,8 +51,8 @@ struct BackupName {
 
 struct DifferentialName {
     BackupName full;
-    std::string full_file;  // the full's file name, exactly as in the differential's name
-    BackupTime time;        // the differential's own time (the replaced archive's)
+    std::string full_file;                    // the full's file name, exactly as in the differential's name
+    BackupTime time;                          // the differential's own time (the replaced archive's)
     ArchiveCodec codec = ArchiveCodec::none;  // none, zstd, lzo or gzip
 
     friend bool operator==(const DifferentialName&, const DifferentialName&) = default;

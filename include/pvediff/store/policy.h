@@ -55,7 +55,8 @@ struct Decision {
 };
 
 // `guest`: the new archive's guest as scanned under its lock (null: no backups yet).
-Decision decide_backup(const GuestBackups* guest, const NewArchive& archive, const EffectiveSettings& settings);
+Decision decide_backup(const GuestBackups* guest, const NewArchive& archive,
+                       const EffectiveSettings& settings);
 Decision decide_backup(const DumpDir& dir, const NewArchive& archive, const EffectiveSettings& settings);
 
 // The slack described above; `since_previous`: time from the guest's previous backup
@@ -68,7 +69,8 @@ struct SizeCheck {
     bool keep = true;
     std::string reason;
 };
-SizeCheck check_differential_size(std::uint64_t differential_bytes, std::uint64_t full_bytes, double max_ratio);
+SizeCheck check_differential_size(std::uint64_t differential_bytes, std::uint64_t full_bytes,
+                                  double max_ratio);
 
 // "6d 12h", "36h", "45m", "12s" for messages.
 std::string format_age(std::chrono::seconds age);

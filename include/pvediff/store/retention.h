@@ -58,14 +58,14 @@ struct OrphanItem {
     std::string file;
     OrphanKind kind = OrphanKind::sidecar;
     std::string reason;
-    bool removable = true;  // false for anything protected
+    bool removable = true;                               // false for anything protected
     std::vector<std::filesystem::path> paths_to_delete;  // empty when !removable
 };
 
 struct GuestPrunePlan {
     GuestKey guest;
     KeepOptions keep;
-    std::vector<PruneItem> items;     // every full and chained differential, newest first
+    std::vector<PruneItem> items;  // every full and chained differential, newest first
     std::vector<OrphanItem> orphans;
 
     [[nodiscard]] std::size_t kept() const;

@@ -31,8 +31,8 @@ struct BackupIdentity {
 };
 
 struct VerifiedRecord {
-    std::string file;         // the backup's name (a record for another name is refused)
-    std::time_t verified = 0; // when the check ended
+    std::string file;          // the backup's name (a record for another name is refused)
+    std::time_t verified = 0;  // when the check ended
     bool ok = false;
     BackupIdentity identity;  // of the file as it was checked
     friend bool operator==(const VerifiedRecord&, const VerifiedRecord&) = default;
@@ -48,7 +48,8 @@ VerifiedRecord parse_verified_record(std::string_view text, const std::string& o
 // "<file>.pvediff-verified"
 std::filesystem::path verified_record_path(const std::filesystem::path& file);
 // The identity of `file` now (lstat: never follows a link); `manifest_sha256` from its manifest.
-BackupIdentity backup_identity_of(const std::filesystem::path& file, std::optional<io::Digest> manifest_sha256);
+BackupIdentity backup_identity_of(const std::filesystem::path& file,
+                                  std::optional<io::Digest> manifest_sha256);
 // The record of `file`: nullopt when there is none; io::Error when it is not a
 // regular file, too large, malformed, or names another backup.
 std::optional<VerifiedRecord> read_verified_record(const std::filesystem::path& file);
@@ -57,12 +58,12 @@ void write_verified_record(const std::filesystem::path& file, const VerifiedReco
 
 // Whether `verify` (without --all) checks a backup now, and why.
 enum class VerifyReason {
-    never_verified,   // no record (or an unusable one)
-    failed_before,    // the last check failed: checked every run
-    changed,          // the file is not the one the record was made of
-    due,              // the last check is older than verify-every (or it is 0)
+    never_verified,      // no record (or an unusable one)
+    failed_before,       // the last check failed: checked every run
+    changed,             // the file is not the one the record was made of
+    due,                 // the last check is older than verify-every (or it is 0)
     recorded_in_future,  // the record's time is ahead of the clock: not trusted
-    recently_ok,      // skip: checked ok within verify-every, file unchanged
+    recently_ok,         // skip: checked ok within verify-every, file unchanged
 };
 struct VerifyDecision {
     bool check = true;
