@@ -13,16 +13,8 @@ t0=1790000000
 conf=$WORK/pvediff.conf
 printf 'fullbackup: 7\nmax-diff-ratio: 0.9\n' >"$conf"
 
-img=$WORK/disk.img
-truncate -s 4M "$img"
-(set +o pipefail; find /usr/share/doc -type f -size -64k 2>/dev/null | head -200 | xargs cat 2>/dev/null |
-  head -c 3M | dd of="$img" conv=notrunc status=none)
-for day in 0 1 2; do
-  head -c 8192 /dev/urandom | dd of="$img" bs=4096 seek=$(((day * 41 + 173) % 1000)) conv=notrunc status=none
-  "$PVEDIFF" dev-make-vma --image "$img" --order-seed "$day" --ctime "$((t0 + day * 86400))" -o "$WORK/raw-$day.vma"
-  want[$day]=$(sha_of "$WORK/raw-$day.vma")
-  zstd -q -c <"$WORK/raw-$day.vma" >"$WORK/in-$day.zst"
-done
+source "$PVEDIFF_TEST_LIB/vm_days.sh"
+vma_days 0 1 2
 restores_to() {  # FILE DAY
   "$PVEDIFF" restore "$1" -o - >"$WORK/restored" 2>"$WORK/restore.err" &&
     test "$(sha_of "$WORK/restored")" = "${want[$2]}"

@@ -25,20 +25,8 @@ echo "# empty: built-in defaults" >"$WORK/pvediff.conf"
 pvediff() { "$PVEDIFF" --config "$WORK/pvediff.conf" "$@"; }
 
 # A VM disk with real file contents; each day rewrites a few pages and reorders clusters.
-img=$WORK/disk.img
-truncate -s 8M "$img"
-(set +o pipefail; find /usr/share/doc -type f -size -64k 2>/dev/null | head -300 | xargs cat 2>/dev/null |
-  head -c 6M | dd of="$img" conv=notrunc status=none)
-make_vma() {  # day -> $WORK/vm-<day>.vma
-  local day=$1
-  if ((day > 0)); then
-    for i in 1 2 3 4; do
-      head -c 4096 /dev/urandom | dd of="$img" bs=4096 seek=$(((day * 53 + i * 307) % 2000)) conv=notrunc status=none
-    done
-  fi
-  pvediff dev-make-vma --image "$img" --order-seed "$day" --ctime "$((1795000000 + day * 86400))" \
-    -o "$WORK/vm-$day.vma"
-}
+source "$PVEDIFF_TEST_LIB/vm_days.sh"
+vm_disk_init
 # A container tree; each day appends to a log and replaces a file.
 tree=$WORK/tree
 mkdir -p "$tree/etc" "$tree/var/log" "$tree/usr"

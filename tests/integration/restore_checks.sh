@@ -13,20 +13,8 @@ mkdir -p "$dump" "$WORK/out"
 echo "# empty: built-in defaults" >"$WORK/pvediff.conf"
 pvediff() { "$PVEDIFF" --config "$WORK/pvediff.conf" "$@"; }
 
-img=$WORK/disk.img
-truncate -s 8M "$img"
-(set +o pipefail; find /usr/share/doc -type f -size -64k 2>/dev/null | head -300 | xargs cat 2>/dev/null |
-  head -c 6M | dd of="$img" conv=notrunc status=none)
-make_vma() {  # day -> $WORK/vm-<day>.vma
-  local day=$1
-  if ((day > 0)); then
-    for i in 1 2 3 4; do
-      head -c 4096 /dev/urandom | dd of="$img" bs=4096 seek=$(((day * 53 + i * 307) % 2000)) conv=notrunc status=none
-    done
-  fi
-  pvediff dev-make-vma --image "$img" --order-seed "$day" --ctime "$((1795000000 + day * 86400))" \
-    -o "$WORK/vm-$day.vma"
-}
+source "$PVEDIFF_TEST_LIB/vm_days.sh"
+vm_disk_init
 make_vma 0
 make_vma 1
 # Raw (uncompressed) archives, so that one byte of the full can change in place.
