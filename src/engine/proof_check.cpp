@@ -192,7 +192,6 @@ ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std:
     }
     ProofCheckResult result;
     PieceWalker walker(proof, in);
-    const auto& table = vcdiff::default_code_table();
     std::vector<std::uint8_t> data;
     std::vector<std::uint8_t> inst;
     std::vector<std::uint8_t> addr;
@@ -248,83 +247,57 @@ ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std:
 
         const std::uint64_t window_start = walker.position();
         walker.set_window_end(window_start + target_len);
-        const std::uint64_t end = seg_len + target_len;
-        std::uint64_t here = seg_len;
-        std::size_t ip = 0;
         std::size_t dp = 0;
-        std::size_t ap = 0;
         cache.reset();
         auto bad = [&](const std::string& what) {
             in.fail_at(at, fmt::format("window {}: {}", result.windows, what));
         };
-        while (ip < inst.size()) {
-            const vcdiff::CodeEntry& e = table[inst[ip++]];
-            const std::array<Inst, 2> types = {e.type1, e.type2};
-            const std::array<std::uint8_t, 2> sizes = {e.size1, e.size2};
-            const std::array<std::uint8_t, 2> modes = {e.mode1, e.mode2};
-            for (std::size_t h = 0; h < 2; ++h) {
-                if (types[h] == Inst::noop) {
-                    continue;
-                }
-                std::uint64_t size = sizes[h];
-                if (size == 0) {
-                    const auto v = vcdiff::get_varint(inst, ip);
-                    if (!v) {
-                        bad("truncated instruction section");
-                    }
-                    size = *v;
-                }
-                if (size == 0 || size > end - here) {
-                    bad("instruction of size 0 or beyond the end of the window");
-                }
-                switch (types[h]) {
+        vcdiff::walk_instructions(
+            inst, addr, seg_len, seg_len + target_len, cache, bad, [&](const vcdiff::Instruction& i) {
+                switch (i.type) {
                     case Inst::add:
-                        if (size > data.size() - dp) {
+                        if (i.size > data.size() - dp) {
                             bad("ADD beyond the data section");
                         }
-                        for (std::uint64_t done = 0; done < size;) {
-                            const std::uint64_t n = std::min(size - done, step);
+                        for (std::uint64_t done = 0; done < i.size;) {
+                            const std::uint64_t n = std::min(i.size - done, step);
                             walker.literal(std::span<const std::uint8_t>(data).subspan(dp + done, n));
                             done += n;
                             report();
                         }
-                        result.literal_bytes += size;
-                        dp += size;
+                        result.literal_bytes += i.size;
+                        dp += i.size;
                         break;
                     case Inst::run:
                         if (dp >= data.size()) {
                             bad("RUN beyond the data section");
                         }
-                        for (std::uint64_t done = 0; done < size;) {
-                            const std::uint64_t n = std::min(size - done, step);
+                        for (std::uint64_t done = 0; done < i.size;) {
+                            const std::uint64_t n = std::min(i.size - done, step);
                             walker.run(data[dp], n);
                             done += n;
                             report();
                         }
                         ++dp;
-                        result.literal_bytes += size;
+                        result.literal_bytes += i.size;
                         break;
-                    case Inst::copy: {
-                        const auto a = cache.decode(modes[h], here, addr, ap);
-                        if (!a || *a >= seg_len || size > seg_len - *a) {
+                    case Inst::copy:
+                        if (i.address >= seg_len || i.size > seg_len - i.address) {
                             bad("a copy that is not within the window's source segment");
                         }
-                        for (std::uint64_t done = 0; done < size;) {
-                            const std::uint64_t n = std::min(size - done, step);
-                            walker.copy(seg_pos + *a + done, n);
+                        for (std::uint64_t done = 0; done < i.size;) {
+                            const std::uint64_t n = std::min(i.size - done, step);
+                            walker.copy(seg_pos + i.address + done, n);
                             done += n;
                             report();
                         }
                         break;
-                    }
                     case Inst::noop:
                         break;
                 }
-                here += size;
-            }
-        }
-        if (here != end || dp != data.size() || ap != addr.size()) {
-            bad("instructions do not fill the window exactly");
+            });
+        if (dp != data.size()) {
+            bad("instructions do not use the data section exactly");
         }
         walker.end_window();
         if (walker.window_adler() != adler) {

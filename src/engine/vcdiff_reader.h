@@ -5,11 +5,14 @@
 // scan that plans a restore (vcdiff_scan.cpp) and the check of a written differential
 // against its proof (proof_check.cpp).
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "pvediff/engine/vcdiff_format.h"
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/error.h"
 
@@ -121,5 +124,72 @@ private:
     std::uint64_t offset_ = 0;
     bool eof_ = false;
 };
+
+// One instruction of a window as the default code table and the sections give it.
+struct Instruction {
+    Inst type = Inst::noop;
+    std::uint64_t size = 0;
+    std::uint64_t at = 0;       // where it starts, in the window's source + target address space
+    std::uint64_t address = 0;  // COPY: where it copies from, in the same space
+};
+
+// Walks a window's instruction section with the default code table, from `start` (the
+// source segment's length) to `end` (that plus the target length), decoding COPY
+// addresses from `addr` through `cache`, and calls on(Instruction) for each in order.
+// Calls bad(message), which must throw, on a truncated section, an empty instruction,
+// one beyond `end`, an undecodable address, and after the last on a window not filled
+// exactly or address bytes left over. What each instruction may do beyond that (data
+// section, source segment) is the caller's to check.
+template <typename Bad, typename On>
+void walk_instructions(std::span<const std::uint8_t> inst, std::span<const std::uint8_t> addr,
+                       std::uint64_t start, std::uint64_t end, AddressCache& cache, const Bad& bad,
+                       const On& on)
+{
+    const auto& table = default_code_table();
+    std::uint64_t here = start;
+    std::size_t ip = 0;
+    std::size_t ap = 0;
+    while (ip < inst.size()) {
+        const CodeEntry& e = table[inst[ip++]];
+        const std::array<Inst, 2> types = {e.type1, e.type2};
+        const std::array<std::uint8_t, 2> sizes = {e.size1, e.size2};
+        const std::array<std::uint8_t, 2> modes = {e.mode1, e.mode2};
+        for (std::size_t h = 0; h < 2; ++h) {
+            if (types[h] == Inst::noop) {
+                continue;
+            }
+            std::uint64_t size = sizes[h];
+            if (size == 0) {
+                const auto v = get_varint(inst, ip);
+                if (!v) {
+                    bad("truncated instruction section");
+                }
+                size = *v;
+            }
+            if (size == 0) {
+                bad("empty instruction");
+            }
+            if (size > end - here) {
+                bad("instruction beyond the end of the target window");
+            }
+            Instruction i{types[h], size, here, 0};
+            if (i.type == Inst::copy) {
+                const auto a = cache.decode(modes[h], here, addr, ap);
+                if (!a) {
+                    bad("invalid copy address");
+                }
+                i.address = *a;
+            }
+            on(i);
+            here += size;
+        }
+    }
+    if (here != end) {
+        bad("instructions do not fill the target window");
+    }
+    if (ap != addr.size()) {
+        bad("extra bytes in the address section");
+    }
+}
 
 }  // namespace pvediff::engine::vcdiff

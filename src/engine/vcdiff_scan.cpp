@@ -2,7 +2,6 @@
 #include "pvediff/engine/vcdiff_scan.h"
 
 #include <algorithm>
-#include <array>
 #include <limits>
 
 #include "pvediff/engine/vcdiff_format.h"
@@ -114,82 +113,42 @@ void VcdiffScanner::Impl::read_header()
 void VcdiffScanner::Impl::decode_instructions(ScannedWindow& w, std::optional<std::uint64_t> data_len,
                                               std::uint64_t window_offset)
 {
-    const auto& table = vcdiff::default_code_table();
     const std::uint64_t seg = w.has_source ? w.segment_length : 0;
-    const std::uint64_t end = seg + w.target_length;
-    std::uint64_t here = seg;
     std::uint64_t data_used = 0;
-    std::size_t ip = 0;
-    std::size_t ap = 0;
     cache.reset();
     auto bad = [&](const std::string& what) {
         in.fail_at(window_offset, fmt::format("window {}: {}", w.index, what));
     };
-    while (ip < inst.size()) {
-        const vcdiff::CodeEntry& e = table[inst[ip++]];
-        const std::array<std::pair<Inst, std::uint8_t>, 2> halves = {std::pair{e.type1, e.size1},
-                                                                     std::pair{e.type2, e.size2}};
-        const std::array<std::uint8_t, 2> modes = {e.mode1, e.mode2};
-        for (std::size_t h = 0; h < 2; ++h) {
-            const auto [type, table_size] = halves[h];
-            if (type == Inst::noop) {
-                continue;
-            }
-            std::uint64_t size = table_size;
-            if (size == 0) {
-                const auto v = vcdiff::get_varint(inst, ip);
-                if (!v) {
-                    bad("truncated instruction section");
-                }
-                size = *v;
-            }
-            if (size == 0) {
-                bad("empty instruction");
-            }
-            if (size > end - here) {
-                bad("instruction beyond the end of the target window");
-            }
-            switch (type) {
-                case Inst::add:
-                    data_used += size;
-                    w.added_bytes += size;
-                    break;
-                case Inst::run:
-                    data_used += 1;
-                    break;
-                case Inst::copy: {
-                    const auto a = cache.decode(modes[h], here, addr, ap);
-                    if (!a) {
-                        bad("invalid copy address");
-                    }
-                    if (*a >= here) {
-                        bad("copy address beyond the current position");
-                    }
-                    if (*a < seg) {
-                        if (size > seg - *a) {
-                            bad("copy crosses the end of the source segment");
-                        }
-                        w.ranges.push_back({w.segment_offset + *a, size});
-                        if (w.ranges.size() >= max_window_ranges) {
-                            bound_ranges(w.ranges);
-                        }
-                    }
-                    break;
-                }
-                case Inst::noop:
-                    break;
-            }
-            here += size;
-        }
-    }
-    if (here != end) {
-        bad("instructions do not fill the target window");
-    }
+    vcdiff::walk_instructions(inst, addr, seg, seg + w.target_length, cache, bad,
+                              [&](const vcdiff::Instruction& i) {
+                                  switch (i.type) {
+                                      case Inst::add:
+                                          data_used += i.size;
+                                          w.added_bytes += i.size;
+                                          break;
+                                      case Inst::run:
+                                          data_used += 1;
+                                          break;
+                                      case Inst::copy:
+                                          if (i.address >= i.at) {
+                                              bad("copy address beyond the current position");
+                                          }
+                                          if (i.address < seg) {
+                                              if (i.size > seg - i.address) {
+                                                  bad("copy crosses the end of the source segment");
+                                              }
+                                              w.ranges.push_back({w.segment_offset + i.address, i.size});
+                                              if (w.ranges.size() >= max_window_ranges) {
+                                                  bound_ranges(w.ranges);
+                                              }
+                                          }
+                                          break;
+                                      case Inst::noop:
+                                          break;
+                                  }
+                              });
     if (data_len && data_used != *data_len) {
         bad("data section length does not match the instructions");
-    }
-    if (ap != addr.size()) {
-        bad("extra bytes in the address section");
     }
     bound_ranges(w.ranges);
 }
