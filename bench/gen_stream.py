@@ -62,10 +62,10 @@ def load_pool(limit, seed):
 PERMUTATIONS = 4096
 
 
-def make_permutations(seed):
+def make_permutations(seed, count=PERMUTATIONS):
     rng = random.Random(seed * 1000 + 4)
     tables = []
-    for _ in range(PERMUTATIONS + 1):  # the last one: day 2's fresh content
+    for _ in range(count + 1):  # the last one: day 2's fresh content
         t = list(range(256))
         rng.shuffle(t)
         tables.append(bytes(t))
@@ -105,11 +105,15 @@ def main():
     ap.add_argument("--day", type=int, choices=(1, 2), default=1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--pool-bytes", default="512M")
+    ap.add_argument("--permutations", type=int, default=PERMUTATIONS,
+                    help="fewer: a smaller stream with as many files per permutation as a larger "
+                         "one (files sharing content under the same permutation: the shape of "
+                         "the patch scratch at 16-32 GiB, docs/engine.md)")
     args = ap.parse_args()
     size = parse_size(args.size)
     pool = load_pool(parse_size(args.pool_bytes), args.seed)
-    perms = make_permutations(args.seed)
-    fresh = perms[PERMUTATIONS]
+    perms = make_permutations(args.seed, args.permutations)
+    fresh = perms[args.permutations]
     out = sys.stdout.buffer
     emit = Emitter(out)
 
@@ -136,7 +140,7 @@ def main():
         elif args.day == 2 and fate < 0.015:
             emit.add(name, pool[(k + 7919) % len(pool)].translate(fresh))
         else:
-            emit.add(name, data.translate(perms[file_id * 2654435761 % PERMUTATIONS]))
+            emit.add(name, data.translate(perms[file_id * 2654435761 % args.permutations]))
         total += len(data)
         file_id += 1
     emit.close()

@@ -23,14 +23,16 @@ done
 [[ -x $pvediff && -n $workdir && ${#sizes[@]} -gt 0 ]] || { sed -n 9,11p "$0"; exit 2; }
 mkdir -p "$workdir"
 
-# Peak total size of the unlinked scratch files of process $1 (O_TMPFILE spill files).
+# Peak total disk use of the unlinked scratch files of process $1 (O_TMPFILE spill files).
 scratch_peak() {
   local pid=$1 peak=0 now f
   while kill -0 "$pid" 2>/dev/null; do
     now=0
     for f in /proc/"$pid"/fd/*; do
       if [[ $(readlink "$f" 2>/dev/null) == *"(deleted)"* ]]; then
-        now=$(( now + $(stat -L -c %s "$f" 2>/dev/null || echo 0) ))
+        # Blocks allocated, not the apparent size: the decoder's spill file gives the
+        # space of released pieces back by punching holes.
+        now=$(( now + $(stat -L -c '%b * %B' "$f" 2>/dev/null || echo 0) ))
       fi
     done
     (( now > peak )) && peak=$now

@@ -478,6 +478,7 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
     result.base_bytes_read = server.bytes_read();
     result.kept_aside_peak = stash.peak_bytes();
     result.spilled_bytes = stash.spilled_bytes();
+    result.spilled_peak = stash.spilled_peak_bytes();
     result.plan_pieces = plan.pieces.size();
     return result;
 }

@@ -24,6 +24,8 @@ void SourceStash::spill(Piece& piece, std::span<const std::uint8_t> data)
     piece.spilled = true;
     piece.spill_offset = spill_file_.append(data);
     spilled_ += data.size();
+    spilled_live_ += data.size();
+    spilled_peak_ = std::max(spilled_peak_, spilled_live_);
 }
 
 void SourceStash::put(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use)
@@ -125,7 +127,13 @@ void SourceStash::release_through(std::uint64_t window)
             continue;
         }
         total_ -= it->second.length;
-        if (!it->second.spilled) {
+        if (it->second.spilled) {
+            // Pieces are released in order of last use, not in the order they were
+            // spilled: without a hole the file would hold every byte ever spilled
+            // until the stash is empty (6.8 GiB on disk for 4.0 GiB kept at 16 GiB).
+            spill_file_.release(it->second.spill_offset, it->second.length);
+            spilled_live_ -= it->second.length;
+        } else {
             in_memory_ -= it->second.length;
         }
         pieces_.erase(it);

@@ -34,6 +34,11 @@ public:
     [[nodiscard]] std::uint64_t kept_bytes() const { return total_; }
     [[nodiscard]] std::uint64_t peak_bytes() const { return peak_; }
     [[nodiscard]] std::uint64_t spilled_bytes() const { return spilled_; }
+    // The most spilled bytes kept at once: the spill file's peak use of disk (the
+    // space of released pieces is given back, see SpillFile::release()).
+    [[nodiscard]] std::uint64_t spilled_peak_bytes() const { return spilled_peak_; }
+    // The spill file's disk space now.
+    [[nodiscard]] std::uint64_t spill_disk_bytes() const { return spill_file_.allocated_bytes(); }
 
 private:
     struct Piece {
@@ -54,6 +59,8 @@ private:
     std::uint64_t total_ = 0;
     std::uint64_t peak_ = 0;
     std::uint64_t spilled_ = 0;
+    std::uint64_t spilled_live_ = 0;
+    std::uint64_t spilled_peak_ = 0;
     std::uint64_t generation_ = 0;
 };
 

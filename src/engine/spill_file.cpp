@@ -2,6 +2,7 @@
 #include "spill_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pvediff/io/atomic_file.h"
@@ -26,6 +27,25 @@ std::uint64_t SpillFile::append(std::span<const std::uint8_t> bytes)
     io::pwrite_all(fd_.get(), bytes, at, name_);
     end_ += bytes.size();
     return at;
+}
+
+void SpillFile::release(std::uint64_t offset, std::uint64_t length)
+{
+    if (fd_.valid() && length > 0 && offset + length <= end_) {
+        // Only the file's blocks wholly inside the range are freed; bytes outside it
+        // are never touched, so neighbours in the file stay as they were.
+        (void)::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                          static_cast<off_t>(length));
+    }
+}
+
+std::uint64_t SpillFile::allocated_bytes() const
+{
+    struct stat st {};
+    if (!fd_.valid() || ::fstat(fd_.get(), &st) != 0) {
+        return 0;
+    }
+    return static_cast<std::uint64_t>(st.st_blocks) * 512;
 }
 
 void SpillFile::clear()

@@ -22,9 +22,15 @@ public:
     std::uint64_t append(std::span<const std::uint8_t> bytes);
     // Reads back bytes appended before.
     void read(std::uint64_t offset, std::span<std::uint8_t> out) const;
+    // Gives back the disk space of bytes appended before that are no longer needed
+    // (a hole is punched; offsets of the other bytes stay valid). Best effort: where
+    // the file system cannot punch holes, the space comes back at clear().
+    void release(std::uint64_t offset, std::uint64_t length);
     // Forgets everything appended and gives the space back.
     void clear();
     [[nodiscard]] std::uint64_t size() const { return end_; }
+    // The disk space the file takes now (its allocated blocks), 0 before first use.
+    [[nodiscard]] std::uint64_t allocated_bytes() const;
 
 private:
     std::filesystem::path dir_;

@@ -258,3 +258,70 @@ TEST(ChunkEncoder, StaleIndexIsRejected)
 
 }  // namespace
 }  // namespace pvediff::engine
+
+namespace pvediff::engine {
+namespace {
+
+// Changed regions whose old bytes lie ahead in the full, each a little further than
+// the one before: every step is within the restore horizon of where the copies in
+// order have taken a restore, but together they would take it far beyond (a restore
+// reads that far and keeps aside what later windows need on the way: 600 MiB of a
+// 2 GiB tar). The horizon must not move forward with the pieces it lets in.
+TEST(ChunkEncoder, RestoreHorizonDoesNotCreepForward)
+{
+    TempDir dir;
+    constexpr std::size_t kib = 1024;
+    const auto base = test::make_data(8192 * kib, 41);
+    std::vector<std::uint8_t> target(base.begin(), base.begin() + 1024 * kib);
+    const auto fresh = test::make_data(256 * kib, 42);
+    for (std::size_t i = 0; i < 8; ++i) {
+        // A changed region: new bytes, then 8 KiB (less than a chunk: only fine
+        // matching finds them) from (1 + i) * 768 KiB further on in the full.
+        target.insert(target.end(), fresh.begin() + static_cast<std::ptrdiff_t>(i * 16 * kib),
+                      fresh.begin() + static_cast<std::ptrdiff_t>((i + 1) * 16 * kib));
+        const std::size_t from = 1024 * kib + (i + 1) * 768 * kib;
+        target.insert(target.end(), base.begin() + static_cast<std::ptrdiff_t>(from),
+                      base.begin() + static_cast<std::ptrdiff_t>(from + 8 * kib));
+        // Unchanged chunks between the regions, from behind: the restore is not
+        // taken further by them.
+        const std::size_t back = i * 96 * kib;
+        target.insert(target.end(), base.begin() + static_cast<std::ptrdiff_t>(back),
+                      base.begin() + static_cast<std::ptrdiff_t>(back + 256 * kib));
+    }
+    target.insert(target.end(), fresh.begin() + 128 * kib, fresh.end());
+    test::write_file(dir / "base", base);
+    test::write_file(dir / "target", target);
+
+    ChunkEncodeStats stats;
+    ChunkEncoderOptions options;
+    options.stats = &stats;
+    options.spill_dir = dir.path();
+    options.restore_horizon = 1024 * kib;
+    {
+        io::FileSource full((dir / "base").string());
+        build_chunk_index(full, options.chunking, options.layout).save((dir / "idx").string());
+    }
+    options.index = std::make_shared<const ChunkIndex>(ChunkIndex::load((dir / "idx").string()));
+    auto encoder = make_chunk_encoder(options);
+    io::FileSource b((dir / "base").string());
+    io::FileSource t((dir / "target").string());
+    io::MemorySink sink;
+    encoder->encode(b, t, sink);
+    // The furthest copy of each window: never beyond the copies in order (the first
+    // 1 MiB, read in order) plus the horizon.
+    std::uint64_t furthest = 0;
+    io::MemorySource delta(sink.data(), "<delta>");
+    scan_vcdiff(delta, [&](const ScannedWindow& w) {
+        for (const SourceRange& r : w.ranges) {
+            furthest = std::max(furthest, r.offset + r.length);
+        }
+    });
+    EXPECT_GT(stats.fine_copied_bytes, 0U) << "the first pieces within the horizon are found";
+    EXPECT_GT(stats.beyond_horizon, 0U);
+    EXPECT_LE(furthest, 1024 * kib + options.restore_horizon)
+        << "fine " << stats.fine_copied_bytes << " beyond " << stats.beyond_horizon << " snippets "
+        << stats.snippet_ranges;
+}
+
+}  // namespace
+}  // namespace pvediff::engine

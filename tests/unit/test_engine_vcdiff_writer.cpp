@@ -159,6 +159,63 @@ TEST(VcdiffWriter, ChecksumIsVerifiedByXdelta3)
               0);
 }
 
+// Copies placed so that each address mode of RFC 3284's cache is the cheapest once:
+// self (absolute), here (just behind the current position), near (a little after a
+// recent address, also in ADD+COPY pairs) and same (an address seen before, gone from
+// the near cache). Stock xdelta3 and our decoder must both rebuild the target.
+TEST(VcdiffWriter, EveryAddressModeDecodesWithXdelta3AndOurDecoder)
+{
+    TempDir dir;
+    const auto base = test::make_data(4 << 20, 12);
+    io::MemorySink sink;
+    VcdiffWriter w(sink);
+    std::vector<std::uint8_t> target;
+    const std::uint8_t lit[3] = {7, 8, 9};
+    auto copy = [&](std::uint64_t off, std::size_t len, bool literal_before) {
+        if (literal_before) {
+            w.add(lit);
+            target.insert(target.end(), lit, lit + 3);
+        }
+        const std::span<const std::uint8_t> bytes(base.data() + off, len);
+        w.copy(off, bytes);
+        target.insert(target.end(), bytes.begin(), bytes.end());
+    };
+    const std::uint64_t far_ones[] = {1000000, 3000000, 3500000, 500000};
+    copy(0, 4096, false);              // self, 1-byte address
+    copy(2000000, 4096, true);         // self
+    copy(2000100, 5, true);            // near, in an ADD+COPY pair
+    copy(2000300, 4096, true);         // near
+    for (const auto off : far_ones) {  // fill the near cache with others
+        copy(off, 4096, true);
+    }
+    copy(2000000, 4, true);                 // same, paired with its ADD
+    copy(2000100, 5, true);                 // same, COPY size 5: emitted singly
+    copy(base.size() - 4096, 4096, true);   // here: the segment's end is close behind
+    copy(base.size() - 8192, 6000, false);  // here or near
+    w.finish();
+    EXPECT_EQ(w.stats().windows, 1U);
+
+    test::write_file(dir / "delta", sink.data());
+    ASSERT_EQ(test::run("xdelta3 printdelta " + (dir / "delta").string() + " > " + (dir / "print").string()),
+              0);
+    const auto printed = test::read_file(dir / "print");
+    const std::string text(printed.begin(), printed.end());
+    auto used = [&](int first, int last) {
+        for (int m = first; m <= last; ++m) {
+            if (text.find("CPY_" + std::to_string(m) + " ") != std::string::npos) {
+                return true;
+            }
+        }
+        return false;
+    };
+    EXPECT_TRUE(used(0, 0)) << "self\n" << text;
+    EXPECT_TRUE(used(1, 1)) << "here\n" << text;
+    EXPECT_TRUE(used(2, 5)) << "near\n" << text;
+    EXPECT_TRUE(used(6, 8)) << "same\n" << text;
+    EXPECT_EQ(stock_decode(dir, base, sink.data()), target);
+    EXPECT_EQ(test_delta::decode_bytes(base, sink.data()), target);
+}
+
 TEST(VcdiffWriter, RejectsBadOptions)
 {
     io::MemorySink sink;

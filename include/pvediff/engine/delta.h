@@ -88,6 +88,7 @@ struct DecodeResult {
     std::uint64_t windows = 0;
     std::uint64_t kept_aside_peak = 0;  // most bytes of the full held for later windows at once
     std::uint64_t spilled_bytes = 0;    // of which written to the spill file
+    std::uint64_t spilled_peak = 0;     // most spilled bytes held at once: the spill file's disk use
     std::uint64_t plan_pieces = 0;      // pieces of the full the plan tracked (bounded)
 };
 
