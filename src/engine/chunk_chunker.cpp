@@ -199,23 +199,14 @@ void Chunker::process(std::uint64_t end)
         for (; i < limit && len + i + 1 < min; ++i) {
             g = (g << 1) + gear_table[p[i]];
         }
-        // Then four at a time: each hash from the one four bytes back, so the chain of
-        // dependent shifts and adds is a quarter as long (as in snippet_scan.cpp); a
-        // group with a candidate cut is redone one byte at a time.
+        // Then four at a time (gear.h); a group with a candidate cut is redone byte
+        // by byte.
         for (; i + 4 <= limit; i += 4) {
-            const std::uint64_t t0 = gear_table[p[i]];
-            const std::uint64_t t1 = gear_table[p[i + 1]];
-            const std::uint64_t t2 = gear_table[p[i + 2]];
-            const std::uint64_t t3 = gear_table[p[i + 3]];
-            const std::uint64_t g0 = (g << 1) + t0;
-            const std::uint64_t g1 = (g << 2) + (t0 << 1) + t1;
-            const std::uint64_t g2 = (g << 3) + (t0 << 2) + (t1 << 1) + t2;
-            const std::uint64_t g3 = (g << 4) + (t0 << 3) + (t1 << 2) + (t2 << 1) + t3;
-            if ((std::min(std::min(g0, g1), std::min(g2, g3)) >> shift) != 0) {
-                g = g3;
-                continue;
+            const detail::GearGroup r = detail::gear_roll4(g, p + i);
+            if ((r.least >> shift) == 0) {
+                break;
             }
-            break;
+            g = r.last;
         }
         for (; i < limit; ++i) {
             g = (g << 1) + gear_table[p[i]];
