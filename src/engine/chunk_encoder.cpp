@@ -30,7 +30,7 @@ constexpr std::uint64_t fine_max_base = std::uint64_t{32} << 20;
 // Fine matching of changed regions: on this many threads, with at most this many
 // bytes of regions and pieces of the full queued (more only for one larger region).
 constexpr std::size_t fine_match_threads = 2;
-constexpr std::size_t max_queued_match_bytes = std::size_t{16} << 20;
+constexpr std::size_t max_queued_match_bytes = std::size_t{4} << 20;
 // Jobs whose buffers are reused: a few, not the large ones.
 constexpr std::size_t max_spare_jobs = 4;
 constexpr std::size_t max_spare_job_bytes = std::size_t{4} << 20;

@@ -2,11 +2,13 @@
 #include "fine_match.h"
 
 #include <libdeflate.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstring>
+#include <new>
 #include <optional>
 
 namespace pvediff::engine::detail {
@@ -58,6 +60,36 @@ void FineMatchJob::add_base(std::span<const std::uint8_t> bytes, std::uint64_t f
     }
     pieces.push_back({base.size(), base.size() + bytes.size(), full_offset});
     base.insert(base.end(), bytes.begin(), bytes.end());
+}
+
+FineMatcher::SlotTable::~SlotTable()
+{
+    release();
+}
+
+void FineMatcher::SlotTable::release()
+{
+    if (slots_ != nullptr) {
+        munmap(slots_, bytes_);
+        slots_ = nullptr;
+        bytes_ = 0;
+    }
+}
+
+void FineMatcher::SlotTable::reset(std::size_t n)
+{
+    const std::size_t want = n * sizeof(Slot);
+    if (want <= bytes_) {
+        std::memset(static_cast<void*>(slots_), 0, want);
+        return;
+    }
+    release();
+    void* p = mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {  // NOLINT: the macro's cast
+        throw std::bad_alloc();
+    }
+    slots_ = static_cast<Slot*>(p);  // zeroed by the kernel
+    bytes_ = want;
 }
 
 void FineMatcher::add_base(std::span<const std::uint8_t> bytes, std::uint64_t full_offset)
@@ -135,7 +167,7 @@ void FineMatcher::match(FineMatchJob& job)
     const std::size_t samples = (base.size() - min_match) / stride + 1;
     const std::size_t slots = std::bit_ceil(samples * 2);
     const int shift = 64 - std::countr_zero(slots);
-    slots_.assign(slots, Slot{0, 0});
+    slots_.reset(slots);
     const auto slot_of = [shift](std::uint64_t h) {
         return static_cast<std::size_t>((h * 0x9E3779B97F4A7C15ULL) >> shift);
     };
@@ -306,9 +338,9 @@ void FineMatcher::match(FineMatchJob& job)
     if (literal_from < target.size()) {
         literal(literal_from, target.size() - literal_from);
     }
-    if (slots_.size() * sizeof(Slot) > kept_table_bytes) {
+    if (slots_.mapped_bytes() > kept_table_bytes) {
         // Each thread has its table: one large region's should not stay with all.
-        slots_ = {};
+        slots_.release();
     }
 }
 

@@ -63,7 +63,25 @@ private:
         std::uint32_t key;  // 32 bits of the hash, 0 = empty
         std::uint32_t position;
     };
-    std::vector<Slot> slots_;
+    // The table, in anonymous memory of its own: malloc kept a large region's table
+    // resident in each worker's arena after it was freed (+40 MB RSS on the tar pair).
+    class SlotTable {
+    public:
+        SlotTable() = default;
+        ~SlotTable();
+        SlotTable(const SlotTable&) = delete;
+        SlotTable& operator=(const SlotTable&) = delete;
+        // `n` empty slots; the mapping is reused when large enough.
+        void reset(std::size_t n);
+        void release();  // gives the memory back
+        Slot& operator[](std::size_t i) { return slots_[i]; }
+        [[nodiscard]] std::size_t mapped_bytes() const { return bytes_; }
+
+    private:
+        Slot* slots_ = nullptr;
+        std::size_t bytes_ = 0;
+    };
+    SlotTable slots_;
     FineMatchJob single_;  // add_base() + encode()
 };
 
