@@ -51,6 +51,29 @@ std::uint64_t roll(std::uint64_t h, std::uint8_t out, std::uint8_t in)
 {
     return h * multiplier + (in + 1U) - (out + 1U) * out_factor;
 }
+
+// The same hash of a window at a multiple of 8 bytes, from its four 8-byte blocks:
+// window_hash = A0 * M^24 + A1 * M^16 + A2 * M^8 + A3 (mod 2^64), with each block's
+// A = sum of (byte + 1) * M^(7 - j), read from one table per byte position.
+static_assert(FineMatcher::min_match == 32 && stride == 8,
+              "the block form assumes 4 blocks of a stride each");
+constexpr std::array<std::array<std::uint64_t, 256>, stride> make_block_tables()
+{
+    std::array<std::array<std::uint64_t, 256>, stride> t{};
+    for (std::size_t j = 0; j < stride; ++j) {
+        for (std::size_t v = 0; v < 256; ++v) {
+            t[j][v] = (v + 1) * power_of(stride - 1 - j);
+        }
+    }
+    return t;
+}
+constexpr auto block_tables = make_block_tables();
+constexpr std::array<std::uint64_t, 3> block_factors = {power_of(24), power_of(16), power_of(8)};
+std::uint64_t block_hash(const std::uint8_t* p)
+{
+    return block_tables[0][p[0]] + block_tables[1][p[1]] + block_tables[2][p[2]] + block_tables[3][p[3]] +
+           block_tables[4][p[4]] + block_tables[5][p[5]] + block_tables[6][p[6]] + block_tables[7][p[7]];
+}
 }  // namespace
 
 void FineMatchJob::add_base(std::span<const std::uint8_t> bytes, std::uint64_t full_offset)
@@ -195,21 +218,26 @@ void FineMatcher::match(FineMatchJob& job)
         if (piece.end - piece.begin < min_match) {
             continue;
         }
-        std::uint64_t h = window_hash(base.data() + piece.begin);
-        for (std::size_t p = piece.begin;; ++p) {
-            if ((p - piece.begin) % stride == 0) {
-                __builtin_prefetch(&slots_[slot_of(h)], 1);
-                auto& q = queued[queued_count % ahead];
-                if (queued_count >= ahead) {
-                    insert(q.first, q.second);
-                }
-                q = {h, p};
-                ++queued_count;
+        // The samples' hashes from their four 8-byte blocks (block_hash), each block
+        // summed once: no chain of multiplies through every byte as when rolling.
+        const std::uint8_t* b = base.data() + piece.begin;
+        std::uint64_t a0 = block_hash(b);
+        std::uint64_t a1 = block_hash(b + 8);
+        std::uint64_t a2 = block_hash(b + 16);
+        for (std::size_t at = 0; piece.begin + at + min_match <= piece.end; at += stride) {
+            const std::uint64_t a3 = block_hash(b + at + 24);
+            const std::uint64_t h =
+                a0 * block_factors[0] + a1 * block_factors[1] + a2 * block_factors[2] + a3;
+            a0 = a1;
+            a1 = a2;
+            a2 = a3;
+            __builtin_prefetch(&slots_[slot_of(h)], 1);
+            auto& q = queued[queued_count % ahead];
+            if (queued_count >= ahead) {
+                insert(q.first, q.second);
             }
-            if (p + min_match >= piece.end) {
-                break;
-            }
-            h = roll(h, base[p], base[p + min_match]);
+            q = {h, piece.begin + at};
+            ++queued_count;
         }
     }
     for (std::size_t n = queued_count > ahead ? queued_count - ahead : 0; n < queued_count; ++n) {
