@@ -105,6 +105,12 @@ def q(s):
     return shlex.quote(s)
 
 
+def remove_stale(path):
+    """A delta kept by an earlier run with --keep: `pvediff diff` refuses to replace it."""
+    if os.path.exists(path):
+        os.remove(path)
+
+
 def run_pair(name, a, stamp, data, pvediff):
     kind, base_rel, new_rel = PAIRS[name]
     base, new = os.path.join(data, base_rel), os.path.join(data, new_rel)
@@ -139,6 +145,7 @@ def run_pair(name, a, stamp, data, pvediff):
     if pvediff:
         for eng in pvediff_engines(pvediff):
             d = os.path.join(wd, f"pvediff-{eng}.vcdiff.zst")
+            remove_stale(d)
             eopt = "" if eng == "default" else f" --engine {eng}"
             res = measure(f"{q(pvediff)} diff{eopt} --base {q(base)}.zst --new {q(new)}.zst -o {q(d)}", T, wd)
             if res.status == "fail" and "unknown delta engine" in res.detail:
@@ -181,6 +188,7 @@ def run_pair(name, a, stamp, data, pvediff):
         rows.append({"tool": f"pvediff: index the full once ({index_mb:.2f} MB sidecar)", "kind": "pvediff",
                      "delta": None, "diff": res, "restore": None, "check": "-"})
         d = os.path.join(wd, "pvediff-stored.vcdiff.zst")
+        remove_stale(d)
         res = measure(f"{q(pvediff)} diff --base {q(full)} --new {q(new)}.zst -o {q(d)}", T, wd)
         row = {"tool": "pvediff diff/patch, stored index", "kind": "pvediff", "diff": res,
                "delta": os.path.getsize(d) if res.status == "ok" and os.path.exists(d) else None}

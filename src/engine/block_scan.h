@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <span>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "spill_file.h"
@@ -51,7 +50,7 @@ private:
     std::uint64_t scan(std::uint64_t pos, std::span<const std::uint8_t> bytes, std::uint64_t from);
 
     std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> wanted_;  // block hash -> owners
-    std::unordered_set<std::uint64_t> prefixes_;
+    std::vector<std::uint64_t> prefixes_;  // bit filter of the wanted blocks' first 64 bytes (1 MiB)
     std::size_t wanted_count_ = 0;
     std::vector<std::uint8_t> carry_;  // the stream from carry_pos_ on, not yet scanned whole
     std::uint64_t carry_pos_ = 0;

@@ -195,6 +195,19 @@ void Chunker::process(std::uint64_t end)
             i = skip;
             g = 0;
         }
+        // Up to min_size one byte at a time (at most 64 bytes after the skip).
+        for (; i < limit && len + i + 1 < min; ++i) {
+            g = (g << 1) + gear_table[p[i]];
+        }
+        // Then four at a time (gear.h); a group with a candidate cut is redone byte
+        // by byte.
+        for (; i + 4 <= limit; i += 4) {
+            const detail::GearGroup r = detail::gear_roll4(g, p + i);
+            if ((r.least >> shift) == 0) {
+                break;
+            }
+            g = r.last;
+        }
         for (; i < limit; ++i) {
             g = (g << 1) + gear_table[p[i]];
             if (len + i + 1 >= min && (g >> shift) == 0) {
@@ -202,9 +215,6 @@ void Chunker::process(std::uint64_t end)
                 found = true;
                 break;
             }
-        }
-        if (!found && i < limit) {
-            i = limit;
         }
         gear_ = g;
         proc_ += i;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/engine/chunk_encoder.h"
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -11,7 +12,7 @@
 #include "base_capture.h"
 #include "block_scan.h"
 #include "cluster_match.h"
-#include "fine_match.h"
+#include "fine_match_pool.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/sha256.h"
 #include "pvediff/io/threaded_stream.h"
@@ -26,6 +27,13 @@ namespace {
 // Bytes of the full looked at around a changed region, beyond its expected extent.
 constexpr std::uint64_t fine_margin = 64 * 1024;
 constexpr std::uint64_t fine_max_base = std::uint64_t{32} << 20;
+// Fine matching of changed regions: on this many threads, with at most this many
+// bytes of regions and pieces of the full queued (more only for one larger region).
+constexpr std::size_t fine_match_threads = 2;
+constexpr std::size_t max_queued_match_bytes = std::size_t{4} << 20;
+// Jobs whose buffers are reused: a few, not the large ones.
+constexpr std::size_t max_spare_jobs = 4;
+constexpr std::size_t max_spare_job_bytes = std::size_t{4} << 20;
 // Adjacent chunk copies are merged into one instruction up to this length (it must
 // fit in a window: see VcdiffWriter::copy_summed).
 constexpr std::uint64_t max_merged_copy = std::uint64_t{1} << 20;
@@ -205,11 +213,23 @@ public:
         (slot % 2 == 0 ? item.source_hash : item.alt_hash) = hash;
     }
 
-    // Writes the planned instructions in order (after the full was read).
+    // Writes the planned instructions in order (after the full was read). Changed
+    // regions are fine-matched on worker threads while this one gathers the next
+    // regions' bytes and writes, in plan order, what is ready.
     void replay(VcdiffWriter& writer)
     {
+        std::optional<detail::FineMatchPool> pool;
+        if (capture_ != nullptr) {
+            pool.emplace(fine_match_threads, max_queued_match_bytes);
+        }
         for (std::size_t i = 0; i < plan_.size(); ++i) {
-            write(writer, plan_[i], i);
+            prepare(writer, pool ? &*pool : nullptr, plan_[i], i);
+            while (!pending_.empty() && (!pending_.front().job || pool->front_ready())) {
+                write_front(writer, *pool);
+            }
+        }
+        while (!pending_.empty()) {
+            write_front(writer, *pool);
         }
         plan_.clear();
         places_.clear_waiting();
@@ -241,7 +261,9 @@ private:
     void plan_copy(std::uint64_t source, std::span<const std::uint8_t> bytes,
                    std::optional<detail::RangeCheck::Id> check, std::uint64_t alt_source)
     {
-        const auto adler = static_cast<std::uint32_t>(adler32_z(1, bytes.data(), bytes.size()));
+        // libdeflate's vectorised Adler-32: zlib's took a fifth of this thread's time
+        // while it read the new archive (every copied byte goes through here).
+        const std::uint32_t adler = libdeflate_adler32(1, bytes.data(), bytes.size());
         if (!plan_.empty() && !check) {
             PlanItem& last = plan_.back();
             if (!last.changed && !last.check && last.source + last.length == source &&
@@ -269,40 +291,36 @@ private:
         }
     }
 
-    void write(VcdiffWriter& writer, const PlanItem& item, std::size_t at)
+    // In plan order: a copy is written at once unless matched regions are still to be
+    // written before it; a changed region's bytes and pieces of the full are gathered
+    // here (restore horizon included) and matched on the pool.
+    void prepare(VcdiffWriter& writer, detail::FineMatchPool* pool, const PlanItem& item, std::size_t at)
     {
         if (!item.changed) {
-            const bool alt = item.check && check_->holds(*item.check);
-            const std::uint64_t source = alt ? item.alt_source : item.source;
-            writer.copy_summed(source, item.length, item.adler);
-            if (proof_ != nullptr) {
-                proof_->copy(source, item.length, item.adler, item.target_hash,
-                             alt ? item.alt_hash : item.source_hash);
-            }
+            const std::uint64_t source = copy_source(item);
             read_ahead_to_ = std::max(read_ahead_to_, source + item.length);
+            if (pending_.empty()) {
+                write_copy(writer, item);
+            } else {
+                pending_.push_back({at, false});
+            }
             return;
         }
-        new_bytes_.resize(static_cast<std::size_t>(item.length));
-        spill_.read(item.spill_at, new_bytes_);
-        if (proof_ != nullptr && proof_->key().hash(new_bytes_) != item.target_hash) {
+        auto job = spare_job();
+        job->target.resize(static_cast<std::size_t>(item.length));
+        spill_.read(item.spill_at, job->target);
+        if (proof_ != nullptr && proof_->key().hash(job->target) != item.target_hash) {
             throw io::Error(
                 "scratch file: changed bytes of the new archive read back differ from those written");
         }
-        if (capture_ == nullptr) {  // no fine matching: no ranges asked, no blocks looked for
-            writer.add(new_bytes_);
+        if (pool == nullptr) {  // no fine matching: no ranges asked, no blocks looked for
+            writer.add(job->target);
             return;
         }
         const auto& found = scan_->found(at);
         std::vector<detail::BaseCapture::Ticket> tickets = item.tickets;
         const auto elsewhere = snippets_->tickets(at);
         tickets.insert(tickets.end(), elsewhere.begin(), elsewhere.end());
-        if (tickets.empty() && found.empty()) {
-            writer.add(new_bytes_);
-            if (proof_ != nullptr) {
-                proof_->literal(new_bytes_);
-            }
-            return;
-        }
         // Blocks found elsewhere, and old clusters that anchors name, can lie far ahead
         // of where a restore has read the full by then (options_.restore_horizon).
         // The horizon is measured from where the copies in order have taken the
@@ -319,19 +337,69 @@ private:
         for (const auto& f : found) {
             scan_->read(f, base_bytes_);
             if (near_enough(f.full_offset, base_bytes_.size())) {
-                matcher_.add_base(base_bytes_, f.full_offset);
+                job->add_base(base_bytes_, f.full_offset);
             }
         }
         for (const auto ticket : tickets) {
             const std::uint64_t from = capture_->take(ticket, base_bytes_);
             stats_.cluster_base_bytes += base_bytes_.size();
             if (near_enough(from, base_bytes_.size())) {
-                matcher_.add_base(base_bytes_, from);
+                job->add_base(base_bytes_, from);
             }
         }
+        while (!pool->has_room(job->bytes())) {
+            write_front(writer, *pool);
+        }
+        pool->submit(std::move(job));
+        pending_.push_back({at, true});
+    }
+
+    void write_front(VcdiffWriter& writer, detail::FineMatchPool& pool)
+    {
+        const Pending p = pending_.front();
+        pending_.pop_front();
+        if (!p.job) {
+            write_copy(writer, plan_[p.item]);
+            return;
+        }
+        auto job = pool.next();
         const std::uint64_t copied_before = writer.stats().copied_bytes;
-        matcher_.encode(new_bytes_, writer, proof_);
+        detail::write_matched(*job, writer, proof_);
         stats_.fine_copied_bytes += writer.stats().copied_bytes - copied_before;
+        if (spare_jobs_.size() < max_spare_jobs &&
+            job->base.capacity() + job->target.capacity() <= max_spare_job_bytes) {
+            spare_jobs_.push_back(std::move(job));
+        }
+    }
+
+    // A job whose buffers were used before: fresh ones cost page faults and zeroed
+    // pages for every region (a tenth of this thread's time on the tar pair).
+    std::unique_ptr<detail::FineMatchJob> spare_job()
+    {
+        if (spare_jobs_.empty()) {
+            return std::make_unique<detail::FineMatchJob>();
+        }
+        auto job = std::move(spare_jobs_.back());
+        spare_jobs_.pop_back();
+        job->base.clear();
+        job->pieces.clear();
+        job->instructions.clear();
+        return job;
+    }
+
+    [[nodiscard]] std::uint64_t copy_source(const PlanItem& item) const
+    {
+        return item.check && check_->holds(*item.check) ? item.alt_source : item.source;
+    }
+    void write_copy(VcdiffWriter& writer, const PlanItem& item)
+    {
+        const bool alt = item.check && check_->holds(*item.check);
+        const std::uint64_t source = alt ? item.alt_source : item.source;
+        writer.copy_summed(source, item.length, item.adler);
+        if (proof_ != nullptr) {
+            proof_->copy(source, item.length, item.adler, item.target_hash,
+                         alt ? item.alt_hash : item.source_hash);
+        }
     }
 
     CopyProof* proof_;  // null without a proof, or without the full's read
@@ -346,14 +414,19 @@ private:
     const ChunkEncoderOptions& options_;
     ChunkEncodeStats& stats_;
     detail::ClusterMatch places_;  // where old content is expected
-    detail::FineMatcher matcher_;
     // The whole plan waits for the full's reader(s); changed bytes are in spill_, so
     // this holds ~40 bytes per copy (merged up to 1 MiB) and per changed region.
     std::deque<PlanItem> plan_;
     std::vector<std::uint8_t> gap_;
     std::vector<detail::SnippetScan::Range> asked_;  // the ranges asked for the item being planned
     std::vector<std::uint8_t> base_bytes_;
-    std::vector<std::uint8_t> new_bytes_;
+    // Replay: what waits to be written, in plan order (a copy, or a region on the pool).
+    struct Pending {
+        std::size_t item;
+        bool job;
+    };
+    std::deque<Pending> pending_;
+    std::vector<std::unique_ptr<detail::FineMatchJob>> spare_jobs_;
     std::uint64_t predicted_ = 0;
     bool have_prediction_ = false;
     // How far a restore will have read the full by the instruction being written.

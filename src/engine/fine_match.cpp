@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "fine_match.h"
 
-#include <zlib.h>
+#include <libdeflate.h>
+#include <sys/mman.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
+#include <new>
 #include <optional>
 
 namespace pvediff::engine::detail {
@@ -18,6 +21,10 @@ constexpr std::size_t stride = 8;
 constexpr std::size_t max_follow_gap = 4096;
 // A match found elsewhere yields to the continuation resuming this few bytes later.
 constexpr std::size_t max_follow_delay = 16;
+// A table larger than this is given back after its region.
+// Hashes computed, and their slots prefetched, this many samples or positions ahead.
+constexpr std::size_t ahead = 16;
+constexpr std::size_t kept_table_bytes = std::size_t{8} << 20;
 
 // Polynomial rolling hash of a min_match-byte window (mod 2^64), so the scan costs a
 // multiply and two adds per byte instead of a hash of the whole window.
@@ -44,15 +51,73 @@ std::uint64_t roll(std::uint64_t h, std::uint8_t out, std::uint8_t in)
 {
     return h * multiplier + (in + 1U) - (out + 1U) * out_factor;
 }
+
+// The same hash of a window at a multiple of 8 bytes, from its four 8-byte blocks:
+// window_hash = A0 * M^24 + A1 * M^16 + A2 * M^8 + A3 (mod 2^64), with each block's
+// A = sum of (byte + 1) * M^(7 - j), read from one table per byte position.
+static_assert(FineMatcher::min_match == 32 && stride == 8,
+              "the block form assumes 4 blocks of a stride each");
+constexpr std::array<std::array<std::uint64_t, 256>, stride> make_block_tables()
+{
+    std::array<std::array<std::uint64_t, 256>, stride> t{};
+    for (std::size_t j = 0; j < stride; ++j) {
+        for (std::size_t v = 0; v < 256; ++v) {
+            t[j][v] = (v + 1) * power_of(stride - 1 - j);
+        }
+    }
+    return t;
+}
+constexpr auto block_tables = make_block_tables();
+constexpr std::array<std::uint64_t, 3> block_factors = {power_of(24), power_of(16), power_of(8)};
+std::uint64_t block_hash(const std::uint8_t* p)
+{
+    return block_tables[0][p[0]] + block_tables[1][p[1]] + block_tables[2][p[2]] + block_tables[3][p[3]] +
+           block_tables[4][p[4]] + block_tables[5][p[5]] + block_tables[6][p[6]] + block_tables[7][p[7]];
+}
 }  // namespace
+
+void FineMatchJob::add_base(std::span<const std::uint8_t> bytes, std::uint64_t full_offset)
+{
+    if (bytes.size() < FineMatcher::min_match) {
+        return;
+    }
+    pieces.push_back({base.size(), base.size() + bytes.size(), full_offset});
+    base.insert(base.end(), bytes.begin(), bytes.end());
+}
+
+FineMatcher::SlotTable::~SlotTable()
+{
+    release();
+}
+
+void FineMatcher::SlotTable::release()
+{
+    if (slots_ != nullptr) {
+        munmap(slots_, bytes_);
+        slots_ = nullptr;
+        bytes_ = 0;
+    }
+}
+
+void FineMatcher::SlotTable::reset(std::size_t n)
+{
+    const std::size_t want = n * sizeof(Slot);
+    if (want <= bytes_) {
+        std::memset(static_cast<void*>(slots_), 0, want);
+        return;
+    }
+    release();
+    void* p = mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {  // NOLINT: the macro's cast
+        throw std::bad_alloc();
+    }
+    slots_ = static_cast<Slot*>(p);  // zeroed by the kernel
+    bytes_ = want;
+}
 
 void FineMatcher::add_base(std::span<const std::uint8_t> bytes, std::uint64_t full_offset)
 {
-    if (bytes.size() < min_match) {
-        return;
-    }
-    pieces_.push_back({base_.size(), base_.size() + bytes.size(), full_offset});
-    base_.insert(base_.end(), bytes.begin(), bytes.end());
+    single_.add_base(bytes, full_offset);
 }
 
 namespace {
@@ -78,7 +143,7 @@ void write_copy(VcdiffWriter& writer, CopyProof* proof, std::uint64_t full_offse
     for (std::size_t at = 0; at < target.size();) {
         const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(most, target.size() - at));
         const auto t = target.subspan(at, n);
-        const auto adler = static_cast<std::uint32_t>(adler32_z(1, t.data(), t.size()));
+        const std::uint32_t adler = libdeflate_adler32(1, t.data(), t.size());
         writer.copy_summed(full_offset + at, n, adler);
         proof->copy_seen(full_offset + at, t, base.subspan(at, n), adler);
         at += n;
@@ -88,18 +153,44 @@ void write_copy(VcdiffWriter& writer, CopyProof* proof, std::uint64_t full_offse
 
 void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& writer, CopyProof* proof)
 {
-    const std::span<const std::uint8_t> base(base_);
+    single_.target.assign(target.begin(), target.end());
+    match(single_);
+    write_matched(single_, writer, proof);
+    single_ = {};
+}
+
+void write_matched(const FineMatchJob& job, VcdiffWriter& writer, CopyProof* proof)
+{
+    const std::span<const std::uint8_t> target(job.target);
+    const std::span<const std::uint8_t> base(job.base);
+    for (const FineMatchJob::Instruction& in : job.instructions) {
+        const auto bytes = target.subspan(in.target_at, in.length);
+        if (in.copy) {
+            write_copy(writer, proof, in.full_offset, bytes, base.subspan(in.base_at, in.length));
+        } else {
+            write_literal(writer, proof, bytes);
+        }
+    }
+}
+
+void FineMatcher::match(FineMatchJob& job)
+{
+    const std::span<const std::uint8_t> target(job.target);
+    const std::span<const std::uint8_t> base(job.base);
+    using Piece = FineMatchJob::Piece;
+    const std::vector<Piece>& pieces = job.pieces;
+    job.instructions.clear();
+    const auto literal = [&](std::size_t from, std::size_t length) {
+        job.instructions.push_back({from, length, false, 0, 0});
+    };
     if (base.size() < min_match || target.size() < min_match || base.size() > UINT32_MAX) {
-        write_literal(writer, proof, target);
-        base_.clear();
-        pieces_.clear();
+        literal(0, target.size());
         return;
     }
     const std::size_t samples = (base.size() - min_match) / stride + 1;
     const std::size_t slots = std::bit_ceil(samples * 2);
     const int shift = 64 - std::countr_zero(slots);
-    keys_.assign(slots, 0);
-    positions_.assign(slots, 0);
+    slots_.reset(slots);
     const auto slot_of = [shift](std::uint64_t h) {
         return static_cast<std::size_t>((h * 0x9E3779B97F4A7C15ULL) >> shift);
     };
@@ -107,36 +198,77 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
     // sample, not 12, and a match is checked byte by byte anyway.
     const auto tag_of = [](std::uint64_t h) { return static_cast<std::uint32_t>(h >> 32) | 1U; };
     const std::size_t mask = slots - 1;
-    for (const Piece& piece : pieces_) {
+    // Tables of large regions do not fit in the caches: a slot is prefetched when its
+    // sample's hash is known and filled `ahead` samples later, in the same order.
+    std::array<std::pair<std::uint64_t, std::size_t>, ahead> queued{};  // (hash, position)
+    std::size_t queued_count = 0;
+    const auto insert = [&](std::uint64_t h, std::size_t p) {
+        const std::uint32_t k = tag_of(h);
+        for (std::size_t i = slot_of(h);; i = (i + 1) & mask) {
+            if (slots_[i].key == 0) {
+                slots_[i] = Slot{k, static_cast<std::uint32_t>(p)};
+                return;
+            }
+            if (slots_[i].key == k) {
+                return;  // keep the first occurrence
+            }
+        }
+    };
+    for (const Piece& piece : pieces) {
         if (piece.end - piece.begin < min_match) {
             continue;
         }
-        std::uint64_t h = window_hash(base.data() + piece.begin);
-        for (std::size_t p = piece.begin;; ++p) {
-            if ((p - piece.begin) % stride == 0) {
-                const std::uint32_t k = tag_of(h);
-                for (std::size_t i = slot_of(h);; i = (i + 1) & mask) {
-                    if (keys_[i] == 0) {
-                        keys_[i] = k;
-                        positions_[i] = static_cast<std::uint32_t>(p);
-                        break;
-                    }
-                    if (keys_[i] == k) {
-                        break;  // keep the first occurrence
-                    }
-                }
+        // The samples' hashes from their four 8-byte blocks (block_hash), each block
+        // summed once: no chain of multiplies through every byte as when rolling.
+        const std::uint8_t* b = base.data() + piece.begin;
+        std::uint64_t a0 = block_hash(b);
+        std::uint64_t a1 = block_hash(b + 8);
+        std::uint64_t a2 = block_hash(b + 16);
+        for (std::size_t at = 0; piece.begin + at + min_match <= piece.end; at += stride) {
+            const std::uint64_t a3 = block_hash(b + at + 24);
+            const std::uint64_t h =
+                a0 * block_factors[0] + a1 * block_factors[1] + a2 * block_factors[2] + a3;
+            a0 = a1;
+            a1 = a2;
+            a2 = a3;
+            __builtin_prefetch(&slots_[slot_of(h)], 1);
+            auto& q = queued[queued_count % ahead];
+            if (queued_count >= ahead) {
+                insert(q.first, q.second);
             }
-            if (p + min_match >= piece.end) {
-                break;
-            }
-            h = roll(h, base[p], base[p + min_match]);
+            q = {h, piece.begin + at};
+            ++queued_count;
         }
     }
+    for (std::size_t n = queued_count > ahead ? queued_count - ahead : 0; n < queued_count; ++n) {
+        insert(queued[n % ahead].first, queued[n % ahead].second);
+    }
+
+    // The target's window hashes, `ahead` positions at a time, their slots prefetched.
+    std::array<std::uint64_t, ahead> hashes{};
+    std::size_t hashes_from = 0;
+    std::size_t hashes_to = 0;    // [hashes_from, hashes_to) are in `hashes`
+    std::uint64_t hash_next = 0;  // the hash at hashes_to, when it fits in the target
+    const auto hash_at = [&](std::size_t tp) {
+        if (tp < hashes_from || tp >= hashes_to) {
+            std::uint64_t h = tp == hashes_to && tp > 0 ? hash_next : window_hash(target.data() + tp);
+            std::size_t n = 0;
+            for (; n < ahead && tp + n + min_match <= target.size(); ++n) {
+                hashes[n] = h;
+                __builtin_prefetch(&slots_[slot_of(h)]);
+                if (tp + n + min_match < target.size()) {
+                    h = roll(h, target[tp + n], target[tp + n + min_match]);
+                }
+            }
+            hashes_from = tp;
+            hashes_to = tp + n;
+            hash_next = h;
+        }
+        return hashes[tp - hashes_from];
+    };
 
     std::size_t literal_from = 0;
     std::size_t p = 0;
-    std::uint64_t h = window_hash(target.data());
-    bool h_valid = true;
     // Where the last copy would go on: base position follow_q for target position
     // follow_p, in follow_piece (null before the first copy).
     const Piece* follow_piece = nullptr;
@@ -180,32 +312,25 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
             found = follow_piece;
         }
         if (found == nullptr) {
-            if (!h_valid) {
-                h = window_hash(target.data() + p);
-                h_valid = true;
-            }
+            const std::uint64_t h = hash_at(p);
             const std::uint32_t k = tag_of(h);
-            for (std::size_t i = slot_of(h); keys_[i] != 0; i = (i + 1) & mask) {
-                if (keys_[i] == k) {
-                    q = positions_[i];
+            for (std::size_t i = slot_of(h); slots_[i].key != 0; i = (i + 1) & mask) {
+                if (slots_[i].key == k) {
+                    q = slots_[i].position;
                     break;
                 }
             }
             if (q == SIZE_MAX || std::memcmp(base.data() + q, target.data() + p, min_match) != 0) {
-                if (p + min_match < target.size()) {
-                    h = roll(h, target[p], target[p + min_match]);
-                }
                 ++p;
                 continue;
             }
-            found = &*std::find_if(pieces_.begin(), pieces_.end(),
+            found = &*std::find_if(pieces.begin(), pieces.end(),
                                    [q](const Piece& x) { return q >= x.begin && q < x.end; });
             if (q + min_match > found->end) {
                 ++p;  // cannot happen (windows are sampled inside pieces); be safe
                 continue;
             }
         }
-        h_valid = false;
         std::size_t len = extend(p, q, *found);
         if (found != follow_piece || q + follow_p != follow_q + p) {
             // A match elsewhere; the continuation may resume a few bytes later (the
@@ -229,10 +354,9 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
         }
         const Piece& piece = *found;
         if (p > literal_from) {
-            write_literal(writer, proof, target.subspan(literal_from, p - literal_from));
+            literal(literal_from, p - literal_from);
         }
-        write_copy(writer, proof, piece.full_offset + (q - piece.begin), target.subspan(p, len),
-                   base.subspan(q, len));
+        job.instructions.push_back({p, len, true, q, piece.full_offset + (q - piece.begin)});
         p += len;
         literal_from = p;
         follow_piece = &piece;
@@ -240,10 +364,12 @@ void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& wri
         follow_q = q + len;
     }
     if (literal_from < target.size()) {
-        write_literal(writer, proof, target.subspan(literal_from));
+        literal(literal_from, target.size() - literal_from);
     }
-    base_.clear();
-    pieces_.clear();
+    if (slots_.mapped_bytes() > kept_table_bytes) {
+        // Each thread has its table: one large region's should not stay with all.
+        slots_.release();
+    }
 }
 
 }  // namespace pvediff::engine::detail

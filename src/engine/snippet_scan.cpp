@@ -43,20 +43,12 @@ void roll_points(std::span<const std::uint8_t> bytes, std::uint64_t pos, std::ui
         }
     };
     std::size_t i = 0;
-    // Four bytes at a time: each hash from the one four bytes back, so the chain of
-    // dependent shifts and adds is a quarter as long; bytes with a candidate point
-    // (one group in 256) are redone one at a time.
+    // Four bytes at a time (gear.h); bytes with a candidate point (one group in 256)
+    // are redone one at a time.
     for (; i + 4 <= n; i += 4) {
-        const std::uint64_t t0 = gear_table[p[i]];
-        const std::uint64_t t1 = gear_table[p[i + 1]];
-        const std::uint64_t t2 = gear_table[p[i + 2]];
-        const std::uint64_t t3 = gear_table[p[i + 3]];
-        const std::uint64_t g0 = (g << 1) + t0;
-        const std::uint64_t g1 = (g << 2) + (t0 << 1) + t1;
-        const std::uint64_t g2 = (g << 3) + (t0 << 2) + (t1 << 1) + t2;
-        const std::uint64_t g3 = (g << 4) + (t0 << 3) + (t1 << 2) + (t2 << 1) + t3;
-        if ((std::min(std::min(g0, g1), std::min(g2, g3)) >> point_shift) != 0) {
-            g = g3;
+        const GearGroup r = gear_roll4(g, p + i);
+        if ((r.least >> point_shift) != 0) {
+            g = r.last;
             continue;
         }
         for (std::size_t k = 0; k < 4; ++k) {

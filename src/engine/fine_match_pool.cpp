@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "fine_match_pool.h"
+
+#include <algorithm>
+
+#include "pvediff/io/error.h"
+
+namespace pvediff::engine::detail {
+
+FineMatchPool::FineMatchPool(std::size_t threads, std::size_t max_bytes) : max_bytes_(max_bytes)
+{
+    threads = std::max<std::size_t>(threads, 1);
+    try {
+        for (std::size_t i = 0; i < threads; ++i) {
+            threads_.emplace_back([this] { work(); });
+        }
+    } catch (...) {
+        stop();  // the threads started
+        throw;
+    }
+}
+
+FineMatchPool::~FineMatchPool()
+{
+    stop();
+}
+
+void FineMatchPool::stop()
+{
+    {
+        const std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    queued_.notify_all();
+    for (std::thread& t : threads_) {
+        if (t.joinable()) {
+            t.join();
+        }
+    }
+}
+
+bool FineMatchPool::has_room(std::size_t bytes) const
+{
+    const std::lock_guard lock(mutex_);
+    return slots_.empty() || bytes_ + bytes <= max_bytes_;
+}
+
+void FineMatchPool::submit(std::unique_ptr<FineMatchJob> job)
+{
+    {
+        const std::lock_guard lock(mutex_);
+        bytes_ += job->bytes();
+        Slot slot;
+        slot.job = std::move(job);
+        slots_.push_back(std::move(slot));
+    }
+    queued_.notify_one();
+}
+
+std::unique_ptr<FineMatchJob> FineMatchPool::next()
+{
+    std::unique_lock lock(mutex_);
+    if (slots_.empty()) {
+        throw io::Error("fine matching: no job queued (internal error)");
+    }
+    matched_.wait(lock, [this] { return slots_.front().done; });
+    Slot slot = std::move(slots_.front());
+    slots_.pop_front();
+    bytes_ -= slot.job->bytes();
+    lock.unlock();
+    if (slot.error) {
+        std::rethrow_exception(slot.error);
+    }
+    return std::move(slot.job);
+}
+
+bool FineMatchPool::front_ready() const
+{
+    const std::lock_guard lock(mutex_);
+    return !slots_.empty() && slots_.front().done;
+}
+
+void FineMatchPool::work()
+{
+    FineMatcher matcher;  // its table is reused from job to job
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        auto waiting = slots_.end();
+        queued_.wait(lock, [&] {
+            waiting = std::find_if(slots_.begin(), slots_.end(), [](const Slot& s) { return !s.started; });
+            return stopping_ || waiting != slots_.end();
+        });
+        if (stopping_) {
+            return;
+        }
+        Slot& slot = *waiting;  // stays in place: only done slots are taken out
+        slot.started = true;
+        lock.unlock();
+        std::exception_ptr error;
+        try {
+            matcher.match(*slot.job);
+        } catch (...) {
+            error = std::current_exception();
+        }
+        lock.lock();
+        slot.error = error;
+        slot.done = true;
+        matched_.notify_all();
+    }
+}
+
+}  // namespace pvediff::engine::detail
