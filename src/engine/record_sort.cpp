@@ -71,9 +71,7 @@ RecordSorter::RecordSorter(std::filesystem::path scratch_dir, Budget budget)
 
 void RecordSorter::add(std::uint64_t key, std::uint64_t value)
 {
-    if (pending_.empty()) {
-        pending_.reserve(budget_.run_records);
-    }
+    // Grown as needed, not reserved: a small full's index costs a small run.
     pending_.push_back({key, value});
     ++count_;
     if (pending_.size() == budget_.run_records) {
