@@ -117,6 +117,11 @@ def run_pair(name, a, stamp, data, pvediff):
     want_sha = stamp["archives"][new_rel]["sha256"]
     wd = os.path.join(a.workdir, "run", name)
     os.makedirs(wd, exist_ok=True)
+    # Deltas kept by an earlier --keep run: pvediff refuses to replace a file (the peers
+    # are run with -f), so a second run would measure only its refusals.
+    for old in os.listdir(wd):
+        if old.startswith("pvediff-") and ".vcdiff" in old:
+            os.remove(os.path.join(wd, old))
     T = a.timeout
     rows = []  # dicts: tool, kind (floor|pvediff|peer|compat), delta, diff, restore, check
 

@@ -432,7 +432,8 @@ ContentInfo check_new_full(const NamedArchive& a, Progress* progress, std::uint6
     CheckedFull checked;
     {
         const RelayedScope reading(progress, "backup " + a.file + ", checking", size, relay);
-        checked = check_and_index(open_named_archive(a, relay));
+        // The index is sorted on scratch disk beside the full (the dump dir has room).
+        checked = check_and_index(open_named_archive(a, relay), fs::absolute(a.path).parent_path());
     }
     require_sound(checked.check, a.name.format, fmt::format("'{}'", a.path.string()), archive_left_alone);
     checked.index.save(index_path_for(a.path), io::mode_like(a.path));  // as secret as the full

@@ -117,7 +117,7 @@ std::size_t TeeSource::read(std::span<std::uint8_t> buf)
     return n;
 }
 
-CheckedFull check_and_index(io::DecodedInput content)
+CheckedFull check_and_index(io::DecodedInput content, const std::filesystem::path& scratch_dir)
 {
     auto ahead = io::make_read_ahead(std::move(content.source));
     io::StreamPipe pipe("checked " + ahead->name());
@@ -134,7 +134,8 @@ CheckedFull check_and_index(io::DecodedInput content)
     CheckedFull out;
     try {
         TeeSource tee(*ahead, pipe.sink());
-        out.index = engine::build_chunk_index(tee, engine::ChunkParams{}, engine::format_layout_factory());
+        out.index = engine::build_chunk_index(tee, engine::ChunkParams{}, engine::format_layout_factory(),
+                                              scratch_dir);
         drain(tee);
         pipe.sink().finish();
     } catch (const std::exception& e) {

@@ -74,8 +74,9 @@ ContentInfo hash_and_index(const std::string& path, const std::filesystem::path&
 {
     io::DecodedInput in = open_content(path);
     io::HashingSource hashing(*in.source);
-    engine::ChunkIndex index =
-        engine::build_chunk_index(hashing, engine::ChunkParams{}, engine::format_layout_factory());
+    engine::ChunkIndex index = engine::build_chunk_index(
+        hashing, engine::ChunkParams{}, engine::format_layout_factory(),
+        std::filesystem::absolute(index_path).parent_path());  // scratch beside the full
     drain(hashing);
     index.set_content_size(hashing.bytes());
     index.save(index_path, io::mode_like(path));  // as secret as the full

@@ -448,9 +448,12 @@ public:
         std::shared_ptr<const ChunkIndex> index = options_.index;
         std::unique_ptr<io::ByteSource> second_base;
         io::ByteSource* base_reader = nullptr;
+        const std::filesystem::path spill_dir =
+            options_.spill_dir.empty() ? std::filesystem::temp_directory_path() : options_.spill_dir;
         if (!index) {
+            // Sorted on scratch disk beside the other spills: no table in memory.
             index = std::make_shared<const ChunkIndex>(
-                build_chunk_index(base, options_.chunking, options_.layout));
+                build_chunk_index(base, options_.chunking, options_.layout, spill_dir));
             stats.index_built = true;
             result.base_bytes = index->content_size();
             if (options_.fine_match && options_.reopen_base) {
@@ -463,8 +466,6 @@ public:
         stats.index_entries = index->entry_count();
         stats.index_memory_bytes = index->memory_bytes();
 
-        const std::filesystem::path spill_dir =
-            options_.spill_dir.empty() ? std::filesystem::temp_directory_path() : options_.spill_dir;
         detail::SpillFile spill(spill_dir);
         std::optional<detail::BlockScan> scan;
         std::optional<detail::RangeCheck> check;

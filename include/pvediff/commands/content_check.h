@@ -55,7 +55,8 @@ struct CheckedFull {
     ContentCheck check;
     engine::ChunkIndex index;
 };
-CheckedFull check_and_index(io::DecodedInput content);
+// `scratch_dir`: where the index is sorted (an unnamed file; beside the full).
+CheckedFull check_and_index(io::DecodedInput content, const std::filesystem::path& scratch_dir);
 
 // Rebuilds a differential against its full in a stream and checks the result; the
 // rebuilt archive is never written to disk.

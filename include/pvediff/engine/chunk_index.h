@@ -5,9 +5,9 @@
 // loaded again for every differential against it.
 //
 // Sidecar file grammar (all integers little-endian):
-//   file     := header entry{entry_count} cluster{cluster_count} checksum
+//   file     := header entry{entry_count} cluster{cluster_count} anchor{anchor_count} checksum
 //   header   := magic "PVDXCIDX" (8 bytes)
-//               version u32 (= 2)  flags u32 (= 0)
+//               version u32 (= 3)  flags u32 (= 0)
 //               min_size u32  avg_size u32  max_size u32  boundary_ratio u32
 //               content_size u64      bytes of the full's decompressed stream
 //               chunk_count u64       chunks the full was cut into
@@ -24,11 +24,21 @@
 //                          table's keys, | the block's number in the cluster, 0..15:
 //                          its disk block number within the device)
 //   checksum := u64, XXH3-64 of every byte before it
-// The loader requires the exact file size before it allocates, checks every field
-// and the checksum, and names the file and the offset of what is wrong.
+// Each of the three tables is sorted by its first field, strictly ascending (so no key
+// twice): a lookup is a binary search in the file, not a table in memory. Version 2
+// (the same layout, tables in hash-table order) is still read: its records are sorted
+// into a scratch file on load, as a build does.
+// The loader requires the exact file size, checks every field, the order, the anchors'
+// clusters and the checksum, and names the file and the offset of what is wrong; a hit
+// is checked again when looked up (the file could have changed since).
 //
-// Size: 16 bytes per distinct chunk and per VMA cluster on disk; in memory the
-// open-addressing tables take 16 bytes per slot at a load factor between 3/8 and 3/4.
+// Size: 16 bytes per distinct chunk, per VMA cluster and per anchor, on disk. In
+// memory: a directory of the first key of every 4 KiB page of each table (1/512 of
+// the file, ~1.5 MiB at 1 TiB) and 64 cached pages per table (768 KiB); nothing else
+// grows with the guest. Building (a full kept, or a diff without a stored index) sorts
+// the records in runs of 4 MiB on an unnamed scratch file and merges them (the first
+// location of a key wins): at most ~20 MiB of memory at any size (12 MiB measured for
+// 1 TiB), up to ~3 x the sidecar's size on scratch disk while it runs.
 // The cluster table lets the encoder find the previous version of a changed VMA
 // cluster by position (device, cluster number), to match it byte by byte. The anchor
 // table finds where else a changed cluster's blocks were: files copied or moved inside
@@ -38,6 +48,7 @@
 // Altogether: 48 bytes per 64 KiB cluster on disk for VMA, 62.5 MiB per 100 GiB.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -60,13 +71,21 @@ struct ChunkLocation {
     std::uint32_t length = 0;
 };
 
+// What building an index may hold in memory (the default: ~20 MiB at any size).
+// Tests make it tiny, to run the many-runs path on small inputs.
+struct IndexBuildBudget {
+    std::size_t run_records = std::size_t{1} << 18;   // records sorted in memory at once
+    std::size_t fan_in = 64;                          // runs merged at once
+    std::size_t read_records = std::size_t{1} << 12;  // records read ahead per run merged
+};
+
+// A finished index, read-only: built (ChunkIndexBuilder) or loaded from its sidecar.
+// Copies share the same tables; lookups may be made from several threads.
 class ChunkIndex {
 public:
+    // An empty index: finds nothing.
     explicit ChunkIndex(ChunkParams params = {});
 
-    // Records a chunk of the full, in stream order; the first location of a content
-    // wins. `bytes` are the chunk's (for the anchors of VMA clusters).
-    void add(const Chunk& chunk, std::span<const std::uint8_t> bytes);
     [[nodiscard]] std::optional<ChunkLocation> find(std::uint64_t hash) const;
     // Where the full stores the blocks of a VMA cluster (Chunk::cluster_key).
     [[nodiscard]] std::optional<ChunkLocation> find_cluster(std::uint64_t cluster_key) const;
@@ -81,28 +100,22 @@ public:
     [[nodiscard]] std::uint64_t entry_count() const { return entries_; }
     [[nodiscard]] std::uint64_t cluster_count() const { return clusters_; }
     [[nodiscard]] std::uint64_t anchor_count() const { return anchors_; }
-    [[nodiscard]] std::uint64_t memory_bytes() const
-    {
-        return (slots_.size() + cluster_slots_.size() + anchor_slots_.size()) * sizeof(Slot);
-    }
+    // Heap held for lookups: the tables' directories and page caches.
+    [[nodiscard]] std::uint64_t memory_bytes() const;
     [[nodiscard]] std::uint64_t file_bytes() const;
 
     void save(io::ByteSink& out) const;
     // Written under a temporary name, flushed and renamed into place (io::AtomicFile).
     // `mode`: the permissions of the file (those of the full it indexes).
     void save(const std::filesystem::path& path, const io::FileMode& mode = {}) const;
-    // Throws io::Error naming the file and offset on any inconsistency.
+    // Throws io::Error naming the file and offset on any inconsistency. A version 2
+    // file is sorted on a scratch file beside it.
     static ChunkIndex load(const std::filesystem::path& path);
 
+    struct Storage;  // the file the tables are in (chunk_index.cpp)
+
 private:
-    struct Slot {
-        std::uint64_t hash = 0;      // 0 = empty
-        std::uint64_t location = 0;  // offset << 24 | length
-    };
-    // Returns false if the key was there already (the first location wins).
-    static bool insert(std::vector<Slot>& table, std::uint64_t key, std::uint64_t location);
-    static std::optional<ChunkLocation> lookup(const std::vector<Slot>& table, std::uint64_t key);
-    static void reserve(std::vector<Slot>& table, std::uint64_t count);
+    friend class ChunkIndexBuilder;
 
     ChunkParams params_;
     std::uint64_t content_size_ = 0;
@@ -110,12 +123,37 @@ private:
     std::uint64_t entries_ = 0;
     std::uint64_t clusters_ = 0;
     std::uint64_t anchors_ = 0;
-    std::vector<Slot> slots_;
-    std::vector<Slot> cluster_slots_;
-    std::vector<Slot> anchor_slots_;  // location field = cluster key
+    std::shared_ptr<const Storage> storage_;
+};
+
+// Collects the records of a full's chunks in stream order and sorts them on scratch
+// disk (an unnamed file in `scratch_dir`), in memory bounded by `budget`.
+class ChunkIndexBuilder {
+public:
+    ChunkIndexBuilder(ChunkParams params, const std::filesystem::path& scratch_dir,
+                      IndexBuildBudget budget = {});
+    ~ChunkIndexBuilder();
+    ChunkIndexBuilder(const ChunkIndexBuilder&) = delete;
+    ChunkIndexBuilder& operator=(const ChunkIndexBuilder&) = delete;
+
+    // Records a chunk of the full, in stream order; the first location of a content
+    // wins. `bytes` are the chunk's (for the anchors of VMA clusters).
+    void add(const Chunk& chunk, std::span<const std::uint8_t> bytes);
+    // Sorts, keeps the first location of every key and hands the tables over.
+    ChunkIndex finish(std::uint64_t content_size);
+
+    struct Sorters;  // chunk_index.cpp
+
+private:
+    ChunkParams params_;
+    std::filesystem::path scratch_dir_;
+    std::uint64_t chunk_count_ = 0;
+    std::unique_ptr<Sorters> sorters_;
 };
 
 // Streams the full once and indexes it. Returns the index with its content size set.
-ChunkIndex build_chunk_index(io::ByteSource& full, const ChunkParams& params, const LayoutFactory& layout);
+// Scratch files go to `scratch_dir` (the system's temporary directory when empty).
+ChunkIndex build_chunk_index(io::ByteSource& full, const ChunkParams& params, const LayoutFactory& layout,
+                             const std::filesystem::path& scratch_dir = {}, IndexBuildBudget budget = {});
 
 }  // namespace pvediff::engine

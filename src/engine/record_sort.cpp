@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "record_sort.h"
+
+#include <algorithm>
+#include <queue>
+
+#include "pvediff/io/bytes.h"
+#include "pvediff/io/error.h"
+
+namespace pvediff::engine::detail {
+
+namespace {
+
+constexpr std::size_t record_size = 16;
+
+void put(std::vector<std::uint8_t>& out, const Record& r)
+{
+    io::append_le64(out, r.key);
+    io::append_le64(out, r.value);
+}
+
+// One run being merged: a window of its records read ahead from the scratch file.
+class RunReader {
+public:
+    RunReader(const SpillFile& file, std::uint64_t offset, std::uint64_t count, std::size_t read_records)
+        : file_(file), next_(offset), left_(count), buf_(read_records * record_size)
+    {
+    }
+    // The record under the cursor, or false at the end of the run.
+    bool fill()
+    {
+        if (at_ < have_) {
+            return true;
+        }
+        if (left_ == 0) {
+            return false;
+        }
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left_, buf_.size() / record_size));
+        file_.read(next_, std::span<std::uint8_t>(buf_.data(), n * record_size));
+        next_ += n * record_size;
+        left_ -= n;
+        at_ = 0;
+        have_ = n;
+        return true;
+    }
+    [[nodiscard]] Record current() const
+    {
+        const std::uint8_t* p = buf_.data() + at_ * record_size;
+        return {io::load_le64(p), io::load_le64(p + 8)};
+    }
+    void advance() { ++at_; }
+
+private:
+    const SpillFile& file_;
+    std::uint64_t next_;
+    std::uint64_t left_;
+    std::vector<std::uint8_t> buf_;
+    std::size_t at_ = 0;
+    std::size_t have_ = 0;
+};
+
+}  // namespace
+
+RecordSorter::RecordSorter(std::filesystem::path scratch_dir, Budget budget)
+    : budget_(budget), file_(std::move(scratch_dir))
+{
+    if (budget_.run_records == 0 || budget_.fan_in < 2 || budget_.read_records == 0) {
+        throw io::Error("record sorter: empty budget");
+    }
+}
+
+void RecordSorter::add(std::uint64_t key, std::uint64_t value)
+{
+    // Grown as needed, not reserved: a small full's index costs a small run.
+    pending_.push_back({key, value});
+    ++count_;
+    if (pending_.size() == budget_.run_records) {
+        write_run();
+    }
+}
+
+void RecordSorter::write_run()
+{
+    if (pending_.empty()) {
+        return;
+    }
+    // Stable: equal keys keep the order they were added in.
+    std::stable_sort(pending_.begin(), pending_.end(),
+                     [](const Record& a, const Record& b) { return a.key < b.key; });
+    std::vector<std::uint8_t> bytes;
+    bytes.reserve(std::min(pending_.size(), budget_.read_records) * record_size);
+    Run run{file_.size(), pending_.size()};
+    for (const Record& r : pending_) {
+        put(bytes, r);
+        if (bytes.size() >= budget_.read_records * record_size) {
+            file_.append(bytes);
+            bytes.clear();
+        }
+    }
+    file_.append(bytes);
+    runs_.push_back(run);
+    pending_.clear();
+}
+
+void RecordSorter::merge_runs(std::size_t first, std::size_t n,
+                              const std::function<void(const Record&)>& visit)
+{
+    std::vector<RunReader> readers;
+    readers.reserve(n);
+    for (std::size_t i = first; i < first + n; ++i) {
+        readers.emplace_back(file_, runs_[i].offset, runs_[i].count, budget_.read_records);
+    }
+    // Smallest key first; on equal keys the earlier run, whose records were added first.
+    using Head = std::pair<std::uint64_t, std::size_t>;
+    std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (readers[i].fill()) {
+            heads.emplace(readers[i].current().key, i);
+        }
+    }
+    while (!heads.empty()) {
+        const std::size_t i = heads.top().second;
+        heads.pop();
+        visit(readers[i].current());
+        readers[i].advance();
+        if (readers[i].fill()) {
+            heads.emplace(readers[i].current().key, i);
+        }
+    }
+}
+
+void RecordSorter::merge(const std::function<void(const Record&)>& visit)
+{
+    if (runs_.empty()) {
+        // Everything fits one run: no scratch file at all.
+        std::stable_sort(pending_.begin(), pending_.end(),
+                         [](const Record& a, const Record& b) { return a.key < b.key; });
+        for (const Record& r : pending_) {
+            visit(r);
+        }
+        pending_ = {};
+        return;
+    }
+    write_run();
+    pending_ = {};
+    // Too many runs for one merge: a pass merges each group of fan_in consecutive runs
+    // into one, so that the runs stay in the order their records were added.
+    while (runs_.size() > budget_.fan_in) {
+        std::vector<Run> longer;
+        for (std::size_t first = 0; first < runs_.size(); first += budget_.fan_in) {
+            const std::size_t n = std::min(budget_.fan_in, runs_.size() - first);
+            Run merged{file_.size(), 0};
+            std::vector<std::uint8_t> bytes;
+            merge_runs(first, n, [&](const Record& r) {
+                put(bytes, r);
+                ++merged.count;
+                if (bytes.size() >= budget_.read_records * record_size) {
+                    file_.append(bytes);
+                    bytes.clear();
+                }
+            });
+            file_.append(bytes);
+            longer.push_back(merged);
+        }
+        runs_ = std::move(longer);
+    }
+    merge_runs(0, runs_.size(), visit);
+    runs_.clear();
+    file_.clear();
+}
+
+}  // namespace pvediff::engine::detail
