@@ -99,6 +99,12 @@ private:
         planned.in_full = true;
         planned.full_offset = f.stored_offset;
         planned.full_stored.assign(f.stored.begin(), f.stored.end());
+        if (f.first_in_extent) {
+            // The new stream's extents group the same clusters (both written by
+            // VmaWriter from every cluster in order): its extent header is likely here.
+            planned.full_extent_header.assign(f.extent_header.begin(), f.extent_header.end());
+            planned.full_extent_offset = f.extent_offset;
+        }
         encoder_.expect(std::move(planned));
         if (sources_.previous == nullptr) {
             std::memcpy(buffer_.data(), f.data.data(), cluster_size);
@@ -159,9 +165,12 @@ PlanOutcome write_nbd_plan(const NbdVmaPlan& plan, const std::filesystem::path& 
         }
     }
 
-    auto full_ahead = io::make_read_ahead(io::open_decompressed(full.string()).source);
-    io::HashingSource full_hashed(*full_ahead);
-    formats::VmaClusterReader full_reader(full_hashed);
+    // Decompressed and hashed on the read-ahead thread (the hashing stage moves with
+    // its source); its counts are read once the stream has ended.
+    auto hashing = std::make_unique<io::HashingSource>(io::open_decompressed(full.string()).source);
+    io::HashingSource& full_hash = *hashing;
+    auto full_stream = io::make_read_ahead(std::move(hashing));
+    formats::VmaClusterReader full_reader(*full_stream);
     check_devices(full_reader.header(), plan, full.string());
     std::optional<formats::VmaClusterReader> previous_reader;
     if (previous != nullptr) {
@@ -210,13 +219,13 @@ PlanOutcome write_nbd_plan(const NbdVmaPlan& plan, const std::filesystem::path& 
     }
     // The full's SHA-256 covers all of it (its manifest's is compared by the caller).
     std::vector<std::uint8_t> rest(io::stream_buffer_size);
-    while (full_hashed.read(rest) != 0) {
+    while (full_stream->read(rest) != 0) {
     }
     outcome.clusters = encoder.stats().clusters;
     outcome.content.target_size = hashed.bytes();
     outcome.content.target_sha256 = hashed.digest();
-    outcome.content.base_size = full_hashed.bytes();
-    outcome.content.base_sha256 = full_hashed.finish();
+    outcome.content.base_size = full_hash.bytes();
+    outcome.content.base_sha256 = full_hash.finish();
     outcome.content.stats = vcdiff.stats();
     return outcome;
 }

@@ -93,8 +93,15 @@ bool VmaPlanEncoder::process()
 void VmaPlanEncoder::process_extent(std::span<const std::uint8_t> extent,
                                     const std::vector<std::uint64_t>& infos)
 {
-    literal(extent.first(vma::extent_header_size));
+    const auto header = extent.first(vma::extent_header_size);
     stats_.literal_header_bytes += vma::extent_header_size;
+    if (!expected_.empty() && !expected_.front().full_extent_header.empty()) {
+        detail::FineMatcher matcher;
+        matcher.add_base(expected_.front().full_extent_header, expected_.front().full_extent_offset);
+        matcher.encode(header, writer_, &proof_);
+    } else {
+        literal(header);
+    }
     std::size_t at = vma::extent_header_size;
     for (const std::uint64_t info : infos) {
         const auto dev = static_cast<std::uint8_t>(info >> 32);

@@ -66,6 +66,7 @@ bool VmaClusterReader::read_extent()
             source_.name(), offset_,
             fmt::format("block count {} does not match the masks ({})", block_count, masked));
     }
+    extent_header_.assign(h.begin(), h.end());
     offset_ += h.size();
     blocks_offset_ = offset_;
     blocks_.resize(std::size_t{block_count} * vma::block_size);
@@ -104,7 +105,10 @@ std::optional<VmaClusterReader::Cluster> VmaClusterReader::next()
                    cluster_,
                    mask,
                    blocks_offset_ + first_block * vma::block_size,
-                   stored};
+                   stored,
+                   extent_header_,
+                   blocks_offset_ - vma::extent_header_size,
+                   slot_ == 1};
 }
 
 }  // namespace pvediff::formats

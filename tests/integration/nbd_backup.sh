@@ -152,6 +152,7 @@ check "day 1 is a differential" test "${f1%%--differential-*}" = "$f0"
 check "day 1 read exactly the dirty bytes ($want)" test "$(manifest_key "$f1" nbd-bytes-read)" = "$want"
 check "day 1 restores to the disks" restores_disks 1
 check "day 1 was written from the cluster plan" planned
+check "day 1: no cluster changed outside the dirty extents" sh -c "! grep -q 'changed outside' '$WORK/out'"
 check "day 1's manifest counts the clusters changed since the full" \
   sh -c "sed -n 's/^nbd-plan: //p' '$dir/$f1.pvediff-manifest' | grep -Eq '^[1-9][0-9]* of 1665 clusters changed since the full$'"
 check "day 1's differential decodes with xdelta3 -d" decodes_with_xdelta3 1
@@ -186,6 +187,7 @@ f2=$(backup_of 2)
 check "day 2 read exactly the dirty bytes ($want)" test "$(manifest_key "$f2" nbd-bytes-read)" = "$want"
 check "day 2 restores to the disks" restores_disks 2
 check "day 2 was written from the cluster plan" planned
+check "day 2: no cluster changed outside the dirty extents and day 1's map" sh -c "! grep -q 'changed outside' '$WORK/out'"
 check "day 2's differential decodes with xdelta3 -d" decodes_with_xdelta3 2
 check "verify passes" "$PVEDIFF" verify "$dir"
 clear_bitmaps

@@ -3,7 +3,8 @@
 // The differential of a VMA that its writer generates cluster by cluster (`backup
 // --nbd`), written straight from what the generator knows of each cluster instead of
 // through the chunk encoder (docs/nbd.md, "The plan path"):
-//   - the VMA header and every extent header: literals (ADD);
+//   - the VMA header: literals (ADD); an extent header: matched byte by byte against
+//     the full's extent header that began with the same cluster, literals for the rest;
 //   - a cluster whose stored blocks are byte for byte the full's: one COPY of the
 //     full's stored blocks (neighbours that follow each other in the full as in the
 //     new stream: one COPY for the run);
@@ -36,6 +37,11 @@ struct PlannedCluster {
     bool in_full = false;                   // the full holds this cluster
     std::uint64_t full_offset = 0;          // where its stored blocks begin in the full's stream
     std::vector<std::uint8_t> full_stored;  // the full's stored blocks of it, as read
+    // When this cluster comes first in an extent of the full: that extent's header and
+    // its offset. The new stream's extent that begins with it is matched against it
+    // (the two differ in the uuid, the MD5 and the masks of changed clusters only).
+    std::vector<std::uint8_t> full_extent_header;
+    std::uint64_t full_extent_offset = 0;
 };
 
 struct VmaPlanStats {

@@ -32,6 +32,10 @@ public:
         std::uint64_t stored_offset = 0;
         // Its stored blocks as read, one after the other (valid until the next call).
         std::span<const std::uint8_t> stored;
+        // The header of the extent that holds it, as read, and where it begins.
+        std::span<const std::uint8_t> extent_header;
+        std::uint64_t extent_offset = 0;
+        bool first_in_extent = false;  // listed first in its extent
     };
     // The next cluster, or nothing at the end of the stream (at an extent boundary).
     std::optional<Cluster> next();
@@ -47,8 +51,9 @@ private:
     std::vector<std::uint64_t> blockinfo_;
     std::vector<std::uint8_t> blocks_;  // the extent's stored blocks
     std::uint64_t blocks_offset_ = 0;   // of blocks_[0] in the stream
-    std::size_t slot_ = 0;              // next blockinfo entry
-    std::size_t block_ = 0;             // next stored block
+    std::vector<std::uint8_t> extent_header_;
+    std::size_t slot_ = 0;   // next blockinfo entry
+    std::size_t block_ = 0;  // next stored block
     std::vector<std::uint8_t> cluster_;
 };
 
