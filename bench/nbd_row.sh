@@ -13,8 +13,9 @@
 #   file   `backup ARCHIVE` on a VMA of the same day-1 disk (today's vzdump-file path;
 #          making the VMA, vzdump's part, is not timed).
 # Then day 2 (another PERCENT rewritten elsewhere, the bitmap cleared after day 1's
-# plan run): plan2 continues from day 1's differential (rebuilt for its clusters),
-# whole2 reads everything; both against day 0's full.
+# plan run): plan2 continues from day 1's differential (rebuilt for its clusters);
+# stream2 the same dirty-only read through the stream path (day 1's map removed:
+# the path before the plan); whole2 reads everything; all against day 0's full.
 # Prints one line per run: wall, CPU (user+sys), peak RSS, what was read, differential
 # size. Run with nice -n 5 beside other work; compare rows of one series.
 set -euo pipefail
@@ -99,10 +100,14 @@ for pct in $percents; do
   rewrite "$pieces" 4261 "$work/r2"
   serve "$disk"
   stamp=$(TZ=UTC date -d @$((t0 + 2 * 86400)) +%Y_%m_%d)
-  for way in plan2 whole2; do
+  for way in plan2 stream2 whole2; do
     rm -rf "$work/run" && cp -a "$work/day1" "$work/run"
     case $way in
       plan2) timed plan2 $(nbd "$work/run" 2) --bitmap b0 ;;
+      stream2)
+        rm "$work"/run/*--differential-*.pvediff-nbd-changed
+        timed stream2 $(nbd "$work/run" 2) --bitmap b0
+        ;;
       whole2) timed whole2 $(nbd "$work/run" 2) ;;
     esac
   done
