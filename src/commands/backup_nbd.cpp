@@ -353,8 +353,8 @@ NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::Effecti
         planned->changed.save(detail::changed_map_path(result.backup.written), mode);
         if (planned->outside_map > 0) {
             report(
-                fmt::format("{} clusters changed outside the dirty extents and the previous map (the bitmap "
-                            "or the map missed them; encoded from their bytes)",
+                fmt::format("{} clusters differ from the full outside the dirty extents and the previous "
+                            "backup's map (the map missed them; encoded from their bytes)",
                             planned->outside_map));
         }
     } else if (!result.backup.differential) {

@@ -20,8 +20,9 @@ namespace pvediff::commands::detail {
 struct PlanOutcome {
     PlannedContent content;
     ChangedMap changed;  // the clusters not COPYed whole from the full: this backup's map
-    // Changed clusters neither dirty today nor in the previous backup's map: what the
-    // bitmap or the map missed (encoded from their bytes all the same).
+    // Changed clusters neither dirty today nor in the previous backup's map: what that
+    // map missed (the previous backup's content differs from the full there; encoded
+    // from their bytes all the same).
     std::uint64_t outside_map = 0;
     std::uint64_t clusters = 0;
 };

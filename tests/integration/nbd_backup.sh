@@ -152,7 +152,7 @@ check "day 1 is a differential" test "${f1%%--differential-*}" = "$f0"
 check "day 1 read exactly the dirty bytes ($want)" test "$(manifest_key "$f1" nbd-bytes-read)" = "$want"
 check "day 1 restores to the disks" restores_disks 1
 check "day 1 was written from the cluster plan" planned
-check "day 1: no cluster changed outside the dirty extents" sh -c "! grep -q 'changed outside' '$WORK/out'"
+check "day 1: no cluster changed outside the dirty extents" sh -c "! grep -q 'differ from the full outside' '$WORK/out'"
 check "day 1's manifest counts the clusters changed since the full" \
   sh -c "sed -n 's/^nbd-plan: //p' '$dir/$f1.pvediff-manifest' | grep -Eq '^[1-9][0-9]* of 1665 clusters changed since the full$'"
 check "day 1's differential decodes with xdelta3 -d" decodes_with_xdelta3 1
@@ -180,6 +180,25 @@ for how in damaged missing; do
     ok "the map $how: the stream path, saying why" || fail "map $how: $(cat "$WORK/out")"
   dir=$WORK/$how check "day 2 with the map $how restores to the disks" restores_disks 2
 done
+# A map that is well-formed but wrong (every bit cleared, its SHA-256 made again): the
+# plan path still compares each cluster with the full's, says how many the map missed,
+# and the backup is right.
+rm -rf "$WORK/wrong" && cp -a "$dir" "$WORK/wrong"
+python3 - "$WORK/wrong/$f1.pvediff-nbd-changed" <<'PY'
+import hashlib, struct, sys
+p = sys.argv[1]
+d = bytearray(open(p, 'rb').read())
+n = struct.unpack_from('<I', d, 12)[0]
+start = 16 + 8 * n
+d[start:len(d) - 32] = bytes(len(d) - 32 - start)
+d[-32:] = hashlib.sha256(bytes(d[:-32])).digest()
+open(p, 'wb').write(bytes(d))
+PY
+dir=$WORK/wrong check "day 2 with a wrong map runs" run 2 --bitmap b0
+check "a wrong map: still the plan path" planned
+grep -Eq "[1-9][0-9]* clusters differ from the full outside the dirty extents" "$WORK/out" &&
+  ok "a wrong map: the clusters it missed are counted" || fail "wrong map: $(cat "$WORK/out")"
+dir=$WORK/wrong check "day 2 with a wrong map restores to the disks" restores_disks 2
 check "day 2 runs" run 2 --bitmap b0
 grep -q "continues from $f1" "$WORK/out" && ok "day 2 continues from day 1's differential" || fail "day 2: $(cat "$WORK/out")"
 unserve
@@ -187,7 +206,7 @@ f2=$(backup_of 2)
 check "day 2 read exactly the dirty bytes ($want)" test "$(manifest_key "$f2" nbd-bytes-read)" = "$want"
 check "day 2 restores to the disks" restores_disks 2
 check "day 2 was written from the cluster plan" planned
-check "day 2: no cluster changed outside the dirty extents and day 1's map" sh -c "! grep -q 'changed outside' '$WORK/out'"
+check "day 2: no cluster changed outside the dirty extents and day 1's map" sh -c "! grep -q 'differ from the full outside' '$WORK/out'"
 check "day 2's differential decodes with xdelta3 -d" decodes_with_xdelta3 2
 check "verify passes" "$PVEDIFF" verify "$dir"
 clear_bitmaps
