@@ -119,8 +119,10 @@ void VmaPlanEncoder::process_extent(std::span<const std::uint8_t> extent,
         ++stats_.clusters;
         const auto target = extent.subspan(at, stored);
         at += stored;
-        const bool same = c.in_full && c.full_stored.size() == target.size() &&
-                          std::memcmp(c.full_stored.data(), target.data(), target.size()) == 0;
+        // (memcmp is not given the null data of empty spans.)
+        const bool same =
+            c.in_full && c.full_stored.size() == target.size() &&
+            (target.empty() || std::memcmp(c.full_stored.data(), target.data(), target.size()) == 0);
         if (same) {
             ++stats_.copied_clusters;
             if (target.empty()) {
