@@ -1,55 +1,116 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# bench/nbd_row.sh SIZE_GIB PERCENT: one row of the `backup --nbd` figures. A sparse
-# qcow2 of SIZE_GIB with real file contents on 60 % of it and a dirty bitmap; day 0 a
-# whole-disk read (a full), then PERCENT of the disk rewritten in 1 MiB pieces and
-# day 1 read (a) through the bitmap and (b) whole, each into its own dump dir holding
-# day 0's full. Prints wall time, peak RSS, bytes read over NBD, differential size.
-# Run with nice -n 5 beside other work; compare the two rows of one run, not runs.
+# bench/nbd_row.sh [SIZE_GIB [PERCENTS [ROUNDS]]]: the `backup --nbd` figures
+# (docs/nbd.md). A sparse qcow2 of SIZE_GIB (default 3) with real file contents on
+# 60 % of it and a dirty bitmap; day 0 a whole-disk read (a full, kept as the base of
+# every row). Then, for each of PERCENTS (default "0.1 1 10"), a copy of day 0's disk
+# with that share rewritten in 1 MiB pieces, and day 1 backed up three ways, each into
+# a copy of day 0's dump dir, alternated ROUNDS times (default 1):
+#   plan   `backup --nbd --bitmap`: only the dirty extents read, the differential
+#          written from the cluster plan;
+#   whole  `backup --nbd` without the bitmap: every allocated extent read, the VMA
+#          through the encoder (stream path);
+#   file   `backup ARCHIVE` on a VMA of the same day-1 disk (today's vzdump-file path;
+#          making the VMA, vzdump's part, is not timed).
+# Then day 2 (another PERCENT rewritten elsewhere, the bitmap cleared after day 1's
+# plan run): plan2 continues from day 1's differential (rebuilt for its clusters);
+# stream2 the same dirty-only read through the stream path (day 1's map removed:
+# the path before the plan); whole2 reads everything; all against day 0's full.
+# Prints one line per run: wall, CPU (user+sys), peak RSS, what was read, differential
+# size. Run with nice -n 5 beside other work; compare rows of one series.
 set -euo pipefail
-size=${1:-1} percent=${2:-1}
-pvediff=${PVEDIFF:-$(dirname "$0")/../build/pvediff}
+size=${1:-3} percents=${2:-"0.1 1 10"} rounds=${3:-1}
+pvediff=$(realpath "${PVEDIFF:-$(dirname "$0")/../build/pvediff}")
 work=$(mktemp -d "${TMPDIR:-/tmp}/pvediff-nbd-bench-XXXXXX")
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-disk=$work/d.qcow2
-qemu-img create -q -f qcow2 "$disk" "${size}G"
-qemu-img bitmap --add "$disk" b0
+t0=1790000000
+disk0=$work/d0.qcow2 disk=$work/d.qcow2
+qemu-img create -q -f qcow2 "$disk0" "${size}G"
+qemu-img bitmap --add "$disk0" b0
 (set +o pipefail; find /usr/share /usr/lib -type f -size +16k 2>/dev/null | xargs cat 2>/dev/null |
   head -c $((size * 1024 * 1024 * 1024 * 6 / 10)) >"$work/files")
-qemu-io -f qcow2 -c "write -s $work/files 0 $(stat -c %s "$work/files")" "$disk" >/dev/null
+qemu-io -f qcow2 -c "write -s $work/files 0 $(stat -c %s "$work/files")" "$disk0" >/dev/null
 rm "$work/files"
 printf 'memory: 1024\n' >"$work/conf"
 printf 'fullbackup: 7\n' >"$work/pvediff.conf"
-serve() {
-  rm -f "$work/sock"
-  qemu-nbd -t -r -f qcow2 -B b0 -x drive-scsi0 -k "$work/sock" "$disk" &
-  for _ in $(seq 50); do [[ -S $work/sock ]] && break; sleep 0.1; done
+sock=$work/sock
+uri="nbd+unix:///drive-scsi0?socket=$sock"
+serve() {  # DISK
+  rm -f "$sock"
+  qemu-nbd -t -r -f qcow2 -B b0 -x drive-scsi0 -k "$sock" "$1" &
+  for _ in $(seq 300); do nbdinfo --size "$uri" >/dev/null 2>&1 && break; sleep 0.1; done
 }
 unserve() { kill %% 2>/dev/null; wait 2>/dev/null || true; }
-run() {  # DIR DAY [args]
-  local dir=$1 day=$2
-  shift 2
-  /usr/bin/time -f "%e s wall, %U s user, %S s sys, %M KiB RSS" "$pvediff" --config "$work/pvediff.conf" --no-progress backup \
-    --nbd "drive-scsi0=nbd+unix:///drive-scsi0?socket=$work/sock" --vmid 100 --dumpdir "$dir" \
-    --guest-config "$work/conf" --now $((1790000000 + day * 86400)) "$@" 2>&1 | grep -E "wall|read over|reading"
+timed() {  # LABEL command...: one line of figures
+  local label=$1
+  shift
+  /usr/bin/time -o "$work/time" -f "%e %U %S %M" "$@" >"$work/out" 2>&1 || { cat "$work/out"; exit 1; }
+  read -r wall user sys rss <"$work/time"
+  local read diff
+  read=$(sed -n 's/.* \([0-9.]\+ [KMGT]\?i\?B\) read over NBD.*/\1/p' "$work/out" | tail -1)
+  diff=$(stat -c %s "$work"/run/*--differential-"${stamp:-}"*.vcdiff.zst 2>/dev/null || echo -)
+  printf '%-6s %5s %%  wall %7.2f s  cpu %7.2f s  rss %6d MiB  read %-12s diff %s\n' "$label" "$pct" "$wall" \
+    "$(echo "$user + $sys" | bc)" $((rss / 1024)) "${read:-file}" "$diff"
+  grep -q "written from the cluster plan" "$work/out" || [[ $label != plan* ]] || { cat "$work/out"; exit 1; }
 }
-mkdir "$work/a" "$work/b"
-serve
-echo "day 0 (${size} GiB, whole-disk read):"
-run "$work/a" 0 --bitmap b0 --bitmap-mode new
+nbd() {  # DIR DAY: the backup command of day DAY into DIR (more options follow)
+  echo "$pvediff" --config "$work/pvediff.conf" --no-progress backup --nbd "drive-scsi0=$uri" --vmid 100 \
+    --dumpdir "$1" --guest-config "$work/conf" --now $((t0 + $2 * 86400))
+}
+mkdir "$work/base"
+serve "$disk0"
+pct=0
+timed day0 $(nbd "$work/base" 0) --bitmap b0 --bitmap-mode new
 unserve
-cp "$work"/a/* "$work/b/"
-qemu-img bitmap --clear "$disk" b0
-pieces=$((size * 1024 * percent / 100))
-cmds=()
-for i in $(seq 1 "$pieces"); do cmds+=(-c "write -s /dev/urandom $(((i * 7919) % (size * 1024)))M 1M"); done
 head -c 1M /dev/urandom >"$work/r"
-for i in $(seq 1 "$pieces"); do cmds[$((i * 2 - 1))]="write -s $work/r $(((i * 7919) % (size * 1024)))M 1M"; done
-qemu-io -f qcow2 "${cmds[@]}" "$disk" >/dev/null
-serve
-echo "day 1, ${percent} % rewritten, through the bitmap:"
-run "$work/a" 1 --bitmap b0
-echo "day 1, the same, whole-disk read:"
-run "$work/b" 1
-unserve
-ls -l "$work"/a/*differential* "$work"/b/*differential* | awk '{print $5, $9}' | sed "s|$work/||"
+head -c 1M /dev/urandom >"$work/r2"
+rewrite() {  # PIECES SEED FILE: 1 MiB pieces at places spread by SEED
+  local cmds=() i
+  for i in $(seq 1 "$1"); do cmds+=(-c "write -s $3 $(((i * $2) % (size * 1024)))M 1M"); done
+  qemu-io -f qcow2 "${cmds[@]}" "$disk" >/dev/null
+}
+for pct in $percents; do
+  cp --sparse=always "$disk0" "$disk"
+  qemu-img bitmap --clear "$disk" b0
+  pieces=$(awk -v s="$size" -v p="$pct" 'BEGIN { n = int(s * 1024 * p / 100 + 0.5); print n < 1 ? 1 : n }')
+  rewrite "$pieces" 7919 "$work/r"
+  serve "$disk"
+  # The day-1 VMA file for the file path (vzdump's part: not timed).
+  rm -rf "$work/vma" && mkdir "$work/vma"
+  $(nbd "$work/vma" 1) >/dev/null
+  vma=$(ls "$work/vma"/*.vma.zst)
+  for _ in $(seq "$rounds"); do
+    for way in plan whole file; do
+      rm -rf "$work/run" && cp -a "$work/base" "$work/run"
+      case $way in
+        plan) timed plan $(nbd "$work/run" 1) --bitmap b0 ;;
+        whole) timed whole $(nbd "$work/run" 1) ;;
+        file)
+          cp "$vma" "$work/run/"
+          timed file "$pvediff" --config "$work/pvediff.conf" --no-progress backup "$work/run/$(basename "$vma")"
+          ;;
+      esac
+    done
+  done
+  # Day 2, from day 1's plan run.
+  rm -rf "$work/day1" && cp -a "$work/base" "$work/day1"
+  $(nbd "$work/day1" 1) --bitmap b0 >/dev/null
+  unserve
+  qemu-img bitmap --clear "$disk" b0
+  rewrite "$pieces" 4261 "$work/r2"
+  serve "$disk"
+  stamp=$(TZ=UTC date -d @$((t0 + 2 * 86400)) +%Y_%m_%d)
+  for way in plan2 stream2 whole2; do
+    rm -rf "$work/run" && cp -a "$work/day1" "$work/run"
+    case $way in
+      plan2) timed plan2 $(nbd "$work/run" 2) --bitmap b0 ;;
+      stream2)
+        rm "$work"/run/*--differential-*.pvediff-nbd-changed
+        timed stream2 $(nbd "$work/run" 2) --bitmap b0
+        ;;
+      whole2) timed whole2 $(nbd "$work/run" 2) ;;
+    esac
+  done
+  stamp=
+  unserve
+done

@@ -104,7 +104,8 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
                 }
                 const auto r =
                     commands::backup_nbd(o, config.effective_for(a->vmid, cmdline), report, ctx.progress());
-                nlohmann::json nbd{{"dirty_only", r.dirty_only}, {"bytes_read", r.bytes_read}};
+                nlohmann::json nbd{
+                    {"dirty_only", r.dirty_only}, {"bytes_read", r.bytes_read}, {"planned", r.planned}};
                 nbd["full_read_reason"] =
                     r.dirty_only ? nlohmann::json(nullptr) : nlohmann::json(r.full_read_reason);
                 print(r.backup.written, r.backup.differential ? "differential" : "full", &r.backup, nbd);

@@ -634,4 +634,90 @@ BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSe
     return result;
 }
 
+PlannedBackupResult backup_planned(const PlannedBackupOptions& options,
+                                   const store::EffectiveSettings& settings, const Report& report)
+{
+    const auto start = Clock::now();
+    const fs::path dir = fs::absolute(options.dumpdir);
+    store::BackupName name;
+    name.type = store::GuestType::qemu;
+    name.vmid = options.vmid;
+    name.time = store::backup_time_from_instant(options.now.value_or(std::time(nullptr)));
+    name.format = store::ArchiveFormat::vma;
+    name.codec = store::from_io_codec(options.full_codec);
+    const store::GuestLock lock = lock_guest(dir, name.type, name.vmid, settings, report);
+    store::NewArchive candidate;
+    candidate.name = name;
+    const RunPlan plan = plan_differential(dir, candidate, options.full_codec, settings, report);
+    PlannedBackupResult out;
+    if (!plan.decision.differential()) {
+        out.not_taken = "the policy asks for a full (" + plan.decision.reason + ")";
+        return out;
+    }
+    if (plan.base != options.base) {
+        out.not_taken = fmt::format("the policy chose {} as the full, the plan is made against {}",
+                                    plan.base.filename().string(), options.base.filename().string());
+        return out;
+    }
+    if (fs::exists(plan.target)) {
+        throw io::Error(fmt::format("'{}' exists already", plan.target.string()));
+    }
+    report(plan.decision.reason);
+    VerifiedDifferential v;
+    v.file = std::make_unique<io::AtomicFile>(plan.target);
+    // Scratch space beside the full, like the encoder's.
+    engine::CopyProof proof(dir, engine::ProofKey::random());
+    PlannedContent content;
+    {
+        auto sink = io::make_write_behind(
+            io::make_compressor(v.file->sink(), plan.writing.codec, plan.writing.compress));
+        content = options.write(plan.base, *sink, proof);
+        sink->finish();
+    }
+    proof.finish();
+    io::fsync_fd(v.file->fd(), v.file->temp_path().string());
+    v.file_size = size_of_fd(v.file->fd(), v.file->temp_path().string());
+    fault_point_damage("differential-written", v.file->fd());
+    const auto base_name = store::parse_backup_name(plan.base.filename().string());
+    v.base = ContentInfo{
+        content.base_size, content.base_sha256,
+        base_name ? store::to_io_codec(base_name->codec).value_or(io::Codec::none) : io::Codec::none};
+    // A full changed since its manifest is named as such before its copies fail.
+    detail::check_base_identity(plan.base, v.base);
+    try {
+        check_written_differential(v.file->fd(), v.file->temp_path().string(), proof, content.target_size);
+    } catch (const io::Error& e) {
+        throw io::file_error(plan.target.string(),
+                             "verification failed: the differential as written does not rebuild the "
+                             "archive ({}); nothing was changed",
+                             e.what());
+    }
+    v.manifest = detail::differential_manifest(
+        plan.target.filename().string(),
+        ContentInfo{content.target_size, content.target_sha256, plan.writing.codec},
+        plan.base.filename().string(), v.base, "nbd-plan");
+    store::DeltaInfo& d = *v.manifest.delta;
+    d.copied_bytes = content.stats.copied_bytes;
+    d.literal_bytes = content.stats.literal_bytes + content.stats.run_bytes;
+    d.windows = content.stats.windows;
+    d.delta_bytes = content.stats.delta_bytes;
+    const store::SizeCheck size =
+        store::check_differential_size(v.file_size, plan.decision.base->size, settings.max_diff_ratio);
+    if (!size.keep) {
+        out.not_taken = size.reason;
+        return out;
+    }
+    commit_differential(v, plan, nullptr);
+    report(plan.target.filename().string() + ": " + human_bytes(v.manifest.content_size) + " of content -> " +
+           human_bytes(v.file_size) + ", written from the cluster plan and proven, " +
+           human_seconds(since(start)));
+    BackupResult r;
+    r.differential = true;
+    r.written = plan.target;
+    r.content_size = v.manifest.content_size;
+    r.file_size = v.file_size;
+    out.backup = r;
+    return out;
+}
+
 }  // namespace pvediff::commands

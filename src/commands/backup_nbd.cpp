@@ -8,6 +8,8 @@
 #include <set>
 #include <thread>
 
+#include "nbd_changed_map.h"
+#include "nbd_plan.h"
 #include "nbd_previous.h"
 #include "nbd_vma_stream.h"
 #include "pvediff/commands/usage_error.h"
@@ -106,6 +108,40 @@ std::string devices_key(const NbdBackupOptions& o, const Exports& exports)
     return key;
 }
 
+std::vector<std::uint64_t> device_sizes(const Exports& exports)
+{
+    std::vector<std::uint64_t> sizes;
+    for (const auto& e : exports) {
+        sizes.push_back(e->size());
+    }
+    return sizes;
+}
+
+// The previous backup's changed-cluster map, or why the plan path cannot use it.
+std::optional<detail::ChangedMap> previous_map(const detail::Continuation& c, const Exports& exports,
+                                               const store::EffectiveSettings& settings, std::string& why_not)
+{
+    if (settings.engine != "default" && settings.engine != "chunked") {
+        why_not = fmt::format("engine '{}' is configured", settings.engine);
+        return std::nullopt;
+    }
+    const fs::path path = detail::changed_map_path(c.previous);
+    if (!fs::exists(fs::symlink_status(path))) {
+        why_not = fmt::format(
+            "{} has no changed-cluster map (not written from a cluster plan or as a full "
+            "by backup --nbd)",
+            c.previous.filename().string());
+        return std::nullopt;
+    }
+    try {
+        return detail::ChangedMap::load(path, device_sizes(exports));
+    } catch (const io::Error& e) {
+        why_not = fmt::format("the changed-cluster map of {} is damaged ({})", c.previous.filename().string(),
+                              e.what());
+        return std::nullopt;
+    }
+}
+
 // Adds the nbd-* keys to the manifest of what the run wrote.
 void record_in_manifest(const fs::path& written, const std::vector<std::pair<std::string, std::string>>& keys)
 {
@@ -116,6 +152,54 @@ void record_in_manifest(const fs::path& written, const std::vector<std::pair<std
     std::erase_if(m->unknown, [](const auto& kv) { return kv.first.starts_with("nbd-"); });
     m->unknown.insert(m->unknown.end(), keys.begin(), keys.end());
     store::write_manifest(written, *m);
+}
+
+// The stream path: the VMA is written on a thread into a pipe that backup_stream
+// (backup.h) reads, encodes and proves like any stream.
+void write_by_stream(const NbdBackupOptions& options, const store::EffectiveSettings& settings,
+                     const Report& report, Progress* progress, const detail::NbdVmaPlan& plan,
+                     const std::optional<detail::Continuation>& continuation, const fs::path& dir,
+                     NbdBackupResult& result)
+{
+    std::optional<detail::PreviousContent> previous;
+    if (continuation) {
+        previous.emplace(*continuation, dir);
+    }
+    io::StreamPipe pipe("VMA from NBD", 4);
+    std::thread producer([&] {
+        try {
+            detail::write_nbd_vma(plan, previous ? &previous->source() : nullptr, pipe.sink());
+            if (previous) {
+                previous->check_complete();  // before the end: a mismatch fails the run
+            }
+            pipe.sink().finish();
+        } catch (const std::exception& e) {
+            pipe.fail(e.what());  // reason 2 of "Errors": carried to the reading side
+        }
+    });
+    // However this scope is left, the producer ends first (a reader gone makes its
+    // writes throw); on success it has finished already.
+    struct Joiner {
+        io::StreamPipe& pipe;
+        std::thread& thread;
+        ~Joiner()
+        {
+            if (thread.joinable()) {
+                pipe.close_reader();
+                thread.join();
+            }
+        }
+    } joiner{pipe, producer};
+    StreamBackupOptions stream;
+    stream.type = store::GuestType::qemu;
+    stream.vmid = options.vmid;
+    stream.dumpdir = dir;
+    stream.full_codec = options.full_codec.value_or(io::Codec::zstd);
+    stream.now = options.now;
+    stream.input = std::make_unique<io::SourceRef>(pipe.source());
+    stream.input_what = "NBD";
+    result.backup = backup_stream(std::move(stream), settings, report, progress);
+    producer.join();
 }
 
 }  // namespace
@@ -204,46 +288,44 @@ NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::Effecti
                            human_bytes(result.bytes_listed)));
     }
 
-    // The VMA is written on a thread into a pipe the stream path of backup.h reads.
-    std::optional<detail::PreviousContent> previous;
+    // The plan path (docs/nbd.md): the differential written from what is known of
+    // each cluster, without the chunk encoder over the new stream.
+    std::optional<detail::PlanOutcome> planned;
+    std::string plan_not_used;
     if (continuation) {
-        previous.emplace(*continuation, dir);
+        if (auto map = previous_map(*continuation, exports, settings, plan_not_used)) {
+            PlannedBackupOptions po;
+            po.vmid = options.vmid;
+            po.dumpdir = dir;
+            po.full_codec = options.full_codec.value_or(io::Codec::zstd);
+            po.now = options.now;
+            po.base = continuation->full.empty() ? continuation->previous : continuation->full;
+            po.write = [&](const fs::path& base, io::ByteSink& out, engine::CopyProof& proof) {
+                std::optional<detail::PreviousContent> previous;
+                if (!continuation->full.empty()) {
+                    previous.emplace(*continuation, dir);
+                }
+                planned =
+                    detail::write_nbd_plan(plan, base, previous ? &*previous : nullptr, *map, out, proof);
+                return planned->content;
+            };
+            PlannedBackupResult r = backup_planned(po, settings, report);
+            if (r.backup) {
+                result.backup = *r.backup;
+            } else {
+                planned.reset();
+                plan_not_used = r.not_taken;
+            }
+        }
+        if (!planned) {
+            report(
+                fmt::format("the cluster plan is not used ({}): the whole new VMA goes through the encoder",
+                            plan_not_used));
+        }
     }
-    io::StreamPipe pipe("VMA from NBD", 4);
-    std::thread producer([&] {
-        try {
-            detail::write_nbd_vma(plan, previous ? &previous->source() : nullptr, pipe.sink());
-            if (previous) {
-                previous->check_complete();  // before the end: a mismatch fails the run
-            }
-            pipe.sink().finish();
-        } catch (const std::exception& e) {
-            pipe.fail(e.what());  // reason 2 of "Errors": carried to the reading side
-        }
-    });
-    // However this scope is left, the producer ends first (a reader gone makes its
-    // writes throw); on success it has finished already.
-    struct Joiner {
-        io::StreamPipe& pipe;
-        std::thread& thread;
-        ~Joiner()
-        {
-            if (thread.joinable()) {
-                pipe.close_reader();
-                thread.join();
-            }
-        }
-    } joiner{pipe, producer};
-    StreamBackupOptions stream;
-    stream.type = store::GuestType::qemu;
-    stream.vmid = options.vmid;
-    stream.dumpdir = dir;
-    stream.full_codec = options.full_codec.value_or(io::Codec::zstd);
-    stream.now = options.now;
-    stream.input = std::make_unique<io::SourceRef>(pipe.source());
-    stream.input_what = "NBD";
-    result.backup = backup_stream(std::move(stream), settings, report, progress);
-    producer.join();
+    if (!planned) {
+        write_by_stream(options, settings, report, progress, plan, continuation, dir, result);
+    }
     for (const auto& e : exports) {
         result.bytes_read += e->bytes_read();
     }
@@ -257,7 +339,28 @@ NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::Effecti
         // backup): from now on it counts the writes since this backup.
         keys.emplace_back(detail::nbd_bitmap_key, *options.bitmap);
     }
+    if (planned) {
+        keys.emplace_back(detail::nbd_plan_key, fmt::format("{} of {} clusters changed since the full",
+                                                            planned->changed.count(), planned->clusters));
+    } else if (continuation) {
+        keys.emplace_back(detail::nbd_plan_key, "not used: " + plan_not_used);
+    }
     record_in_manifest(result.backup.written, keys);
+    // The map the next run needs (after the manifest: a run killed in between leaves
+    // a backup without a map, and the next run takes the stream path, saying why).
+    const io::FileMode mode = io::mode_like(result.backup.written);
+    if (planned) {
+        planned->changed.save(detail::changed_map_path(result.backup.written), mode);
+        if (planned->outside_map > 0) {
+            report(
+                fmt::format("{} clusters differ from the full outside the dirty extents and the previous "
+                            "backup's map (the map missed them; encoded from their bytes)",
+                            planned->outside_map));
+        }
+    } else if (!result.backup.differential) {
+        detail::ChangedMap(device_sizes(exports)).save(detail::changed_map_path(result.backup.written), mode);
+    }
+    result.planned = planned.has_value();
     report(fmt::format("{} read over NBD", human_bytes(result.bytes_read)));
     return result;
 }

@@ -21,6 +21,8 @@ inline constexpr const char* nbd_devices_key = "nbd-devices";  // "drive-scsi0=S
 inline constexpr const char* nbd_bitmap_key = "nbd-bitmap";    // the bitmap cleared at this backup
 inline constexpr const char* nbd_read_key = "nbd-read";        // "whole-disk" or "dirty-since <file>"
 inline constexpr const char* nbd_bytes_read_key = "nbd-bytes-read";
+inline constexpr const char* nbd_plan_key =
+    "nbd-plan";  // "N of M clusters changed since the full" or "not used: why"
 
 std::optional<std::string> manifest_value(const store::Manifest& m, const std::string& key);
 

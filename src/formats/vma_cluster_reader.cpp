@@ -66,7 +66,9 @@ bool VmaClusterReader::read_extent()
             source_.name(), offset_,
             fmt::format("block count {} does not match the masks ({})", block_count, masked));
     }
+    extent_header_.assign(h.begin(), h.end());
     offset_ += h.size();
+    blocks_offset_ = offset_;
     blocks_.resize(std::size_t{block_count} * vma::block_size);
     if (io::read_full(source_, blocks_) != blocks_.size()) {
         io::throw_parse_error(source_.name(), offset_, "stream ends inside an extent's blocks");
@@ -86,6 +88,7 @@ std::optional<VmaClusterReader::Cluster> VmaClusterReader::next()
     }
     const std::uint64_t info = blockinfo_[slot_++];
     const auto mask = static_cast<std::uint16_t>(info >> 48);
+    const std::size_t first_block = block_;
     for (unsigned b = 0; b < vma::blocks_per_cluster; ++b) {
         std::uint8_t* to = cluster_.data() + b * vma::block_size;
         if ((mask & (1U << b)) != 0) {
@@ -95,7 +98,17 @@ std::optional<VmaClusterReader::Cluster> VmaClusterReader::next()
             std::memset(to, 0, vma::block_size);
         }
     }
-    return Cluster{static_cast<std::uint8_t>(info >> 32), static_cast<std::uint32_t>(info), cluster_};
+    const std::span<const std::uint8_t> stored(blocks_.data() + first_block * vma::block_size,
+                                               (block_ - first_block) * vma::block_size);
+    return Cluster{static_cast<std::uint8_t>(info >> 32),
+                   static_cast<std::uint32_t>(info),
+                   cluster_,
+                   mask,
+                   blocks_offset_ + first_block * vma::block_size,
+                   stored,
+                   extent_header_,
+                   blocks_offset_ - vma::extent_header_size,
+                   slot_ == 1};
 }
 
 }  // namespace pvediff::formats

@@ -52,6 +52,9 @@ void attach_sidecar(Sidecars& sidecars, const DirEntry& entry)
         case EntryKind::verified_record:
             sidecars.verified = entry.name;
             break;
+        case EntryKind::nbd_changed:
+            sidecars.nbd_changed = entry.name;
+            break;
         default:
             break;
     }
@@ -130,7 +133,7 @@ GuestBackups build_guest(GuestKey key, GuestBuilder& b)
 std::vector<std::string> Sidecars::removable_files() const
 {
     std::vector<std::string> out;
-    for (const auto* f : {&log, &notes, &manifest, &index, &restored_marker, &verified}) {
+    for (const auto* f : {&log, &notes, &manifest, &index, &restored_marker, &verified, &nbd_changed}) {
         if (*f) {
             out.push_back(**f);
         }

@@ -90,6 +90,8 @@ std::string_view entry_kind_name(EntryKind kind)
             return "restored";
         case EntryKind::verified_record:
             return "verified";
+        case EntryKind::nbd_changed:
+            return "nbd-changed";
         case EntryKind::in_progress:
             return "in-progress";
         case EntryKind::lock:
@@ -147,13 +149,14 @@ EntryName classify_entry_name(std::string_view name, bool is_directory)
         out.differential = std::move(file->differential);
         return out;
     }
-    static constexpr std::array<std::pair<std::string_view, EntryKind>, 6> sidecars = {{
+    static constexpr std::array<std::pair<std::string_view, EntryKind>, 7> sidecars = {{
         {notes_suffix, EntryKind::notes},
         {protected_suffix, EntryKind::protected_marker},
         {manifest_suffix, EntryKind::manifest},
         {index_suffix, EntryKind::index},
         {restored_suffix, EntryKind::restored_marker},
         {verified_suffix, EntryKind::verified_record},
+        {nbd_changed_suffix, EntryKind::nbd_changed},
     }};
     for (const auto& [suffix, kind] : sidecars) {
         if (name.ends_with(suffix)) {

@@ -107,6 +107,21 @@ restores_disks() {
 manifest_key() {  # FILE KEY
   sed -n "s/^$2: //p" "$dir/$1.pvediff-manifest"
 }
+# decodes_with_xdelta3 DAY: stock xdelta3 rebuilds the day's differential against its
+# full into the content restore gives and its manifest records.
+decodes_with_xdelta3() {
+  local f full want
+  f=$(backup_of "$1") || return 1
+  full=${f%%--differential-*}
+  zstd -qdc "$dir/$full" >"$WORK/full.raw" && zstd -qdc "$dir/$f" >"$WORK/diff.vcdiff" || return 1
+  xdelta3 -d -f -s "$WORK/full.raw" "$WORK/diff.vcdiff" "$WORK/rebuilt.raw" || return 1
+  want=$(manifest_key "$f" content-sha256)
+  [[ $(sha_of "$WORK/rebuilt.raw") == "$want" ]] || return 1
+  [[ $("$PVEDIFF" restore "$dir/$f" -o - | sha256sum | cut -d' ' -f1) == "$want" ]]
+}
+planned() {  # the run just made wrote its differential from the cluster plan
+  grep -q "written from the cluster plan and proven" "$WORK/out"
+}
 clear_bitmaps() { for d in "$d0" "$d1"; do qemu-img bitmap --clear "$d" b0; done; }
 
 # ---- day 0: bitmap-mode new: a whole-disk read, a full --------------------------------
@@ -120,6 +135,7 @@ check "day 0 restores to the disks" restores_disks 0
 check "day 0's manifest records the bitmap" test "$(manifest_key "$f0" nbd-bitmap)" = b0
 # Holes are not read: the allocated bytes are 3+1 MiB + 64 KiB and 1 MiB + 12 KiB.
 check "day 0 reads only allocated extents" test "$(manifest_key "$f0" nbd-bytes-read)" -eq $(((4 * 1024 + 64 + 1024 + 12) * 1024))
+check "day 0 (a full) has an empty changed-cluster map" test -s "$dir/$f0.pvediff-nbd-changed"
 check "day 0's config blob is the guest's" sh -c "zstd -dc '$dir/$f0' | head -c 16384 | grep -q 'memory: 2048'"
 clear_bitmaps
 
@@ -135,6 +151,12 @@ f1=$(backup_of 1)
 check "day 1 is a differential" test "${f1%%--differential-*}" = "$f0"
 check "day 1 read exactly the dirty bytes ($want)" test "$(manifest_key "$f1" nbd-bytes-read)" = "$want"
 check "day 1 restores to the disks" restores_disks 1
+check "day 1 was written from the cluster plan" planned
+check "day 1: no cluster changed outside the dirty extents" sh -c "! grep -q 'differ from the full outside' '$WORK/out'"
+check "day 1's manifest counts the clusters changed since the full" \
+  sh -c "sed -n 's/^nbd-plan: //p' '$dir/$f1.pvediff-manifest' | grep -Eq '^[1-9][0-9]* of 1665 clusters changed since the full$'"
+check "day 1's differential decodes with xdelta3 -d" decodes_with_xdelta3 1
+check "day 1 keeps its changed-cluster map" test -s "$dir/$f1.pvediff-nbd-changed"
 clear_bitmaps
 
 # ---- day 2: the bitmap counts since day 1; day 1's differential holds the rest -------
@@ -142,12 +164,50 @@ qio -c "write -s $WORK/files 50M 1M" "$d0"
 qio -c "write -P 0x01 1M 64k" "$d1"
 serve
 want=$(dirty_bytes)
+# The previous backup's map damaged, or gone: the stream path, the reason printed, and
+# the backup still right (each in a copy of the dump dir).
+for how in damaged missing; do
+  rm -rf "$WORK/$how" && cp -a "$dir" "$WORK/$how"
+  if [[ $how == damaged ]]; then
+    printf '\x01' | dd of="$WORK/$how/$f1.pvediff-nbd-changed" bs=1 seek=30 conv=notrunc status=none
+    reason="the changed-cluster map of $f1 is damaged"
+  else
+    rm "$WORK/$how/$f1.pvediff-nbd-changed"
+    reason="$f1 has no changed-cluster map"
+  fi
+  dir=$WORK/$how check "day 2 with the map $how runs" run 2 --bitmap b0
+  grep -q "$reason" "$WORK/out" && grep -q "the cluster plan is not used" "$WORK/out" &&
+    ok "the map $how: the stream path, saying why" || fail "map $how: $(cat "$WORK/out")"
+  dir=$WORK/$how check "day 2 with the map $how restores to the disks" restores_disks 2
+done
+# A map that is well-formed but wrong (every bit cleared, its SHA-256 made again): the
+# plan path still compares each cluster with the full's, says how many the map missed,
+# and the backup is right.
+rm -rf "$WORK/wrong" && cp -a "$dir" "$WORK/wrong"
+python3 - "$WORK/wrong/$f1.pvediff-nbd-changed" <<'PY'
+import hashlib, struct, sys
+p = sys.argv[1]
+d = bytearray(open(p, 'rb').read())
+n = struct.unpack_from('<I', d, 12)[0]
+start = 16 + 8 * n
+d[start:len(d) - 32] = bytes(len(d) - 32 - start)
+d[-32:] = hashlib.sha256(bytes(d[:-32])).digest()
+open(p, 'wb').write(bytes(d))
+PY
+dir=$WORK/wrong check "day 2 with a wrong map runs" run 2 --bitmap b0
+check "a wrong map: still the plan path" planned
+grep -Eq "[1-9][0-9]* clusters differ from the full outside the dirty extents" "$WORK/out" &&
+  ok "a wrong map: the clusters it missed are counted" || fail "wrong map: $(cat "$WORK/out")"
+dir=$WORK/wrong check "day 2 with a wrong map restores to the disks" restores_disks 2
 check "day 2 runs" run 2 --bitmap b0
 grep -q "continues from $f1" "$WORK/out" && ok "day 2 continues from day 1's differential" || fail "day 2: $(cat "$WORK/out")"
 unserve
 f2=$(backup_of 2)
 check "day 2 read exactly the dirty bytes ($want)" test "$(manifest_key "$f2" nbd-bytes-read)" = "$want"
 check "day 2 restores to the disks" restores_disks 2
+check "day 2 was written from the cluster plan" planned
+check "day 2: no cluster changed outside the dirty extents and day 1's map" sh -c "! grep -q 'differ from the full outside' '$WORK/out'"
+check "day 2's differential decodes with xdelta3 -d" decodes_with_xdelta3 2
 check "verify passes" "$PVEDIFF" verify "$dir"
 clear_bitmaps
 

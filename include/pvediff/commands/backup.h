@@ -14,13 +14,17 @@
 // match (otherwise both stay, with a warning). A stream (`-`) is checked as a VMA or tar
 // on the way (a stream cut short, e.g. vzdump killed, fails and leaves nothing).
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "pvediff/commands/progress.h"
 #include "pvediff/commands/report.h"
+#include "pvediff/engine/copy_proof.h"
+#include "pvediff/engine/vcdiff_writer.h"
 #include "pvediff/io/byte_stream.h"
+#include "pvediff/io/sha256.h"
 #include "pvediff/store/config.h"
 #include "pvediff/store/names.h"
 
@@ -56,5 +60,39 @@ struct StreamBackupOptions {
 // compressed), or from options.input.
 BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSettings& settings,
                            const Report& report, Progress* progress = nullptr);
+
+// `backup --nbd`'s differential written from a cluster plan instead of encoded from a
+// stream (docs/nbd.md, "The plan path"): what the plan's writer hands back.
+struct PlannedContent {
+    std::uint64_t target_size = 0;  // the new archive it stands for
+    io::Digest target_sha256{};
+    std::uint64_t base_size = 0;  // the full, as read and hashed by the writer
+    io::Digest base_sha256{};
+    engine::VcdiffWriterStats stats;
+};
+// Writes the VCDIFF of the new archive against the full `base` into `out` (the caller
+// compresses, and finishes `out`), recording every instruction in `proof`.
+using PlannedWriter = std::function<PlannedContent(const std::filesystem::path& base, io::ByteSink& out,
+                                                   engine::CopyProof& proof)>;
+
+struct PlannedBackupOptions {
+    std::uint32_t vmid = 0;  // a qemu guest
+    std::filesystem::path dumpdir;
+    io::Codec full_codec = io::Codec::zstd;  // of the archive it stands for (names the differential)
+    std::optional<std::time_t> now;
+    std::filesystem::path base;  // the full the plan is made against
+    PlannedWriter write;
+};
+struct PlannedBackupResult {
+    std::optional<BackupResult> backup;  // nothing: not taken, nothing written
+    std::string not_taken;               // why
+};
+// Under the guest's lock, as backup_stream: when the policy decides a differential
+// against options.base, writes it with options.write, checks the written file against
+// the proof (check_proof) and the full's content against its manifest, and commits it.
+// When the policy decides otherwise (a new full, another full) or the differential
+// is too large, writes nothing and says why (the caller takes the stream path).
+PlannedBackupResult backup_planned(const PlannedBackupOptions& options,
+                                   const store::EffectiveSettings& settings, const Report& report);
 
 }  // namespace pvediff::commands

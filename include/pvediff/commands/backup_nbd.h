@@ -46,6 +46,7 @@ struct NbdBackupOptions {
 struct NbdBackupResult {
     BackupResult backup;
     bool dirty_only = false;         // only the bitmap's extents were read
+    bool planned = false;            // the differential was written from the cluster plan
     std::string full_read_reason;    // why not, when not
     std::uint64_t bytes_read = 0;    // over NBD, all exports
     std::uint64_t bytes_listed = 0;  // what the plan asked to read (== bytes_read when it succeeds)

@@ -35,7 +35,8 @@ struct Sidecars {
     std::optional<std::string> manifest;
     std::optional<std::string> index;
     std::optional<std::string> restored_marker;
-    std::optional<std::string> verified;  // the last verify result (verified_suffix)
+    std::optional<std::string> verified;     // the last verify result (verified_suffix)
+    std::optional<std::string> nbd_changed;  // backup --nbd's changed-cluster map
 
     [[nodiscard]] bool is_protected() const { return protected_marker.has_value(); }
     // Written by `restore --pve-name` (restored_suffix): a copy, not a new backup.

@@ -23,6 +23,7 @@ enum class EntryKind {
     index,             // <backup>.pvediff-index
     restored_marker,   // <backup>.pvediff-restored: written by `restore --pve-name`
     verified_record,   // <backup>.pvediff-verified: the last `verify` result
+    nbd_changed,       // <backup>.pvediff-nbd-changed: clusters changed since its full (backup --nbd)
     in_progress,       // *.dat, *.tmp (file or directory), pvediff temp files
     lock,              // .pvediff-lock-<type>-<vmid>
     other,             // anything else: never touched
@@ -41,6 +42,9 @@ inline constexpr std::string_view log_suffix = ".log";
 inline constexpr std::string_view restored_suffix = ".pvediff-restored";
 // The last `verify` result of a backup (store/verified_record.h); goes with it.
 inline constexpr std::string_view verified_suffix = ".pvediff-verified";
+// The clusters changed since the full, beside a backup `backup --nbd` wrote
+// (commands' nbd_changed_map.h); goes with it.
+inline constexpr std::string_view nbd_changed_suffix = ".pvediff-nbd-changed";
 inline constexpr std::string_view lock_prefix = ".pvediff-lock-";
 
 struct GuestKey {

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "nbd_plan.h"
+
+#include <cstring>
+#include <optional>
+
+#include "pvediff/engine/vma_plan_encoder.h"
+#include "pvediff/formats/vma_cluster_reader.h"
+#include "pvediff/formats/vma_writer.h"
+#include "pvediff/io/codec.h"
+#include "pvediff/io/error.h"
+#include "pvediff/io/threaded_stream.h"
+
+namespace pvediff::commands::detail {
+
+namespace {
+
+constexpr std::uint64_t cluster_size = formats::vma::cluster_size;
+
+// The next cluster of `reader`, which must be cluster `cluster` of device `dev`.
+formats::VmaClusterReader::Cluster next_in_order(formats::VmaClusterReader& reader, std::uint8_t dev,
+                                                 std::uint64_t cluster, const std::string& name)
+{
+    const auto c = reader.next();
+    if (!c || c->dev_id != dev || c->cluster != cluster) {
+        throw io::file_error(
+            name,
+            "does not list cluster {} of device {} where this path writes it (not written by "
+            "`backup --nbd`?)",
+            cluster, dev);
+    }
+    return *c;
+}
+
+// Builds one device's clusters in ascending order as the NBD reads arrive: each
+// starts as the previous backup's (the full's, when the full is the previous
+// backup), is announced to the plan encoder with the full's version, and the
+// dirty bytes are laid over it.
+class PlanAssembler {
+public:
+    struct Sources {
+        formats::VmaClusterReader& full;
+        std::string full_name;
+        formats::VmaClusterReader* previous;  // null: the full is the previous backup
+        std::string previous_name;
+    };
+
+    PlanAssembler(formats::VmaWriter& writer, engine::VmaPlanEncoder& encoder, std::uint8_t dev_id,
+                  std::uint64_t size, const Sources& sources)
+        : writer_(writer),
+          encoder_(encoder),
+          dev_id_(dev_id),
+          size_(size),
+          count_((size + cluster_size - 1) / cluster_size),
+          sources_(sources),
+          buffer_(cluster_size)
+    {
+        start(0);
+    }
+
+    void overlay(std::uint64_t offset, std::span<const std::uint8_t> data)
+    {
+        while (!data.empty()) {
+            advance_to(offset / cluster_size);
+            const std::uint64_t in_cluster = offset % cluster_size;
+            const std::size_t n =
+                static_cast<std::size_t>(std::min<std::uint64_t>(cluster_size - in_cluster, data.size()));
+            std::memcpy(buffer_.data() + in_cluster, data.data(), n);
+            data = data.subspan(n);
+            offset += n;
+        }
+    }
+
+    void finish() { advance_to(count_); }
+
+private:
+    void advance_to(std::uint64_t cluster)
+    {
+        while (current_ < cluster) {
+            const std::uint64_t start_byte = current_ * cluster_size;
+            const auto length =
+                static_cast<std::size_t>(std::min<std::uint64_t>(cluster_size, size_ - start_byte));
+            writer_.add_cluster(dev_id_, static_cast<std::uint32_t>(current_),
+                                std::span<const std::uint8_t>(buffer_.data(), length));
+            start(current_ + 1);
+        }
+    }
+
+    void start(std::uint64_t cluster)
+    {
+        current_ = cluster;
+        if (cluster >= count_) {
+            return;
+        }
+        const auto f = next_in_order(sources_.full, dev_id_, cluster, sources_.full_name);
+        engine::PlannedCluster planned;
+        planned.dev_id = dev_id_;
+        planned.cluster = static_cast<std::uint32_t>(cluster);
+        planned.in_full = true;
+        planned.full_offset = f.stored_offset;
+        planned.full_stored.assign(f.stored.begin(), f.stored.end());
+        if (f.first_in_extent) {
+            // The new stream's extents group the same clusters (both written by
+            // VmaWriter from every cluster in order): its extent header is likely here.
+            planned.full_extent_header.assign(f.extent_header.begin(), f.extent_header.end());
+            planned.full_extent_offset = f.extent_offset;
+        }
+        encoder_.expect(std::move(planned));
+        if (sources_.previous == nullptr) {
+            std::memcpy(buffer_.data(), f.data.data(), cluster_size);
+            return;
+        }
+        const auto p = next_in_order(*sources_.previous, dev_id_, cluster, sources_.previous_name);
+        std::memcpy(buffer_.data(), p.data.data(), cluster_size);
+    }
+
+    formats::VmaWriter& writer_;
+    engine::VmaPlanEncoder& encoder_;
+    std::uint8_t dev_id_;
+    std::uint64_t size_;
+    std::uint64_t count_;
+    const Sources& sources_;
+    std::vector<std::uint8_t> buffer_;
+    std::uint64_t current_ = 0;
+};
+
+void check_devices(const formats::VmaHeader& header, const NbdVmaPlan& plan, const std::string& name)
+{
+    bool same = header.devices.size() == plan.disks.size();
+    for (std::size_t i = 0; same && i < plan.disks.size(); ++i) {
+        const auto& d = header.devices[i];
+        same = d.id == i + 1 && d.name == plan.disks[i].device && d.size == plan.disks[i].source->size();
+    }
+    if (!same) {
+        throw io::file_error(name, "holds other devices than the exports (names, sizes or order)");
+    }
+}
+
+std::vector<std::uint64_t> sizes_of(const NbdVmaPlan& plan)
+{
+    std::vector<std::uint64_t> sizes;
+    for (const auto& d : plan.disks) {
+        sizes.push_back(d.source->size());
+    }
+    return sizes;
+}
+
+}  // namespace
+
+PlanOutcome write_nbd_plan(const NbdVmaPlan& plan, const std::filesystem::path& full,
+                           PreviousContent* previous, const ChangedMap& previous_map, io::ByteSink& out,
+                           engine::CopyProof& proof)
+{
+    PlanOutcome outcome{{}, ChangedMap(sizes_of(plan)), 0, 0};
+    // The clusters dirty today: with the previous map, what may differ from the full.
+    ChangedMap dirty(sizes_of(plan));
+    for (std::size_t i = 0; i < plan.disks.size(); ++i) {
+        for (const auto& r : plan.disks[i].reads) {
+            if (r.length > 0) {
+                for (std::uint64_t c = r.offset / cluster_size; c <= (r.offset + r.length - 1) / cluster_size;
+                     ++c) {
+                    dirty.set(i, c);
+                }
+            }
+        }
+    }
+
+    // Decompressed and hashed on the read-ahead thread (the hashing stage moves with
+    // its source); its counts are read once the stream has ended.
+    auto hashing = std::make_unique<io::HashingSource>(io::open_decompressed(full.string()).source);
+    io::HashingSource& full_hash = *hashing;
+    auto full_stream = io::make_read_ahead(std::move(hashing));
+    formats::VmaClusterReader full_reader(*full_stream);
+    check_devices(full_reader.header(), plan, full.string());
+    std::optional<formats::VmaClusterReader> previous_reader;
+    if (previous != nullptr) {
+        previous_reader.emplace(previous->source());
+        check_devices(previous_reader->header(), plan, previous->source().name());
+    }
+    const PlanAssembler::Sources sources{full_reader, full.string(),
+                                         previous_reader ? &*previous_reader : nullptr,
+                                         previous != nullptr ? previous->source().name() : std::string()};
+
+    engine::VcdiffWriter vcdiff(out);
+    engine::VmaPlanEncoder encoder(
+        vcdiff, proof, "VMA from NBD", [&](std::uint8_t dev, std::uint32_t cluster) {
+            const std::size_t device = dev - 1U;
+            outcome.changed.set(device, cluster);
+            if (!dirty.test(device, cluster) && !previous_map.test(device, cluster)) {
+                ++outcome.outside_map;
+            }
+        });
+    io::HashingSink hashed(encoder);  // the new VMA's SHA-256, for its manifest
+    std::vector<formats::VmaWriter::Device> devices;
+    for (const auto& d : plan.disks) {
+        devices.push_back({d.device, d.source->size()});
+    }
+    formats::VmaWriter writer(hashed, plan.uuid, plan.ctime, plan.configs, devices);
+    for (std::size_t i = 0; i < plan.disks.size(); ++i) {
+        const NbdDisk& disk = plan.disks[i];
+        PlanAssembler clusters(writer, encoder, static_cast<std::uint8_t>(i + 1), disk.source->size(),
+                               sources);
+        disk.source->read(disk.reads, [&](std::uint64_t offset, std::span<const std::uint8_t> data) {
+            clusters.overlay(offset, data);
+        });
+        clusters.finish();
+    }
+    writer.finish();
+    encoder.finish();
+    vcdiff.finish();
+    if (full_reader.next()) {
+        throw io::file_error(full.string(), "holds more clusters than the exports");
+    }
+    if (previous != nullptr) {
+        if (previous_reader->next()) {
+            throw io::file_error(previous->source().name(), "holds more clusters than the exports");
+        }
+        previous->check_complete();  // its content is its manifest's
+    }
+    // The full's SHA-256 covers all of it (its manifest's is compared by the caller).
+    std::vector<std::uint8_t> rest(io::stream_buffer_size);
+    while (full_stream->read(rest) != 0) {
+    }
+    outcome.clusters = encoder.stats().clusters;
+    outcome.content.target_size = hashed.bytes();
+    outcome.content.target_sha256 = hashed.digest();
+    outcome.content.base_size = full_hash.bytes();
+    outcome.content.base_sha256 = full_hash.finish();
+    outcome.content.stats = vcdiff.stats();
+    return outcome;
+}
+
+}  // namespace pvediff::commands::detail
