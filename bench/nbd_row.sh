@@ -13,7 +13,9 @@
 #   file   `backup ARCHIVE` on a VMA of the same day-1 disk (today's vzdump-file path;
 #          making the VMA, vzdump's part, is not timed).
 # Then day 2 (another PERCENT rewritten elsewhere, the bitmap cleared after day 1's
-# plan run): plan2 continues from day 1's differential (rebuilt for its clusters);
+# plan run): plan2 continues from day 1's differential (decoded in step with the
+# full); plan2r the same with day 1's differential rebuilt whole (its manifest edited
+# to say the plan path did not write it: the route before the in-step decoding);
 # stream2 the same dirty-only read through the stream path (day 1's map removed:
 # the path before the plan); whole2 reads everything; all against day 0's full.
 # Prints one line per run: wall, CPU (user+sys), peak RSS, what was read, differential
@@ -100,10 +102,16 @@ for pct in $percents; do
   rewrite "$pieces" 4261 "$work/r2"
   serve "$disk"
   stamp=$(TZ=UTC date -d @$((t0 + 2 * 86400)) +%Y_%m_%d)
-  for way in plan2 stream2 whole2; do
+  for way in plan2 plan2r stream2 whole2; do
     rm -rf "$work/run" && cp -a "$work/day1" "$work/run"
     case $way in
       plan2) timed plan2 $(nbd "$work/run" 2) --bitmap b0 ;;
+      plan2r)
+        # Day 1's manifest no longer says the plan path wrote it: its differential is
+        # rebuilt whole against the full (the route before the in-step decoding).
+        sed -i 's/^nbd-plan: .*/nbd-plan: not used: bench/' "$work"/run/*--differential-*.pvediff-manifest
+        timed plan2r $(nbd "$work/run" 2) --bitmap b0
+        ;;
       stream2)
         rm "$work"/run/*--differential-*.pvediff-nbd-changed
         timed stream2 $(nbd "$work/run" 2) --bitmap b0

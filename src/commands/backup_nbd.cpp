@@ -300,16 +300,28 @@ NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::Effecti
             po.full_codec = options.full_codec.value_or(io::Codec::zstd);
             po.now = options.now;
             po.base = continuation->full.empty() ? continuation->previous : continuation->full;
+            // A differential the plan path wrote is decoded in step with the full;
+            // one that will not be (it copies from elsewhere) is rebuilt whole instead.
+            bool in_step = detail::written_by_plan(*continuation);
             po.write = [&](const fs::path& base, io::ByteSink& out, engine::CopyProof& proof) {
-                std::optional<detail::PreviousContent> previous;
-                if (!continuation->full.empty()) {
-                    previous.emplace(*continuation, dir);
-                }
-                planned =
-                    detail::write_nbd_plan(plan, base, previous ? &*previous : nullptr, *map, out, proof);
+                const detail::PreviousBackup previous{*continuation, dir, in_step};
+                planned = detail::write_nbd_plan(plan, base, continuation->full.empty() ? nullptr : &previous,
+                                                 *map, out, proof);
                 return planned->content;
             };
-            PlannedBackupResult r = backup_planned(po, settings, report);
+            if (in_step) {
+                report(fmt::format("decoding {} in step with its full",
+                                   continuation->previous.filename().string()));
+            }
+            PlannedBackupResult r;
+            try {
+                r = backup_planned(po, settings, report);
+            } catch (const engine::InStepRefused& e) {
+                report(fmt::format("{}: rebuilding it whole against its full instead", e.what()));
+                in_step = false;
+                planned.reset();
+                r = backup_planned(po, settings, report);
+            }
             if (r.backup) {
                 result.backup = *r.backup;
             } else {

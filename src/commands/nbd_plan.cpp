@@ -4,6 +4,7 @@
 #include <cstring>
 #include <optional>
 
+#include "pvediff/engine/in_step_decoder.h"
 #include "pvediff/engine/vma_plan_encoder.h"
 #include "pvediff/formats/vma_cluster_reader.h"
 #include "pvediff/formats/vma_writer.h"
@@ -16,6 +17,10 @@ namespace pvediff::commands::detail {
 namespace {
 
 constexpr std::uint64_t cluster_size = formats::vma::cluster_size;
+// What the in-step decoding of the previous differential keeps of the full: its COPYs
+// for an extent read from the full's extent at the same place (at most 59 clusters and
+// a header, under 4 MiB), which the full's reader has just read; twice that for slack.
+constexpr std::size_t in_step_kept_bytes = std::size_t{8} << 20;
 
 // The next cluster of `reader`, which must be cluster `cluster` of device `dev`.
 formats::VmaClusterReader::Cluster next_in_order(formats::VmaClusterReader& reader, std::uint8_t dev,
@@ -148,8 +153,8 @@ std::vector<std::uint64_t> sizes_of(const NbdVmaPlan& plan)
 }  // namespace
 
 PlanOutcome write_nbd_plan(const NbdVmaPlan& plan, const std::filesystem::path& full,
-                           PreviousContent* previous, const ChangedMap& previous_map, io::ByteSink& out,
-                           engine::CopyProof& proof)
+                           const PreviousBackup* previous_backup, const ChangedMap& previous_map,
+                           io::ByteSink& out, engine::CopyProof& proof)
 {
     PlanOutcome outcome{{}, ChangedMap(sizes_of(plan)), 0, 0};
     // The clusters dirty today: with the previous map, what may differ from the full.
@@ -170,8 +175,21 @@ PlanOutcome write_nbd_plan(const NbdVmaPlan& plan, const std::filesystem::path& 
     auto hashing = std::make_unique<io::HashingSource>(io::open_decompressed(full.string()).source);
     io::HashingSource& full_hash = *hashing;
     auto full_stream = io::make_read_ahead(std::move(hashing));
-    formats::VmaClusterReader full_reader(*full_stream);
+    // In step (docs/nbd.md): the previous differential copies from the last bytes of
+    // the full read, which the full's reader passes on its way.
+    std::optional<engine::RecentBytes> recent;
+    if (previous_backup != nullptr && previous_backup->in_step) {
+        recent.emplace(*full_stream, in_step_kept_bytes);
+    }
+    formats::VmaClusterReader full_reader(recent ? static_cast<io::ByteSource&>(*recent) : *full_stream);
     check_devices(full_reader.header(), plan, full.string());
+    std::optional<PreviousContent> previous_content;
+    if (previous_backup != nullptr && previous_backup->in_step) {
+        previous_content.emplace(previous_backup->continuation, *recent);
+    } else if (previous_backup != nullptr) {
+        previous_content.emplace(previous_backup->continuation, previous_backup->spill_dir);
+    }
+    PreviousContent* previous = previous_content ? &*previous_content : nullptr;
     std::optional<formats::VmaClusterReader> previous_reader;
     if (previous != nullptr) {
         previous_reader.emplace(previous->source());

@@ -27,11 +27,20 @@ struct PlanOutcome {
     std::uint64_t clusters = 0;
 };
 
-// `previous`: the previous backup's content when it is a differential; null when the
-// previous backup is the full itself (then the full's stream gives both). Throws
-// io::Error naming the full, the previous backup or the export.
+// The previous backup when it is a differential, and how its content is had.
+struct PreviousBackup {
+    const Continuation& continuation;
+    std::filesystem::path spill_dir;  // for its rebuild by the general decoder
+    // Decoded in step with the plan's read of the full (written_by_plan): no second
+    // decompression of the full. Throws engine::InStepRefused, naming the previous
+    // backup, when it copies from elsewhere; the caller then runs again without.
+    bool in_step = false;
+};
+
+// `previous`: null when the previous backup is the full itself (then the full's stream
+// gives both). Throws io::Error naming the full, the previous backup or the export.
 PlanOutcome write_nbd_plan(const NbdVmaPlan& plan, const std::filesystem::path& full,
-                           PreviousContent* previous, const ChangedMap& previous_map, io::ByteSink& out,
+                           const PreviousBackup* previous, const ChangedMap& previous_map, io::ByteSink& out,
                            engine::CopyProof& proof);
 
 }  // namespace pvediff::commands::detail

@@ -95,6 +95,20 @@ PreviousContent::PreviousContent(const Continuation& c, const fs::path& spill_di
     hashed_ = std::make_unique<io::HashingSource>(*raw_);
 }
 
+bool written_by_plan(const Continuation& c)
+{
+    // "N of M clusters changed since the full" (not "not used: why").
+    const auto v = manifest_value(c.manifest, nbd_plan_key);
+    return !c.full.empty() && v && !v->empty() && v->front() >= '0' && v->front() <= '9';
+}
+
+PreviousContent::PreviousContent(const Continuation& c, const engine::RecentBytes& full)
+    : name_(c.previous.string()), manifest_(c.manifest)
+{
+    raw_ = std::make_unique<engine::InStepDecoder>(io::open_decompressed(c.previous.string()).source, full);
+    hashed_ = std::make_unique<io::HashingSource>(*raw_);
+}
+
 PreviousContent::~PreviousContent()
 {
     if (rebuild_.joinable()) {

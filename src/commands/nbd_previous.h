@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "pvediff/engine/in_step_decoder.h"
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/sha256.h"
 #include "pvediff/io/stream_pipe.h"
@@ -39,11 +40,18 @@ struct Continuation {
 Continuation find_continuation(const std::filesystem::path& dir, std::uint32_t vmid,
                                const std::string& bitmap, const std::string& devices);
 
+// Whether `previous` (a differential) was written by the plan path, whose COPYs
+// engine::InStepDecoder can follow in step with the plan's one read of the full.
+bool written_by_plan(const Continuation& c);
+
 // The previous backup's decompressed content: a full read from its file, a
-// differential rebuilt against its full on a thread. Hashed on the way.
+// differential rebuilt against its full on a thread, or (the second constructor) a
+// differential the plan path wrote, decoded in step with the full as `full` reads it.
+// Hashed on the way.
 class PreviousContent {
 public:
     PreviousContent(const Continuation& c, const std::filesystem::path& spill_dir);
+    PreviousContent(const Continuation& c, const engine::RecentBytes& full);
     ~PreviousContent();
     PreviousContent(const PreviousContent&) = delete;
     PreviousContent& operator=(const PreviousContent&) = delete;

@@ -122,6 +122,9 @@ decodes_with_xdelta3() {
 planned() {  # the run just made wrote its differential from the cluster plan
   grep -q "written from the cluster plan and proven" "$WORK/out"
 }
+in_step() {  # FILE: the run just made decoded the previous differential FILE in step with the full
+  grep -q "decoding $1 in step with its full" "$WORK/out" && ! grep -q "rebuilding it whole" "$WORK/out"
+}
 clear_bitmaps() { for d in "$d0" "$d1"; do qemu-img bitmap --clear "$d" b0; done; }
 
 # ---- day 0: bitmap-mode new: a whole-disk read, a full --------------------------------
@@ -207,9 +210,45 @@ check "day 2 read exactly the dirty bytes ($want)" test "$(manifest_key "$f2" nb
 check "day 2 restores to the disks" restores_disks 2
 check "day 2 was written from the cluster plan" planned
 check "day 2: no cluster changed outside the dirty extents and day 1's map" sh -c "! grep -q 'differ from the full outside' '$WORK/out'"
+check "day 2 decoded day 1's differential in step with the full" in_step "$f1"
 check "day 2's differential decodes with xdelta3 -d" decodes_with_xdelta3 2
 check "verify passes" "$PVEDIFF" verify "$dir"
 clear_bitmaps
+
+# ---- day 3 (in copies of the dump dir): day 2's differential is decoded in step, unless
+# its manifest says the plan path did not write it, or it copies from elsewhere --------
+qio -c "write -P 0x33 33M 64k" "$d0"
+qio -c "write -P 0x33 2M 64k" "$d1"
+serve
+for how in plan stream foreign; do
+  rm -rf "$WORK/d3$how" && cp -a "$dir" "$WORK/d3$how"
+  if [[ $how == stream ]]; then
+    sed -i 's/^nbd-plan: .*/nbd-plan: not used: as if written by the stream path/' "$WORK/d3$how/$f2.pvediff-manifest"
+  elif [[ $how == foreign ]]; then
+    # The same content, encoded by stock xdelta3 (copies from the target window, from
+    # anywhere in the full): its manifest still says the plan path wrote it.
+    decodes_with_xdelta3 2 || fail "day 2 does not decode"
+    xdelta3 -e -f -A -S none -s "$WORK/full.raw" "$WORK/rebuilt.raw" "$WORK/foreign.vcdiff"
+    zstd -q -f "$WORK/foreign.vcdiff" -o "$WORK/d3$how/$f2"
+  fi
+  dir=$WORK/d3$how check "day 3 ($how) runs" run 3 --bitmap b0
+  cp "$WORK/out" "$WORK/out.$how"
+  planned && ok "day 3 ($how) was written from the cluster plan" || fail "day 3 ($how): $(cat "$WORK/out")"
+  dir=$WORK/d3$how check "day 3 ($how) restores to the disks" restores_disks 3
+  check "day 3 ($how) leaves no temporary file" test -z "$(find "$WORK/d3$how" -name '*pvediff-tmp*')"
+done
+check "day 3 decodes day 2's plan-path differential in step" sh -c \
+  "grep -q 'decoding $f2 in step with its full' '$WORK/out.plan' && ! grep -q 'rebuilding it whole' '$WORK/out.plan'"
+check "day 3 over a differential not from the plan path rebuilds it whole" sh -c "! grep -q 'in step' '$WORK/out.stream'"
+check "day 3 over a foreign differential refuses, names it and rebuilds it whole" sh -c \
+  "grep -q \"'$WORK/d3foreign/$f2': window .*not decodable in step with the full: rebuilding it whole\" '$WORK/out.foreign'"
+# Decoded in step, day 2's content must still be what its manifest records.
+rm -rf "$WORK/d3bad" && cp -a "$dir" "$WORK/d3bad"
+perl -pi -e 's/^(content-sha256: )(.)/$1 . ($2 eq "0" ? "1" : "0")/e' "$WORK/d3bad/$f2.pvediff-manifest"
+if dir=$WORK/d3bad run 3 --bitmap b0; then fail "day 3 over day 2 unlike its manifest fails"; else ok "day 3 over day 2 unlike its manifest fails"; fi
+check "it decoded in step and names day 2" sh -c "grep -q 'in step' '$WORK/out' && grep -q \"$f2.*not what its manifest records\" '$WORK/out'"
+check "it leaves no backup of day 3" sh -c "! ls '$WORK/d3bad' | grep -q '$(stamp_of $((t0 + 3 * 86400)))'"
+unserve
 
 # ---- day 3: the bitmap is gone: a whole-disk read, the reason printed -----------------
 qio -c "write -P 0x03 5M 64k" "$d0"

@@ -10,6 +10,10 @@
 //     new stream: one COPY for the run);
 //   - any other cluster: its stored blocks matched byte by byte against the full's
 //     stored blocks of the same cluster (FineMatcher), literals where nothing matches.
+// Every COPY is from the full's extent at the same place in the stream (the extent
+// header or the cluster's own stored blocks): the next run decodes this differential in
+// step with its own read of the full on that ground (in_step_decoder.h); a COPY from
+// elsewhere would make it fall back to the general decoder.
 // Every instruction is recorded in the CopyProof (copy_proof.h) with the keyed hashes
 // of both sides as seen here, so check_proof() proves the written file as for the chunk
 // encoder.
