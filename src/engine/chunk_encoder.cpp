@@ -307,6 +307,9 @@ private:
             return;
         }
         auto job = spare_job();
+        if (at + 1 < plan_.size() && !plan_[at + 1].changed) {
+            job->next_copy_at = copy_source(plan_[at + 1]);
+        }
         job->target.resize(static_cast<std::size_t>(item.length));
         spill_.read(item.spill_at, job->target);
         if (proof_ != nullptr && proof_->key().hash(job->target) != item.target_hash) {
@@ -384,6 +387,7 @@ private:
         job->base.clear();
         job->pieces.clear();
         job->instructions.clear();
+        job->next_copy_at.reset();
         return job;
     }
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <new>
 #include <optional>
+#include <unordered_map>
 
 namespace pvediff::engine::detail {
 
@@ -21,6 +22,8 @@ constexpr std::size_t stride = 8;
 constexpr std::size_t max_follow_gap = 4096;
 // A match found elsewhere yields to the continuation resuming this few bytes later.
 constexpr std::size_t max_follow_delay = 16;
+// Runs of one byte value remembered by the bytes that follow them, at most.
+constexpr std::size_t max_runs_before = std::size_t{1} << 16;
 // A table larger than this is given back after its region.
 // Hashes computed, and their slots prefetched, this many samples or positions ahead.
 constexpr std::size_t ahead = 16;
@@ -74,6 +77,41 @@ std::uint64_t block_hash(const std::uint8_t* p)
     return block_tables[0][p[0]] + block_tables[1][p[1]] + block_tables[2][p[2]] + block_tables[3][p[3]] +
            block_tables[4][p[4]] + block_tables[5][p[5]] + block_tables[6][p[6]] + block_tables[7][p[7]];
 }
+// Whether the min_match bytes at p are all the same value (the first compares reject
+// most windows at once).
+bool uniform(const std::uint8_t* p)
+{
+    return p[0] == p[FineMatcher::min_match - 1] && p[0] == p[FineMatcher::min_match / 2] &&
+           std::memcmp(p, p + 1, FineMatcher::min_match - 1) == 0;
+}
+
+// A run of one byte value in the pieces.
+struct Run {
+    std::size_t at = 0;  // in base, where it begins
+    std::size_t length = 0;
+    const FineMatchJob::Piece* piece = nullptr;
+};
+
+// The `length` bytes of value v just before the copy that follows the region, if a
+// piece holds them (else a run of length 0).
+Run run_before(const FineMatchJob& job, std::uint8_t v, std::size_t length)
+{
+    if (!job.next_copy_at || *job.next_copy_at < length) {
+        return {};
+    }
+    const std::uint64_t from = *job.next_copy_at - length;
+    for (const FineMatchJob::Piece& piece : job.pieces) {
+        if (from >= piece.full_offset && *job.next_copy_at <= piece.full_offset + (piece.end - piece.begin)) {
+            const std::size_t at = piece.begin + static_cast<std::size_t>(from - piece.full_offset);
+            const auto* b = job.base.data() + at;
+            if (length >= FineMatcher::min_match && b[0] == v && std::memcmp(b, b + 1, length - 1) == 0) {
+                return {at, length, &piece};
+            }
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
 void FineMatchJob::add_base(std::span<const std::uint8_t> bytes, std::uint64_t full_offset)
@@ -214,9 +252,38 @@ void FineMatcher::match(FineMatchJob& job)
             }
         }
     };
+    // Runs of one byte value (zeros above all) hash alike wherever they are, and the
+    // table keeps the first: a long run of the target copied from a short one comes
+    // out as many short copies of the same bytes (a shuffled block that starts with
+    // zeros: 38 copies of 348 bytes). So the longest run of each value is kept aside.
+    std::array<Run, 256> longest_run{};
+    // And each run by the bytes that follow it: a target run followed by the same
+    // bytes is likely that one (the block's own place: one copy on its diagonal).
+    std::unordered_map<std::uint64_t, Run> runs_before;
     for (const Piece& piece : pieces) {
         if (piece.end - piece.begin < min_match) {
             continue;
+        }
+        for (std::size_t at = piece.begin, run_end = piece.begin; at + min_match <= piece.end; at += stride) {
+            if (at < run_end || !uniform(base.data() + at)) {
+                continue;
+            }
+            const std::uint8_t v = base[at];
+            std::size_t start = at;  // the sample before was not inside: a few steps
+            while (start > piece.begin && base[start - 1] == v) {
+                --start;
+            }
+            run_end = at + min_match;
+            while (run_end < piece.end && base[run_end] == v) {
+                ++run_end;
+            }
+            const Run run{start, run_end - start, &piece};
+            if (run.length > longest_run[v].length) {
+                longest_run[v] = run;
+            }
+            if (run_end + min_match <= piece.end && runs_before.size() < max_runs_before) {
+                runs_before.emplace(window_hash(base.data() + run_end), run);
+            }
         }
         // The samples' hashes from their four 8-byte blocks (block_hash), each block
         // summed once: no chain of multiplies through every byte as when rolling.
@@ -311,6 +378,7 @@ void FineMatcher::match(FineMatchJob& job)
             q = *fq;
             found = follow_piece;
         }
+        const bool continued = found != nullptr;
         if (found == nullptr) {
             const std::uint64_t h = hash_at(p);
             const std::uint32_t k = tag_of(h);
@@ -331,7 +399,47 @@ void FineMatcher::match(FineMatchJob& job)
                 continue;
             }
         }
+        const std::size_t p_found = p;
         std::size_t len = extend(p, q, *found);
+        if (!continued && uniform(target.data() + p_found)) {
+            // A run of the target that the match did not cover: the run followed by
+            // the same bytes, else the longest one, may cover it in one copy (the
+            // run's end put where the target's ends).
+            // (Measured no further than the longest run: past it no run covers it.)
+            const std::uint8_t v = target[p_found];
+            const Run* run = &longest_run[v];
+            const std::size_t limit = std::min(target.size(), p_found + run->length + 1);
+            std::size_t run_end = p_found + min_match;
+            while (run_end < limit && target[run_end] == v) {
+                ++run_end;
+            }
+            const std::size_t wanted = run_end - p_found;
+            // The run on the diagonal of what follows wins even over a match as long
+            // (the next copy, or the fine match after it, then goes on from there).
+            bool diagonal = false;
+            const Run before_next = run_end == target.size() ? run_before(job, v, wanted) : Run{};
+            if (wanted <= run->length && before_next.length == wanted) {
+                run = &before_next;
+                diagonal = true;
+            } else if (wanted <= run->length && run_end + min_match <= target.size()) {
+                const auto it = runs_before.find(window_hash(target.data() + run_end));
+                if (it != runs_before.end() && it->second.length >= wanted && base[it->second.at] == v) {
+                    run = &it->second;
+                    diagonal = true;
+                }
+            }
+            if ((diagonal || len < wanted) && run->length > 0) {
+                std::size_t rp = p_found;
+                std::size_t rq = run->at + (run->length >= wanted ? run->length - wanted : 0);
+                const std::size_t rlen = extend(rp, rq, *run->piece);
+                if (rp + rlen > p + len || (diagonal && rp + rlen == p + len)) {
+                    p = rp;
+                    q = rq;
+                    len = rlen;
+                    found = run->piece;
+                }
+            }
+        }
         if (found != follow_piece || q + follow_p != follow_q + p) {
             // A match elsewhere; the continuation may resume a few bytes later (the
             // rest of a changed checksum field) and reach further: then it wins.

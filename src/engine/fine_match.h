@@ -5,6 +5,7 @@
 // rewritten in a 64 KiB chunk, a line appended to a log) comes out as copies of the
 // unchanged parts and literals of the changed ones only.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct FineMatchJob {
     std::vector<std::uint8_t> base;  // the pieces, one after another
     std::vector<Piece> pieces;
     std::vector<Instruction> instructions;  // FineMatcher::match's result
+    // Where in the full the copy right after this region begins, when one follows: a
+    // run of one byte value at the region's end is likely just before it.
+    std::optional<std::uint64_t> next_copy_at;
 
     // Adds a piece of the full (bytes are copied).
     void add_base(std::span<const std::uint8_t> bytes, std::uint64_t full_offset);

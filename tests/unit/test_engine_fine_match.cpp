@@ -62,5 +62,70 @@ TEST(FineMatcher, ChangedBytesDoNotSendTheCopyElsewhere)
     }
 }
 
+// A block that begins with 13,000 zeros, moved: its own place in the full holds them
+// (the full's run begins 2,000 bytes before the block), but a short zero run
+// elsewhere (348 bytes, in a piece added first) hashes the same, and the table keeps
+// the first occurrence; a longer run lies elsewhere too. The whole run must come from
+// its own place, on the diagonal of the block's bytes after it: one copy, not 38 of
+// the short run, nor one from the longest run and another for the block (a shuffled
+// disk, issue 17).
+TEST(FineMatcher, LongRunOfOneByteIsCopiedFromItsOwnPlace)
+{
+    const auto noise = test::make_data(5000, 51);
+    const auto block = test::make_data(20000, 52);
+    std::vector<std::uint8_t> short_run(noise);
+    short_run.insert(short_run.end(), 348, 0);
+    short_run.insert(short_run.end(), noise.begin(), noise.end());
+    std::vector<std::uint8_t> long_run(noise.begin(), noise.begin() + 1000);
+    long_run.insert(long_run.end(), 30000, 0);
+    long_run.insert(long_run.end(), noise.begin() + 1000, noise.end());
+    std::vector<std::uint8_t> own(noise.begin(), noise.begin() + 3001);
+    own.insert(own.end(), 15000, 0);
+    const std::size_t block_at = own.size();
+    own.insert(own.end(), block.begin(), block.end());
+
+    std::vector<std::uint8_t> target(13000, 0);
+    target.insert(target.end(), block.begin(), block.begin() + 8000);
+
+    FineMatcher matcher;
+    matcher.add_base(short_run, 0);
+    matcher.add_base(long_run, 20000);
+    matcher.add_base(own, 100000);
+    io::MemorySink sink;
+    VcdiffWriter writer(sink);
+    matcher.encode(target, writer);
+    writer.finish();
+    EXPECT_EQ(writer.stats().literal_bytes, 0U);
+    const auto ranges = ranges_read(sink.data());
+    ASSERT_EQ(ranges.size(), 1U);
+    EXPECT_EQ(ranges[0].offset, 100000 + block_at - 13000);
+    EXPECT_EQ(ranges[0].length, target.size());
+}
+
+// The region ends inside a zero run whose rest, and the block after it, are copies
+// planned by chunks: the region's zeros must come from just before where that next
+// copy begins (so the two merge), not from the longer zero run elsewhere.
+TEST(FineMatcher, RunAtTheEndGoesBeforeTheNextCopy)
+{
+    const auto noise = test::make_data(6000, 61);
+    FineMatchJob job;
+    std::vector<std::uint8_t> long_run(40000, 0);
+    job.add_base(long_run, 0);
+    std::vector<std::uint8_t> own(noise.begin(), noise.begin() + 2003);
+    own.insert(own.end(), 9000, 0);
+    job.add_base(own, 500000);
+    job.next_copy_at = 500000 + own.size();
+    job.target.assign(noise.begin() + 3000, noise.begin() + 4000);  // literal: not in the pieces
+    job.target.insert(job.target.end(), 5000, 0);
+
+    FineMatcher matcher;
+    matcher.match(job);
+    ASSERT_EQ(job.instructions.size(), 2U);
+    EXPECT_FALSE(job.instructions[0].copy);
+    EXPECT_TRUE(job.instructions[1].copy);
+    EXPECT_EQ(job.instructions[1].length, 5000U);
+    EXPECT_EQ(job.instructions[1].full_offset, *job.next_copy_at - 5000);
+}
+
 }  // namespace
 }  // namespace pvediff::engine::detail
