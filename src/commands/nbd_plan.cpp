@@ -22,123 +22,41 @@ constexpr std::uint64_t cluster_size = formats::vma::cluster_size;
 // a header, under 4 MiB), which the full's reader has just read; twice that for slack.
 constexpr std::size_t in_step_kept_bytes = std::size_t{8} << 20;
 
-// The next cluster of `reader`, which must be cluster `cluster` of device `dev`.
-formats::VmaClusterReader::Cluster next_in_order(formats::VmaClusterReader& reader, std::uint8_t dev,
-                                                 std::uint64_t cluster, const std::string& name)
-{
-    const auto c = reader.next();
-    if (!c || c->dev_id != dev || c->cluster != cluster) {
-        throw io::file_error(
-            name,
-            "does not list cluster {} of device {} where this path writes it (not written by "
-            "`backup --nbd`?)",
-            cluster, dev);
-    }
-    return *c;
-}
-
-// Builds one device's clusters in ascending order as the NBD reads arrive: each
-// starts as the previous backup's (the full's, when the full is the previous
-// backup), is announced to the plan encoder with the full's version, and the
-// dirty bytes are laid over it.
-class PlanAssembler {
-public:
-    struct Sources {
-        formats::VmaClusterReader& full;
-        std::string full_name;
-        formats::VmaClusterReader* previous;  // null: the full is the previous backup
-        std::string previous_name;
-    };
-
-    PlanAssembler(formats::VmaWriter& writer, engine::VmaPlanEncoder& encoder, std::uint8_t dev_id,
-                  std::uint64_t size, const Sources& sources)
-        : writer_(writer),
-          encoder_(encoder),
-          dev_id_(dev_id),
-          size_(size),
-          count_((size + cluster_size - 1) / cluster_size),
-          sources_(sources),
-          buffer_(cluster_size)
-    {
-        start(0);
-    }
-
-    void overlay(std::uint64_t offset, std::span<const std::uint8_t> data)
-    {
-        while (!data.empty()) {
-            advance_to(offset / cluster_size);
-            const std::uint64_t in_cluster = offset % cluster_size;
-            const std::size_t n =
-                static_cast<std::size_t>(std::min<std::uint64_t>(cluster_size - in_cluster, data.size()));
-            std::memcpy(buffer_.data() + in_cluster, data.data(), n);
-            data = data.subspan(n);
-            offset += n;
-        }
-    }
-
-    void finish() { advance_to(count_); }
-
-private:
-    void advance_to(std::uint64_t cluster)
-    {
-        while (current_ < cluster) {
-            const std::uint64_t start_byte = current_ * cluster_size;
-            const auto length =
-                static_cast<std::size_t>(std::min<std::uint64_t>(cluster_size, size_ - start_byte));
-            writer_.add_cluster(dev_id_, static_cast<std::uint32_t>(current_),
-                                std::span<const std::uint8_t>(buffer_.data(), length));
-            start(current_ + 1);
-        }
-    }
-
-    void start(std::uint64_t cluster)
-    {
-        current_ = cluster;
-        if (cluster >= count_) {
-            return;
-        }
-        const auto f = next_in_order(sources_.full, dev_id_, cluster, sources_.full_name);
-        engine::PlannedCluster planned;
-        planned.dev_id = dev_id_;
-        planned.cluster = static_cast<std::uint32_t>(cluster);
-        planned.in_full = true;
-        planned.full_offset = f.stored_offset;
-        planned.full_stored.assign(f.stored.begin(), f.stored.end());
-        if (f.first_in_extent) {
-            // The new stream's extents group the same clusters (both written by
-            // VmaWriter from every cluster in order): its extent header is likely here.
-            planned.full_extent_header.assign(f.extent_header.begin(), f.extent_header.end());
-            planned.full_extent_offset = f.extent_offset;
-        }
-        encoder_.expect(std::move(planned));
-        if (sources_.previous == nullptr) {
-            std::memcpy(buffer_.data(), f.data.data(), cluster_size);
-            return;
-        }
-        const auto p = next_in_order(*sources_.previous, dev_id_, cluster, sources_.previous_name);
-        std::memcpy(buffer_.data(), p.data.data(), cluster_size);
-    }
-
-    formats::VmaWriter& writer_;
-    engine::VmaPlanEncoder& encoder_;
-    std::uint8_t dev_id_;
-    std::uint64_t size_;
-    std::uint64_t count_;
-    const Sources& sources_;
-    std::vector<std::uint8_t> buffer_;
-    std::uint64_t current_ = 0;
+// Where a cluster's base comes from: the previous backup (the full, when the full is
+// the previous backup), both read in step with the clusters written.
+struct Sources {
+    formats::VmaClusterReader& full;
+    std::string full_name;
+    formats::VmaClusterReader* previous;  // null: the full is the previous backup
+    std::string previous_name;
 };
 
-void check_devices(const formats::VmaHeader& header, const NbdVmaPlan& plan, const std::string& name)
+// The ClusterAssembler's start for the plan path: the cluster is announced to the plan
+// encoder with the full's version, and starts as the previous backup's (the dirty bytes
+// are laid over it next).
+void start_planned_cluster(engine::VmaPlanEncoder& encoder, const Sources& sources, std::uint8_t dev,
+                           std::uint64_t cluster, std::span<std::uint8_t> base)
 {
-    bool same = header.devices.size() == plan.disks.size();
-    for (std::size_t i = 0; same && i < plan.disks.size(); ++i) {
-        const auto& d = header.devices[i];
-        same = d.id == i + 1 && d.name == plan.disks[i].device && d.size == plan.disks[i].source->size();
+    const auto f = next_in_order(sources.full, dev, cluster, sources.full_name);
+    engine::PlannedCluster planned;
+    planned.dev_id = dev;
+    planned.cluster = static_cast<std::uint32_t>(cluster);
+    planned.in_full = true;
+    planned.full_offset = f.stored_offset;
+    planned.full_stored.assign(f.stored.begin(), f.stored.end());
+    if (f.first_in_extent) {
+        // The new stream's extents group the same clusters (both written by
+        // VmaWriter from every cluster in order): its extent header is likely here.
+        planned.full_extent_header.assign(f.extent_header.begin(), f.extent_header.end());
+        planned.full_extent_offset = f.extent_offset;
     }
-    if (!same) {
-        throw io::file_error(name, "holds other devices than the exports (names, sizes or order)");
+    encoder.expect(std::move(planned));
+    if (sources.previous == nullptr) {
+        std::memcpy(base.data(), f.data.data(), cluster_size);
+        return;
     }
+    const auto p = next_in_order(*sources.previous, dev, cluster, sources.previous_name);
+    std::memcpy(base.data(), p.data.data(), cluster_size);
 }
 
 std::vector<std::uint64_t> sizes_of(const NbdVmaPlan& plan)
@@ -195,9 +113,8 @@ PlanOutcome write_nbd_plan(const NbdVmaPlan& plan, const std::filesystem::path& 
         previous_reader.emplace(previous->source());
         check_devices(previous_reader->header(), plan, previous->source().name());
     }
-    const PlanAssembler::Sources sources{full_reader, full.string(),
-                                         previous_reader ? &*previous_reader : nullptr,
-                                         previous != nullptr ? previous->source().name() : std::string()};
+    const Sources sources{full_reader, full.string(), previous_reader ? &*previous_reader : nullptr,
+                          previous != nullptr ? previous->source().name() : std::string()};
 
     engine::VcdiffWriter vcdiff(out);
     engine::VmaPlanEncoder encoder(
@@ -216,8 +133,11 @@ PlanOutcome write_nbd_plan(const NbdVmaPlan& plan, const std::filesystem::path& 
     formats::VmaWriter writer(hashed, plan.uuid, plan.ctime, plan.configs, devices);
     for (std::size_t i = 0; i < plan.disks.size(); ++i) {
         const NbdDisk& disk = plan.disks[i];
-        PlanAssembler clusters(writer, encoder, static_cast<std::uint8_t>(i + 1), disk.source->size(),
-                               sources);
+        const auto dev = static_cast<std::uint8_t>(i + 1);
+        ClusterAssembler clusters(writer, dev, disk.source->size(),
+                                  [&](std::uint64_t cluster, std::span<std::uint8_t> base) {
+                                      start_planned_cluster(encoder, sources, dev, cluster, base);
+                                  });
         disk.source->read(disk.reads, [&](std::uint64_t offset, std::span<const std::uint8_t> data) {
             clusters.overlay(offset, data);
         });

@@ -14,84 +14,68 @@ namespace {
 
 constexpr std::uint64_t cluster_size = formats::vma::cluster_size;
 
-// Builds one device's clusters in ascending order as the NBD reads arrive (in
-// ascending order too), handing each finished cluster to the writer.
-class ClusterAssembler {
-public:
-    ClusterAssembler(formats::VmaWriter& writer, std::uint8_t dev_id, std::uint64_t size,
-                     formats::VmaClusterReader* previous, const std::string& previous_name)
-        : writer_(writer),
-          dev_id_(dev_id),
-          size_(size),
-          count_((size + cluster_size - 1) / cluster_size),
-          previous_(previous),
-          previous_name_(previous_name),
-          buffer_(cluster_size)
-    {
-        start(0);
+}  // namespace
+
+ClusterAssembler::ClusterAssembler(formats::VmaWriter& writer, std::uint8_t dev_id, std::uint64_t size,
+                                   Start start)
+    : writer_(writer),
+      dev_id_(dev_id),
+      size_(size),
+      count_((size + cluster_size - 1) / cluster_size),
+      start_(std::move(start)),
+      buffer_(cluster_size)
+{
+    begin(0);
+}
+
+void ClusterAssembler::overlay(std::uint64_t offset, std::span<const std::uint8_t> data)
+{
+    while (!data.empty()) {
+        advance_to(offset / cluster_size);
+        const std::uint64_t in_cluster = offset % cluster_size;
+        const std::size_t n =
+            static_cast<std::size_t>(std::min<std::uint64_t>(cluster_size - in_cluster, data.size()));
+        std::memcpy(buffer_.data() + in_cluster, data.data(), n);
+        data = data.subspan(n);
+        offset += n;
     }
+}
 
-    // Lays `data`, read at `offset`, over the clusters it covers.
-    void overlay(std::uint64_t offset, std::span<const std::uint8_t> data)
-    {
-        while (!data.empty()) {
-            advance_to(offset / cluster_size);
-            const std::uint64_t in_cluster = offset % cluster_size;
-            const std::size_t n =
-                static_cast<std::size_t>(std::min<std::uint64_t>(cluster_size - in_cluster, data.size()));
-            std::memcpy(buffer_.data() + in_cluster, data.data(), n);
-            data = data.subspan(n);
-            offset += n;
-        }
+void ClusterAssembler::advance_to(std::uint64_t cluster)
+{
+    while (current_ < cluster) {
+        const std::uint64_t start_byte = current_ * cluster_size;
+        const auto length =
+            static_cast<std::size_t>(std::min<std::uint64_t>(cluster_size, size_ - start_byte));
+        writer_.add_cluster(dev_id_, static_cast<std::uint32_t>(current_),
+                            std::span<const std::uint8_t>(buffer_.data(), length));
+        begin(current_ + 1);
     }
+}
 
-    void finish() { advance_to(count_); }
-
-private:
-    void advance_to(std::uint64_t cluster)
-    {
-        while (current_ < cluster) {
-            const std::uint64_t start_byte = current_ * cluster_size;
-            const auto length =
-                static_cast<std::size_t>(std::min<std::uint64_t>(cluster_size, size_ - start_byte));
-            writer_.add_cluster(dev_id_, static_cast<std::uint32_t>(current_),
-                                std::span<const std::uint8_t>(buffer_.data(), length));
-            start(current_ + 1);
-        }
+void ClusterAssembler::begin(std::uint64_t cluster)
+{
+    current_ = cluster;
+    if (cluster < count_) {
+        start_(cluster, buffer_);
     }
+}
 
-    void start(std::uint64_t cluster)
-    {
-        current_ = cluster;
-        if (cluster >= count_) {
-            return;
-        }
-        if (previous_ == nullptr) {
-            std::fill(buffer_.begin(), buffer_.end(), std::uint8_t{0});
-            return;
-        }
-        const auto c = previous_->next();
-        if (!c || c->dev_id != dev_id_ || c->cluster != cluster) {
-            throw io::file_error(
-                previous_name_,
-                "does not list cluster {} of device {} where this path writes it (not written by "
-                "`backup --nbd`?)",
-                cluster, dev_id_);
-        }
-        std::memcpy(buffer_.data(), c->data.data(), cluster_size);
+formats::VmaClusterReader::Cluster next_in_order(formats::VmaClusterReader& reader, std::uint8_t dev,
+                                                 std::uint64_t cluster, const std::string& name)
+{
+    const auto c = reader.next();
+    if (!c || c->dev_id != dev || c->cluster != cluster) {
+        throw io::file_error(
+            name,
+            "does not list cluster {} of device {} where this path writes it (not written by "
+            "`backup --nbd`?)",
+            cluster, dev);
     }
+    return *c;
+}
 
-    formats::VmaWriter& writer_;
-    std::uint8_t dev_id_;
-    std::uint64_t size_;
-    std::uint64_t count_;
-    formats::VmaClusterReader* previous_;
-    const std::string& previous_name_;
-    std::vector<std::uint8_t> buffer_;
-    std::uint64_t current_ = 0;
-};
-
-void check_previous_devices(const formats::VmaHeader& header, const NbdVmaPlan& plan, const std::string& name)
+void check_devices(const formats::VmaHeader& header, const NbdVmaPlan& plan, const std::string& name)
 {
     bool same = header.devices.size() == plan.disks.size();
     for (std::size_t i = 0; same && i < plan.disks.size(); ++i) {
@@ -103,8 +87,6 @@ void check_previous_devices(const formats::VmaHeader& header, const NbdVmaPlan& 
     }
 }
 
-}  // namespace
-
 void write_nbd_vma(const NbdVmaPlan& plan, io::ByteSource* previous, io::ByteSink& out)
 {
     std::vector<formats::VmaWriter::Device> devices;
@@ -115,13 +97,21 @@ void write_nbd_vma(const NbdVmaPlan& plan, io::ByteSource* previous, io::ByteSin
     const std::string previous_name = previous != nullptr ? previous->name() : std::string();
     if (previous != nullptr) {
         old.emplace(*previous);
-        check_previous_devices(old->header(), plan, previous_name);
+        check_devices(old->header(), plan, previous_name);
     }
     formats::VmaWriter writer(out, plan.uuid, plan.ctime, plan.configs, devices);
     for (std::size_t i = 0; i < plan.disks.size(); ++i) {
         const NbdDisk& disk = plan.disks[i];
-        ClusterAssembler clusters(writer, static_cast<std::uint8_t>(i + 1), disk.source->size(),
-                                  old ? &*old : nullptr, previous_name);
+        const auto dev = static_cast<std::uint8_t>(i + 1);
+        ClusterAssembler clusters(writer, dev, disk.source->size(),
+                                  [&](std::uint64_t cluster, std::span<std::uint8_t> base) {
+                                      if (!old) {
+                                          std::fill(base.begin(), base.end(), std::uint8_t{0});
+                                          return;
+                                      }
+                                      const auto c = next_in_order(*old, dev, cluster, previous_name);
+                                      std::memcpy(base.data(), c.data.data(), cluster_size);
+                                  });
         disk.source->read(disk.reads, [&](std::uint64_t offset, std::span<const std::uint8_t> data) {
             clusters.overlay(offset, data);
         });

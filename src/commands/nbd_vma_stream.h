@@ -7,10 +7,13 @@
 // zeros) or the same cluster of the previous backup (a dirty-only read: what the
 // bitmap does not mark is unchanged since that backup).
 #include <cstdint>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "pvediff/formats/vma.h"
+#include "pvediff/formats/vma_cluster_reader.h"
 #include "pvediff/formats/vma_writer.h"
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/nbd_source.h"
@@ -36,5 +39,38 @@ struct NbdVmaPlan {
 // is read up to its end. Null: bases are zeros. Throws io::Error naming the stream or
 // the export.
 void write_nbd_vma(const NbdVmaPlan& plan, io::ByteSource* previous, io::ByteSink& out);
+
+// Shared with the plan path (nbd_plan.cpp), which writes the same VMA.
+
+// Builds one device's clusters in ascending order as the NBD reads arrive (in
+// ascending order too): `start` fills each cluster's base before the bytes read are
+// laid over it, and each finished cluster goes to the writer.
+class ClusterAssembler {
+public:
+    using Start = std::function<void(std::uint64_t cluster, std::span<std::uint8_t> base)>;
+    ClusterAssembler(formats::VmaWriter& writer, std::uint8_t dev_id, std::uint64_t size, Start start);
+    // Lays `data`, read at `offset`, over the clusters it covers.
+    void overlay(std::uint64_t offset, std::span<const std::uint8_t> data);
+    void finish() { advance_to(count_); }
+
+private:
+    void advance_to(std::uint64_t cluster);
+    void begin(std::uint64_t cluster);
+
+    formats::VmaWriter& writer_;
+    std::uint8_t dev_id_;
+    std::uint64_t size_;
+    std::uint64_t count_;
+    Start start_;
+    std::vector<std::uint8_t> buffer_;
+    std::uint64_t current_ = 0;
+};
+
+// The next cluster of `reader`, which must be cluster `cluster` of device `dev`
+// (a VMA this path wrote lists them so); throws naming `name` otherwise.
+formats::VmaClusterReader::Cluster next_in_order(formats::VmaClusterReader& reader, std::uint8_t dev,
+                                                 std::uint64_t cluster, const std::string& name);
+// Throws naming `name` unless `header` lists exactly the plan's devices (names, sizes, order).
+void check_devices(const formats::VmaHeader& header, const NbdVmaPlan& plan, const std::string& name);
 
 }  // namespace pvediff::commands::detail
