@@ -7,7 +7,6 @@
 #include "pvediff/engine/in_step_decoder.h"
 #include "pvediff/engine/vma_plan_encoder.h"
 #include "pvediff/formats/vma_cluster_reader.h"
-#include "pvediff/formats/vma_writer.h"
 #include "pvediff/io/codec.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/threaded_stream.h"
@@ -126,24 +125,10 @@ PlanOutcome write_nbd_plan(const NbdVmaPlan& plan, const std::filesystem::path& 
             }
         });
     io::HashingSink hashed(encoder);  // the new VMA's SHA-256, for its manifest
-    std::vector<formats::VmaWriter::Device> devices;
-    for (const auto& d : plan.disks) {
-        devices.push_back({d.device, d.source->size()});
-    }
-    formats::VmaWriter writer(hashed, plan.uuid, plan.ctime, plan.configs, devices);
-    for (std::size_t i = 0; i < plan.disks.size(); ++i) {
-        const NbdDisk& disk = plan.disks[i];
-        const auto dev = static_cast<std::uint8_t>(i + 1);
-        ClusterAssembler clusters(writer, dev, disk.source->size(),
-                                  [&](std::uint64_t cluster, std::span<std::uint8_t> base) {
-                                      start_planned_cluster(encoder, sources, dev, cluster, base);
-                                  });
-        disk.source->read(disk.reads, [&](std::uint64_t offset, std::span<const std::uint8_t> data) {
-            clusters.overlay(offset, data);
-        });
-        clusters.finish();
-    }
-    writer.finish();
+    write_nbd_clusters(plan, hashed,
+                       [&](std::uint8_t dev, std::uint64_t cluster, std::span<std::uint8_t> base) {
+                           start_planned_cluster(encoder, sources, dev, cluster, base);
+                       });
     encoder.finish();
     vcdiff.finish();
     if (full_reader.next()) {

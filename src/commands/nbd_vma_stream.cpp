@@ -14,7 +14,29 @@ namespace {
 
 constexpr std::uint64_t cluster_size = formats::vma::cluster_size;
 
-}  // namespace
+// Builds one device's clusters in ascending order as the NBD reads arrive (in
+// ascending order too): `start` fills each cluster's base before the bytes read are
+// laid over it, and each finished cluster goes to the writer.
+class ClusterAssembler {
+public:
+    using Start = std::function<void(std::uint64_t cluster, std::span<std::uint8_t> base)>;
+    ClusterAssembler(formats::VmaWriter& writer, std::uint8_t dev_id, std::uint64_t size, Start start);
+    // Lays `data`, read at `offset`, over the clusters it covers.
+    void overlay(std::uint64_t offset, std::span<const std::uint8_t> data);
+    void finish() { advance_to(count_); }
+
+private:
+    void advance_to(std::uint64_t cluster);
+    void begin(std::uint64_t cluster);
+
+    formats::VmaWriter& writer_;
+    std::uint8_t dev_id_;
+    std::uint64_t size_;
+    std::uint64_t count_;
+    Start start_;
+    std::vector<std::uint8_t> buffer_;
+    std::uint64_t current_ = 0;
+};
 
 ClusterAssembler::ClusterAssembler(formats::VmaWriter& writer, std::uint8_t dev_id, std::uint64_t size,
                                    Start start)
@@ -61,6 +83,8 @@ void ClusterAssembler::begin(std::uint64_t cluster)
     }
 }
 
+}  // namespace
+
 formats::VmaClusterReader::Cluster next_in_order(formats::VmaClusterReader& reader, std::uint8_t dev,
                                                  std::uint64_t cluster, const std::string& name)
 {
@@ -87,37 +111,43 @@ void check_devices(const formats::VmaHeader& header, const NbdVmaPlan& plan, con
     }
 }
 
-void write_nbd_vma(const NbdVmaPlan& plan, io::ByteSource* previous, io::ByteSink& out)
+void write_nbd_clusters(const NbdVmaPlan& plan, io::ByteSink& out, const ClusterBase& base)
 {
     std::vector<formats::VmaWriter::Device> devices;
     for (const auto& d : plan.disks) {
         devices.push_back({d.device, d.source->size()});
     }
-    std::optional<formats::VmaClusterReader> old;
-    const std::string previous_name = previous != nullptr ? previous->name() : std::string();
-    if (previous != nullptr) {
-        old.emplace(*previous);
-        check_devices(old->header(), plan, previous_name);
-    }
     formats::VmaWriter writer(out, plan.uuid, plan.ctime, plan.configs, devices);
     for (std::size_t i = 0; i < plan.disks.size(); ++i) {
         const NbdDisk& disk = plan.disks[i];
         const auto dev = static_cast<std::uint8_t>(i + 1);
-        ClusterAssembler clusters(writer, dev, disk.source->size(),
-                                  [&](std::uint64_t cluster, std::span<std::uint8_t> base) {
-                                      if (!old) {
-                                          std::fill(base.begin(), base.end(), std::uint8_t{0});
-                                          return;
-                                      }
-                                      const auto c = next_in_order(*old, dev, cluster, previous_name);
-                                      std::memcpy(base.data(), c.data.data(), cluster_size);
-                                  });
+        ClusterAssembler clusters(
+            writer, dev, disk.source->size(),
+            [&](std::uint64_t cluster, std::span<std::uint8_t> b) { base(dev, cluster, b); });
         disk.source->read(disk.reads, [&](std::uint64_t offset, std::span<const std::uint8_t> data) {
             clusters.overlay(offset, data);
         });
         clusters.finish();
     }
     writer.finish();
+}
+
+void write_nbd_vma(const NbdVmaPlan& plan, io::ByteSource* previous, io::ByteSink& out)
+{
+    std::optional<formats::VmaClusterReader> old;
+    const std::string previous_name = previous != nullptr ? previous->name() : std::string();
+    if (previous != nullptr) {
+        old.emplace(*previous);
+        check_devices(old->header(), plan, previous_name);
+    }
+    write_nbd_clusters(plan, out, [&](std::uint8_t dev, std::uint64_t cluster, std::span<std::uint8_t> base) {
+        if (!old) {
+            std::fill(base.begin(), base.end(), std::uint8_t{0});
+            return;
+        }
+        const auto c = next_in_order(*old, dev, cluster, previous_name);
+        std::memcpy(base.data(), c.data.data(), cluster_size);
+    });
     if (old && old->next()) {
         throw io::file_error(previous_name, "holds more clusters than the exports");
     }

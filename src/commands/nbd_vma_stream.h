@@ -42,29 +42,13 @@ void write_nbd_vma(const NbdVmaPlan& plan, io::ByteSource* previous, io::ByteSin
 
 // Shared with the plan path (nbd_plan.cpp), which writes the same VMA.
 
-// Builds one device's clusters in ascending order as the NBD reads arrive (in
-// ascending order too): `start` fills each cluster's base before the bytes read are
-// laid over it, and each finished cluster goes to the writer.
-class ClusterAssembler {
-public:
-    using Start = std::function<void(std::uint64_t cluster, std::span<std::uint8_t> base)>;
-    ClusterAssembler(formats::VmaWriter& writer, std::uint8_t dev_id, std::uint64_t size, Start start);
-    // Lays `data`, read at `offset`, over the clusters it covers.
-    void overlay(std::uint64_t offset, std::span<const std::uint8_t> data);
-    void finish() { advance_to(count_); }
-
-private:
-    void advance_to(std::uint64_t cluster);
-    void begin(std::uint64_t cluster);
-
-    formats::VmaWriter& writer_;
-    std::uint8_t dev_id_;
-    std::uint64_t size_;
-    std::uint64_t count_;
-    Start start_;
-    std::vector<std::uint8_t> buffer_;
-    std::uint64_t current_ = 0;
-};
+// Where each cluster's base comes from, before the bytes read over NBD are laid over
+// it: cluster `cluster` of device `dev` (1-based), in the order the VMA is written.
+using ClusterBase =
+    std::function<void(std::uint8_t dev, std::uint64_t cluster, std::span<std::uint8_t> base)>;
+// Writes the plan's VMA into `out`: its header, then every device's clusters in
+// ascending order, each `base` with the reads laid over it. Finishes the VMA, not `out`.
+void write_nbd_clusters(const NbdVmaPlan& plan, io::ByteSink& out, const ClusterBase& base);
 
 // The next cluster of `reader`, which must be cluster `cluster` of device `dev`
 // (a VMA this path wrote lists them so); throws naming `name` otherwise.
