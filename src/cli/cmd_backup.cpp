@@ -106,6 +106,15 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
                     commands::backup_nbd(o, config.effective_for(a->vmid, cmdline), report, ctx.progress());
                 nlohmann::json nbd{
                     {"dirty_only", r.dirty_only}, {"bytes_read", r.bytes_read}, {"planned", r.planned}};
+                if (r.planned) {
+                    nbd["records"] = r.by_records ? nlohmann::json{{"extents", r.extents},
+                                                                   {"extents_touched", r.extents_touched},
+                                                                   {"frames_read", r.frames_read},
+                                                                   {"previous_changed", r.previous_changed}}
+                                                  : nlohmann::json(nullptr);
+                    nbd["records_not_used"] =
+                        r.by_records ? nlohmann::json(nullptr) : nlohmann::json(r.records_not_used);
+                }
                 nbd["full_read_reason"] =
                     r.dirty_only ? nlohmann::json(nullptr) : nlohmann::json(r.full_read_reason);
                 print(r.backup.written, r.backup.differential ? "differential" : "full", &r.backup, nbd);

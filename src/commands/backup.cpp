@@ -663,6 +663,9 @@ PlannedBackupResult backup_planned(const PlannedBackupOptions& options,
         throw io::Error(fmt::format("'{}' exists already", plan.target.string()));
     }
     report(plan.decision.reason);
+    if (options.on_target) {
+        options.on_target(plan.target);
+    }
     VerifiedDifferential v;
     v.file = std::make_unique<io::AtomicFile>(plan.target);
     // Scratch space beside the full, like the encoder's.

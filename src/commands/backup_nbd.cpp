@@ -11,8 +11,10 @@
 #include "nbd_changed_map.h"
 #include "nbd_plan.h"
 #include "nbd_previous.h"
+#include "nbd_records_plan.h"
 #include "nbd_vma_stream.h"
 #include "pvediff/commands/usage_error.h"
+#include "pvediff/formats/vma_cluster_records.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
 #include "pvediff/io/nbd_source.h"
@@ -202,6 +204,81 @@ void write_by_stream(const NbdBackupOptions& options, const store::EffectiveSett
     producer.join();
 }
 
+// Today's plan path (nbd_plan.h): the full read whole, in step with the new VMA.
+PlannedBackupResult write_by_plan(PlannedBackupOptions po, const store::EffectiveSettings& settings,
+                                  const Report& report, const detail::NbdVmaPlan& plan,
+                                  const detail::Continuation& continuation, const detail::ChangedMap& map,
+                                  std::optional<detail::PlanOutcome>& planned)
+{
+    const fs::path dir = po.dumpdir;
+    // A differential the plan path wrote is decoded in step with the full; one that
+    // will not be (it copies from elsewhere) is rebuilt whole instead.
+    bool in_step = detail::written_by_plan(continuation);
+    po.write = [&](const fs::path& base, io::ByteSink& out, engine::CopyProof& proof) {
+        const detail::PreviousBackup previous{continuation, dir, in_step};
+        planned = detail::write_nbd_plan(plan, base, continuation.full.empty() ? nullptr : &previous, map,
+                                         out, proof);
+        return planned->content;
+    };
+    if (in_step) {
+        report(fmt::format("decoding {} in step with its full", continuation.previous.filename().string()));
+    }
+    try {
+        return backup_planned(po, settings, report);
+    } catch (const engine::InStepRefused& e) {
+        report(fmt::format("{}: rebuilding it whole against its full instead", e.what()));
+        in_step = false;
+        planned.reset();
+        return backup_planned(po, settings, report);
+    }
+}
+
+// The records route (nbd_records_plan.h). When the previous differential cannot be
+// decoded from its changed records, says why in result.records_not_used (the caller
+// takes the plan path) and returns nothing.
+PlannedBackupResult write_by_records(PlannedBackupOptions po, const store::EffectiveSettings& settings,
+                                     const Report& report, const detail::NbdVmaPlan& plan,
+                                     const detail::Continuation& continuation, const detail::ChangedMap& map,
+                                     std::optional<detail::PlanOutcome>& planned,
+                                     std::optional<formats::ChangedRecordsWriter>& changed_records,
+                                     NbdBackupResult& result)
+{
+    const io::FileMode mode = io::mode_like(po.base);
+    po.on_target = [&](const fs::path& target) {
+        changed_records.reset();
+        changed_records.emplace(formats::cluster_records_path(target), mode);
+    };
+    std::optional<detail::RecordsOutcome> outcome;
+    po.write = [&](const fs::path& base, io::ByteSink& out, engine::CopyProof& proof) {
+        outcome = detail::write_nbd_records_plan(plan, base, continuation, map, *changed_records, out, proof);
+        return outcome->content;
+    };
+    report(
+        fmt::format("writing the differential from the cluster records of {}", po.base.filename().string()));
+    PlannedBackupResult r;
+    try {
+        r = backup_planned(po, settings, report);
+    } catch (const engine::InStepRefused& e) {
+        result.records_not_used = e.what();
+        changed_records.reset();
+        return {};
+    }
+    if (outcome) {
+        planned = detail::PlanOutcome{outcome->content, std::move(outcome->changed), 0, outcome->clusters};
+        result.by_records = true;
+        result.extents = outcome->extents;
+        result.extents_touched = outcome->extents_touched;
+        result.frames_read = outcome->frames_read;
+        result.previous_changed = outcome->previous_changed;
+        report(
+            fmt::format("from the records: {} of {} extents held a dirty or changed cluster; {} frames of "
+                        "the full decompressed ({}); {} changed clusters of the previous backup decoded",
+                        outcome->extents_touched, outcome->extents, outcome->frames_read,
+                        human_bytes(outcome->frame_bytes), outcome->previous_changed));
+    }
+    return r;
+}
+
 }  // namespace
 
 NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::EffectiveSettings& settings,
@@ -291,6 +368,7 @@ NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::Effecti
     // The plan path (docs/nbd.md): the differential written from what is known of
     // each cluster, without the chunk encoder over the new stream.
     std::optional<detail::PlanOutcome> planned;
+    std::optional<formats::ChangedRecordsWriter> changed_records;  // the records route's
     std::string plan_not_used;
     if (continuation) {
         if (auto map = previous_map(*continuation, exports, settings, plan_not_used)) {
@@ -300,32 +378,22 @@ NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::Effecti
             po.full_codec = options.full_codec.value_or(io::Codec::zstd);
             po.now = options.now;
             po.base = continuation->full.empty() ? continuation->previous : continuation->full;
-            // A differential the plan path wrote is decoded in step with the full;
-            // one that will not be (it copies from elsewhere) is rebuilt whole instead.
-            bool in_step = detail::written_by_plan(*continuation);
-            po.write = [&](const fs::path& base, io::ByteSink& out, engine::CopyProof& proof) {
-                const detail::PreviousBackup previous{*continuation, dir, in_step};
-                planned = detail::write_nbd_plan(plan, base, continuation->full.empty() ? nullptr : &previous,
-                                                 *map, out, proof);
-                return planned->content;
-            };
-            if (in_step) {
-                report(fmt::format("decoding {} in step with its full",
-                                   continuation->previous.filename().string()));
-            }
             PlannedBackupResult r;
-            try {
-                r = backup_planned(po, settings, report);
-            } catch (const engine::InStepRefused& e) {
-                report(fmt::format("{}: rebuilding it whole against its full instead", e.what()));
-                in_step = false;
-                planned.reset();
-                r = backup_planned(po, settings, report);
+            result.records_not_used = detail::records_route_refusal(*continuation, po.base, *map);
+            if (result.records_not_used.empty()) {
+                r = write_by_records(po, settings, report, plan, *continuation, *map, planned,
+                                     changed_records, result);
+            }
+            if (!result.records_not_used.empty()) {
+                report(fmt::format("the full's cluster records are not used ({})", result.records_not_used));
+                r = write_by_plan(po, settings, report, plan, *continuation, *map, planned);
             }
             if (r.backup) {
                 result.backup = *r.backup;
             } else {
                 planned.reset();
+                changed_records.reset();
+                result.by_records = false;
                 plan_not_used = r.not_taken;
             }
         }
@@ -352,8 +420,10 @@ NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::Effecti
         keys.emplace_back(detail::nbd_bitmap_key, *options.bitmap);
     }
     if (planned) {
-        keys.emplace_back(detail::nbd_plan_key, fmt::format("{} of {} clusters changed since the full",
-                                                            planned->changed.count(), planned->clusters));
+        keys.emplace_back(
+            detail::nbd_plan_key,
+            fmt::format("{} of {} clusters changed since the full{}", planned->changed.count(),
+                        planned->clusters, result.by_records ? detail::records_route_note : ""));
     } else if (continuation) {
         keys.emplace_back(detail::nbd_plan_key, "not used: " + plan_not_used);
     }
@@ -363,6 +433,9 @@ NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::Effecti
     const io::FileMode mode = io::mode_like(result.backup.written);
     if (planned) {
         planned->changed.save(detail::changed_map_path(result.backup.written), mode);
+        if (changed_records) {
+            changed_records->commit({planned->content.target_size, planned->content.target_sha256});
+        }
         if (planned->outside_map > 0) {
             report(
                 fmt::format("{} clusters differ from the full outside the dirty extents and the previous "

@@ -115,9 +115,29 @@ decodes_with_xdelta3() {
   full=${f%%--differential-*}
   zstd -qdc "$dir/$full" >"$WORK/full.raw" && zstd -qdc "$dir/$f" >"$WORK/diff.vcdiff" || return 1
   xdelta3 -d -f -s "$WORK/full.raw" "$WORK/diff.vcdiff" "$WORK/rebuilt.raw" || return 1
+  # A differential written from the full's records records the item digest instead
+  # (restore checks it); then restore's output is what xdelta3 rebuilt.
   want=$(manifest_key "$f" content-sha256)
+  [[ -n $want ]] || want=$("$PVEDIFF" restore "$dir/$f" -o - | sha256sum | cut -d' ' -f1)
   [[ $(sha_of "$WORK/rebuilt.raw") == "$want" ]] || return 1
   [[ $("$PVEDIFF" restore "$dir/$f" -o - | sha256sum | cut -d' ' -f1) == "$want" ]]
+}
+by_records() {  # the run just made wrote its differential from the full's cluster records
+  planned && grep -q "writing the differential from the cluster records of" "$WORK/out" &&
+    ! grep -q "cluster records are not used" "$WORK/out"
+}
+# records_json MAX_FRAMES_PER_TOUCHED: the JSON of the run just made says it took the
+# records route, touched fewer extents than there are, and decompressed at most that
+# many frames of the full (times MAX_FRAMES_PER_TOUCHED: the previous differential's
+# decoder reads the frames of its changed clusters too).
+records_json() {
+  python3 -c "
+import json, sys
+doc = json.loads([l for l in open('$WORK/out') if l.startswith('{')][0])
+r = doc['nbd']['records']
+print(r, file=sys.stderr)
+sys.exit(not (doc['nbd']['planned'] and 0 < r['extents_touched'] < r['extents'] and
+              r['frames_read'] <= $1 * r['extents_touched']))"
 }
 planned() {  # the run just made wrote its differential from the cluster plan
   grep -q "written from the cluster plan and proven" "$WORK/out"
@@ -147,7 +167,7 @@ qio -c "write -s $WORK/random 2M 256k" -c "write -P 0x11 30M 4k" -c "write -z 20
 qio -c "write -P 0x77 40M 8k" "$d1"
 serve
 want=$(dirty_bytes)
-check "day 1 runs" run 1 --bitmap b0
+check "day 1 runs" run 1 --bitmap b0 --json
 grep -q "continues from $f0" "$WORK/out" && ok "day 1 continues from day 0" || fail "day 1: $(cat "$WORK/out")"
 unserve
 f1=$(backup_of 1)
@@ -155,9 +175,14 @@ check "day 1 is a differential" test "${f1%%--differential-*}" = "$f0"
 check "day 1 read exactly the dirty bytes ($want)" test "$(manifest_key "$f1" nbd-bytes-read)" = "$want"
 check "day 1 restores to the disks" restores_disks 1
 check "day 1 was written from the cluster plan" planned
+check "day 1 was written from the full's records" by_records
+check "day 1 decompressed only the frames of the extents it changed" records_json 1
+check "day 0 (a full) has cluster records" test -s "$dir/$f0.pvediff-vma-clusters"
+check "day 1's manifest records the item digest" test -n "$(manifest_key "$f1" content-vma-items-sha256)"
+check "day 1 keeps its changed-cluster records" test -s "$dir/$f1.pvediff-vma-clusters"
 check "day 1: no cluster changed outside the dirty extents" sh -c "! grep -q 'differ from the full outside' '$WORK/out'"
 check "day 1's manifest counts the clusters changed since the full" \
-  sh -c "sed -n 's/^nbd-plan: //p' '$dir/$f1.pvediff-manifest' | grep -Eq '^[1-9][0-9]* of 1665 clusters changed since the full$'"
+  sh -c "sed -n 's/^nbd-plan: //p' '$dir/$f1.pvediff-manifest' | grep -Eq '^[1-9][0-9]* of 1665 clusters changed since the full, from the full.s records$'"
 check "day 1's differential decodes with xdelta3 -d" decodes_with_xdelta3 1
 check "day 1 keeps its changed-cluster map" test -s "$dir/$f1.pvediff-nbd-changed"
 clear_bitmaps
@@ -169,6 +194,20 @@ serve
 want=$(dirty_bytes)
 # The previous backup's map damaged, or gone: the stream path, the reason printed, and
 # the backup still right (each in a copy of the dump dir).
+# The full's records or day 1's changed records damaged: the plan path, saying why.
+for how in records changed; do
+  rm -rf "$WORK/$how" && cp -a "$dir" "$WORK/$how"
+  if [[ $how == records ]]; then
+    rec=$WORK/$how/$f0.pvediff-vma-clusters reason="the cluster records of $f0 are damaged"
+  else
+    rec=$WORK/$how/$f1.pvediff-vma-clusters reason="the changed-cluster records of $f1 are damaged"
+  fi
+  printf '\x01' | dd of="$rec" bs=1 seek=$(($(stat -c %s "$rec") - 40)) conv=notrunc status=none
+  dir=$WORK/$how check "day 2 with $how records damaged runs" run 2 --bitmap b0
+  grep -q "$reason" "$WORK/out" && grep -q "cluster records are not used" "$WORK/out" && planned &&
+    ok "$how records damaged: the plan path, saying why" || fail "$how records damaged: $(cat "$WORK/out")"
+  dir=$WORK/$how check "day 2 with $how records damaged restores to the disks" restores_disks 2
+done
 for how in damaged missing; do
   rm -rf "$WORK/$how" && cp -a "$dir" "$WORK/$how"
   if [[ $how == damaged ]]; then
@@ -202,7 +241,7 @@ check "a wrong map: still the plan path" planned
 grep -Eq "[1-9][0-9]* clusters differ from the full outside the dirty extents" "$WORK/out" &&
   ok "a wrong map: the clusters it missed are counted" || fail "wrong map: $(cat "$WORK/out")"
 dir=$WORK/wrong check "day 2 with a wrong map restores to the disks" restores_disks 2
-check "day 2 runs" run 2 --bitmap b0
+check "day 2 runs" run 2 --bitmap b0 --json
 grep -q "continues from $f1" "$WORK/out" && ok "day 2 continues from day 1's differential" || fail "day 2: $(cat "$WORK/out")"
 unserve
 f2=$(backup_of 2)
@@ -210,7 +249,10 @@ check "day 2 read exactly the dirty bytes ($want)" test "$(manifest_key "$f2" nb
 check "day 2 restores to the disks" restores_disks 2
 check "day 2 was written from the cluster plan" planned
 check "day 2: no cluster changed outside the dirty extents and day 1's map" sh -c "! grep -q 'differ from the full outside' '$WORK/out'"
-check "day 2 decoded day 1's differential in step with the full" in_step "$f1"
+check "day 2 was written from the full's records" by_records
+check "day 2 decompressed only the frames of the extents changed since the full" records_json 2
+grep -Eq "[1-9][0-9]* changed clusters of the previous backup decoded" "$WORK/out" &&
+  ok "day 2 decoded day 1's changed clusters" || fail "day 2: $(cat "$WORK/out")"
 check "day 2's differential decodes with xdelta3 -d" decodes_with_xdelta3 2
 check "verify passes" "$PVEDIFF" verify "$dir"
 clear_bitmaps
@@ -237,14 +279,14 @@ for how in plan stream foreign; do
   dir=$WORK/d3$how check "day 3 ($how) restores to the disks" restores_disks 3
   check "day 3 ($how) leaves no temporary file" test -z "$(find "$WORK/d3$how" -name '*pvediff-tmp*')"
 done
-check "day 3 decodes day 2's plan-path differential in step" sh -c \
-  "grep -q 'decoding $f2 in step with its full' '$WORK/out.plan' && ! grep -q 'rebuilding it whole' '$WORK/out.plan'"
+check "day 3 over day 2's records-route differential takes the records route again" sh -c \
+  "grep -q 'writing the differential from the cluster records' '$WORK/out.plan' && ! grep -q 'not used' '$WORK/out.plan'"
 check "day 3 over a differential not from the plan path rebuilds it whole" sh -c "! grep -q 'in step' '$WORK/out.stream'"
 check "day 3 over a foreign differential refuses, names it and rebuilds it whole" sh -c \
   "grep -q \"'$WORK/d3foreign/$f2': window .*not decodable in step with the full: rebuilding it whole\" '$WORK/out.foreign'"
 # Decoded in step, day 2's content must still be what its manifest records.
 rm -rf "$WORK/d3bad" && cp -a "$dir" "$WORK/d3bad"
-perl -pi -e 's/^(content-sha256: )(.)/$1 . ($2 eq "0" ? "1" : "0")/e' "$WORK/d3bad/$f2.pvediff-manifest"
+perl -pi -e 's/^(content-(?:vma-items-)?sha256: )(.)/$1 . ($2 eq "0" ? "1" : "0")/e' "$WORK/d3bad/$f2.pvediff-manifest"
 if dir=$WORK/d3bad run 3 --bitmap b0; then fail "day 3 over day 2 unlike its manifest fails"; else ok "day 3 over day 2 unlike its manifest fails"; fi
 check "it decoded in step and names day 2" sh -c "grep -q 'in step' '$WORK/out' && grep -q \"$f2.*not what its manifest records\" '$WORK/out'"
 check "it leaves no backup of day 3" sh -c "! ls '$WORK/d3bad' | grep -q '$(stamp_of $((t0 + 3 * 86400)))'"

@@ -66,6 +66,8 @@ BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSe
 struct PlannedContent {
     std::uint64_t target_size = 0;  // the new archive it stands for
     io::Digest target_sha256{};
+    // target_sha256 is the VMA item digest (formats/vma_item_digest.h), not the SHA-256.
+    bool vma_items_digest = false;
     std::uint64_t base_size = 0;  // the full, as read and hashed by the writer
     io::Digest base_sha256{};
     engine::VcdiffWriterStats stats;
@@ -82,6 +84,8 @@ struct PlannedBackupOptions {
     std::optional<std::time_t> now;
     std::filesystem::path base;  // the full the plan is made against
     PlannedWriter write;
+    // Told the differential's name before `write` runs (its sidecars are named after it).
+    std::function<void(const std::filesystem::path& target)> on_target;
 };
 struct PlannedBackupResult {
     std::optional<BackupResult> backup;  // nothing: not taken, nothing written

@@ -45,11 +45,18 @@ struct NbdBackupOptions {
 
 struct NbdBackupResult {
     BackupResult backup;
-    bool dirty_only = false;         // only the bitmap's extents were read
-    bool planned = false;            // the differential was written from the cluster plan
-    std::string full_read_reason;    // why not, when not
-    std::uint64_t bytes_read = 0;    // over NBD, all exports
-    std::uint64_t bytes_listed = 0;  // what the plan asked to read (== bytes_read when it succeeds)
+    bool dirty_only = false;  // only the bitmap's extents were read
+    bool planned = false;     // the differential was written from the cluster plan
+    // ... from the full's records (docs/nbd.md, "The records route"), and what it read:
+    bool by_records = false;
+    std::string records_not_used;        // why not, when a plan was made without them
+    std::uint64_t extents = 0;           // of the new VMA
+    std::uint64_t extents_touched = 0;   // holding a cluster dirty today or changed since the full
+    std::uint64_t frames_read = 0;       // frames of the full decompressed
+    std::uint64_t previous_changed = 0;  // clusters decoded from the previous differential
+    std::string full_read_reason;        // why not, when not
+    std::uint64_t bytes_read = 0;        // over NBD, all exports
+    std::uint64_t bytes_listed = 0;      // what the plan asked to read (== bytes_read when it succeeds)
 };
 
 NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::EffectiveSettings& settings,

@@ -5,6 +5,7 @@
 // added in any order the caller likes and are grouped into extents of at most 58
 // clusters; all-zero 4 KiB blocks are left out through the mask. At most one extent
 // (under 4 MiB) is buffered.
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -59,5 +60,22 @@ private:
     std::uint64_t bytes_ = 0;
     bool finished_ = false;
 };
+
+// The pieces of VmaWriter, shared with writers that assemble a VMA from other sources
+// (the NBD plan path's records route writes extents without holding every cluster),
+// so that both produce the same bytes.
+
+// The VMA header VmaWriter writes (same checks and errors).
+std::vector<std::uint8_t> vma_header_bytes(const Uuid& uuid, std::int64_t ctime,
+                                           const std::vector<VmaWriter::Config>& configs,
+                                           const std::vector<VmaWriter::Device>& devices);
+// The zero-block scan of one cluster's content (at most 64 KiB; bytes not given are
+// zeros): appends its stored blocks to `stored` and returns its mask.
+std::uint16_t vma_cluster_blocks(std::span<const std::uint8_t> data, std::vector<std::uint8_t>& stored);
+// An extent header for `blockinfos` (at most slots_per_extent) holding `block_count`
+// stored blocks, with its MD5.
+std::array<std::uint8_t, vma::extent_header_size> vma_extent_header(const Uuid& uuid,
+                                                                    std::span<const std::uint64_t> blockinfos,
+                                                                    std::uint16_t block_count);
 
 }  // namespace pvediff::formats

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#pragma once
+// The differential of a VMA written from the full's cluster records and the clusters
+// that changed, without the bytes of the clusters that did not (docs/nbd.md, "The
+// records route"). The new VMA groups the same clusters into extents as the full
+// (both list every cluster of every device in order), so it is written extent by
+// extent against the full's extent at the same place:
+//   - the VMA header: literals;
+//   - an extent header, built from the new masks (formats::vma_extent_header): matched
+//     byte by byte against the full's recorded header (FineMatcher), literals for the rest;
+//   - a clean cluster (its new version not given, or given and equal to the full's in
+//     mask and SHA-256): a COPY of the full's stored blocks at the recorded offset, its
+//     Adler-32 the recorded one; neighbours contiguous in the full are one COPY
+//     (adler32_combine), split only at cluster boundaries to fit a window;
+//   - a changed cluster: its new stored blocks matched against the full's stored blocks
+//     of the same cluster (given by the caller, checked against the record), literals
+//     for the rest.
+// Every instruction goes into the CopyProof. For a clean COPY the two hashes are one
+// keyed hash over the records it stands for (their offsets and SHA-256s): check_proof
+// then proves the written file follows this plan (every byte accounted for, every COPY
+// on its recorded range, every window's Adler-32), and what it trusts for the clean
+// bytes is the full's records (written from the full's bytes when it was written).
+// The content's size and its item digest (formats::VmaItemDigest) are computed here
+// from the same items: no whole VMA is generated.
+// Memory: the caller's extent (the changed clusters' stored blocks, under 4 MiB).
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "pvediff/engine/copy_proof.h"
+#include "pvediff/engine/vcdiff_writer.h"
+#include "pvediff/formats/vma.h"
+#include "pvediff/formats/vma_cluster_records.h"
+#include "pvediff/formats/vma_item_digest.h"
+
+namespace pvediff::engine {
+
+// A cluster's new version, when it may differ from the full's.
+struct NewClusterVersion {
+    std::uint16_t mask = 0;
+    std::vector<std::uint8_t> stored;  // popcount(mask) blocks
+    // The full's stored blocks of this cluster, checked against its record by the
+    // caller (matched against for COPYs); empty when the full stores none.
+    std::span<const std::uint8_t> full_stored;
+};
+
+struct VmaRecordsStats {
+    std::uint64_t clusters = 0;
+    std::uint64_t copied_clusters = 0;  // the full's, by the records
+    std::uint64_t changed_clusters = 0;
+    std::uint64_t copy_runs = 0;
+    std::uint64_t extents = 0;
+};
+
+class VmaRecordsEncoder {
+public:
+    // Told each cluster whose new version is not the full's: its changed record.
+    using OnChanged = std::function<void(const formats::ClusterRecord& record)>;
+    VmaRecordsEncoder(VcdiffWriter& writer, CopyProof& proof, const formats::Uuid& uuid, std::string name,
+                      OnChanged on_changed);
+
+    // The new VMA header, first.
+    void header(std::span<const std::uint8_t> bytes);
+    // The next extent: `full` is the full's extent at the same place; `versions` has one
+    // entry per cluster of it (nullopt: clean, the full's version).
+    void extent(const formats::ExtentRecord& full,
+                std::span<const std::optional<NewClusterVersion>> versions);
+
+    [[nodiscard]] const VmaRecordsStats& stats() const { return stats_; }
+    [[nodiscard]] std::uint64_t content_size() const { return size_; }
+    // The new VMA's item digest (once, at the end).
+    io::Digest finish_digest() { return digest_.finish(); }
+
+private:
+    void copy_clean(const formats::ClusterRecord& record);
+    void flush_run();
+
+    VcdiffWriter& writer_;
+    CopyProof& proof_;
+    formats::Uuid uuid_;
+    std::string name_;
+    OnChanged on_changed_;
+    VmaRecordsStats stats_;
+    formats::VmaItemDigest digest_;
+    std::uint64_t size_ = 0;
+    bool header_done_ = false;
+    // The open run of clean clusters: full[run_offset_, +run_length_), its Adler-32 and
+    // the keyed hash of its records.
+    std::uint64_t run_offset_ = 0;
+    std::uint64_t run_length_ = 0;
+    std::uint32_t run_adler_ = 1;
+    ProofKey::Stream run_hash_;
+};
+
+}  // namespace pvediff::engine
