@@ -6,18 +6,21 @@
 # every row). Then, for each of PERCENTS (default "0.1 1 10"), a copy of day 0's disk
 # with that share rewritten in 1 MiB pieces, and day 1 backed up three ways, each into
 # a copy of day 0's dump dir, alternated ROUNDS times (default 1):
-#   plan   `backup --nbd --bitmap`: only the dirty extents read, the differential
-#          written from the cluster plan;
+#   records `backup --nbd --bitmap`: only the dirty extents read, the differential
+#          written from the full's cluster records (the full is written in frames);
+#   plan   the same with the full's records removed: the differential written from the
+#          cluster plan with the full read whole (the route before the records);
 #   whole  `backup --nbd` without the bitmap: every allocated extent read, the VMA
 #          through the encoder (stream path);
 #   file   `backup ARCHIVE` on a VMA of the same day-1 disk (today's vzdump-file path;
 #          making the VMA, vzdump's part, is not timed).
+# WAYS (environment, default "records plan whole") picks among them.
 # Then day 2 (another PERCENT rewritten elsewhere, the bitmap cleared after day 1's
-# plan run): plan2 continues from day 1's differential (decoded in step with the
-# full); plan2r the same with day 1's differential rebuilt whole (its manifest edited
-# to say the plan path did not write it: the route before the in-step decoding);
-# stream2 the same dirty-only read through the stream path (day 1's map removed:
-# the path before the plan); whole2 reads everything; all against day 0's full.
+# records run): records2 continues from day 1's differential (its changed clusters
+# decoded from it); plan2 the same with the full's records removed (day 1's
+# differential decoded in step with the full read whole); whole2 reads everything;
+# all against day 0's full. DAY2_WAYS (default "records2 plan2 whole2"); the older
+# routes: plan2r (day 1 rebuilt whole), stream2 (the stream path, dirty-only).
 # Prints one line per run: wall, CPU (user+sys), peak RSS, what was read, differential
 # size. Run with nice -n 5 beside other work; compare rows of one series.
 set -euo pipefail
@@ -53,7 +56,10 @@ timed() {  # LABEL command...: one line of figures
   diff=$(stat -c %s "$work"/run/*--differential-"${stamp:-}"*.vcdiff.zst 2>/dev/null || echo -)
   printf '%-6s %5s %%  wall %7.2f s  cpu %7.2f s  rss %6d MiB  read %-12s diff %s\n' "$label" "$pct" "$wall" \
     "$(echo "$user + $sys" | bc)" $((rss / 1024)) "${read:-file}" "$diff"
-  grep -q "written from the cluster plan" "$work/out" || [[ $label != plan* ]] || { cat "$work/out"; exit 1; }
+  grep -q "written from the cluster plan" "$work/out" || [[ $label != plan* && $label != records* ]] || {
+    cat "$work/out"; exit 1; }
+  [[ $label != records* ]] || ! grep -q "cluster records are not used" "$work/out" || { cat "$work/out"; exit 1; }
+  [[ $label != records* ]] || sed -n 's/.*from the records: //p' "$work/out"
 }
 nbd() {  # DIR DAY: the backup command of day DAY into DIR (more options follow)
   echo "$pvediff" --config "$work/pvediff.conf" --no-progress backup --nbd "drive-scsi0=$uri" --vmid 100 \
@@ -82,10 +88,14 @@ for pct in $percents; do
   $(nbd "$work/vma" 1) >/dev/null
   vma=$(ls "$work/vma"/*.vma.zst)
   for _ in $(seq "$rounds"); do
-    for way in plan whole file; do
+    for way in ${WAYS:-records plan whole}; do
       rm -rf "$work/run" && cp -a "$work/base" "$work/run"
       case $way in
-        plan) timed plan $(nbd "$work/run" 1) --bitmap b0 ;;
+        records) timed records $(nbd "$work/run" 1) --bitmap b0 ;;
+        plan)
+          rm -f "$work"/run/*.vma.zst.pvediff-vma-clusters
+          timed plan $(nbd "$work/run" 1) --bitmap b0
+          ;;
         whole) timed whole $(nbd "$work/run" 1) ;;
         file)
           cp "$vma" "$work/run/"
@@ -102,10 +112,14 @@ for pct in $percents; do
   rewrite "$pieces" 4261 "$work/r2"
   serve "$disk"
   stamp=$(TZ=UTC date -d @$((t0 + 2 * 86400)) +%Y_%m_%d)
-  for way in plan2 plan2r stream2 whole2; do
+  for way in ${DAY2_WAYS:-records2 plan2 whole2}; do
     rm -rf "$work/run" && cp -a "$work/day1" "$work/run"
     case $way in
-      plan2) timed plan2 $(nbd "$work/run" 2) --bitmap b0 ;;
+      records2) timed records2 $(nbd "$work/run" 2) --bitmap b0 ;;
+      plan2)
+        rm -f "$work"/run/*.vma.zst.pvediff-vma-clusters
+        timed plan2 $(nbd "$work/run" 2) --bitmap b0
+        ;;
       plan2r)
         # Day 1's manifest no longer says the plan path wrote it: its differential is
         # rebuilt whole against the full (the route before the in-step decoding).

@@ -75,6 +75,10 @@ std::string records_route_refusal(const Continuation& c, const fs::path& full, c
             return fmt::format("the cluster records of {} are not of its content (its manifest)",
                                full.filename().string());
         }
+        if (t.file_size != fs::file_size(full)) {
+            return fmt::format("the cluster records of {} are of a file of {} bytes, not of it",
+                               full.filename().string(), t.file_size);
+        }
     } catch (const io::Error& e) {
         return fmt::format("the cluster records of {} are damaged ({})", full.filename().string(), e.what());
     }

@@ -164,17 +164,17 @@ std::span<const std::uint8_t> RecordsWalker::full_stored()
 void RecordsWalker::begin_dirty()
 {
     const formats::ClusterRecord& r = extent_->clusters[slot_];
+    cursor_full_ = full_stored();
     if (const auto* d = decoded_here()) {
         expand(d->record.mask, d->stored, buffer_);
     } else {
-        expand(r.mask, full_stored(), buffer_);
+        expand(r.mask, cursor_full_, buffer_);
     }
     dirty_ = true;
 }
 
 void RecordsWalker::finalize()
 {
-    const formats::ClusterRecord& r = extent_->clusters[slot_];
     const engine::DecodedCluster* decoded = decoded_here();
     if (sources_.previous_map != nullptr &&
         sources_.previous_map->test(disk_, cluster_) != (decoded != nullptr)) {
@@ -193,7 +193,7 @@ void RecordsWalker::finalize()
             v.mask = decoded->record.mask;
             v.stored = decoded->stored;
         }
-        v.full_stored = full_stored();
+        v.full_stored = dirty_ ? cursor_full_ : full_stored();  // checked once
         versions_[slot_] = std::move(v);
     }
     if (decoded != nullptr) {
@@ -202,7 +202,6 @@ void RecordsWalker::finalize()
         pending_.reset();
     }
     dirty_ = false;
-    (void)r;
     if (++slot_ == extent_->clusters.size()) {
         const bool touched =
             std::any_of(versions_.begin(), versions_.end(), [](const auto& v) { return v.has_value(); });

@@ -69,6 +69,7 @@ private:
     bool frame_loaded_ = false;
     std::vector<std::uint8_t> buffer_;  // the dirty cluster at the cursor
     bool dirty_ = false;
+    std::span<const std::uint8_t> cursor_full_;      // the full's blocks of the dirty cluster
     bool decoded_used_ = false;                      // the cursor's previous version came from the decoder
     std::optional<engine::DecodedCluster> pending_;  // the decoder's next cluster
     bool pending_fetched_ = false;
