@@ -133,6 +133,7 @@ int run(int argc, char** argv)
     add_patch_command(app, ctx, chosen);
     add_demo_command(app, ctx, chosen);
     add_dev_make_vma_command(app, ctx, chosen);
+    add_dev_vma_digest_command(app, ctx, chosen);
     add_mount_command(app, ctx, chosen);
     add_help_command(app, chosen);
     fit_help_to_width(app);

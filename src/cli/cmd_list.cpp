@@ -63,6 +63,9 @@ nlohmann::json listing_json(const commands::Listing& l)
                            {"ratio", r.ratio},
                            {"vzdump_size", r.vzdump_size},
                            {"manifest", r.has_manifest},
+                           {"content_digest",
+                            r.content_digest ? nlohmann::json(store::content_digest_name(*r.content_digest))
+                                             : nlohmann::json(nullptr)},
                            {"protected", r.is_protected},
                            {"note", r.note},
                            {"verified", verified_json(r.verified)}});

@@ -56,6 +56,8 @@ nlohmann::json report_json(const commands::VerifyReport& r)
         f["file_size"] = i.file_size;
         f["content_size"] = i.content_size;
         f["content"] = i.content;
+        f["content_digest"] =
+            i.content_digest.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.content_digest);
         f["structure"] = i.structure;
         f["problems"] = i.problems;
         f["checked"] = !i.skipped;

@@ -58,6 +58,7 @@ void add_prune_command(CLI::App& app, Context& ctx, Action& chosen);
 void add_hook_command(CLI::App& app, Context& ctx, Action& chosen);
 void add_demo_command(CLI::App& app, Context& ctx, Action& chosen);
 void add_dev_make_vma_command(CLI::App& app, Context& ctx, Action& chosen);
+void add_dev_vma_digest_command(CLI::App& app, Context& ctx, Action& chosen);
 void add_mount_command(CLI::App& app, Context& ctx, Action& chosen);
 
 // A codec name from the command line ("zstd", "lzo", "gzip", "none"); throws CLI::ValidationError.

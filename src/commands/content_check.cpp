@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "pvediff/commands/content_digest.h"
 #include "pvediff/commands/pipeline.h"
 #include "pvediff/engine/chunk_chunker.h"
 #include "pvediff/formats/layout.h"
@@ -54,11 +55,12 @@ std::string vma_summary(const formats::VmaVerifyReport& r)
 
 }  // namespace
 
-ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_bytes, bool hash)
+ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_bytes, bool hash,
+                           store::ContentDigest kind)
 {
     ContentCheck c;
     io::CountingSource counted(content, on_bytes);
-    io::HashingSource hashing(counted);
+    DigestingSource hashing(counted, kind);
     io::ByteSource& reading = hash ? static_cast<io::ByteSource&>(hashing) : counted;
     // Recognise the format from the first 512 bytes, then hand them back to the verifier.
     std::vector<std::uint8_t> head(512);
@@ -98,7 +100,12 @@ ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_byt
     drain(stream);
     c.size = counted.count();
     if (hash) {
-        c.sha256 = hashing.finish();
+        hashing.finish();
+        c.digest = hashing.digester().digest();
+        c.digest_none = hashing.digester().why_none();
+        if (kind == store::ContentDigest::sha256) {
+            c.sha256 = c.digest.value_or(io::Digest{});
+        }
     }
     return c;
 }
@@ -155,7 +162,7 @@ CheckedFull check_and_index(io::DecodedInput content, const std::filesystem::pat
 
 ContentCheck check_differential(const std::filesystem::path& full, const std::filesystem::path& differential,
                                 const std::filesystem::path& spill_dir, const KnownSizes& sizes,
-                                const OnContentBytes& on_bytes)
+                                const OnContentBytes& on_bytes, store::ContentDigest kind)
 {
     io::StreamPipe pipe("rebuilt " + differential.filename().string());
     RebuildOutcome rebuilt;
@@ -172,7 +179,7 @@ ContentCheck check_differential(const std::filesystem::path& full, const std::fi
     });
     ContentCheck c;
     try {
-        c = check_content(pipe.source(), on_bytes);
+        c = check_content(pipe.source(), on_bytes, true, kind);
     } catch (...) {
         pipe.close_reader();
         producer.join();

@@ -23,7 +23,8 @@ std::optional<store::Manifest> manifest_or_none(const std::filesystem::path& fil
 
 // The verify record of a backup that has one; an unusable record counts as none.
 std::optional<VerifiedState> verified_state(const std::filesystem::path& file,
-                                            const store::Sidecars& sidecars)
+                                            const store::Sidecars& sidecars,
+                                            const std::optional<store::Manifest>& manifest)
 {
     if (!sidecars.verified) {
         return std::nullopt;
@@ -33,7 +34,6 @@ std::optional<VerifiedState> verified_state(const std::filesystem::path& file,
         if (!record) {
             return std::nullopt;
         }
-        const auto manifest = sidecars.manifest ? manifest_or_none(file) : std::nullopt;
         const auto now = store::backup_identity_of(
             file, manifest ? std::optional(manifest->content_sha256) : std::nullopt);
         return VerifiedState{record->verified, record->ok, record->identity == now};
@@ -66,9 +66,11 @@ Listing list_dump_dir(const std::filesystem::path& dir, std::optional<std::uint3
         auto row = [&](const std::string& file, const std::string& kind, const std::string& full,
                        std::time_t time, std::uint64_t size, double ratio, const store::Sidecars& sidecars,
                        std::string note, std::uint64_t vzdump_size) {
+            const auto manifest = sidecars.manifest ? manifest_or_none(dir / file) : std::nullopt;
             listing.rows.push_back({guest, g.guest.type, g.guest.vmid, file, kind, full, time, size, ratio,
                                     sidecars.manifest.has_value(), sidecars.is_protected(), std::move(note),
-                                    vzdump_size, verified_state(dir / file, sidecars)});
+                                    vzdump_size, verified_state(dir / file, sidecars, manifest),
+                                    manifest ? std::optional(manifest->content_digest) : std::nullopt});
             add(guest_listing.totals, listing.rows.back());
         };
         for (const auto& chain : g.chains) {

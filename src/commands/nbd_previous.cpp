@@ -92,7 +92,7 @@ PreviousContent::PreviousContent(const Continuation& c, const fs::path& spill_di
         });
         raw_ = std::make_unique<io::SourceRef>(pipe_->source());
     }
-    hashed_ = std::make_unique<io::HashingSource>(*raw_);
+    hashed_ = std::make_unique<DigestingSource>(*raw_, manifest_.content_digest);
 }
 
 bool written_by_plan(const Continuation& c)
@@ -106,7 +106,7 @@ PreviousContent::PreviousContent(const Continuation& c, const engine::RecentByte
     : name_(c.previous.string()), manifest_(c.manifest)
 {
     raw_ = std::make_unique<engine::InStepDecoder>(io::open_decompressed(c.previous.string()).source, full);
-    hashed_ = std::make_unique<io::HashingSource>(*raw_);
+    hashed_ = std::make_unique<DigestingSource>(*raw_, manifest_.content_digest);
 }
 
 PreviousContent::~PreviousContent()
@@ -122,12 +122,10 @@ void PreviousContent::check_complete()
     std::vector<std::uint8_t> rest(io::stream_buffer_size);
     while (hashed_->read(rest) != 0) {
     }
-    if (hashed_->bytes() != manifest_.content_size || hashed_->finish() != manifest_.content_sha256) {
-        throw io::file_error(
-            name_,
-            "its content ({} bytes) is not what its manifest records ({} bytes, SHA-256 {}); "
-            "nothing was kept",
-            hashed_->bytes(), manifest_.content_size, io::to_hex(manifest_.content_sha256));
+    hashed_->finish();
+    if (const auto wrong = content_digest_mismatch(manifest_, hashed_->digester())) {
+        throw io::file_error(name_, "its content is not what its manifest records: {}; nothing was kept",
+                             *wrong);
     }
 }
 

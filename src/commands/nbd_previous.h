@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "pvediff/commands/content_digest.h"
 #include "pvediff/engine/in_step_decoder.h"
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/sha256.h"
@@ -57,8 +58,8 @@ public:
     PreviousContent& operator=(const PreviousContent&) = delete;
 
     io::ByteSource& source() { return *hashed_; }
-    // Reads what is left, then throws unless the content's size and SHA-256 are the
-    // manifest's (so no cluster taken from it came from a damaged or other file).
+    // Reads what is left, then throws unless the content's size and digest (of the
+    // manifest's kind) are the manifest's (so no cluster taken from it came from a damaged or other file).
     void check_complete();
 
 private:
@@ -68,7 +69,7 @@ private:
     std::thread rebuild_;
     std::string rebuild_error_;
     std::unique_ptr<io::ByteSource> raw_;
-    std::unique_ptr<io::HashingSource> hashed_;
+    std::unique_ptr<DigestingSource> hashed_;  // of the manifest's kind
 };
 
 }  // namespace pvediff::commands::detail

@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "pvediff/commands/content_digest.h"
 #include "pvediff/engine/chunk_encoder.h"
 #include "pvediff/engine/chunk_index.h"
 #include "pvediff/engine/smaller_of_encoder.h"
@@ -160,7 +161,7 @@ KnownSizes manifest_sizes(const std::filesystem::path& full,
 
 RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path, io::ByteSink& out,
                                const std::filesystem::path& spill_dir, ContentHashes hashes,
-                               const KnownSizes& sizes)
+                               const KnownSizes& sizes, store::ContentDigest target_digest)
 {
     // decode() reads the delta twice; standard input can only be read once.
     std::unique_ptr<io::AtomicFile> spool;
@@ -190,32 +191,38 @@ RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& 
         return outcome;
     }
     io::SinkRef out_ref(out, /*forward_finish=*/false);  // the caller finishes `out`
+    // The rebuilt archive's digest on the writing thread, beside the decoder.
+    auto digesting_target = std::make_unique<DigestingSink>(
+        out_ref, target_digest, (delta_path == "-" ? std::string("<stdin>") : delta_path) + " (rebuilt)");
+    const ContentDigester& target_hash = digesting_target->digester();
+    const auto target_behind = io::make_write_behind(std::move(digesting_target));
+    auto take_target = [&] {
+        outcome.target = {target_hash.bytes(), {}, io::Codec::none};
+        outcome.target_digest = target_hash.digest();
+        outcome.target_digest_none = target_hash.why_none();
+        if (target_digest == store::ContentDigest::sha256) {
+            outcome.target.sha256 = target_hash.digest().value_or(io::Digest{});
+        }
+    };
     if (hashes == ContentHashes::target) {
-        // The rebuilt archive's SHA-256 on the writing thread, beside the decoder.
-        auto hashing_target = std::make_unique<io::HashingSink>(out_ref);
-        io::HashingSink& target_hash = *hashing_target;
-        const auto target_behind = io::make_write_behind(std::move(hashing_target));
         outcome.decode = engine::decode(*base.source, open_delta, *target_behind, options);
         target_behind->finish();
-        outcome.target = {target_hash.bytes(), target_hash.digest(), io::Codec::none};
+        take_target();
         outcome.base = {outcome.decode.base_bytes_read, {}, base.codec};
         return outcome;
     }
-    // Both SHA-256 run beside the decoder, each on its own thread: the full's between
-    // its decompressor's thread and the decoder, the rebuilt archive's with the writes.
+    // The full's SHA-256 runs beside the decoder on a thread of its own, between its
+    // decompressor's thread and the decoder.
     auto hashing_base = std::make_unique<io::HashingSource>(std::move(base.source));
     io::HashingSource& base_hash = *hashing_base;
     const auto base_ahead = io::make_read_ahead(std::move(hashing_base));
-    auto hashing_target = std::make_unique<io::HashingSink>(out_ref);
-    io::HashingSink& target_hash = *hashing_target;
-    const auto target_behind = io::make_write_behind(std::move(hashing_target));
 
     outcome.decode = engine::decode(*base_ahead, open_delta, *target_behind, options);
     target_behind->finish();
     // The full's identity is checked over all of it, not only the parts referenced.
     // Once the read-ahead has delivered the end, its thread no longer touches base_hash.
     drain(*base_ahead);
-    outcome.target = {target_hash.bytes(), target_hash.digest(), io::Codec::none};
+    take_target();
     outcome.base = {base_hash.bytes(), base_hash.finish(), base.codec};
     return outcome;
 }

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "archive_replacement.h"
+#include "pvediff/commands/content_digest.h"
 #include "pvediff/commands/pipeline.h"
 #include "pvediff/commands/progress_scope.h"
 #include "pvediff/commands/usage_error.h"
@@ -29,11 +30,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void check_digest(const io::Digest& got, const io::Digest& want, const std::string& what)
+// The rebuilt (or copied) content against its manifest: size and the digest of the
+// manifest's kind. Throws naming the file.
+void check_content_digest(const store::Manifest& manifest, std::uint64_t size,
+                          const std::optional<io::Digest>& digest, const std::string& why_none,
+                          const fs::path& file)
 {
-    if (got != want) {
-        throw io::Error(what + ": content SHA-256 " + io::to_hex(got) + " does not match the manifest's " +
-                        io::to_hex(want));
+    if (const auto wrong = content_digest_mismatch(manifest, size, digest, why_none)) {
+        throw io::file_error(file.string(), "{}", *wrong);
     }
 }
 
@@ -294,7 +298,8 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
         hashing.finish();
         const io::Digest got = hashing.digest();
         if (manifest) {
-            check_digest(got, manifest->content_sha256, fmt::format("'{}'", file.string()));
+            // A full's manifest records its SHA-256 (the item digest is a differential's).
+            check_content_digest(*manifest, hashing.bytes(), got, {}, file);
             result.checked_against_manifest = true;
         }
         commit_output(dest, plan, file);
@@ -332,7 +337,8 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     RebuildOutcome r;
     try {
         r = rebuild_archive(full_path.string(), file.string(), counting, spill_dir, hashes,
-                            manifest_sizes(full_path, manifest));
+                            manifest_sizes(full_path, manifest),
+                            manifest ? manifest->content_digest : store::ContentDigest::sha256);
     } catch (const io::Error&) {
         // A window that does not decode says "wrong full or corrupt delta". With a
         // manifest we can tell which, at the cost of reading the full once more.
@@ -349,10 +355,10 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
                                          fmt::format("'{}'", name))) {
                 throw io::Error(*wrong + "; refusing to restore");
             }
-        } else if (r.target.sha256 != manifest->content_sha256) {
+        } else if (content_digest_mismatch(*manifest, r.target.size, r.target_digest, r.target_digest_none)) {
             refuse_wrong_full(full_path, *manifest, name);  // changed since its verify?
         }
-        check_digest(r.target.sha256, manifest->content_sha256, fmt::format("'{}'", file.string()));
+        check_content_digest(*manifest, r.target.size, r.target_digest, r.target_digest_none, file);
         result.checked_against_manifest = true;
     }
     commit_output(dest, plan, file);

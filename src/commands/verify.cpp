@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "pvediff/commands/content_check.h"
+#include "pvediff/commands/content_digest.h"
 #include "pvediff/commands/progress_scope.h"
 #include "pvediff/io/error.h"
 #include "pvediff/store/dump_dir.h"
@@ -35,15 +36,15 @@ void compare_content(VerifyItem& item, const std::optional<store::Manifest>& m, 
         item.content = "no manifest";
         return;
     }
-    if (m->content_sha256 == c.sha256 && m->content_size == c.size) {
+    item.content_digest = store::content_digest_name(m->content_digest);
+    const auto wrong = content_digest_mismatch(*m, c.size, c.digest, c.digest_none);
+    if (!wrong) {
         item.content = "ok";
         return;
     }
     item.content = "MISMATCH";
     item.ok = false;
-    item.problems.push_back("content SHA-256 " + io::to_hex(c.sha256) + " (" + std::to_string(c.size) +
-                            " bytes) differs from the manifest's " + io::to_hex(m->content_sha256) + " (" +
-                            std::to_string(m->content_size) + " bytes)");
+    item.problems.push_back(*wrong);
 }
 
 VerifyItem new_item(const fs::path& path, const std::string& kind)
@@ -98,7 +99,8 @@ VerifyItem verify_differential(const fs::path& path, const Report& progress, con
             }
         }
         const ContentCheck c =
-            check_differential(full, path, path.parent_path(), manifest_sizes(full, manifest), on_bytes);
+            check_differential(full, path, path.parent_path(), manifest_sizes(full, manifest), on_bytes,
+                               manifest ? manifest->content_digest : store::ContentDigest::sha256);
         take_structure(item, c);
         compare_content(item, manifest, c);
         if (manifest && manifest->delta) {

@@ -12,16 +12,20 @@
 #include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/store/entry_name.h"
+#include "pvediff/store/names.h"
 
 namespace pvediff::store {
 namespace {
 
-constexpr std::array<std::string_view, 16> known_keys = {"format-version",
+constexpr std::string_view sha256_key = "content-sha256";
+constexpr std::string_view vma_items_key = "content-vma-items-sha256";
+constexpr std::array<std::string_view, 17> known_keys = {"format-version",
                                                          "kind",
                                                          "file",
                                                          "codec",
                                                          "content-size",
-                                                         "content-sha256",
+                                                         sha256_key,
+                                                         vma_items_key,
                                                          "full-name",
                                                          "full-content-size",
                                                          "full-content-sha256",
@@ -35,9 +39,25 @@ constexpr std::array<std::string_view, 16> known_keys = {"format-version",
 constexpr std::array<std::string_view, 7> delta_keys = {
     "full-name", "full-content-size", "full-content-sha256", "engine", "copied-bytes", "literal-bytes",
     "windows"};
-constexpr std::array<std::string_view, 8> required_keys = {
-    "kind",           "file",    "codec",           "content-size",
-    "content-sha256", "created", "pvediff-version", "format-version"};
+// And exactly one of sha256_key and vma_items_key.
+constexpr std::array<std::string_view, 7> required_keys = {
+    "kind", "file", "codec", "content-size", "created", "pvediff-version", "format-version"};
+
+std::string_view content_digest_key(ContentDigest kind)
+{
+    return kind == ContentDigest::vma_items ? vma_items_key : sha256_key;
+}
+
+// The item digest is defined for a VMA only, and only a differential written from a
+// cluster plan needs it (a full is always read whole).
+bool may_use_vma_items(const Manifest& m)
+{
+    if (!m.delta) {
+        return false;
+    }
+    const auto full = parse_backup_name(m.delta->full_name);
+    return full && full->format == ArchiveFormat::vma;
+}
 
 bool is_known(std::string_view key)
 {
@@ -156,6 +176,16 @@ private:
 
 }  // namespace
 
+std::string_view content_digest_name(ContentDigest kind)
+{
+    return kind == ContentDigest::vma_items ? "vma-items" : "sha256";
+}
+
+std::string_view content_digest_label(ContentDigest kind)
+{
+    return kind == ContentDigest::vma_items ? "content digest (VMA items)" : "content SHA-256";
+}
+
 std::string format_manifest(const Manifest& m)
 {
     auto check = [](std::string_view what, std::string_view value) {
@@ -177,7 +207,13 @@ std::string format_manifest(const Manifest& m)
     put("file", m.file);
     put("codec", std::string(io::codec_name(m.codec)));
     put("content-size", std::to_string(m.content_size));
-    put("content-sha256", io::to_hex(m.content_sha256));
+    if (m.content_digest == ContentDigest::vma_items && !may_use_vma_items(m)) {
+        throw io::Error(
+            fmt::format("cannot write manifest of '{}': a VMA item digest belongs only to a "
+                        "differential of a VMA",
+                        m.file));
+    }
+    put(content_digest_key(m.content_digest), io::to_hex(m.content_sha256));
     if (m.delta) {
         const DeltaInfo& d = *m.delta;
         check("full-name", d.full_name);
@@ -239,7 +275,15 @@ Manifest parse_manifest(std::string_view text, const std::string& origin)
     }
     m.codec = *parsed_codec;
     m.content_size = r.number("content-size");
-    m.content_sha256 = r.digest("content-sha256");
+    if (r.has(sha256_key) == r.has(vma_items_key)) {
+        if (r.has(sha256_key)) {
+            r.fail(r.get(vma_items_key), fmt::format("'{}' and '{}' both given (expected one content digest)",
+                                                     sha256_key, vma_items_key));
+        }
+        throw io::file_error(origin, "missing key '{}' (or '{}')", sha256_key, vma_items_key);
+    }
+    m.content_digest = r.has(vma_items_key) ? ContentDigest::vma_items : ContentDigest::sha256;
+    m.content_sha256 = r.digest(content_digest_key(m.content_digest));
     const auto& created = r.get("created");
     const auto t = parse_utc(created.value);
     if (!t) {
@@ -267,6 +311,10 @@ Manifest parse_manifest(std::string_view text, const std::string& origin)
         if (r.has("delta-bytes")) {
             r.fail(r.get("delta-bytes"), "'delta-bytes' belongs only in a differential's manifest");
         }
+    }
+    if (m.content_digest == ContentDigest::vma_items && !may_use_vma_items(m)) {
+        r.fail(r.get(vma_items_key),
+               fmt::format("'{}' belongs only in the manifest of a differential of a VMA", vma_items_key));
     }
     for (const auto& l : r.lines()) {
         if (!is_known(l.key)) {

@@ -106,6 +106,72 @@ TEST(StoreManifest, ErrorsNameTheFileAndLine)
               std::string::npos);
 }
 
+TEST(StoreManifest, VmaItemDigestRoundTripsInPlaceOfContentSha256)
+{
+    Manifest m = sample_differential();
+    m.content_digest = ContentDigest::vma_items;
+    m.content_sha256.fill(0xcd);
+    const std::string text = format_manifest(m);
+    EXPECT_NE(text.find("\ncontent-vma-items-sha256: cdcdcd"), std::string::npos) << text;
+    EXPECT_EQ(text.find("\ncontent-sha256:"), std::string::npos) << text;
+    const Manifest back = parse_manifest(text, "x");
+    EXPECT_EQ(back.content_digest, ContentDigest::vma_items);
+    EXPECT_EQ(back, m);
+    EXPECT_TRUE(back.unknown.empty());
+    EXPECT_EQ(parse_manifest(format_manifest(sample_differential()), "x").content_digest,
+              ContentDigest::sha256);
+    EXPECT_EQ(content_digest_name(ContentDigest::vma_items), "vma-items");
+    EXPECT_EQ(content_digest_name(ContentDigest::sha256), "sha256");
+}
+
+TEST(StoreManifest, RefusesBothOrNeitherContentDigest)
+{
+    const std::string good = format_manifest(sample_differential());
+    const std::string line = "content-sha256: " + io::to_hex(sample_differential().content_sha256) + "\n";
+    ASSERT_NE(good.find(line), std::string::npos);
+    std::string neither = good;
+    neither.erase(neither.find(line), line.size());
+    EXPECT_EQ(error_of(neither),
+              "'/d/x.pvediff-manifest': missing key 'content-sha256' (or 'content-vma-items-sha256')");
+    const std::string both = good + "content-vma-items-sha256: " + std::string(64, 'e') + "\n";
+    EXPECT_EQ(error_of(both),
+              "'/d/x.pvediff-manifest': line 17: 'content-sha256' and "
+              "'content-vma-items-sha256' both given (expected one content digest)");
+    std::string bad = good;
+    bad.replace(bad.find(line), line.size(), "content-vma-items-sha256: xyz\n");
+    EXPECT_EQ(error_of(bad),
+              "'/d/x.pvediff-manifest': line 6: bad content-vma-items-sha256 'xyz' "
+              "(expected 64 hex digits)");
+}
+
+TEST(StoreManifest, RefusesVmaItemDigestOnAFullOrATar)
+{
+    const std::string key = "content-vma-items-sha256: " + std::string(64, 'e') + "\n";
+    auto with_items = [&](const Manifest& m) {
+        std::string t = format_manifest(m);
+        const auto at = t.find("content-sha256: ");
+        t.replace(at, t.find('\n', at) + 1 - at, key);
+        return t;
+    };
+    Manifest full;
+    full.file = "vzdump-qemu-101-2026_11_20-01_00_00.vma.zst";
+    full.codec = io::Codec::zstd;
+    full.pvediff_version = "0.1.0";
+    EXPECT_EQ(error_of(with_items(full)),
+              "'/d/x.pvediff-manifest': line 6: 'content-vma-items-sha256' belongs "
+              "only in the manifest of a differential of a VMA");
+    Manifest tar = sample_differential();
+    tar.file = "vzdump-lxc-200-2026_11_20-01_00_00.tar.zst--differential-2026_11_22-01_00_00.vcdiff.zst";
+    tar.delta->full_name = "vzdump-lxc-200-2026_11_20-01_00_00.tar.zst";
+    EXPECT_NE(error_of(with_items(tar)).find("belongs only in the manifest of a differential of a VMA"),
+              std::string::npos);
+    // The writer refuses what the reader would refuse.
+    for (Manifest m : {full, tar}) {
+        m.content_digest = ContentDigest::vma_items;
+        EXPECT_THROW((void)format_manifest(m), io::Error);
+    }
+}
+
 TEST(StoreManifest, EveryTruncationParsesOrFailsCleanly)
 {
     const std::string good = format_manifest(sample_differential());

@@ -5,6 +5,7 @@
 // Proxmox's `vma verify` checks it plus coverage; tar through libarchive).
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/codec.h"
 #include "pvediff/io/sha256.h"
+#include "pvediff/store/manifest.h"
 
 namespace pvediff::commands {
 
@@ -23,6 +25,12 @@ struct ContentCheck {
     bool structure_ok = false;
     std::string summary;  // "vma: 1 device, 163840 clusters, complete" ...
     std::vector<std::string> problems;
+    // The content's digest of the kind check_content was asked for (`sha256` above holds
+    // it for kind sha256 only); nullopt when not taken or when the content has none of
+    // that kind (digest_none says why). Compared with a manifest through
+    // content_digest_mismatch (content_digest.h).
+    std::optional<io::Digest> digest;
+    std::string digest_none;
     // For a differential: the full, as read while rebuilding.
     std::uint64_t base_size = 0;
     io::Digest base_sha256{};
@@ -31,8 +39,9 @@ struct ContentCheck {
 // Bytes of content read so far, for a progress display (may be empty).
 using OnContentBytes = std::function<void(std::uint64_t)>;
 // Checks a decompressed archive stream; `hash` false leaves sha256 zero (the caller
-// hashes the same bytes elsewhere).
-ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_bytes = {}, bool hash = true);
+// hashes the same bytes elsewhere). `kind`: the digest taken (the manifest's kind).
+ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_bytes = {}, bool hash = true,
+                           store::ContentDigest kind = store::ContentDigest::sha256);
 // Decompresses and checks an archive file.
 ContentCheck check_archive_file(const std::filesystem::path& path, const OnContentBytes& on_bytes = {});
 // Reads through `inner` and writes every byte read to `copy`: one read of an input
@@ -60,8 +69,10 @@ CheckedFull check_and_index(io::DecodedInput content, const std::filesystem::pat
 
 // Rebuilds a differential against its full in a stream and checks the result; the
 // rebuilt archive is never written to disk.
+// `kind`: the digest of the rebuilt archive taken (its manifest's kind).
 ContentCheck check_differential(const std::filesystem::path& full, const std::filesystem::path& differential,
                                 const std::filesystem::path& spill_dir, const KnownSizes& sizes = {},
-                                const OnContentBytes& on_bytes = {});
+                                const OnContentBytes& on_bytes = {},
+                                store::ContentDigest kind = store::ContentDigest::sha256);
 
 }  // namespace pvediff::commands

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "pvediff/store/manifest.h"
 #include "pvediff/store/names.h"
 
 namespace pvediff::commands {
@@ -43,6 +44,8 @@ struct ListRow {
     std::string note;                       // "full missing", "no manifest", ...
     std::uint64_t vzdump_size = 0;          // what vzdump alone would keep for it (see above)
     std::optional<VerifiedState> verified;  // nullopt: never verified (or no usable record)
+    // The kind of content digest its manifest records; nullopt: no (readable) manifest.
+    std::optional<store::ContentDigest> content_digest;
 };
 
 struct SpaceTotals {

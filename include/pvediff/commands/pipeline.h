@@ -77,6 +77,12 @@ struct RebuildOutcome {
     engine::DecodeResult decode;
     ContentInfo target;  // of the rebuilt archive (before `out`'s own compression)
     ContentInfo base;    // of the full, all of it read and hashed
+    // The rebuilt archive's digest of the kind rebuild_archive was asked for (equal to
+    // target.sha256 for kind sha256; target.sha256 stays zero for another kind). nullopt
+    // when it was not taken (ContentHashes::none) or the content has none of that kind
+    // (vma_items: not a VMA; target_digest_none says why).
+    std::optional<io::Digest> target_digest;
+    std::string target_digest_none;
 };
 
 // Whether rebuild_archive takes the SHA-256 of the full and of the rebuilt archive:
@@ -101,8 +107,12 @@ KnownSizes manifest_sizes(const std::filesystem::path& full,
 // Rebuilds the archive that `delta_path` stands for against `base_path` into `out`
 // (raw bytes; wrap `out` in a compressor to get a compressed archive). The full is read
 // exactly once; a stdin delta is spooled to a temporary file in spill_dir first.
+// `target_digest`: the kind of digest taken of the rebuilt archive (when `hashes` takes
+// one): the kind the differential's manifest records (store::Manifest::content_digest),
+// so an ordinary differential costs one SHA-256 as before.
 RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path, io::ByteSink& out,
                                const std::filesystem::path& spill_dir,
-                               ContentHashes hashes = ContentHashes::both, const KnownSizes& sizes = {});
+                               ContentHashes hashes = ContentHashes::both, const KnownSizes& sizes = {},
+                               store::ContentDigest target_digest = store::ContentDigest::sha256);
 
 }  // namespace pvediff::commands

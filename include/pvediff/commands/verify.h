@@ -27,7 +27,9 @@ struct VerifyItem {
     std::string kind;  // "full", "differential"
     std::uint64_t file_size = 0;
     std::uint64_t content_size = 0;
-    std::string content;    // "ok", "no manifest", "MISMATCH", "-"
+    std::string content;  // "ok", "no manifest", "MISMATCH", "-"
+    // The kind of content digest compared ("sha256", "vma-items"); empty: none compared.
+    std::string content_digest;
     std::string structure;  // verifier summary
     bool ok = false;
     std::vector<std::string> problems;

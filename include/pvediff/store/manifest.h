@@ -9,7 +9,10 @@
 //   file: <the backup's file name>
 //   codec: none | zstd | lzo | gzip        (of the file on disk)
 //   content-size: <decompressed bytes>     (a differential: of the archive it stands for)
-//   content-sha256: <64 hex digits>
+//   content-sha256: <64 hex digits>       exactly one of these two: the content's digest
+//   content-vma-items-sha256: <hex>         | and its kind (docs/formats.md, "Content
+//                                           | digests"); the second only for a differential
+//                                           | of a VMA full (full-name names a .vma)
 //   full-name: <full's file name>           + differentials only (required there,
 //   full-content-size: <bytes>              | refused in a full's manifest): what it
 //   full-content-sha256: <hex>              | was made against and how; delta-bytes
@@ -51,11 +54,27 @@ struct DeltaInfo {
     friend bool operator==(const DeltaInfo&, const DeltaInfo&) = default;
 };
 
+// How a backup's content digest is taken (docs/formats.md, "Content digests").
+enum class ContentDigest {
+    sha256,     // SHA-256 of the decompressed content (key content-sha256)
+    vma_items,  // formats::VmaItemDigest of the decompressed VMA (key
+                // content-vma-items-sha256): a differential written without reading the
+                // clusters that did not change; an older pvediff refuses such a manifest
+                // (it requires content-sha256)
+};
+// "sha256", "vma-items": as reports and JSON name the kind.
+std::string_view content_digest_name(ContentDigest kind);
+// "content SHA-256", "content digest (VMA items)": as messages name it.
+std::string_view content_digest_label(ContentDigest kind);
+
 struct Manifest {
     std::string file;
     io::Codec codec = io::Codec::none;
     std::uint64_t content_size = 0;
+    // The content's digest of kind content_digest (the field keeps its older name: for
+    // every full and most differentials it is the content's SHA-256).
     io::Digest content_sha256{};
+    ContentDigest content_digest = ContentDigest::sha256;
     std::optional<DeltaInfo> delta;  // set: kind differential
     std::time_t created = 0;
     std::string pvediff_version;
