@@ -51,7 +51,6 @@ struct ChangedClusterDecoder::Impl {
     std::string name;
 
     // --- the differential ---
-    bool header_read = false;
     bool open = false;  // a window is being walked
     bool ended = false;
     std::uint64_t windows = 0;
@@ -281,7 +280,6 @@ struct ChangedClusterDecoder::Impl {
             throw InStepRefused(
                 fmt::format("'{}': {}: its changed clusters are not decodable alone", name, what));
         });
-        header_read = true;
         want_start = 0;
         want_end = vma::header_prefix_size;
         want_extent = nullptr;
