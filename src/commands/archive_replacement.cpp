@@ -94,7 +94,8 @@ void carry_notes(const fs::path& from, const fs::path& to)
 
 void remove_archive_and_sidecars(const fs::path& archive)
 {
-    for (const auto suffix : {store::manifest_suffix, store::index_suffix, store::notes_suffix}) {
+    for (const auto suffix :
+         {store::manifest_suffix, store::index_suffix, store::notes_suffix, store::vma_clusters_suffix}) {
         remove_file(archive.string() + std::string(suffix));
     }
     remove_file(archive);

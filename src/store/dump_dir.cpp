@@ -55,6 +55,9 @@ void attach_sidecar(Sidecars& sidecars, const DirEntry& entry)
         case EntryKind::nbd_changed:
             sidecars.nbd_changed = entry.name;
             break;
+        case EntryKind::vma_clusters:
+            sidecars.vma_clusters = entry.name;
+            break;
         default:
             break;
     }
@@ -133,7 +136,8 @@ GuestBackups build_guest(GuestKey key, GuestBuilder& b)
 std::vector<std::string> Sidecars::removable_files() const
 {
     std::vector<std::string> out;
-    for (const auto* f : {&log, &notes, &manifest, &index, &restored_marker, &verified, &nbd_changed}) {
+    for (const auto* f :
+         {&log, &notes, &manifest, &index, &restored_marker, &verified, &nbd_changed, &vma_clusters}) {
         if (*f) {
             out.push_back(**f);
         }

@@ -92,6 +92,8 @@ std::string_view entry_kind_name(EntryKind kind)
             return "verified";
         case EntryKind::nbd_changed:
             return "nbd-changed";
+        case EntryKind::vma_clusters:
+            return "vma-clusters";
         case EntryKind::in_progress:
             return "in-progress";
         case EntryKind::lock:
@@ -149,7 +151,7 @@ EntryName classify_entry_name(std::string_view name, bool is_directory)
         out.differential = std::move(file->differential);
         return out;
     }
-    static constexpr std::array<std::pair<std::string_view, EntryKind>, 7> sidecars = {{
+    static constexpr std::array<std::pair<std::string_view, EntryKind>, 8> sidecars = {{
         {notes_suffix, EntryKind::notes},
         {protected_suffix, EntryKind::protected_marker},
         {manifest_suffix, EntryKind::manifest},
@@ -157,6 +159,7 @@ EntryName classify_entry_name(std::string_view name, bool is_directory)
         {restored_suffix, EntryKind::restored_marker},
         {verified_suffix, EntryKind::verified_record},
         {nbd_changed_suffix, EntryKind::nbd_changed},
+        {vma_clusters_suffix, EntryKind::vma_clusters},
     }};
     for (const auto& [suffix, kind] : sidecars) {
         if (name.ends_with(suffix)) {

@@ -23,6 +23,26 @@
 // or foreign file. Every length read is checked before it is used (at most 59 clusters
 // per extent, a frame of at most max_frame_size, offsets ascending): a crafted file
 // costs an error naming it and the offset, not memory.
+//
+// The file (version 1; integers little-endian; docs/formats.md, "Cluster records"):
+//   records  := preamble (full-body | changed-body) end trailer checksum
+//   preamble := "PVDXVMAC" u32 version=1 u8 kind (1 full, 2 changed) u8[3] zero
+//   full-body:= u32 vma_header_size, u64 header_frame_offset (0), u32 header_frame_size,
+//               vma_header[vma_header_size], extent*
+//   extent   := u8 1, u64 offset, u64 frame_offset, u32 frame_size, extent_header[512],
+//               cluster[n]   (n: the header's non-zero blockinfos, in slot order; their
+//                             dev_id, cluster and mask are the blockinfo's)
+//   cluster  := u32 adler32, sha256[32]             (of its stored blocks)
+//   changed-body := change*
+//   change   := u8 1, u8 dev_id, u32 cluster, u16 mask, u32 adler32, sha256[32]
+//   end      := u8 0
+//   trailer  := u64 count (extents or changes), u64 content_size, content_sha256[32],
+//               u64 file_size (full: the full's compressed size, the end of its last frame;
+//                              changed: as the writer gives it, 0 if unknown)
+//   checksum := sha256[32] of every byte before it; nothing follows.
+// Offsets are stored although they follow from the lengths: the reader checks that
+// extent k+1 begins where extent k ends, in the content and in the file (the header
+// frame at 0), so a record never points anywhere but at its own frame.
 #include <array>
 #include <cstdint>
 #include <filesystem>
@@ -46,9 +66,9 @@ std::filesystem::path cluster_records_path(const std::filesystem::path& backup);
 struct ClusterRecord {
     std::uint8_t dev_id = 0;  // 1-based, as in the VMA
     std::uint32_t cluster = 0;
-    std::uint16_t mask = 0;        // popcount(mask) * 4096 bytes are stored
-    std::uint32_t adler32 = 1;     // of its stored blocks (1: nothing stored)
-    io::Digest sha256{};           // of its stored blocks (SHA-256 of nothing: none)
+    std::uint16_t mask = 0;           // popcount(mask) * 4096 bytes are stored
+    std::uint32_t adler32 = 1;        // of its stored blocks (1: nothing stored)
+    io::Digest sha256{};              // of its stored blocks (SHA-256 of nothing: none)
     std::uint64_t stored_offset = 0;  // full records only: where its stored blocks begin
                                       // in the decompressed full
     [[nodiscard]] std::size_t stored_size() const;
@@ -59,13 +79,17 @@ struct ExtentRecord {
     std::uint64_t frame_offset = 0;  // of the zstd frame that holds exactly this extent,
     std::uint32_t frame_size = 0;    // in the file, and its compressed length
     std::array<std::uint8_t, vma::extent_header_size> header{};  // as in the full
-    std::vector<ClusterRecord> clusters;  // its non-empty slots, in slot order
-    [[nodiscard]] std::uint64_t length() const;  // header and stored blocks
+    std::vector<ClusterRecord> clusters;                         // its non-empty slots, in slot order
+    [[nodiscard]] std::uint64_t length() const;                  // header and stored blocks
 };
 
 struct RecordsTrailer {
     std::uint64_t content_size = 0;  // of the whole decompressed VMA
     io::Digest content_sha256{};
+    // Full records: the full's compressed size (where its last frame ends), checked by
+    // the reader against the frames; a caller compares it with the full's size.
+    // Changed records: the differential's size if the writer knows it, else 0.
+    std::uint64_t file_size = 0;
 };
 
 // The largest frame (decompressed) a full's records may name: one extent of 59
@@ -79,7 +103,8 @@ inline constexpr std::size_t max_frame_size = vma::max_header_size;
 // VMA as it goes (throws io::Error naming `name` and the offset otherwise).
 class VmaFramedWriter final : public io::ByteSink {
 public:
-    VmaFramedWriter(io::ByteSink& file, io::ByteSink& records, std::string name, const io::CompressOptions& options);
+    VmaFramedWriter(io::ByteSink& file, io::ByteSink& records, std::string name,
+                    const io::CompressOptions& options);
     ~VmaFramedWriter() override;
     VmaFramedWriter(const VmaFramedWriter&) = delete;
     VmaFramedWriter& operator=(const VmaFramedWriter&) = delete;

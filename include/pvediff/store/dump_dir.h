@@ -35,14 +35,16 @@ struct Sidecars {
     std::optional<std::string> manifest;
     std::optional<std::string> index;
     std::optional<std::string> restored_marker;
-    std::optional<std::string> verified;     // the last verify result (verified_suffix)
-    std::optional<std::string> nbd_changed;  // backup --nbd's changed-cluster map
+    std::optional<std::string> verified;      // the last verify result (verified_suffix)
+    std::optional<std::string> nbd_changed;   // backup --nbd's changed-cluster map
+    std::optional<std::string> vma_clusters;  // per-cluster records (vma_clusters_suffix)
 
     [[nodiscard]] bool is_protected() const { return protected_marker.has_value(); }
     // Written by `restore --pve-name` (restored_suffix): a copy, not a new backup.
     [[nodiscard]] bool is_restored_copy() const { return restored_marker.has_value(); }
     // The sidecars that go when the backup goes: log, notes, manifest, index, the
-    // restored marker, the verify record. Never the .protected marker (a protected backup is never removed).
+    // restored marker, the verify record, the changed-cluster map, the cluster records. Never the .protected
+    // marker (a protected backup is never removed).
     [[nodiscard]] std::vector<std::string> removable_files() const;
 };
 

@@ -24,6 +24,7 @@ enum class EntryKind {
     restored_marker,   // <backup>.pvediff-restored: written by `restore --pve-name`
     verified_record,   // <backup>.pvediff-verified: the last `verify` result
     nbd_changed,       // <backup>.pvediff-nbd-changed: clusters changed since its full (backup --nbd)
+    vma_clusters,      // <backup>.pvediff-vma-clusters: per-cluster records of a VMA backup
     in_progress,       // *.dat, *.tmp (file or directory), pvediff temp files
     lock,              // .pvediff-lock-<type>-<vmid>
     other,             // anything else: never touched
@@ -45,6 +46,9 @@ inline constexpr std::string_view verified_suffix = ".pvediff-verified";
 // The clusters changed since the full, beside a backup `backup --nbd` wrote
 // (commands' nbd_changed_map.h); goes with it.
 inline constexpr std::string_view nbd_changed_suffix = ".pvediff-nbd-changed";
+// The per-cluster records of a VMA backup (formats/vma_cluster_records.h, which
+// spells the same suffix: the store does not know formats); goes with it.
+inline constexpr std::string_view vma_clusters_suffix = ".pvediff-vma-clusters";
 inline constexpr std::string_view lock_prefix = ".pvediff-lock-";
 
 struct GuestKey {
