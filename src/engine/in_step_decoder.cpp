@@ -51,18 +51,6 @@ namespace {
 
 using vcdiff::Inst;
 
-struct Window {
-    std::uint64_t at = 0;  // of its indicator in the VCDIFF stream, for messages
-    std::uint64_t number = 0;
-    std::uint64_t seg_len = 0;
-    std::uint64_t seg_pos = 0;
-    std::uint64_t target_len = 0;
-    std::uint32_t adler = 0;  // recorded
-    std::vector<std::uint8_t> data;
-    std::vector<std::uint8_t> inst;
-    std::vector<std::uint8_t> addr;
-};
-
 }  // namespace
 
 struct InStepDecoder::State {
@@ -76,17 +64,11 @@ struct InStepDecoder::State {
     bool open = false;  // a window is being decoded
     bool ended = false;
     std::uint64_t windows = 0;
-    Window w;
-    vcdiff::AddressCache cache;
-    std::size_t ip = 0;
-    std::size_t ap = 0;
+    vcdiff::PlainWindow w;
+    vcdiff::InstructionCursor cursor;
     std::size_t dp = 0;
     std::uint64_t here = 0;  // in the window's source + target address space
     std::uint32_t adler = 1;
-    // Instructions of the current opcode not yet started (an opcode holds up to two).
-    std::array<vcdiff::Instruction, 2> queued{};
-    std::size_t queued_count = 0;
-    std::size_t queued_next = 0;
     vcdiff::Instruction current{};
     std::uint64_t done = 0;  // of `current`
     std::uint8_t run_byte = 0;
@@ -103,65 +85,20 @@ struct InStepDecoder::State {
 
     void read_header()
     {
-        for (const std::uint8_t m : vcdiff::magic) {
-            if (in.byte("header") != m) {
-                in.fail_at(0, "not a VCDIFF stream");
-            }
-        }
-        if (in.byte("header") != 0) {
-            refuse("secondary compression or a code table");
-        }
+        vcdiff::read_plain_header(in, [&](const char* what) { refuse(what); });
     }
 
     // False at the end of the stream.
     bool open_window()
     {
-        if (in.at_end()) {
+        if (!vcdiff::read_plain_window(in, windows, w, [&](const char* what) { refuse(what); })) {
             return false;
         }
-        w.at = in.offset();
-        w.number = windows++;
-        const std::uint8_t win = in.byte("window header");
-        if (win != (vcdiff::win_source | vcdiff::win_adler32) && win != vcdiff::win_adler32) {
-            refuse("a window with a target segment, or without its Adler-32");
-        }
-        w.seg_len = 0;
-        w.seg_pos = 0;
-        if (win & vcdiff::win_source) {
-            w.seg_len = in.varint("window header");
-            w.seg_pos = in.varint("window header");
-        }
-        const std::uint64_t enc_len = in.varint("window header");
-        const std::uint64_t enc_start = in.offset();
-        w.target_len = in.varint("window header");
-        if (w.target_len > vcdiff::max_target_window || w.seg_len > vcdiff::max_segment_plus_window ||
-            w.seg_pos > std::numeric_limits<std::uint64_t>::max() - w.seg_len) {
-            bad("sizes out of range");
-        }
-        if (in.byte("window header") != 0) {
-            refuse("compressed sections");
-        }
-        const std::uint64_t data_len = in.varint("window header");
-        const std::uint64_t inst_len = in.varint("window header");
-        const std::uint64_t addr_len = in.varint("window header");
-        w.adler = 0;
-        for (int i = 0; i < 4; ++i) {
-            w.adler = (w.adler << 8) | in.byte("window checksum");
-        }
-        if (enc_len != (in.offset() - enc_start) + data_len + inst_len + addr_len ||
-            data_len > w.target_len + vcdiff::section_slack ||
-            inst_len > 2 * w.target_len + vcdiff::section_slack ||
-            addr_len > 5 * w.target_len + vcdiff::section_slack) {
-            bad("inconsistent section lengths");
-        }
-        in.bytes(w.data, data_len, "data section");
-        in.bytes(w.inst, inst_len, "instruction section");
-        in.bytes(w.addr, addr_len, "address section");
-        cache.reset();
-        ip = ap = dp = 0;
+        ++windows;
+        cursor.reset(w);
+        dp = 0;
         here = w.seg_len;
         adler = 1;
-        queued_count = queued_next = 0;
         done = 0;
         current = {};
         return true;
@@ -169,10 +106,10 @@ struct InStepDecoder::State {
 
     void close_window()
     {
-        if (queued_next != queued_count || ip != w.inst.size() || here != w.seg_len + w.target_len) {
+        if (here != w.seg_len + w.target_len) {
             bad("instructions do not fill the target window");
         }
-        if (ap != w.addr.size() || dp != w.data.size()) {
+        if (dp != w.data.size()) {
             bad("sections not used exactly");
         }
         if (adler != w.adler) {
@@ -180,57 +117,14 @@ struct InStepDecoder::State {
         }
     }
 
-    // Decodes the next opcode's instructions into `queued` (as walk_instructions does).
-    void next_opcode()
-    {
-        const vcdiff::CodeEntry& e = vcdiff::default_code_table()[w.inst[ip++]];
-        const std::array<Inst, 2> types = {e.type1, e.type2};
-        const std::array<std::uint8_t, 2> sizes = {e.size1, e.size2};
-        const std::array<std::uint8_t, 2> modes = {e.mode1, e.mode2};
-        const std::uint64_t end = w.seg_len + w.target_len;
-        std::uint64_t at = here;
-        queued_count = queued_next = 0;
-        for (std::size_t h = 0; h < 2; ++h) {
-            if (types[h] == Inst::noop) {
-                continue;
-            }
-            std::uint64_t size = sizes[h];
-            if (size == 0) {
-                const auto v = vcdiff::get_varint(w.inst, ip);
-                if (!v) {
-                    bad("truncated instruction section");
-                }
-                size = *v;
-            }
-            if (size == 0) {
-                bad("empty instruction");
-            }
-            if (size > end - at) {
-                bad("instruction beyond the end of the target window");
-            }
-            vcdiff::Instruction i{types[h], size, at, 0};
-            if (i.type == Inst::copy) {
-                const auto a = cache.decode(modes[h], at, w.addr, ap);
-                if (!a) {
-                    bad("invalid copy address");
-                }
-                i.address = *a;
-            }
-            queued[queued_count++] = i;
-            at += size;
-        }
-    }
-
     // Starts the next instruction of the window; false when the window is done.
     bool start_instruction()
     {
-        while (queued_next == queued_count) {
-            if (ip >= w.inst.size()) {
-                return false;
-            }
-            next_opcode();
+        const auto next = cursor.next([&](const char* what) { bad(what); });
+        if (!next) {
+            return false;
         }
-        current = queued[queued_next++];
+        current = *next;
         done = 0;
         switch (current.type) {
             case Inst::add:
