@@ -699,6 +699,9 @@ PlannedBackupResult backup_planned(const PlannedBackupOptions& options,
         plan.target.filename().string(),
         ContentInfo{content.target_size, content.target_sha256, plan.writing.codec},
         plan.base.filename().string(), v.base, "nbd-plan");
+    if (content.vma_items_digest) {
+        v.manifest.content_digest = store::ContentDigest::vma_items;
+    }
     store::DeltaInfo& d = *v.manifest.delta;
     d.copied_bytes = content.stats.copied_bytes;
     d.literal_bytes = content.stats.literal_bytes + content.stats.run_bytes;

@@ -434,7 +434,8 @@ NbdBackupResult backup_nbd(const NbdBackupOptions& options, const store::Effecti
     if (planned) {
         planned->changed.save(detail::changed_map_path(result.backup.written), mode);
         if (changed_records) {
-            changed_records->commit({planned->content.target_size, planned->content.target_sha256});
+            changed_records->commit(
+                {planned->content.target_size, planned->content.target_sha256, result.backup.file_size});
         }
         if (planned->outside_map > 0) {
             report(
