@@ -597,6 +597,7 @@ BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSe
         out.commit_no_replace();
         if (records) {
             try {
+                fault_point("before-records-committed");
                 records->commit();
             } catch (...) {
                 // (Reason 1: the error goes on; the full must not stay without the

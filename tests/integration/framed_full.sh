@@ -92,6 +92,15 @@ fulll=vzdump-qemu-101-$(stamp_of "$t0").vma.lzo
 check "an lzo full is written" test -f "$dirl/$fulll"
 check "without cluster records" test -z "$(find "$dirl" -name '*.pvediff-vma-clusters')"
 
+# A failure between the full's commit and its records': neither is left.
+dirf=$WORK/dump-fault
+mkdir -p "$dirf"
+rc=0
+PVEDIFF_FAULT_AT=before-records-committed "$PVEDIFF" --config "$conf" backup - --vmid 101 --type qemu --dumpdir "$dirf" \
+  --now "$t0" <"$WORK/in.vma" >"$WORK/out" 2>&1 || rc=$?
+check "a failure after the full's commit fails the run (exit $rc)" test "$rc" -eq 3
+check "and removes the full, leaving nothing" test -z "$(find "$dirf" -type f ! -name '.pvediff-lock*')"
+
 # A cut stream: nothing under a final name, no records.
 dirc=$WORK/dump-cut
 mkdir -p "$dirc"
