@@ -16,6 +16,7 @@
 #include "pvediff/commands/fault_point.h"
 #include "pvediff/commands/pipeline.h"
 #include "pvediff/commands/progress_scope.h"
+#include "pvediff/formats/vma_cluster_records.h"
 #include "pvediff/io/counting_stream.h"
 #include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
@@ -569,7 +570,22 @@ BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSe
         io::AtomicFile out(full_path);
         io::CompressOptions compress;
         compress.threads = settings.zstd_threads;
-        auto sink = io::make_write_behind(io::make_compressor(out.sink(), full_codec, compress));
+        // A VMA in zstd is written one frame per extent, with its cluster records
+        // beside it (formats/vma_cluster_records.h): a later run can then read any
+        // extent alone and knows each cluster's checksums without reading it.
+        // Declared in this order so that they go in the reverse one: the write-behind
+        // thread first, then the writer it feeds, then the records file.
+        std::optional<io::AtomicFile> records;
+        std::unique_ptr<formats::VmaFramedWriter> framed;
+        std::unique_ptr<io::ByteSink> sink;
+        if (name.format == store::ArchiveFormat::vma && full_codec == io::Codec::zstd) {
+            records.emplace(formats::cluster_records_path(full_path));
+            framed = std::make_unique<formats::VmaFramedWriter>(out.sink(), records->sink(),
+                                                                full_path.string(), compress);
+            sink = io::make_write_behind(std::make_unique<io::SinkRef>(*framed));
+        } else {
+            sink = io::make_write_behind(io::make_compressor(out.sink(), full_codec, compress));
+        }
         ContentInfo info = produce(*sink);
         sink->finish();
         info.codec = full_codec;
@@ -579,6 +595,17 @@ BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSe
         }
         fault_point("full-written");
         out.commit_no_replace();
+        if (records) {
+            try {
+                fault_point("before-records-committed");
+                records->commit();
+            } catch (...) {
+                // (Reason 1: the error goes on; the full must not stay without the
+                // records it was written with.)
+                io::remove_entry(full_path);
+                throw;
+            }
+        }
         store::write_manifest(full_path, detail::full_manifest(full_path.filename().string(), info));
         result.written = full_path;
         result.content_size = info.size;

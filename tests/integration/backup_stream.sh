@@ -211,6 +211,8 @@ for f in $(cd "$dir" && ls -A); do
     .pvediff-lock-qemu-10[1-4]) ;;
     *.pvediff-manifest | *.pvediff-index) [[ -n ${expected[${f%.pvediff-manifest}]:-} || -n ${expected[${f%.pvediff-index}]:-} ]] ||
       unexpected+=" $f" ;;
+    # The cluster records of a VMA full written in zstd (and of no other file).
+    *.vma.zst.pvediff-vma-clusters) [[ -n ${expected[${f%.pvediff-vma-clusters}]:-} ]] || unexpected+=" $f" ;;
     *) [[ -n ${expected[$f]:-} ]] || unexpected+=" $f" ;;
   esac
 done
