@@ -84,9 +84,11 @@ for pct in $percents; do
   rewrite "$pieces" 7919 "$work/r"
   serve "$disk"
   # The day-1 VMA file for the file path (vzdump's part: not timed).
-  rm -rf "$work/vma" && mkdir "$work/vma"
-  $(nbd "$work/vma" 1) >/dev/null
-  vma=$(ls "$work/vma"/*.vma.zst)
+  if [[ " ${WAYS:-} " == *" file "* ]]; then
+    rm -rf "$work/vma" && mkdir "$work/vma"
+    $(nbd "$work/vma" 1) >/dev/null
+    vma=$(ls "$work/vma"/*.vma.zst)
+  fi
   for _ in $(seq "$rounds"); do
     for way in ${WAYS:-records plan whole}; do
       rm -rf "$work/run" && cp -a "$work/base" "$work/run"
