@@ -34,8 +34,15 @@ qemu-img create -q -f qcow2 "$disk0" "${size}G"
 qemu-img bitmap --add "$disk0" b0
 (set +o pipefail; find /usr/share /usr/lib -type f -size +16k 2>/dev/null | xargs cat 2>/dev/null |
   head -c $((size * 1024 * 1024 * 1024 * 6 / 10)) >"$work/files")
-qemu-io -f qcow2 -c "write -s $work/files 0 $(stat -c %s "$work/files")" "$disk0" >/dev/null
+# In pieces of 512 MiB: qemu-io holds what it writes in memory.
+split -b 512M -d -a 3 "$work/files" "$work/piece."
 rm "$work/files"
+at=0
+for piece in "$work"/piece.*; do
+  qemu-io -f qcow2 -c "write -s $piece $at $(stat -c %s "$piece")" "$disk0" >/dev/null
+  at=$((at + $(stat -c %s "$piece")))
+  rm "$piece"
+done
 printf 'memory: 1024\n' >"$work/conf"
 printf 'fullbackup: 7\n' >"$work/pvediff.conf"
 sock=$work/sock
