@@ -122,6 +122,10 @@ const engine::DecodedCluster* RecordsWalker::decoded_here()
         return nullptr;
     }
     const auto& r = pending_->record;
+    if (pending_->stored.size() != r.stored_size()) {
+        throw io::file_error(sources_.previous_name, "changed cluster {} of device {}: {} bytes for its mask",
+                             r.cluster, r.dev_id, pending_->stored.size());
+    }
     if (disk_ >= counts_.size() || r.dev_id < disk_ + 1 || (r.dev_id == disk_ + 1 && r.cluster < cluster_)) {
         throw io::file_error(sources_.previous_name,
                              "changed cluster {} of device {} is not where its full lists it", r.cluster,
