@@ -93,8 +93,11 @@ struct VmaItemHashingSink::Impl {
     {
         state = State::extent_header;
         head.clear();
-        head.shrink_to_fit();  // the VMA header may be large; an extent header is not
+        if (head.capacity() > vma::extent_header_size) {
+            head.shrink_to_fit();  // the VMA header may be large (up to 64 MiB); keep no more
+        }
         head_size = vma::extent_header_size;
+        head.reserve(head_size);
         head_offset = offset;
     }
 
