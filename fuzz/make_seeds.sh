@@ -60,6 +60,7 @@ head -c $((1024 * 1024)) /dev/zero > "$tmp/zero"
 "$pvediff" dev-make-vma --image "$tmp/zero" --order-seed 2 --ctime 1700000000 -o "$tmp/z.vma"
 for v in a z; do
   seed vma_verify "$v.vma" < "$tmp/$v.vma"
+  seed vma_item_digest "$v.vma" < "$tmp/$v.vma"
   seed layout "$v.vma" < "$tmp/$v.vma"
   hsize=$(od -An -tu1 -j56 -N4 "$tmp/$v.vma" | awk '{print (($1*256+$2)*256+$3)*256+$4}')
   head -c "$hsize" "$tmp/$v.vma" | seed vma_header "$v-header"

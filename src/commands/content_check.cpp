@@ -110,11 +110,12 @@ ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_byt
     return c;
 }
 
-ContentCheck check_archive_file(const std::filesystem::path& path, const OnContentBytes& on_bytes)
+ContentCheck check_archive_file(const std::filesystem::path& path, const OnContentBytes& on_bytes,
+                                store::ContentDigest kind)
 {
     io::DecodedInput in = io::open_decompressed(path.string());
     auto ahead = io::make_read_ahead(std::move(in.source));
-    return check_content(*ahead, on_bytes);
+    return check_content(*ahead, on_bytes, true, kind);
 }
 
 std::size_t TeeSource::read(std::span<std::uint8_t> buf)

@@ -293,18 +293,20 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
         auto ahead = io::make_read_ahead(std::move(in.source));
         ProgressScope shown(options.progress, "restore " + name, manifest_size(manifest));
         io::CountingSink counting(dest.sink(), shown.updater());
-        io::HashingSink hashing(counting);
+        // A full's manifest records its SHA-256; whatever kind a manifest names is the
+        // one checked.
+        DigestingSink hashing(counting, manifest ? manifest->content_digest : store::ContentDigest::sha256,
+                              file.string());
         io::copy_stream(*ahead, hashing);
         hashing.finish();
-        const io::Digest got = hashing.digest();
+        const ContentDigester& got = hashing.digester();
         if (manifest) {
-            // A full's manifest records its SHA-256 (the item digest is a differential's).
-            check_content_digest(*manifest, hashing.bytes(), got, {}, file);
+            check_content_digest(*manifest, got.bytes(), got.digest(), got.why_none(), file);
             result.checked_against_manifest = true;
         }
         commit_output(dest, plan, file);
         result.written = out_path;
-        result.content_size = hashing.bytes();
+        result.content_size = got.bytes();
         shown.finish();
         report("restored " + name + " (" + human_bytes(result.content_size) + ")" +
                (result.checked_against_manifest ? ", content verified" : "") + written_to(plan));

@@ -93,8 +93,11 @@ struct VmaItemHashingSink::Impl {
     {
         state = State::extent_header;
         head.clear();
-        head.shrink_to_fit();  // the VMA header may be large; an extent header is not
+        if (head.capacity() > vma::extent_header_size) {
+            head.shrink_to_fit();  // the VMA header may be large (up to 64 MiB); keep no more
+        }
         head_size = vma::extent_header_size;
+        head.reserve(head_size);
         head_offset = offset;
     }
 
@@ -107,12 +110,10 @@ struct VmaItemHashingSink::Impl {
         std::uint64_t blocks = 0;
         for (std::size_t slot = 0; slot < vma::slots_per_extent; ++slot) {
             const std::uint64_t info = io::load_be64(head.data() + 40 + slot * 8);
-            if (info == 0) {
-                continue;
-            }
+            // A slot of device 0 is unused, whatever else it holds (as Proxmox's reader
+            // and verify_vma take it); its mask then counts for nothing below.
             if (static_cast<std::uint8_t>(info >> 32) == 0) {
-                io::throw_parse_error(name, head_offset + 40 + slot * 8,
-                                      fmt::format("extent slot {} names device 0", slot));
+                continue;
             }
             const auto stored =
                 static_cast<std::size_t>(std::popcount(static_cast<std::uint16_t>(info >> 48)));

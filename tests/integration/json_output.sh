@@ -82,9 +82,10 @@ for name in ("list.json", "list-pretty.json"):
     rows = d["backups"]
     need(len(rows) == 4, f"{name}: 4 backups, got {len(rows)}")
     keys = {"guest_type", "vmid", "file", "kind", "full", "time", "size", "ratio", "vzdump_size", "manifest",
-            "protected", "note", "verified"}
+            "protected", "note", "verified", "content_digest"}
     for r in rows:
         need(set(r) == keys, f"{name}: row keys {sorted(set(r) ^ keys)}")
+        need(r["content_digest"] == ("sha256" if r["manifest"] else None), f"{name}: {r['file']} content_digest")
         backup_keys(dict(r, dir=dump), f"{name} {r['file']}")
         need(isinstance(r["size"], int) and isinstance(r["vzdump_size"], int), f"{name}: sizes in bytes")
     diffs = [r for r in rows if r["kind"] == "differential"]
@@ -128,6 +129,7 @@ for f in doc["files"]:
     need(isinstance(f["problems"], list) and f["kind"] in ("full", "differential"), "verify: problems, kind")
     need(f["checked"] is True and isinstance(f["reason"], str), "verify: checked (a new dump dir), reason")
     need(f["next_check"] is None and (f["verified"] is None or ISO.match(f["verified"])), "verify: verified, next_check")
+    need(f["content_digest"] == ("sha256" if f["content"] in ("ok", "MISMATCH") else None), "verify: content_digest")
 need([f["ok"] for f in doc["files"]].count(False) == 1, "verify: exactly the orphan fails")
 
 # prune

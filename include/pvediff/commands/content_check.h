@@ -42,8 +42,9 @@ using OnContentBytes = std::function<void(std::uint64_t)>;
 // hashes the same bytes elsewhere). `kind`: the digest taken (the manifest's kind).
 ContentCheck check_content(io::ByteSource& content, const OnContentBytes& on_bytes = {}, bool hash = true,
                            store::ContentDigest kind = store::ContentDigest::sha256);
-// Decompresses and checks an archive file.
-ContentCheck check_archive_file(const std::filesystem::path& path, const OnContentBytes& on_bytes = {});
+// Decompresses and checks an archive file (`kind`: as for check_content).
+ContentCheck check_archive_file(const std::filesystem::path& path, const OnContentBytes& on_bytes = {},
+                                store::ContentDigest kind = store::ContentDigest::sha256);
 // Reads through `inner` and writes every byte read to `copy`: one read of an input
 // feeding two jobs (a full written while it is checked, an index built while it is).
 class TeeSource final : public io::ByteSource {
