@@ -144,29 +144,8 @@ struct ChangedClusterDecoder::Impl {
         }
         done = 0;
         in_instruction = true;
-        switch (current.type) {
-            case Inst::add:
-                if (current.size > w.data.size() - dp) {
-                    bad("ADD beyond the data section");
-                }
-                break;
-            case Inst::run:
-                if (dp >= w.data.size()) {
-                    bad("RUN beyond the data section");
-                }
-                run_byte = w.data[dp++];
-                break;
-            case Inst::copy:
-                if (current.address >= w.seg_len) {
-                    refuse("a COPY from the target window");
-                }
-                if (current.size > w.seg_len - current.address) {
-                    bad("a copy that is not within the window's source segment");
-                }
-                break;
-            case Inst::noop:
-                break;
-        }
+        run_byte = vcdiff::check_plain_instruction(
+            current, w, dp, [&](const char* what) { bad(what); }, [&](const char* what) { refuse(what); });
         return true;
     }
 

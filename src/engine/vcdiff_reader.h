@@ -371,4 +371,39 @@ private:
     std::size_t queued_next_ = 0;
 };
 
+// What an instruction of a PlainWindow may do beyond the cursor's checks, checked
+// before any of it is carried out (in_step_decoder.cpp, changed_cluster_decoder.cpp):
+// ADD and RUN within what is left of the data section (`dp`: its next unread byte; a
+// RUN's byte is taken here and returned), a COPY within the source segment. A COPY from
+// the target window goes to refuse(what), anything outside its section to bad(what);
+// both must throw.
+template <typename Bad, typename Refuse>
+std::uint8_t check_plain_instruction(const Instruction& i, const PlainWindow& w, std::size_t& dp, const Bad& bad,
+                                     const Refuse& refuse)
+{
+    switch (i.type) {
+        case Inst::add:
+            if (i.size > w.data.size() - dp) {
+                bad("ADD beyond the data section");
+            }
+            return 0;
+        case Inst::run:
+            if (dp >= w.data.size()) {
+                bad("RUN beyond the data section");
+            }
+            return w.data[dp++];
+        case Inst::copy:
+            if (i.address >= w.seg_len) {
+                refuse("a COPY from the target window");
+            }
+            if (i.size > w.seg_len - i.address) {
+                bad("a copy that is not within the window's source segment");
+            }
+            return 0;
+        case Inst::noop:
+            return 0;
+    }
+    return 0;
+}
+
 }  // namespace pvediff::engine::vcdiff
