@@ -2,7 +2,7 @@
 #include "pvediff/engine/changed_cluster_decoder.h"
 
 #include <fmt/format.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <algorithm>
 #include <bit>
@@ -365,7 +365,7 @@ struct ChangedClusterDecoder::Impl {
         io::Sha256 sha;
         sha.update(buf);
         const io::Digest digest = sha.finish();
-        const auto adler = static_cast<std::uint32_t>(adler32_z(1, buf.data(), buf.size()));
+        const auto adler = libdeflate_adler32(1, buf.data(), buf.size());
         if (digest != r->sha256 || adler != r->adler32) {
             refuse_cluster(*r,
                            fmt::format("decoded to SHA-256 {} (Adler-32 {:08x}), its changed record gives {} "

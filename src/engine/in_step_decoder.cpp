@@ -2,7 +2,7 @@
 #include "pvediff/engine/in_step_decoder.h"
 
 #include <fmt/format.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <algorithm>
 #include <array>
@@ -156,7 +156,7 @@ struct InStepDecoder::State {
             case Inst::noop:
                 break;
         }
-        adler = static_cast<std::uint32_t>(adler32_z(adler, piece.data(), piece.size()));
+        adler = libdeflate_adler32(adler, piece.data(), piece.size());
         done += n;
         here += n;
         return n;

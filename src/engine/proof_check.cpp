@@ -3,6 +3,7 @@
 // parsed window by window (as VcdiffWriter writes it: plain sections, default code
 // table, an Adler-32 per window) and each instruction is walked against the pieces
 // the encoder recorded, in target order.
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -42,7 +43,7 @@ public:
     // Target bytes given as literals (ADD data, or a RUN expanded).
     void literal(std::span<const std::uint8_t> bytes)
     {
-        window_adler_ = static_cast<std::uint32_t>(adler32_z(window_adler_, bytes.data(), bytes.size()));
+        window_adler_ = libdeflate_adler32(window_adler_, bytes.data(), bytes.size());
         while (!bytes.empty()) {
             ProofPiece& p = current();
             if (p.kind != ProofPiece::Kind::literal) {

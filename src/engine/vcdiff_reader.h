@@ -378,8 +378,8 @@ private:
 // the target window goes to refuse(what), anything outside its section to bad(what);
 // both must throw.
 template <typename Bad, typename Refuse>
-std::uint8_t check_plain_instruction(const Instruction& i, const PlainWindow& w, std::size_t& dp, const Bad& bad,
-                                     const Refuse& refuse)
+std::uint8_t check_plain_instruction(const Instruction& i, const PlainWindow& w, std::size_t& dp,
+                                     const Bad& bad, const Refuse& refuse)
 {
     switch (i.type) {
         case Inst::add:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/engine/vcdiff_writer.h"
 
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -134,8 +135,8 @@ void VcdiffWriter::write_bytes(std::span<const std::uint8_t> bytes)
 
 void VcdiffWriter::checksum(std::span<const std::uint8_t> bytes)
 {
-    // adler32_z takes size_t lengths; windows are at most 16 MiB anyway.
-    adler_ = static_cast<std::uint32_t>(adler32_z(adler_, bytes.data(), bytes.size()));
+    // libdeflate's vectorised loop: zlib's was a tenth of a dirty-only backup's CPU.
+    adler_ = libdeflate_adler32(adler_, bytes.data(), bytes.size());
 }
 
 void VcdiffWriter::add(std::span<const std::uint8_t> bytes)

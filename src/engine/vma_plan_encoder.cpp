@@ -2,7 +2,7 @@
 #include "pvediff/engine/vma_plan_encoder.h"
 
 #include <fmt/format.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include <bit>
 #include <cstring>
@@ -170,7 +170,7 @@ void VmaPlanEncoder::flush_run()
     for (std::size_t at = 0; at < run_target_.size();) {
         const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(most, run_target_.size() - at));
         const auto t = run_target_.subspan(at, n);
-        const auto adler = static_cast<std::uint32_t>(adler32_z(1, t.data(), t.size()));
+        const auto adler = libdeflate_adler32(1, t.data(), t.size());
         writer_.copy_summed(run_full_offset_ + at, n, adler);
         const ProofHash h = proof_.key().hash(t);
         proof_.copy(run_full_offset_ + at, n, adler, h, h);
