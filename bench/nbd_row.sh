@@ -14,7 +14,9 @@
 #          through the encoder (stream path);
 #   file   `backup ARCHIVE` on a VMA of the same day-1 disk (today's vzdump-file path;
 #          making the VMA, vzdump's part, is not timed).
-# WAYS (environment, default "records plan whole") picks among them.
+# WAYS (environment, default "records plan whole") picks among them. COMPARE=BINARY
+# runs each records row a second time with that build (label suffixed "'"), on the
+# same disk and dump dir: before/after figures in one series.
 # Then day 2 (another PERCENT rewritten elsewhere, the bitmap cleared after day 1's
 # records run): records2 continues from day 1's differential (its changed clusters
 # decoded from it); plan2 the same with the full's records removed (day 1's
@@ -32,8 +34,11 @@ t0=1790000000
 disk0=$work/d0.qcow2 disk=$work/d.qcow2
 qemu-img create -q -f qcow2 "$disk0" "${size}G"
 qemu-img bitmap --add "$disk0" b0
-(set +o pipefail; find /usr/share /usr/lib -type f -size +16k 2>/dev/null | xargs cat 2>/dev/null |
-  head -c $((size * 1024 * 1024 * 1024 * 6 / 10)) >"$work/files")
+# The files under /usr, again from the start when they run out (about 5 GiB here: a
+# 32 GiB guest holds them four times).
+(set +o pipefail; for _ in $(seq 16); do
+  find /usr/share /usr/lib -type f -size +16k 2>/dev/null | xargs cat 2>/dev/null
+done | head -c $((size * 1024 * 1024 * 1024 * 6 / 10)) >"$work/files")
 # In pieces of 512 MiB: qemu-io holds what it writes in memory.
 split -b 512M -d -a 3 "$work/files" "$work/piece."
 rm "$work/files"
@@ -56,6 +61,7 @@ unserve() { kill %% 2>/dev/null; wait 2>/dev/null || true; }
 timed() {  # LABEL command...: one line of figures
   local label=$1
   shift
+  sync  # the copied dump dir's writeback is not the run's
   /usr/bin/time -o "$work/time" -f "%e %U %S %M" "$@" >"$work/out" 2>&1 || { cat "$work/out"; exit 1; }
   read -r wall user sys rss <"$work/time"
   local read diff
@@ -69,7 +75,7 @@ timed() {  # LABEL command...: one line of figures
   [[ $label != records* ]] || sed -n 's/.*from the records: //p' "$work/out"
 }
 nbd() {  # DIR DAY: the backup command of day DAY into DIR (more options follow)
-  echo "$pvediff" --config "$work/pvediff.conf" --no-progress backup --nbd "drive-scsi0=$uri" --vmid 100 \
+  echo "${bin:-$pvediff}" --config "$work/pvediff.conf" --no-progress backup --nbd "drive-scsi0=$uri" --vmid 100 \
     --dumpdir "$1" --guest-config "$work/conf" --now $((t0 + $2 * 86400))
 }
 mkdir "$work/base"
@@ -100,7 +106,13 @@ for pct in $percents; do
     for way in ${WAYS:-records plan whole}; do
       rm -rf "$work/run" && cp -a "$work/base" "$work/run"
       case $way in
-        records) timed records $(nbd "$work/run" 1) --bitmap b0 ;;
+        records)
+          timed records $(nbd "$work/run" 1) --bitmap b0
+          if [[ -n ${COMPARE:-} ]]; then
+            rm -rf "$work/run" && cp -a "$work/base" "$work/run"
+            timed "records'" $(bin=$(realpath "$COMPARE") nbd "$work/run" 1) --bitmap b0
+          fi
+          ;;
         plan)
           rm -f "$work"/run/*.vma.zst.pvediff-vma-clusters
           timed plan $(nbd "$work/run" 1) --bitmap b0
@@ -124,7 +136,13 @@ for pct in $percents; do
   for way in ${DAY2_WAYS:-records2 plan2 whole2}; do
     rm -rf "$work/run" && cp -a "$work/day1" "$work/run"
     case $way in
-      records2) timed records2 $(nbd "$work/run" 2) --bitmap b0 ;;
+      records2)
+        timed records2 $(nbd "$work/run" 2) --bitmap b0
+        if [[ -n ${COMPARE:-} ]]; then
+          rm -rf "$work/run" && cp -a "$work/day1" "$work/run"
+          timed "records2'" $(bin=$(realpath "$COMPARE") nbd "$work/run" 2) --bitmap b0
+        fi
+        ;;
       plan2)
         rm -f "$work"/run/*.vma.zst.pvediff-vma-clusters
         timed plan2 $(nbd "$work/run" 2) --bitmap b0

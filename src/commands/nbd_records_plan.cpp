@@ -162,6 +162,7 @@ RecordsOutcome write_nbd_records_plan(const NbdVmaPlan& plan, const fs::path& fu
         walker.end_disk(i);
     }
     walker.finish();
+    encoder.finish();
     // Trusted only now: the records' checksum covers everything read from them.
     const formats::RecordsTrailer trailer = records.finish();
     vcdiff.finish();

@@ -31,9 +31,6 @@ constexpr std::uint64_t fine_max_base = std::uint64_t{32} << 20;
 // bytes of regions and pieces of the full queued (more only for one larger region).
 constexpr std::size_t fine_match_threads = 2;
 constexpr std::size_t max_queued_match_bytes = std::size_t{4} << 20;
-// Jobs whose buffers are reused: a few, not the large ones.
-constexpr std::size_t max_spare_jobs = 4;
-constexpr std::size_t max_spare_job_bytes = std::size_t{4} << 20;
 // Adjacent chunk copies are merged into one instruction up to this length (it must
 // fit in a window: see VcdiffWriter::copy_summed).
 constexpr std::uint64_t max_merged_copy = std::uint64_t{1} << 20;
@@ -218,18 +215,19 @@ public:
     // regions' bytes and writes, in plan order, what is ready.
     void replay(VcdiffWriter& writer)
     {
-        std::optional<detail::FineMatchPool> pool;
+        std::optional<detail::OrderedFineMatching> matching;
         if (capture_ != nullptr) {
-            pool.emplace(fine_match_threads, max_queued_match_bytes);
+            matching.emplace(writer, proof_, fine_match_threads, max_queued_match_bytes);
         }
         for (std::size_t i = 0; i < plan_.size(); ++i) {
-            prepare(writer, pool ? &*pool : nullptr, plan_[i], i);
-            while (!pending_.empty() && (!pending_.front().job || pool->front_ready())) {
-                write_front(writer, *pool);
+            prepare(writer, matching ? &*matching : nullptr, plan_[i], i);
+            if (matching) {
+                matching->write_ready();
             }
         }
-        while (!pending_.empty()) {
-            write_front(writer, *pool);
+        if (matching) {
+            matching->finish();
+            stats_.fine_copied_bytes += matching->fine_copied_bytes();
         }
         plan_.clear();
         places_.clear_waiting();
@@ -294,32 +292,33 @@ private:
     // In plan order: a copy is written at once unless matched regions are still to be
     // written before it; a changed region's bytes and pieces of the full are gathered
     // here (restore horizon included) and matched on the pool.
-    void prepare(VcdiffWriter& writer, detail::FineMatchPool* pool, const PlanItem& item, std::size_t at)
+    void prepare(VcdiffWriter& writer, detail::OrderedFineMatching* matching, const PlanItem& item,
+                 std::size_t at)
     {
         if (!item.changed) {
             const std::uint64_t source = copy_source(item);
             read_ahead_to_ = std::max(read_ahead_to_, source + item.length);
-            if (pending_.empty()) {
+            if (matching == nullptr) {
                 write_copy(writer, item);
             } else {
-                pending_.push_back({at, false});
+                matching->then([this, &writer, at] { write_copy(writer, plan_[at]); });
             }
             return;
         }
-        auto job = spare_job();
+        if (matching == nullptr) {  // no fine matching: no ranges asked, no blocks looked for
+            unmatched_.resize(static_cast<std::size_t>(item.length));
+            spill_.read(item.spill_at, unmatched_);
+            check_changed_bytes(unmatched_, item);
+            writer.add(unmatched_);
+            return;
+        }
+        auto job = matching->job();
         if (at + 1 < plan_.size() && !plan_[at + 1].changed) {
             job->next_copy_at = copy_source(plan_[at + 1]);
         }
         job->target.resize(static_cast<std::size_t>(item.length));
         spill_.read(item.spill_at, job->target);
-        if (proof_ != nullptr && proof_->key().hash(job->target) != item.target_hash) {
-            throw io::Error(
-                "scratch file: changed bytes of the new archive read back differ from those written");
-        }
-        if (pool == nullptr) {  // no fine matching: no ranges asked, no blocks looked for
-            writer.add(job->target);
-            return;
-        }
+        check_changed_bytes(job->target, item);
         const auto& found = scan_->found(at);
         std::vector<detail::BaseCapture::Ticket> tickets = item.tickets;
         const auto elsewhere = snippets_->tickets(at);
@@ -350,45 +349,16 @@ private:
                 job->add_base(base_bytes_, from);
             }
         }
-        while (!pool->has_room(job->bytes())) {
-            write_front(writer, *pool);
-        }
-        pool->submit(std::move(job));
-        pending_.push_back({at, true});
+        matching->submit(std::move(job));
     }
 
-    void write_front(VcdiffWriter& writer, detail::FineMatchPool& pool)
+    // The changed bytes read back from the scratch file are those hashed when written.
+    void check_changed_bytes(std::span<const std::uint8_t> bytes, const PlanItem& item) const
     {
-        const Pending p = pending_.front();
-        pending_.pop_front();
-        if (!p.job) {
-            write_copy(writer, plan_[p.item]);
-            return;
+        if (proof_ != nullptr && proof_->key().hash(bytes) != item.target_hash) {
+            throw io::Error(
+                "scratch file: changed bytes of the new archive read back differ from those written");
         }
-        auto job = pool.next();
-        const std::uint64_t copied_before = writer.stats().copied_bytes;
-        detail::write_matched(*job, writer, proof_);
-        stats_.fine_copied_bytes += writer.stats().copied_bytes - copied_before;
-        if (spare_jobs_.size() < max_spare_jobs &&
-            job->base.capacity() + job->target.capacity() <= max_spare_job_bytes) {
-            spare_jobs_.push_back(std::move(job));
-        }
-    }
-
-    // A job whose buffers were used before: fresh ones cost page faults and zeroed
-    // pages for every region (a tenth of this thread's time on the tar pair).
-    std::unique_ptr<detail::FineMatchJob> spare_job()
-    {
-        if (spare_jobs_.empty()) {
-            return std::make_unique<detail::FineMatchJob>();
-        }
-        auto job = std::move(spare_jobs_.back());
-        spare_jobs_.pop_back();
-        job->base.clear();
-        job->pieces.clear();
-        job->instructions.clear();
-        job->next_copy_at.reset();
-        return job;
     }
 
     [[nodiscard]] std::uint64_t copy_source(const PlanItem& item) const
@@ -424,13 +394,7 @@ private:
     std::vector<std::uint8_t> gap_;
     std::vector<detail::SnippetScan::Range> asked_;  // the ranges asked for the item being planned
     std::vector<std::uint8_t> base_bytes_;
-    // Replay: what waits to be written, in plan order (a copy, or a region on the pool).
-    struct Pending {
-        std::size_t item;
-        bool job;
-    };
-    std::deque<Pending> pending_;
-    std::vector<std::unique_ptr<detail::FineMatchJob>> spare_jobs_;
+    std::vector<std::uint8_t> unmatched_;  // a changed region's bytes, without fine matching
     std::uint64_t predicted_ = 0;
     bool have_prediction_ = false;
     // How far a restore will have read the full by the instruction being written.

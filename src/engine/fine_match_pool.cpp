@@ -109,4 +109,81 @@ void FineMatchPool::work()
     }
 }
 
+namespace {
+// Jobs whose buffers are kept for reuse: a few, not the large ones.
+constexpr std::size_t max_spare_jobs = 4;
+constexpr std::size_t max_spare_job_bytes = std::size_t{4} << 20;
+}  // namespace
+
+OrderedFineMatching::OrderedFineMatching(VcdiffWriter& writer, CopyProof* proof, std::size_t threads,
+                                         std::size_t max_bytes)
+    : writer_(writer), proof_(proof), pool_(threads, max_bytes)
+{
+}
+
+std::unique_ptr<FineMatchJob> OrderedFineMatching::job()
+{
+    if (spare_jobs_.empty()) {
+        return std::make_unique<FineMatchJob>();
+    }
+    auto job = std::move(spare_jobs_.back());
+    spare_jobs_.pop_back();
+    job->target.clear();
+    job->base.clear();
+    job->pieces.clear();
+    job->instructions.clear();
+    job->next_copy_at.reset();
+    return job;
+}
+
+void OrderedFineMatching::submit(std::unique_ptr<FineMatchJob> job)
+{
+    while (!pool_.has_room(job->bytes())) {
+        write_front();
+    }
+    pool_.submit(std::move(job));
+    pending_.push_back({true, {}});
+}
+
+void OrderedFineMatching::then(std::function<void()> write)
+{
+    if (pending_.empty()) {
+        write();
+    } else {
+        pending_.push_back({false, std::move(write)});
+    }
+}
+
+void OrderedFineMatching::write_ready()
+{
+    while (!pending_.empty() && (!pending_.front().job || pool_.front_ready())) {
+        write_front();
+    }
+}
+
+void OrderedFineMatching::finish()
+{
+    while (!pending_.empty()) {
+        write_front();
+    }
+}
+
+void OrderedFineMatching::write_front()
+{
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    if (!p.job) {
+        p.write();
+        return;
+    }
+    auto job = pool_.next();
+    const std::uint64_t copied_before = writer_.stats().copied_bytes;
+    write_matched(*job, writer_, proof_);
+    fine_copied_bytes_ += writer_.stats().copied_bytes - copied_before;
+    if (spare_jobs_.size() < max_spare_jobs &&
+        job->base.capacity() + job->target.capacity() <= max_spare_job_bytes) {
+        spare_jobs_.push_back(std::move(job));
+    }
+}
+
 }  // namespace pvediff::engine::detail

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -53,6 +54,42 @@ private:
     std::size_t max_bytes_;
     bool stopping_ = false;
     std::vector<std::thread> threads_;
+};
+
+// Fine matching on a pool, written in the caller's order: the caller submits matching
+// jobs and other writes (copies, literals) in the order they belong in the delta; a
+// write waits behind the jobs submitted before it, a job is written once matched.
+// Jobs' buffers are reused (fresh ones cost page faults and zeroed pages per region).
+class OrderedFineMatching {
+public:
+    OrderedFineMatching(VcdiffWriter& writer, CopyProof* proof, std::size_t threads, std::size_t max_bytes);
+
+    // A job with no target, base or instructions, its buffers perhaps reused.
+    std::unique_ptr<FineMatchJob> job();
+    // Matched on the pool, then written (write_matched) in turn.
+    void submit(std::unique_ptr<FineMatchJob> job);
+    // Written now when nothing waits, else in turn.
+    void then(std::function<void()> write);
+    // Writes what is ready at the front, without waiting.
+    void write_ready();
+    // Writes everything, waiting for the jobs.
+    void finish();
+    // Bytes the written jobs copied from the full.
+    [[nodiscard]] std::uint64_t fine_copied_bytes() const { return fine_copied_bytes_; }
+
+private:
+    struct Pending {
+        bool job;                     // else `write`
+        std::function<void()> write;  // the deferred write
+    };
+    void write_front();
+
+    VcdiffWriter& writer_;
+    CopyProof* proof_;
+    FineMatchPool pool_;
+    std::deque<Pending> pending_;
+    std::vector<std::unique_ptr<FineMatchJob>> spare_jobs_;
+    std::uint64_t fine_copied_bytes_ = 0;
 };
 
 }  // namespace pvediff::engine::detail

@@ -53,7 +53,8 @@ formats::Uuid uuid_of(std::uint8_t b)
     return uuid;
 }
 
-std::vector<std::uint8_t> write_vma(const std::vector<std::uint8_t>& disk, std::uint8_t uuid_byte, std::int64_t ctime)
+std::vector<std::uint8_t> write_vma(const std::vector<std::uint8_t>& disk, std::uint8_t uuid_byte,
+                                    std::int64_t ctime)
 {
     io::MemorySink sink;
     formats::VmaWriter writer(sink, uuid_of(uuid_byte), ctime, configs, {{"drive-scsi0", disk_size}});
@@ -107,8 +108,8 @@ struct Encoded {
 };
 
 // `given`: the clusters handed over with their new bytes (dirty); all others are clean.
-Encoded encode(const FullRecords& full, const std::vector<std::uint8_t>& disk, const std::set<std::uint32_t>& given,
-               CopyProof& proof)
+Encoded encode(const FullRecords& full, const std::vector<std::uint8_t>& disk,
+               const std::set<std::uint32_t>& given, CopyProof& proof)
 {
     Encoded e;
     io::MemorySink delta;
@@ -117,7 +118,8 @@ Encoded encode(const FullRecords& full, const std::vector<std::uint8_t>& disk, c
         EXPECT_EQ(r.dev_id, 1);
         e.changed.insert(r.cluster);
     });
-    encoder.header(formats::vma_header_bytes(uuid_of(0x22), new_ctime, configs, {{"drive-scsi0", disk_size}}));
+    encoder.header(
+        formats::vma_header_bytes(uuid_of(0x22), new_ctime, configs, {{"drive-scsi0", disk_size}}));
     for (const auto& extent : full.extents) {
         std::vector<std::optional<NewClusterVersion>> versions(extent.clusters.size());
         for (std::size_t i = 0; i < versions.size(); ++i) {
@@ -131,6 +133,7 @@ Encoded encode(const FullRecords& full, const std::vector<std::uint8_t>& disk, c
         }
         encoder.extent(extent, versions);
     }
+    encoder.finish();
     vcdiff.finish();
     proof.finish();
     e.delta = delta.data();

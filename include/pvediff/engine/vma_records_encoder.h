@@ -22,9 +22,13 @@
 // bytes is the full's records (written from the full's bytes when it was written).
 // The content's size and its item digest (formats::VmaItemDigest) are computed here
 // from the same items: no whole VMA is generated.
-// Memory: the caller's extent (the changed clusters' stored blocks, under 4 MiB).
+// Changed clusters and extent headers are matched on two worker threads and written
+// in order (detail::OrderedFineMatching): what is written is the same as on one.
+// Memory: the caller's extent (the changed clusters' stored blocks, under 4 MiB) and
+// up to 8 MiB of clusters queued for matching.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -37,6 +41,10 @@
 #include "pvediff/formats/vma_item_digest.h"
 
 namespace pvediff::engine {
+
+namespace detail {
+class OrderedFineMatching;
+}
 
 // A cluster's new version, when it may differ from the full's.
 struct NewClusterVersion {
@@ -61,6 +69,9 @@ public:
     using OnChanged = std::function<void(const formats::ClusterRecord& record)>;
     VmaRecordsEncoder(VcdiffWriter& writer, CopyProof& proof, const formats::Uuid& uuid, std::string name,
                       OnChanged on_changed);
+    ~VmaRecordsEncoder();
+    VmaRecordsEncoder(const VmaRecordsEncoder&) = delete;
+    VmaRecordsEncoder& operator=(const VmaRecordsEncoder&) = delete;
 
     // The new VMA header, first.
     void header(std::span<const std::uint8_t> bytes);
@@ -69,14 +80,20 @@ public:
     void extent(const formats::ExtentRecord& full,
                 std::span<const std::optional<NewClusterVersion>> versions);
 
+    // Writes what is still queued: after the last extent, before the writer's finish().
+    void finish();
+
     [[nodiscard]] const VmaRecordsStats& stats() const { return stats_; }
     [[nodiscard]] std::uint64_t content_size() const { return size_; }
-    // The new VMA's item digest (once, at the end).
-    io::Digest finish_digest() { return digest_.finish(); }
+    // The new VMA's item digest (once, after finish()).
+    io::Digest finish_digest();
 
 private:
     void copy_clean(const formats::ClusterRecord& record);
     void flush_run();
+    // Queues `target` to be matched against `base` (at full_offset in the full).
+    void match(std::span<const std::uint8_t> target, std::span<const std::uint8_t> base,
+               std::uint64_t full_offset);
 
     VcdiffWriter& writer_;
     CopyProof& proof_;
@@ -87,12 +104,15 @@ private:
     formats::VmaItemDigest digest_;
     std::uint64_t size_ = 0;
     bool header_done_ = false;
+    bool finished_ = false;
     // The open run of clean clusters: full[run_offset_, +run_length_), its Adler-32 and
     // the keyed hash of its records.
     std::uint64_t run_offset_ = 0;
     std::uint64_t run_length_ = 0;
     std::uint32_t run_adler_ = 1;
     ProofKey::Stream run_hash_;
+    // Last: its workers stop before anything they write to goes.
+    std::unique_ptr<detail::OrderedFineMatching> matching_;
 };
 
 }  // namespace pvediff::engine
