@@ -16,7 +16,8 @@
 #          making the VMA, vzdump's part, is not timed).
 # WAYS (environment, default "records plan whole") picks among them. COMPARE=BINARY
 # runs each records row a second time with that build (label suffixed "'"), on the
-# same disk and dump dir: before/after figures in one series.
+# same disk and dump dir: before/after figures in one series. DISTINCT=1 writes
+# distinct random data into each piece (see rewrite below).
 # Then day 2 (another PERCENT rewritten elsewhere, the bitmap cleared after day 1's
 # records run): records2 continues from day 1's differential (its changed clusters
 # decoded from it); plan2 the same with the full's records removed (day 1's
@@ -86,9 +87,18 @@ unserve
 head -c 1M /dev/urandom >"$work/r"
 head -c 1M /dev/urandom >"$work/r2"
 rewrite() {  # PIECES SEED FILE: 1 MiB pieces at places spread by SEED
-  local cmds=() i
-  for i in $(seq 1 "$1"); do cmds+=(-c "write -s $3 $(((i * $2) % (size * 1024)))M 1M"); done
+  local cmds=() i src
+  # DISTINCT=1: each piece its own random MiB (new data as it mostly is) instead of
+  # FILE at every place, whose repeats only zstd's matching shrinks.
+  [[ -z ${DISTINCT:-} ]] || { rm -rf "$work/pc" && mkdir "$work/pc"; }
+  [[ -z ${DISTINCT:-} ]] || head -c $(($1 * 1024 * 1024)) /dev/urandom | split -b 1M -d -a 6 - "$work/pc/p."
+  for i in $(seq 1 "$1"); do
+    src=$3
+    [[ -z ${DISTINCT:-} ]] || src=$work/pc/p.$(printf %06d $((i - 1)))
+    cmds+=(-c "write -s $src $(((i * $2) % (size * 1024)))M 1M")
+  done
   qemu-io -f qcow2 "${cmds[@]}" "$disk" >/dev/null
+  rm -rf "$work/pc"
 }
 for pct in $percents; do
   cp --sparse=always "$disk0" "$disk"
