@@ -145,7 +145,8 @@ RecordsOutcome write_nbd_records_plan(const NbdVmaPlan& plan, const fs::path& fu
     for (const auto& d : plan.disks) {
         devices.push_back({d.device, d.source->size()});
     }
-    encoder.header(formats::vma_header_bytes(plan.uuid, plan.ctime, plan.configs, devices));
+    encoder.header(formats::vma_header_bytes(plan.uuid, plan.ctime, plan.configs, devices),
+                   records.vma_header());
 
     WalkerSources sources{records, records_path.string(), frames, full.string(), nullptr, nullptr, {}};
     if (previous) {

@@ -186,6 +186,21 @@ struct ChangedClusterDecoder::Impl {
         std::memcpy(out.data(), frame.data() + (from - e.offset), out.size());
     }
 
+    // The full's bytes [from, from + out.size()) for the new VMA header, which must lie
+    // in the full's VMA header as its records hold it (the records route copies the
+    // header's unchanged bytes, the guest config above all, from there).
+    void copy_from_full_header(std::uint64_t from, std::span<std::uint8_t> out)
+    {
+        const auto header = full_records.vma_header();
+        if (from > header.size() || out.size() > header.size() - from) {
+            refuse(
+                fmt::format("a COPY of the full's bytes [{}, {}) into the VMA header, outside the full's "
+                            "VMA header of {} bytes",
+                            from, from + out.size(), header.size()));
+        }
+        std::memcpy(out.data(), header.data() + from, out.size());
+    }
+
     // Produces n bytes of the current instruction at the end of buf.
     void produce(std::size_t n)
     {
@@ -202,9 +217,10 @@ struct ChangedClusterDecoder::Impl {
                 break;
             case Inst::copy:
                 if (want_extent == nullptr) {
-                    refuse("a COPY into the VMA header");
+                    copy_from_full_header(w.seg_pos + current.address + done, out);
+                } else {
+                    copy_from_full(w.seg_pos + current.address + done, out);
                 }
-                copy_from_full(w.seg_pos + current.address + done, out);
                 break;
             case Inst::noop:
                 break;

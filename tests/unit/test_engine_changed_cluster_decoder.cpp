@@ -426,6 +426,39 @@ TEST(ChangedClusterDecoder, ACopyFromAnotherExtentIsRefused)
     EXPECT_EQ(d.frames_read, 0U);
 }
 
+// The records route copies the new VMA header's unchanged bytes from the full's
+// header: the decoder takes them from the full's records. A COPY into the header
+// from beyond the full's header is refused.
+TEST(ChangedClusterDecoder, ACopyIntoTheVmaHeaderComesFromTheFullsHeader)
+{
+    Fixture f;
+    Previous p = encode(f.dir, f.full, f.prev_disks, VcdiffWriterOptions{});
+    const auto target = std::span<const std::uint8_t>(p.vma);
+    ASSERT_TRUE(std::equal(target.begin(), target.begin() + 8, f.full.begin()));  // magic, version
+    const auto stored = stored_clusters(p.vma, p.changed);
+    const auto changed = write_changed(f.dir, p, stored, f.prev_disks, [](formats::ClusterRecord&) {});
+    const auto with_header_copy = [&](std::uint64_t from) {
+        io::MemorySink sink;
+        VcdiffWriter w(sink);
+        w.copy(from, target.first(8));
+        w.add(target.subspan(8));
+        w.finish();
+        return sink.data();
+    };
+    const auto delta = with_header_copy(0);
+    EXPECT_EQ(test_delta::stock_decode(f.dir, f.full, delta), p.vma);
+    const Decoded d = decode(f.framed, changed, delta);
+    EXPECT_EQ(d.clusters.size(), stored.size());
+
+    const std::uint64_t beyond = formats::vma_header_size(f.full, "<full>");
+    try {
+        decode(f.framed, changed, with_header_copy(beyond - 4));
+        FAIL() << "decoded";
+    } catch (const InStepRefused& e) {
+        EXPECT_NE(std::string(e.what()).find("outside the full's VMA header"), std::string::npos) << e.what();
+    }
+}
+
 TEST(ChangedClusterDecoder, ATruncatedDifferentialFails)
 {
     Fixture f;

@@ -68,6 +68,7 @@ std::vector<std::uint8_t> write_vma(const std::vector<std::uint8_t>& disk, std::
 // The full's records as the framed writer records them (frames aside), and each
 // cluster's stored blocks.
 struct FullRecords {
+    std::vector<std::uint8_t> vma_header;
     std::vector<formats::ExtentRecord> extents;
     std::vector<std::vector<std::uint8_t>> stored;  // per cluster
 };
@@ -78,6 +79,9 @@ FullRecords records_of(const std::vector<std::uint8_t>& full)
     io::MemorySource source(full, "<full>");
     formats::VmaClusterReader reader(source);
     while (const auto c = reader.next()) {
+        if (out.extents.empty()) {
+            out.vma_header.assign(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(c->extent_offset));
+        }
         if (c->first_in_extent) {
             formats::ExtentRecord e;
             e.offset = c->extent_offset;
@@ -118,8 +122,8 @@ Encoded encode(const FullRecords& full, const std::vector<std::uint8_t>& disk,
         EXPECT_EQ(r.dev_id, 1);
         e.changed.insert(r.cluster);
     });
-    encoder.header(
-        formats::vma_header_bytes(uuid_of(0x22), new_ctime, configs, {{"drive-scsi0", disk_size}}));
+    encoder.header(formats::vma_header_bytes(uuid_of(0x22), new_ctime, configs, {{"drive-scsi0", disk_size}}),
+                   full.vma_header);
     for (const auto& extent : full.extents) {
         std::vector<std::optional<NewClusterVersion>> versions(extent.clusters.size());
         for (std::size_t i = 0; i < versions.size(); ++i) {
@@ -179,6 +183,24 @@ TEST(VmaRecordsEncoder, RebuildsTheNewVmaWithoutTheCleanClustersBytes)
     const ProofCheckResult checked = check_proof(proof, delta_source, target.size());
     EXPECT_EQ(checked.target_bytes, target.size());
     EXPECT_LT(checked.literal_bytes, 3 * vma::cluster_size / 2);
+}
+
+TEST(VmaRecordsEncoder, TheVmaHeaderIsCopiedFromTheFullsWhereItIsTheSame)
+{
+    // An unchanged guest: uuid, time and MD5s are all that is new (not the config).
+    const test::TempDir dir;
+    const auto disk = make_disk();
+    const auto full = write_vma(disk, 0x11, 1790000000);
+    const auto target = write_vma(disk, 0x22, new_ctime);
+    const FullRecords records = records_of(full);
+    ASSERT_GT(records.vma_header.size(), 4096U);
+    CopyProof proof(dir.path(), ProofKey::random());
+    const Encoded e = encode(records, disk, {}, proof);
+    EXPECT_EQ(test_delta::decode_bytes(full, e.delta), target);
+    EXPECT_EQ(test_delta::stock_decode(dir, full, e.delta), target);
+    io::MemorySource delta_source(e.delta, "<delta>");
+    const ProofCheckResult checked = check_proof(proof, delta_source, target.size());
+    EXPECT_LT(checked.literal_bytes, 1024U);
 }
 
 TEST(VmaRecordsEncoder, WrongRecordsGiveAnotherContentNotACrash)

@@ -5,7 +5,9 @@
 // records route"). The new VMA groups the same clusters into extents as the full
 // (both list every cluster of every device in order), so it is written extent by
 // extent against the full's extent at the same place:
-//   - the VMA header: literals;
+//   - the VMA header: matched byte by byte against the full's header as its records
+//     hold it (FineMatcher; they differ in the uuid, the time and the MD5), literals
+//     for the rest;
 //   - an extent header, built from the new masks (formats::vma_extent_header): matched
 //     byte by byte against the full's recorded header (FineMatcher), literals for the rest;
 //   - a clean cluster (its new version not given, or given and equal to the full's in
@@ -73,8 +75,8 @@ public:
     VmaRecordsEncoder(const VmaRecordsEncoder&) = delete;
     VmaRecordsEncoder& operator=(const VmaRecordsEncoder&) = delete;
 
-    // The new VMA header, first.
-    void header(std::span<const std::uint8_t> bytes);
+    // The new VMA header, first, and the full's (at offset 0 of the full).
+    void header(std::span<const std::uint8_t> bytes, std::span<const std::uint8_t> full_header);
     // The next extent: `full` is the full's extent at the same place; `versions` has one
     // entry per cluster of it (nullopt: clean, the full's version).
     void extent(const formats::ExtentRecord& full,
