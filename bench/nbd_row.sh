@@ -79,6 +79,11 @@ nbd() {  # DIR DAY: the backup command of day DAY into DIR (more options follow)
   echo "${bin:-$pvediff}" --config "$work/pvediff.conf" --no-progress backup --nbd "drive-scsi0=$uri" --vmid 100 \
     --dumpdir "$1" --guest-config "$work/conf" --now $((t0 + $2 * 86400))
 }
+compare_row() {  # LABEL FROM DAY: that records row again with the COMPARE build, when set
+  [[ -n ${COMPARE:-} ]] || return 0
+  rm -rf "$work/run" && cp -a "$2" "$work/run"
+  timed "$1'" $(bin=$(realpath "$COMPARE") nbd "$work/run" "$3") --bitmap b0
+}
 mkdir "$work/base"
 serve "$disk0"
 pct=0
@@ -118,10 +123,7 @@ for pct in $percents; do
       case $way in
         records)
           timed records $(nbd "$work/run" 1) --bitmap b0
-          if [[ -n ${COMPARE:-} ]]; then
-            rm -rf "$work/run" && cp -a "$work/base" "$work/run"
-            timed "records'" $(bin=$(realpath "$COMPARE") nbd "$work/run" 1) --bitmap b0
-          fi
+          compare_row records "$work/base" 1
           ;;
         plan)
           rm -f "$work"/run/*.vma.zst.pvediff-vma-clusters
@@ -148,10 +150,7 @@ for pct in $percents; do
     case $way in
       records2)
         timed records2 $(nbd "$work/run" 2) --bitmap b0
-        if [[ -n ${COMPARE:-} ]]; then
-          rm -rf "$work/run" && cp -a "$work/day1" "$work/run"
-          timed "records2'" $(bin=$(realpath "$COMPARE") nbd "$work/run" 2) --bitmap b0
-        fi
+        compare_row records2 "$work/day1" 2
         ;;
       plan2)
         rm -f "$work"/run/*.vma.zst.pvediff-vma-clusters
