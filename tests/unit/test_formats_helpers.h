@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <random>
 #include <vector>
 
@@ -19,8 +20,8 @@ namespace pvediff::test {
 inline std::vector<std::uint8_t> fixture_vma()
 {
     TempDir dir;
-    const std::string src = std::string(PVEDIFF_FIXTURES_DIR) + "/dissect-test.vma.gz";
-    if (run("gzip -dc " + shell_quote(src) + " > " + shell_quote((dir / "f.vma").string())) != 0) {
+    const std::filesystem::path src = std::filesystem::path(PVEDIFF_FIXTURES_DIR) / "dissect-test.vma.gz";
+    if (run("gzip -dc " + shell_quote(src.string()) + " > " + shell_quote((dir / "f.vma").string())) != 0) {
         ADD_FAILURE() << "gzip -dc failed";
         return {};
     }
