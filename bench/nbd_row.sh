@@ -17,7 +17,8 @@
 # WAYS (environment, default "records plan whole") picks among them. COMPARE=BINARY
 # runs each records row a second time with that build (label suffixed "'"), on the
 # same disk and dump dir: before/after figures in one series. DISTINCT=1 writes
-# distinct random data into each piece (see rewrite below).
+# distinct random data into each piece (see rewrite below). KEEP=DIR keeps each run's
+# differential there as LABEL-PERCENT.vcdiff.zst.
 # Then day 2 (another PERCENT rewritten elsewhere, the bitmap cleared after day 1's
 # records run): records2 continues from day 1's differential (its changed clusters
 # decoded from it); plan2 the same with the full's records removed (day 1's
@@ -74,6 +75,7 @@ timed() {  # LABEL command...: one line of figures
     cat "$work/out"; exit 1; }
   [[ $label != records* ]] || ! grep -q "cluster records are not used" "$work/out" || { cat "$work/out"; exit 1; }
   [[ $label != records* ]] || sed -n 's/.*from the records: //p' "$work/out"
+  [[ -z ${KEEP:-} || $diff == - ]] || cp "$work"/run/*--differential-"${stamp:-}"*.vcdiff.zst "$KEEP/$label-$pct.vcdiff.zst"
 }
 nbd() {  # DIR DAY: the backup command of day DAY into DIR (more options follow)
   echo "${bin:-$pvediff}" --config "$work/pvediff.conf" --no-progress backup --nbd "drive-scsi0=$uri" --vmid 100 \

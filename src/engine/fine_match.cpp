@@ -10,6 +10,7 @@
 #include <cstring>
 #include <new>
 #include <optional>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace pvediff::engine::detail {
@@ -188,6 +189,32 @@ void write_copy(VcdiffWriter& writer, CopyProof* proof, std::uint64_t full_offse
     }
 }
 }  // namespace
+
+void match_in_place(FineMatchJob& job, std::size_t min_copy)
+{
+    if (job.pieces.size() != 1 || job.pieces.front().begin != 0) {
+        throw std::logic_error("match_in_place: one base piece expected");
+    }
+    const std::size_t n = std::min(job.target.size(), job.base.size());
+    std::size_t literal_from = 0;
+    for (std::size_t at = 0; at < n;) {
+        std::size_t end = at;
+        while (end < n && job.target[end] == job.base[end]) {
+            ++end;
+        }
+        if (end - at >= min_copy) {
+            if (literal_from < at) {
+                job.instructions.push_back({literal_from, at - literal_from, false, 0, 0});
+            }
+            job.instructions.push_back({at, end - at, true, at, job.pieces.front().full_offset + at});
+            literal_from = end;
+        }
+        at = end == at ? at + 1 : end;
+    }
+    if (literal_from < job.target.size()) {
+        job.instructions.push_back({literal_from, job.target.size() - literal_from, false, 0, 0});
+    }
+}
 
 void FineMatcher::encode(std::span<const std::uint8_t> target, VcdiffWriter& writer, CopyProof* proof)
 {

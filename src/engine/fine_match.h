@@ -89,6 +89,13 @@ private:
     FineMatchJob single_;  // add_base() + encode()
 };
 
+// Fills job.instructions by comparing the target with its one base piece at the same
+// offsets, for records whose fields keep their place (a VMA extent header): there equal
+// bytes are the same field unchanged, and runs of `min_copy` bytes, shorter than
+// FineMatcher finds, are worth a COPY (the one right after a copy of the bytes before
+// it in the full costs nothing: the writer makes one COPY of both).
+void match_in_place(FineMatchJob& job, std::size_t min_copy);
+
 // Writes a matched job's instructions to `writer` and records each in `proof` when
 // given: copies with the hash of both sides, each whole in one window.
 void write_matched(const FineMatchJob& job, VcdiffWriter& writer, CopyProof* proof);

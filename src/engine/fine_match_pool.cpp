@@ -145,6 +145,12 @@ void OrderedFineMatching::submit(std::unique_ptr<FineMatchJob> job)
     pending_.push_back({true, {}});
 }
 
+void OrderedFineMatching::submit_matched(std::unique_ptr<FineMatchJob> job)
+{
+    // A std::function must be copyable: the job goes in by a shared pointer.
+    then([this, matched = std::shared_ptr<FineMatchJob>(std::move(job))] { write_job(*matched); });
+}
+
 void OrderedFineMatching::then(std::function<void()> write)
 {
     if (pending_.empty()) {
@@ -177,13 +183,18 @@ void OrderedFineMatching::write_front()
         return;
     }
     auto job = pool_.next();
-    const std::uint64_t copied_before = writer_.stats().copied_bytes;
-    write_matched(*job, writer_, proof_);
-    fine_copied_bytes_ += writer_.stats().copied_bytes - copied_before;
+    write_job(*job);
     if (spare_jobs_.size() < max_spare_jobs &&
         job->base.capacity() + job->target.capacity() <= max_spare_job_bytes) {
         spare_jobs_.push_back(std::move(job));
     }
+}
+
+void OrderedFineMatching::write_job(const FineMatchJob& job)
+{
+    const std::uint64_t copied_before = writer_.stats().copied_bytes;
+    write_matched(job, writer_, proof_);
+    fine_copied_bytes_ += writer_.stats().copied_bytes - copied_before;
 }
 
 }  // namespace pvediff::engine::detail

@@ -68,6 +68,8 @@ public:
     std::unique_ptr<FineMatchJob> job();
     // Matched on the pool, then written (write_matched) in turn.
     void submit(std::unique_ptr<FineMatchJob> job);
+    // A job matched already (match_in_place): written in turn, not matched again.
+    void submit_matched(std::unique_ptr<FineMatchJob> job);
     // Written now when nothing waits, else in turn.
     void then(std::function<void()> write);
     // Writes what is ready at the front, without waiting.
@@ -83,6 +85,7 @@ private:
         std::function<void()> write;  // the deferred write
     };
     void write_front();
+    void write_job(const FineMatchJob& job);
 
     VcdiffWriter& writer_;
     CopyProof* proof_;

@@ -37,6 +37,9 @@ std::size_t stored_bytes(std::uint16_t mask)
 // backup it was a third of the run's CPU (clusters rewritten with new bytes).
 constexpr std::size_t match_threads = 2;
 constexpr std::size_t max_queued_match_bytes = std::size_t{8} << 20;
+// An extent header's fields are 8 bytes or more (its first three together, a cluster's
+// entry); a shorter run of equal bytes is a coincidence within the new MD5.
+constexpr std::size_t in_place_min_copy = 8;
 
 }  // namespace
 
@@ -131,8 +134,14 @@ void VmaRecordsEncoder::extent(const formats::ExtentRecord& full,
         blocks += static_cast<std::uint32_t>(std::popcount(p.record.mask));
     }
     const auto header = formats::vma_extent_header(uuid_, infos, static_cast<std::uint16_t>(blocks));
-    // Differs from the full's in the uuid, the MD5 and the changed clusters' masks.
-    match(header, full.header, full.offset);
+    // Differs from the full's in the uuid, the MD5 and the changed clusters' masks,
+    // each in its place: compared in place, the rest (and its first 8 bytes, which
+    // continue a COPY of the full's cluster before it) is copied.
+    auto job = std::make_unique<detail::FineMatchJob>();
+    job->target.assign(header.begin(), header.end());
+    job->add_base(full.header, full.offset);
+    detail::match_in_place(*job, in_place_min_copy);
+    matching_->submit_matched(std::move(job));
     digest_.add_item(header);
     size_ += header.size();
     ++stats_.extents;
@@ -173,39 +182,55 @@ void VmaRecordsEncoder::copy_clean(const formats::ClusterRecord& record)
     }
     digest_.add_item_hash(record.sha256);
     size_ += n;
-    const bool continues = run_length_ > 0 && run_offset_ + run_length_ == record.stored_offset &&
+    const bool continues = !run_.empty() && run_.back().offset + run_.back().length == record.stored_offset &&
                            run_length_ + n <= writer_.max_summed_copy();
     if (!continues) {
         flush_run();
-        run_offset_ = record.stored_offset;
-        run_adler_ = record.adler32;
-        run_length_ = n;
-    } else {
-        run_adler_ =
-            static_cast<std::uint32_t>(adler32_combine(run_adler_, record.adler32, static_cast<z_off_t>(n)));
-        run_length_ += n;
     }
-    // The piece's hash stands for both sides: the records it copies, in order.
-    std::array<std::uint8_t, 16> where{};
-    io::store_le64(where.data(), record.stored_offset);
-    io::store_le64(where.data() + 8, n);
-    run_hash_.update(where);
-    run_hash_.update(record.sha256);
+    run_.push_back({record.stored_offset, n, record.adler32, record.sha256});
+    run_length_ += n;
 }
 
 void VmaRecordsEncoder::flush_run()
 {
-    if (run_length_ == 0) {
+    if (run_.empty()) {
         return;
     }
-    const ProofHash h = run_hash_.digest();
-    matching_->then([this, offset = run_offset_, length = run_length_, adler = run_adler_, h] {
-        writer_.copy_summed(offset, length, adler);
-        proof_.copy(offset, length, adler, h, h);
-    });
+    // Where the window stands is known only when the queued matches before it are
+    // written: the run is cut there.
+    matching_->then([this, run = std::move(run_)] { write_run(run); });
     ++stats_.copy_runs;
+    run_.clear();
     run_length_ = 0;
-    run_hash_.reset();
+}
+
+void VmaRecordsEncoder::write_run(std::span<const RunCluster> run)
+{
+    while (!run.empty()) {
+        // As much as the open window takes; a first cluster that does not fit opens a
+        // new window (copy_summed closes it), which takes up to a whole piece.
+        const std::uint64_t room = writer_.room();
+        const std::uint64_t budget = run.front().length <= room ? room : writer_.max_summed_copy();
+        std::size_t count = 0;
+        std::uint64_t length = 0;
+        std::uint32_t adler = 1;
+        run_hash_.reset();
+        for (; count < run.size() && length + run[count].length <= budget; ++count) {
+            const RunCluster& c = run[count];
+            adler = static_cast<std::uint32_t>(adler32_combine(adler, c.adler32, static_cast<z_off_t>(c.length)));
+            length += c.length;
+            // The piece's hash stands for both sides: the records it copies, in order.
+            std::array<std::uint8_t, 16> where{};
+            io::store_le64(where.data(), c.offset);
+            io::store_le64(where.data() + 8, c.length);
+            run_hash_.update(where);
+            run_hash_.update(c.sha256);
+        }
+        const ProofHash h = run_hash_.digest();
+        writer_.copy_summed(run.front().offset, length, adler);
+        proof_.copy(run.front().offset, length, adler, h, h);
+        run = run.subspan(count);
+    }
 }
 
 }  // namespace pvediff::engine

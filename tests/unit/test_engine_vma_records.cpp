@@ -109,15 +109,17 @@ struct Encoded {
     VmaRecordsStats stats;
     std::uint64_t size = 0;
     io::Digest digest{};
+    std::uint64_t windows = 0;
+    std::uint64_t literal_bytes = 0;
 };
 
 // `given`: the clusters handed over with their new bytes (dirty); all others are clean.
 Encoded encode(const FullRecords& full, const std::vector<std::uint8_t>& disk,
-               const std::set<std::uint32_t>& given, CopyProof& proof)
+               const std::set<std::uint32_t>& given, CopyProof& proof, VcdiffWriterOptions options = {})
 {
     Encoded e;
     io::MemorySink delta;
-    VcdiffWriter vcdiff(delta);
+    VcdiffWriter vcdiff(delta, options);
     VmaRecordsEncoder encoder(vcdiff, proof, uuid_of(0x22), "<new>", [&](const formats::ClusterRecord& r) {
         EXPECT_EQ(r.dev_id, 1);
         e.changed.insert(r.cluster);
@@ -144,6 +146,8 @@ Encoded encode(const FullRecords& full, const std::vector<std::uint8_t>& disk,
     e.stats = encoder.stats();
     e.size = encoder.content_size();
     e.digest = encoder.finish_digest();
+    e.windows = vcdiff.stats().windows;
+    e.literal_bytes = vcdiff.stats().literal_bytes;
     return e;
 }
 
@@ -201,6 +205,55 @@ TEST(VmaRecordsEncoder, TheVmaHeaderIsCopiedFromTheFullsWhereItIsTheSame)
     io::MemorySource delta_source(e.delta, "<delta>");
     const ProofCheckResult checked = check_proof(proof, delta_source, target.size());
     EXPECT_LT(checked.literal_bytes, 1024U);
+}
+
+TEST(VmaRecordsEncoder, CleanRunsFillEachWindow)
+{
+    // A run of clean clusters is cut where the open window is full, not moved whole into
+    // the next window: every window but the last holds all but at most one cluster of
+    // its size, as many windows as the whole-disk encoder would write, give or take.
+    const test::TempDir dir;
+    const auto disk = make_disk();
+    const auto full = write_vma(disk, 0x11, 1790000000);
+    const auto target = write_vma(disk, 0x22, new_ctime);
+    const FullRecords records = records_of(full);
+    CopyProof proof(dir.path(), ProofKey::random());
+    VcdiffWriterOptions options;
+    options.window_size = std::uint64_t{1} << 20;
+    const Encoded e = encode(records, disk, {}, proof, options);
+    EXPECT_LE(e.windows, target.size() / (options.window_size - vma::cluster_size) + 1);
+    EXPECT_EQ(test_delta::decode_bytes(full, e.delta), target);
+    EXPECT_EQ(test_delta::stock_decode(dir, full, e.delta), target);
+    io::MemorySource delta_source(e.delta, "<delta>");
+    EXPECT_EQ(check_proof(proof, delta_source, target.size()).target_bytes, target.size());
+}
+
+TEST(VmaRecordsEncoder, AnExtentHeaderCostsOnlyItsNewUuidAndMd5)
+{
+    // An unchanged guest: of each extent header only the uuid and the MD5 (32 bytes)
+    // are literals, as in the whole-disk encoder's differential; its first 8 bytes
+    // (magic, reserved, block count) too short for FineMatcher, are copied with the
+    // cluster before them.
+    const test::TempDir dir;
+    const auto disk = make_disk();
+    const auto full = write_vma(disk, 0x11, 1790000000);
+    const FullRecords records = records_of(full);
+    std::uint64_t vma_header_literals = 0;
+    {
+        io::MemorySink delta;
+        VcdiffWriter vcdiff(delta);
+        CopyProof proof(dir.path(), ProofKey::random());
+        VmaRecordsEncoder encoder(vcdiff, proof, uuid_of(0x22), "<new>", [](const formats::ClusterRecord&) {});
+        encoder.header(
+            formats::vma_header_bytes(uuid_of(0x22), new_ctime, configs, {{"drive-scsi0", disk_size}}),
+            records.vma_header);
+        encoder.finish();
+        vma_header_literals = vcdiff.stats().literal_bytes;
+    }
+    CopyProof proof(dir.path(), ProofKey::random());
+    const Encoded e = encode(records, disk, {}, proof);
+    EXPECT_EQ(e.literal_bytes - vma_header_literals, 32 * records.extents.size());
+    EXPECT_EQ(test_delta::decode_bytes(full, e.delta), write_vma(disk, 0x22, new_ctime));
 }
 
 TEST(VmaRecordsEncoder, WrongRecordsGiveAnotherContentNotACrash)

@@ -52,6 +52,9 @@ public:
     // must not exceed the window size.
     void copy_summed(std::uint64_t source_offset, std::uint64_t length, std::uint32_t adler);
     void run(std::uint8_t byte, std::uint64_t length);
+    // Target bytes the open window still takes: a caller of copy_summed() that can cut
+    // its piece where it likes fills the window rather than closing it early.
+    [[nodiscard]] std::uint64_t room() const { return options_.window_size - window_bytes_; }
     // The longest piece copy_summed() takes.
     [[nodiscard]] std::uint64_t max_summed_copy() const
     {
@@ -76,7 +79,6 @@ private:
     void note_copy(std::uint64_t source_offset, std::uint64_t n);  // all but the checksum
     void append_run(std::uint8_t byte, std::uint64_t length);
     void checksum(std::span<const std::uint8_t> bytes);
-    std::uint64_t room() const { return options_.window_size - window_bytes_; }
     void close_window(bool even_if_empty = false);
     void write_bytes(std::span<const std::uint8_t> bytes);
 

@@ -13,7 +13,8 @@
 //   - a clean cluster (its new version not given, or given and equal to the full's in
 //     mask and SHA-256): a COPY of the full's stored blocks at the recorded offset, its
 //     Adler-32 the recorded one; neighbours contiguous in the full are one COPY
-//     (adler32_combine), split only at cluster boundaries to fit a window;
+//     (adler32_combine), cut at a cluster boundary where the open window is full (a
+//     window closed early costs a window header and resets the address caches);
 //   - a changed cluster: its new stored blocks matched against the full's stored blocks
 //     of the same cluster (given by the caller, checked against the record), literals
 //     for the rest.
@@ -91,8 +92,18 @@ public:
     io::Digest finish_digest();
 
 private:
+    // A clean cluster of the open run.
+    struct RunCluster {
+        std::uint64_t offset;  // of its stored blocks in the full
+        std::uint64_t length;
+        std::uint32_t adler32;
+        io::Digest sha256;
+    };
     void copy_clean(const formats::ClusterRecord& record);
     void flush_run();
+    // On the writing side: `run` as COPYs that fill the open window, each with its
+    // combined Adler-32 and the keyed hash of its records.
+    void write_run(std::span<const RunCluster> run);
     // Queues `target` to be matched against `base` (at full_offset in the full).
     void match(std::span<const std::uint8_t> target, std::span<const std::uint8_t> base,
                std::uint64_t full_offset);
@@ -107,12 +118,10 @@ private:
     std::uint64_t size_ = 0;
     bool header_done_ = false;
     bool finished_ = false;
-    // The open run of clean clusters: full[run_offset_, +run_length_), its Adler-32 and
-    // the keyed hash of its records.
-    std::uint64_t run_offset_ = 0;
+    // The open run of clean clusters, contiguous in the full, and its length.
+    std::vector<RunCluster> run_;
     std::uint64_t run_length_ = 0;
-    std::uint32_t run_adler_ = 1;
-    ProofKey::Stream run_hash_;
+    ProofKey::Stream run_hash_;  // used by write_run() only
     // Last: its workers stop before anything they write to goes.
     std::unique_ptr<detail::OrderedFineMatching> matching_;
 };
