@@ -217,7 +217,8 @@ void VmaRecordsEncoder::write_run(std::span<const RunCluster> run)
         run_hash_.reset();
         for (; count < run.size() && length + run[count].length <= budget; ++count) {
             const RunCluster& c = run[count];
-            adler = static_cast<std::uint32_t>(adler32_combine(adler, c.adler32, static_cast<z_off_t>(c.length)));
+            adler =
+                static_cast<std::uint32_t>(adler32_combine(adler, c.adler32, static_cast<z_off_t>(c.length)));
             length += c.length;
             // The piece's hash stands for both sides: the records it copies, in order.
             std::array<std::uint8_t, 16> where{};

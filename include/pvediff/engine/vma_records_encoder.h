@@ -8,8 +8,9 @@
 //   - the VMA header: matched byte by byte against the full's header as its records
 //     hold it (FineMatcher; they differ in the uuid, the time and the MD5), literals
 //     for the rest;
-//   - an extent header, built from the new masks (formats::vma_extent_header): matched
-//     byte by byte against the full's recorded header (FineMatcher), literals for the rest;
+//   - an extent header, built from the new masks (formats::vma_extent_header): compared
+//     in place with the full's recorded header (detail::match_in_place: its fields keep
+//     their place), COPYs of runs of 8 or more equal bytes, literals for the rest;
 //   - a clean cluster (its new version not given, or given and equal to the full's in
 //     mask and SHA-256): a COPY of the full's stored blocks at the recorded offset, its
 //     Adler-32 the recorded one; neighbours contiguous in the full are one COPY
@@ -25,7 +26,7 @@
 // bytes is the full's records (written from the full's bytes when it was written).
 // The content's size and its item digest (formats::VmaItemDigest) are computed here
 // from the same items: no whole VMA is generated.
-// Changed clusters and extent headers are matched on two worker threads and written
+// Changed clusters and the VMA header are matched on two worker threads and written
 // in order (detail::OrderedFineMatching): what is written is the same as on one.
 // Memory: the caller's extent (the changed clusters' stored blocks, under 4 MiB) and
 // up to 8 MiB of clusters queued for matching.
