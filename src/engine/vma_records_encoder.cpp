@@ -5,6 +5,7 @@
 #include <libdeflate.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 #include <stdexcept>
@@ -182,13 +183,12 @@ void VmaRecordsEncoder::copy_clean(const formats::ClusterRecord& record)
     }
     digest_.add_item_hash(record.sha256);
     size_ += n;
-    const bool continues = !run_.empty() && run_.back().offset + run_.back().length == record.stored_offset &&
-                           run_length_ + n <= writer_.max_summed_copy();
-    if (!continues) {
+    // A run is cut into COPYs that fit the windows when written (write_run), and ends
+    // with its extent at the latest: it holds at most one extent's clusters.
+    if (!run_.empty() && run_.back().offset + run_.back().length != record.stored_offset) {
         flush_run();
     }
     run_.push_back({record.stored_offset, n, record.adler32, record.sha256});
-    run_length_ += n;
 }
 
 void VmaRecordsEncoder::flush_run()
@@ -201,7 +201,6 @@ void VmaRecordsEncoder::flush_run()
     matching_->then([this, run = std::move(run_)] { write_run(run); });
     ++stats_.copy_runs;
     run_.clear();
-    run_length_ = 0;
 }
 
 void VmaRecordsEncoder::write_run(std::span<const RunCluster> run)
@@ -209,8 +208,9 @@ void VmaRecordsEncoder::write_run(std::span<const RunCluster> run)
     while (!run.empty()) {
         // As much as the open window takes; a first cluster that does not fit opens a
         // new window (copy_summed closes it), which takes up to a whole piece.
+        const std::uint64_t most = writer_.max_summed_copy();
         const std::uint64_t room = writer_.room();
-        const std::uint64_t budget = run.front().length <= room ? room : writer_.max_summed_copy();
+        const std::uint64_t budget = run.front().length <= room ? std::min(room, most) : most;
         std::size_t count = 0;
         std::uint64_t length = 0;
         std::uint32_t adler = 1;

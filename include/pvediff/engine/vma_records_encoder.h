@@ -119,9 +119,8 @@ private:
     std::uint64_t size_ = 0;
     bool header_done_ = false;
     bool finished_ = false;
-    // The open run of clean clusters, contiguous in the full, and its length.
+    // The open run of clean clusters, contiguous in the full.
     std::vector<RunCluster> run_;
-    std::uint64_t run_length_ = 0;
     ProofKey::Stream run_hash_;  // used by write_run() only
     // Last: its workers stop before anything they write to goes.
     std::unique_ptr<detail::OrderedFineMatching> matching_;
