@@ -102,6 +102,16 @@ io::ByteReader Input::reader(std::size_t n)
     return io::ByteReader(take(n), name_, at);
 }
 
+bool Input::item()
+{
+    const std::uint64_t at = offset_;
+    const std::uint8_t tag = take(1)[0];
+    if (tag != tag_item && tag != tag_end) {
+        fail(at, fmt::format("unknown record tag {}", tag));
+    }
+    return tag == tag_item;
+}
+
 void Input::preamble(Kind kind)
 {
     const std::uint64_t at = offset_;

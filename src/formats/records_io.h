@@ -58,6 +58,9 @@ public:
     io::ByteReader reader(std::size_t n);
     // Checks the preamble says this kind and version.
     void preamble(Kind kind);
+    // Reads the next record's tag: true for an item, false for the end (the trailer
+    // follows); a parse error for any other tag.
+    bool item();
     // Reads the trailer, checks the checksum and that nothing follows; returns the
     // trailer after checking its count.
     RecordsTrailer end(std::uint64_t count);

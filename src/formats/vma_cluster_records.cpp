@@ -110,13 +110,9 @@ std::optional<ExtentRecord> FullRecordsReader::next()
         return std::nullopt;
     }
     const std::uint64_t at = d.in.offset();
-    const std::uint8_t tag = d.in.take(1)[0];
-    if (tag == records::tag_end) {
+    if (!d.in.item()) {
         d.ended = true;
         return std::nullopt;
-    }
-    if (tag != records::tag_item) {
-        d.in.fail(at, fmt::format("unknown record tag {}", tag));
     }
     auto r = d.in.reader(records::extent_fixed_size - 1);
     ExtentRecord e;
