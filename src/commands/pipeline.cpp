@@ -48,6 +48,10 @@ DifferentialWriting differential_writing(io::Codec codec, int threads)
         // VCDIFF: zstd's strongest level takes it in milliseconds and ~12 % off.
         w.compress.small_level = 19;
         w.compress.small_bytes = std::size_t{1} << 20;
+        // zstd looks back as far as one VCDIFF window (16 MiB) instead of level 9's
+        // 4 MiB, so new bytes repeated within a window are found again (9-94 % off
+        // the NBD bench's differentials, docs/nbd.md), +12 MiB for writer and reader.
+        w.compress.window_log = 24;
     }
     return w;
 }

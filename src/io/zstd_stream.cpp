@@ -136,6 +136,8 @@ public:
         check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_checksumFlag, 1));
         if (options.threads > 1) {
             check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_nbWorkers, options.threads));
+        } else if (options.window_log > 0) {
+            check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_windowLog, options.window_log));
         }
     }
 
@@ -165,6 +167,7 @@ public:
         if (small_bytes_ > 0) {
             // The whole stream is held: the small level, with tables sized for it.
             check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, small_level_));
+            check(ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_windowLog, 0));  // the level's
             check(ZSTD_CCtx_setPledgedSrcSize(cctx_.get(), held_.size()));
             in = ZSTD_inBuffer{held_.data(), held_.size(), 0};
         }

@@ -156,6 +156,34 @@ TEST(IoCodec, ZstdSmallStreamsTakeTheSmallLevel)
     EXPECT_THROW(make_compressor(std::make_unique<MemorySink>(), Codec::zstd, {9, 1, 99, 1 << 20}), Error);
 }
 
+// window_log lets zstd find a repeat further back than the level's window (level 9:
+// 4 MiB); a small stream held for small_level is written as without it.
+TEST(IoCodec, ZstdWindowLogReachesRepeatsFurtherBack)
+{
+    std::mt19937 rng(7);
+    auto noise = [&](std::size_t n) {
+        std::vector<std::uint8_t> v(n);
+        for (auto& b : v) {
+            b = static_cast<std::uint8_t>(rng());
+        }
+        return v;
+    };
+    const auto repeated = noise(1 << 20);
+    auto data = repeated;
+    data.resize(data.size() + (8 << 20));  // 8 MiB of zeros: few entries in zstd's tables
+    data.insert(data.end(), repeated.begin(), repeated.end());
+
+    const auto level9 = compress(data, Codec::zstd, {9, 1});
+    const auto wide = compress(data, Codec::zstd, {9, 1, 0, 0, 24});
+    EXPECT_EQ(decompress(wide, Codec::zstd), data);
+    EXPECT_GT(level9.size(), std::size_t{2} << 20);  // the repeat is beyond level 9's window
+    EXPECT_LT(wide.size(), std::size_t{1100} << 10);
+
+    const auto little = make_data(300 * 1024, 4);
+    EXPECT_EQ(compress(little, Codec::zstd, {9, 1, 19, 1 << 20, 24}),
+              compress(little, Codec::zstd, {9, 1, 19, 1 << 20}));
+}
+
 TEST(IoCodec, RejectsInvalidOptions)
 {
     auto sink = [] { return std::make_unique<MemorySink>(); };

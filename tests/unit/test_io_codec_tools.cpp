@@ -120,6 +120,8 @@ constexpr OurCase our_writers[] = {
     // Held whole and compressed at 19 ("big" is 3 MiB), and held, then let go (1 MiB).
     {"zstd_small_19", Codec::zstd, {9, 1, 19, 4 << 20}, "zstd -q -d -c %IN%"},
     {"zstd_small_let_go", Codec::zstd, {9, 2, 19, 1 << 20}, "zstd -q -d -c %IN%"},
+    // A differential's: a 16 MiB window, small streams at 19 (1 MiB: "big" is let go).
+    {"zstd_window_24", Codec::zstd, {9, 1, 19, 1 << 20, 24}, "zstd -q -d -c %IN%"},
     {"gzip", Codec::gzip, {}, "gzip -d -c %IN%"},
     {"gzip_pigz", Codec::gzip, {}, "pigz -d -c %IN%"},
     {"gzip_1", Codec::gzip, {1, 1}, "gzip -d -c %IN%"},

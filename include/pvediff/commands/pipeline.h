@@ -41,8 +41,9 @@ struct DifferentialWriting {
 };
 // `codec` with `threads` compression threads: zstd at level 9 (a differential is a
 // few percent of its archive, so a stronger level costs little time and takes ~9 %
-// off, which puts it below `zstd --patch-from`), and level 19 when its VCDIFF is at
-// most 1 MiB (an idle guest's: milliseconds, ~12 % off).
+// off, which puts it below `zstd --patch-from`) with a 16 MiB window (one VCDIFF
+// window; one thread), and level 19 when its VCDIFF is at most 1 MiB (an idle
+// guest's: milliseconds, ~12 % off).
 DifferentialWriting differential_writing(io::Codec codec, int threads);
 // A backup's differential: the codec the settings' `compress` gives for an archive
 // of `archive_codec` (store::differential_codec), with the settings' zstd threads.

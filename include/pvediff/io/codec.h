@@ -32,6 +32,10 @@ struct CompressOptions {
     // instead (it is held until it ends or grows beyond); 0 = off. Others ignore it.
     int small_level = 0;
     std::size_t small_bytes = 0;
+    // zstd with one thread: look back 2^window_log bytes instead of as far as the
+    // level's window (the reader needs as much memory); 0 = the level's. Not with
+    // several threads, where the window also sets each job's size and so the memory.
+    int window_log = 0;
 };
 
 // Decompressing view of `compressed`. Errors name the stream and the compressed
