@@ -51,7 +51,6 @@ VmaRecordsEncoder::VmaRecordsEncoder(VcdiffWriter& writer, CopyProof& proof, con
       uuid_(uuid),
       name_(std::move(name)),
       on_changed_(std::move(on_changed)),
-      run_hash_(proof.key()),
       matching_(std::make_unique<detail::OrderedFineMatching>(writer, &proof, match_threads,
                                                               max_queued_match_bytes))
 {
@@ -214,7 +213,7 @@ void VmaRecordsEncoder::write_run(std::span<const RunCluster> run)
         std::size_t count = 0;
         std::uint64_t length = 0;
         std::uint32_t adler = 1;
-        run_hash_.reset();
+        ProofKey::Stream hash(proof_.key());
         for (; count < run.size() && length + run[count].length <= budget; ++count) {
             const RunCluster& c = run[count];
             adler =
@@ -224,10 +223,10 @@ void VmaRecordsEncoder::write_run(std::span<const RunCluster> run)
             std::array<std::uint8_t, 16> where{};
             io::store_le64(where.data(), c.offset);
             io::store_le64(where.data() + 8, c.length);
-            run_hash_.update(where);
-            run_hash_.update(c.sha256);
+            hash.update(where);
+            hash.update(c.sha256);
         }
-        const ProofHash h = run_hash_.digest();
+        const ProofHash h = hash.digest();
         writer_.copy_summed(run.front().offset, length, adler);
         proof_.copy(run.front().offset, length, adler, h, h);
         run = run.subspan(count);

@@ -153,6 +153,17 @@ Encoded encode(const FullRecords& full, const std::vector<std::uint8_t>& disk,
 
 // Decoded by the project's decoder and by stock xdelta3 to `target`, and its proof
 // checks; what the proof check counted.
+// An unchanged guest: the full and the new VMA of one disk differ in the uuid, the
+// time and the MD5s; with the full's records and a proof for one encoding.
+struct UnchangedGuest {
+    test::TempDir dir;
+    std::vector<std::uint8_t> disk = make_disk();
+    std::vector<std::uint8_t> full = write_vma(disk, 0x11, 1790000000);
+    std::vector<std::uint8_t> target = write_vma(disk, 0x22, new_ctime);
+    FullRecords records = records_of(full);
+    CopyProof proof{dir.path(), ProofKey::random()};
+};
+
 ProofCheckResult expect_rebuilds(const test::TempDir& dir, const std::vector<std::uint8_t>& full,
                                  const std::vector<std::uint8_t>& target, const Encoded& e, CopyProof& proof)
 {
@@ -199,16 +210,11 @@ TEST(VmaRecordsEncoder, RebuildsTheNewVmaWithoutTheCleanClustersBytes)
 
 TEST(VmaRecordsEncoder, TheVmaHeaderIsCopiedFromTheFullsWhereItIsTheSame)
 {
-    // An unchanged guest: uuid, time and MD5s are all that is new (not the config).
-    const test::TempDir dir;
-    const auto disk = make_disk();
-    const auto full = write_vma(disk, 0x11, 1790000000);
-    const auto target = write_vma(disk, 0x22, new_ctime);
-    const FullRecords records = records_of(full);
-    ASSERT_GT(records.vma_header.size(), 4096U);
-    CopyProof proof(dir.path(), ProofKey::random());
-    const Encoded e = encode(records, disk, {}, proof);
-    EXPECT_LT(expect_rebuilds(dir, full, target, e, proof).literal_bytes, 1024U);
+    // Uuid, time and MD5s are all that is new (not the config).
+    UnchangedGuest g;
+    ASSERT_GT(g.records.vma_header.size(), 4096U);
+    const Encoded e = encode(g.records, g.disk, {}, g.proof);
+    EXPECT_LT(expect_rebuilds(g.dir, g.full, g.target, e, g.proof).literal_bytes, 1024U);
 }
 
 TEST(VmaRecordsEncoder, CleanRunsFillEachWindow)
@@ -216,74 +222,56 @@ TEST(VmaRecordsEncoder, CleanRunsFillEachWindow)
     // A run of clean clusters is cut where the open window is full, not moved whole into
     // the next window: every window but the last holds all but at most one cluster of
     // its size, as many windows as the whole-disk encoder would write, give or take.
-    const test::TempDir dir;
-    const auto disk = make_disk();
-    const auto full = write_vma(disk, 0x11, 1790000000);
-    const auto target = write_vma(disk, 0x22, new_ctime);
-    const FullRecords records = records_of(full);
-    CopyProof proof(dir.path(), ProofKey::random());
+    UnchangedGuest g;
     VcdiffWriterOptions options;
     options.window_size = std::uint64_t{1} << 20;
-    const Encoded e = encode(records, disk, {}, proof, options);
-    EXPECT_LE(e.windows, target.size() / (options.window_size - vma::cluster_size) + 1);
-    expect_rebuilds(dir, full, target, e, proof);
+    const Encoded e = encode(g.records, g.disk, {}, g.proof, options);
+    EXPECT_LE(e.windows, g.target.size() / (options.window_size - vma::cluster_size) + 1);
+    expect_rebuilds(g.dir, g.full, g.target, e, g.proof);
 }
 
 TEST(VmaRecordsEncoder, AnExtentHeaderCostsOnlyItsNewUuidAndMd5)
 {
-    // An unchanged guest: of each extent header only the uuid and the MD5 (32 bytes)
-    // are literals, as in the whole-disk encoder's differential; its first 8 bytes
-    // (magic, reserved, block count) too short for FineMatcher, are copied with the
-    // cluster before them.
-    const test::TempDir dir;
-    const auto disk = make_disk();
-    const auto full = write_vma(disk, 0x11, 1790000000);
-    const FullRecords records = records_of(full);
+    // Of each extent header only the uuid and the MD5 (32 bytes) are literals, as in
+    // the whole-disk encoder's differential; its first 8 bytes (magic, reserved, block
+    // count) too short for FineMatcher, are copied with the cluster before them.
+    UnchangedGuest g;
     std::uint64_t vma_header_literals = 0;
     {
         io::MemorySink delta;
         VcdiffWriter vcdiff(delta);
-        CopyProof proof(dir.path(), ProofKey::random());
+        CopyProof proof(g.dir.path(), ProofKey::random());
         VmaRecordsEncoder encoder(vcdiff, proof, uuid_of(0x22), "<new>",
                                   [](const formats::ClusterRecord&) {});
         encoder.header(
             formats::vma_header_bytes(uuid_of(0x22), new_ctime, configs, {{"drive-scsi0", disk_size}}),
-            records.vma_header);
+            g.records.vma_header);
         encoder.finish();
         vma_header_literals = vcdiff.stats().literal_bytes;
     }
-    CopyProof proof(dir.path(), ProofKey::random());
-    const Encoded e = encode(records, disk, {}, proof);
-    EXPECT_EQ(e.literal_bytes - vma_header_literals, 32 * records.extents.size());
-    expect_rebuilds(dir, full, write_vma(disk, 0x22, new_ctime), e, proof);
+    const Encoded e = encode(g.records, g.disk, {}, g.proof);
+    EXPECT_EQ(e.literal_bytes - vma_header_literals, 32 * g.records.extents.size());
+    expect_rebuilds(g.dir, g.full, g.target, e, g.proof);
 }
 
 TEST(VmaRecordsEncoder, WrongRecordsGiveAnotherContentNotACrash)
 {
     // What the proof trusts is the records: a clean cluster whose record lies about its
     // Adler-32 makes a differential whose window checksums fail to decode.
-    const test::TempDir dir;
-    const auto disk = make_disk();
-    const auto full = write_vma(disk, 0x11, 1790000000);
-    FullRecords records = records_of(full);
-    records.extents[1].clusters[3].adler32 ^= 1;
-    CopyProof proof(dir.path(), ProofKey::random());
-    const Encoded e = encode(records, disk, {}, proof);
+    UnchangedGuest g;
+    g.records.extents[1].clusters[3].adler32 ^= 1;
+    const Encoded e = encode(g.records, g.disk, {}, g.proof);
     EXPECT_TRUE(e.changed.empty());
-    EXPECT_THROW(test_delta::decode_bytes(full, e.delta), io::Error);
+    EXPECT_THROW(test_delta::decode_bytes(g.full, e.delta), io::Error);
 }
 
 TEST(VmaRecordsEncoder, ACorruptedDifferentialFailsItsProof)
 {
-    const test::TempDir dir;
-    const auto disk = make_disk();
-    const auto full = write_vma(disk, 0x11, 1790000000);
-    const auto target = write_vma(disk, 0x22, new_ctime);
-    CopyProof proof(dir.path(), ProofKey::random());
-    Encoded e = encode(records_of(full), disk, {}, proof);
+    UnchangedGuest g;
+    Encoded e = encode(g.records, g.disk, {}, g.proof);
     e.delta[e.delta.size() / 2] ^= 0x40;
     io::MemorySource delta_source(e.delta, "<delta>");
-    EXPECT_THROW(check_proof(proof, delta_source, target.size()), io::Error);
+    EXPECT_THROW(check_proof(g.proof, delta_source, g.target.size()), io::Error);
 }
 
 }  // namespace

@@ -121,7 +121,6 @@ private:
     bool finished_ = false;
     // The open run of clean clusters, contiguous in the full.
     std::vector<RunCluster> run_;
-    ProofKey::Stream run_hash_;  // used by write_run() only
     // Last: its workers stop before anything they write to goes.
     std::unique_ptr<detail::OrderedFineMatching> matching_;
 };
