@@ -51,6 +51,7 @@ private:
 struct Filled {
     std::vector<std::uint8_t> buf;
     std::size_t size;
+    bool boundary_after = false;  // write-behind: pass ByteSink::mark_boundary() on after it
 };
 
 class ReadAheadSource final : public ByteSource {
@@ -191,12 +192,7 @@ public:
         }
         while (!data.empty()) {
             if (current_.buf.empty()) {
-                std::unique_lock lock(mutex_);
-                space_.wait(lock, [this] { return pool_.can_take() || error_; });
-                if (error_) {
-                    std::rethrow_exception(error_);
-                }
-                current_ = {pool_.take(), 0};
+                take_buffer();
             }
             const std::size_t n = std::min(data.size(), current_.buf.size() - current_.size);
             std::memcpy(current_.buf.data() + current_.size, data.data(), n);
@@ -206,6 +202,20 @@ public:
                 hand_over();
             }
         }
+    }
+
+    // The buffer filled so far goes to the writer thread, which passes the hint on
+    // after writing it: the boundary stays where it was in the stream.
+    void mark_boundary() override
+    {
+        if (finished_) {
+            throw file_error(name(), "write after finish");
+        }
+        if (current_.buf.empty()) {
+            take_buffer();
+        }
+        current_.boundary_after = true;
+        hand_over();
     }
 
     void finish() override
@@ -231,6 +241,16 @@ public:
     [[nodiscard]] const std::string& name() const override { return inner_->name(); }
 
 private:
+    void take_buffer()
+    {
+        std::unique_lock lock(mutex_);
+        space_.wait(lock, [this] { return pool_.can_take() || error_; });
+        if (error_) {
+            std::rethrow_exception(error_);
+        }
+        current_ = {pool_.take(), 0};
+    }
+
     void hand_over()
     {
         {
@@ -261,7 +281,12 @@ private:
                     chunk = std::move(filled_.front());
                     filled_.pop_front();
                 }
-                inner_->write(std::span(chunk.buf).first(chunk.size));
+                if (chunk.size > 0) {
+                    inner_->write(std::span(chunk.buf).first(chunk.size));
+                }
+                if (chunk.boundary_after) {
+                    inner_->mark_boundary();
+                }
                 {
                     const std::lock_guard lock(mutex_);
                     pool_.give_back(std::move(chunk.buf));

@@ -115,6 +115,7 @@ public:
         : out_(std::move(out)),
           buf_(ZSTD_CStreamOutSize()),
           cctx_(ZSTD_createCCtx()),
+          threads_(options.threads),
           small_level_(options.small_level),
           small_bytes_(options.small_level != 0 ? options.small_bytes : 0)
     {
@@ -177,6 +178,20 @@ public:
         out_->finish();
     }
 
+    // Ends the block: what follows starts a new one, which zstd stores raw or compresses
+    // on its own merits. Ignored while a small stream is held (compressed whole at the
+    // end) and with worker threads, where a flush ends a worker's job early.
+    void mark_boundary() override
+    {
+        check_not_finished(finished_, name());
+        if (small_bytes_ > 0 || threads_ > 1) {
+            return;
+        }
+        ZSTD_inBuffer in{nullptr, 0, 0};
+        while (compress(in, ZSTD_e_flush) != 0) {
+        }
+    }
+
     [[nodiscard]] const std::string& name() const override { return out_->name(); }
 
 private:
@@ -201,6 +216,7 @@ private:
     std::unique_ptr<ByteSink> out_;
     std::vector<std::uint8_t> buf_;
     std::unique_ptr<ZSTD_CCtx, CCtxDeleter> cctx_;
+    int threads_;
     int small_level_;
     std::size_t small_bytes_;  // 0 once the stream is known not to be small
     std::vector<std::uint8_t> held_;

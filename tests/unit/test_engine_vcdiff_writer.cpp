@@ -142,6 +142,55 @@ TEST(VcdiffWriter, IdenticalTargetIsTiny)
     EXPECT_EQ(stock_decode(dir, base, sink.data()), base);
 }
 
+// Keeps the bytes and where the writer marked a boundary (io::ByteSink::mark_boundary).
+class BoundarySink final : public io::ByteSink {
+public:
+    void write(std::span<const std::uint8_t> data) override
+    {
+        bytes.insert(bytes.end(), data.begin(), data.end());
+    }
+    void finish() override {}
+    void mark_boundary() override { boundaries.push_back(bytes.size()); }
+    [[nodiscard]] const std::string& name() const override { return name_; }
+
+    std::vector<std::uint8_t> bytes;
+    std::vector<std::size_t> boundaries;
+
+private:
+    std::string name_ = "delta";
+};
+
+TEST(VcdiffWriter, LongDataSectionsAreMarkedAsBlocksOfTheirOwn)
+{
+    TempDir dir;
+    const auto base = test::make_data(1 << 20, 5);
+    const auto fresh = test::make_data(10'000, 6);
+    BoundarySink sink;
+    VcdiffWriter w(sink, {.window_size = 64 << 10});
+    // Window 1, exactly full: a short ADD between copies, not marked.
+    w.copy(0, std::span(base).first(30'000));
+    w.add(std::span(fresh).first(100));
+    w.copy(40'000, std::span(base).subspan(40'000, 35'436));
+    EXPECT_TRUE(sink.boundaries.empty());
+    // Window 2: 10,000 new bytes, marked before and after, where the data section lies.
+    w.copy(80'000, std::span(base).subspan(80'000, 10'000));
+    w.add(fresh);
+    w.copy(95'000, std::span(base).subspan(95'000, 5'000));
+    w.finish();
+    EXPECT_EQ(w.stats().windows, 2U);
+    ASSERT_EQ(sink.boundaries.size(), 2U);
+    EXPECT_EQ(sink.boundaries[1] - sink.boundaries[0], fresh.size());
+    EXPECT_TRUE(std::equal(fresh.begin(), fresh.end(),
+                           sink.bytes.begin() + static_cast<std::ptrdiff_t>(sink.boundaries[0])));
+    std::vector<std::uint8_t> target(base.begin(), base.begin() + 30'000);
+    target.insert(target.end(), fresh.begin(), fresh.begin() + 100);
+    target.insert(target.end(), base.begin() + 40'000, base.begin() + 75'436);
+    target.insert(target.end(), base.begin() + 80'000, base.begin() + 90'000);
+    target.insert(target.end(), fresh.begin(), fresh.end());
+    target.insert(target.end(), base.begin() + 95'000, base.begin() + 100'000);
+    EXPECT_EQ(stock_decode(dir, base, sink.bytes), target);
+}
+
 TEST(VcdiffWriter, ChecksumIsVerifiedByXdelta3)
 {
     TempDir dir;

@@ -64,6 +64,7 @@ private:
 struct Recorded {
     std::mutex mutex;
     std::vector<std::uint8_t> data;
+    std::vector<std::size_t> boundaries;  // where mark_boundary() came, in data's bytes
     bool finished = false;
     std::thread::id writer;
 };
@@ -87,6 +88,11 @@ public:
     {
         const std::lock_guard lock(rec_->mutex);
         rec_->finished = true;
+    }
+    void mark_boundary() override
+    {
+        const std::lock_guard lock(rec_->mutex);
+        rec_->boundaries.push_back(rec_->data.size());
     }
     [[nodiscard]] const std::string& name() const override { return name_; }
 
@@ -182,6 +188,24 @@ TEST(IoThreadedStream, WriteBehindPassesDataIntact)
     EXPECT_EQ(rec->data, data);
     EXPECT_NE(rec->writer, std::this_thread::get_id());
     EXPECT_THROW(behind->write(data), Error);
+}
+
+TEST(IoThreadedStream, WriteBehindPassesBoundariesOnInPlace)
+{
+    const auto data = test::make_data(20'000, 6);
+    auto rec = std::make_shared<Recorded>();
+    auto behind = make_write_behind(std::make_unique<RecordingSink>(rec), 4096, 2);
+    behind->mark_boundary();  // before any byte
+    behind->write(std::span(data).first(5000));
+    behind->mark_boundary();  // inside a buffer
+    behind->mark_boundary();  // twice in a row
+    behind->write(std::span(data).subspan(5000, 3192));
+    behind->mark_boundary();  // where a buffer was just filled
+    behind->write(std::span(data).subspan(8192));
+    behind->finish();
+    EXPECT_EQ(rec->data, data);
+    EXPECT_EQ(rec->boundaries, (std::vector<std::size_t>{0, 5000, 5000, 8192}));
+    EXPECT_THROW(behind->mark_boundary(), Error);
 }
 
 TEST(IoThreadedStream, WriteBehindIntoACompressor)

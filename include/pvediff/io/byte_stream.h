@@ -35,6 +35,12 @@ public:
     // finish() leaves its output incomplete, which is what a failed run wants.
     virtual void finish() = 0;
     [[nodiscard]] virtual const std::string& name() const = 0;
+    // A hint: the bytes written before and after differ in kind (literal bytes that do
+    // not compress, instructions that do), so a codec that compresses in blocks may
+    // end one here. zstd stores a block raw unless it saves 1/64 of it, so a few
+    // hundred compressible bytes in a block of random ones stay uncompressed. Stages
+    // that pass bytes on pass the hint on; the others ignore it.
+    virtual void mark_boundary() {}
 };
 
 // Reads until buf is full or the stream ends; returns the count read.

@@ -28,6 +28,7 @@ public:
         }
     }
     void finish() override { inner_.finish(); }
+    void mark_boundary() override { inner_.mark_boundary(); }
     [[nodiscard]] const std::string& name() const override { return inner_.name(); }
     [[nodiscard]] std::uint64_t count() const { return count_; }
 

@@ -53,6 +53,7 @@ public:
     explicit HashingSink(ByteSink& inner) : inner_(inner) {}
     void write(std::span<const std::uint8_t> data) override;
     void finish() override { inner_.finish(); }
+    void mark_boundary() override { inner_.mark_boundary(); }
     [[nodiscard]] const std::string& name() const override { return inner_.name(); }
     [[nodiscard]] std::uint64_t bytes() const { return bytes_; }
     Digest digest() { return sha_.finish(); }
