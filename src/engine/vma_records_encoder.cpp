@@ -205,11 +205,19 @@ void VmaRecordsEncoder::flush_run()
 void VmaRecordsEncoder::write_run(std::span<const RunCluster> run)
 {
     while (!run.empty()) {
-        // As much as the open window takes; a first cluster that does not fit opens a
-        // new window (copy_summed closes it), which takes up to a whole piece.
+        // A run that fits one window is one piece: in the open window if it fits there,
+        // else it opens the next (copy_summed closes the open one).
+        // Otherwise as much as the open window takes; a first cluster that does not fit
+        // opens a new window, which takes up to a whole piece.
         const std::uint64_t most = writer_.max_summed_copy();
         const std::uint64_t room = writer_.room();
-        const std::uint64_t budget = run.front().length <= room ? std::min(room, most) : most;
+        std::uint64_t total = 0;
+        for (const RunCluster& c : run) {
+            total += c.length;
+        }
+        const std::uint64_t budget = total <= most                ? total
+                                     : run.front().length <= room ? std::min(room, most)
+                                                                  : most;
         std::size_t count = 0;
         std::uint64_t length = 0;
         std::uint32_t adler = 1;

@@ -150,10 +150,18 @@ public:
                 held_.insert(held_.end(), data.begin(), data.end());
                 return;
             }
-            // Not a small stream after all: what was held goes first, at the level set.
+            // Not a small stream after all: what was held goes first, at the level set,
+            // with the block boundaries marked in it.
             small_bytes_ = 0;
-            write(held_);
+            std::size_t from = 0;
+            for (const std::size_t at : held_boundaries_) {
+                write(std::span(held_).subspan(from, at - from));
+                mark_boundary();
+                from = at;
+            }
+            write(std::span(held_).subspan(from));
             held_ = {};
+            held_boundaries_ = {};
         }
         ZSTD_inBuffer in{data.data(), data.size(), 0};
         while (in.pos < in.size) {
@@ -179,12 +187,19 @@ public:
     }
 
     // Ends the block: what follows starts a new one, which zstd stores raw or compresses
-    // on its own merits. Ignored while a small stream is held (compressed whole at the
-    // end) and with worker threads, where a flush ends a worker's job early.
+    // on its own merits. Kept for later while a stream that may be small is held (the
+    // first MiB of a differential, a whole one of 1 MiB or less: compressed at once at
+    // the end); ignored with worker threads, where a flush ends a worker's job early.
     void mark_boundary() override
     {
         check_not_finished(finished_, name());
-        if (small_bytes_ > 0 || threads_ > 1) {
+        if (threads_ > 1) {
+            return;
+        }
+        if (small_bytes_ > 0) {
+            if (held_boundaries_.empty() || held_boundaries_.back() != held_.size()) {
+                held_boundaries_.push_back(held_.size());
+            }
             return;
         }
         ZSTD_inBuffer in{nullptr, 0, 0};
@@ -220,6 +235,7 @@ private:
     int small_level_;
     std::size_t small_bytes_;  // 0 once the stream is known not to be small
     std::vector<std::uint8_t> held_;
+    std::vector<std::size_t> held_boundaries_;  // mark_boundary() while holding, in held_'s bytes
     bool finished_ = false;
 };
 

@@ -18,6 +18,7 @@
 #include "pvediff/io/sha256.h"
 #include "test_engine_delta_helpers.h"
 #include "test_util.h"
+#include "vcdiff_reader.h"
 
 namespace pvediff::engine {
 namespace {
@@ -217,17 +218,54 @@ TEST(VmaRecordsEncoder, TheVmaHeaderIsCopiedFromTheFullsWhereItIsTheSame)
     EXPECT_LT(expect_rebuilds(g.dir, g.full, g.target, e, g.proof).literal_bytes, 1024U);
 }
 
-TEST(VmaRecordsEncoder, CleanRunsFillEachWindow)
+TEST(VmaRecordsEncoder, CleanRunsLongerThanAWindowFillEachWindow)
 {
-    // A run of clean clusters is cut where the open window is full, not moved whole into
-    // the next window: every window but the last holds all but at most one cluster of
-    // its size, as many windows as the whole-disk encoder would write, give or take.
+    // A run of clean clusters longer than a window is cut where the open window is
+    // full: every window but the last holds all but at most one cluster of its size,
+    // as many windows as the whole-disk encoder would write, give or take.
     UnchangedGuest g;
     VcdiffWriterOptions options;
     options.window_size = std::uint64_t{1} << 20;
     const Encoded e = encode(g.records, g.disk, {}, g.proof, options);
     EXPECT_LE(e.windows, g.target.size() / (options.window_size - vma::cluster_size) + 1);
     expect_rebuilds(g.dir, g.full, g.target, e, g.proof);
+}
+
+TEST(VmaRecordsEncoder, ACleanRunThatFitsAWindowIsNotSplit)
+{
+    // An extent's run of clean clusters (59 clusters, 3.7 MiB) fits a 5 MiB window but
+    // two do not: each run goes whole into the window that opens with it, so every
+    // clean window of a guest has the same shape and zstd finds its instructions and
+    // addresses again a window later (13 KB off the 32 GiB guest's differential, where
+    // cutting runs to fill each window made it 6 KB larger than the whole-disk read's).
+    UnchangedGuest g;
+    VcdiffWriterOptions options;
+    options.window_size = std::uint64_t{4} << 20;
+    const Encoded e = encode(g.records, g.disk, {}, g.proof, options);
+    ASSERT_EQ(g.records.extents.size(), 3U);
+    expect_rebuilds(g.dir, g.full, g.target, e, g.proof);
+
+    std::vector<std::uint64_t> lengths;
+    io::MemorySource delta(e.delta, "<delta>");
+    vcdiff::StreamReader in(delta);
+    auto refuse = [](const std::string& what) -> void { throw io::Error(what); };
+    vcdiff::read_plain_header(in, refuse);
+    vcdiff::PlainWindow w;
+    while (vcdiff::read_plain_window(in, lengths.size(), w, refuse)) {
+        lengths.push_back(w.target_len);
+    }
+    // The second window: the second extent's clusters and the third extent's header;
+    // the third: the third extent's clusters. Filled windows: 4 MiB, 4 MiB, the rest.
+    auto stored = [&](const formats::ExtentRecord& extent) {
+        std::uint64_t n = 0;
+        for (const auto& c : extent.clusters) {
+            n += c.stored_size();
+        }
+        return n;
+    };
+    ASSERT_EQ(lengths.size(), 3U);
+    EXPECT_EQ(lengths[1], stored(g.records.extents[1]) + g.records.extents[2].header.size());
+    EXPECT_EQ(lengths[2], stored(g.records.extents[2]));
 }
 
 TEST(VmaRecordsEncoder, AnExtentHeaderCostsOnlyItsNewUuidAndMd5)
