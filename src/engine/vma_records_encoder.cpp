@@ -204,18 +204,18 @@ void VmaRecordsEncoder::flush_run()
 
 void VmaRecordsEncoder::write_run(std::span<const RunCluster> run)
 {
+    std::uint64_t left = 0;  // the run's bytes not yet written
+    for (const RunCluster& c : run) {
+        left += c.length;
+    }
     while (!run.empty()) {
-        // A run that fits one window is one piece: in the open window if it fits there,
-        // else it opens the next (copy_summed closes the open one).
-        // Otherwise as much as the open window takes; a first cluster that does not fit
-        // opens a new window, which takes up to a whole piece.
+        // What is left of the run, if it fits one window, is one piece: in the open
+        // window if it fits there, else it opens the next (copy_summed closes the open
+        // one). Otherwise as much as the open window takes; a first cluster that does
+        // not fit opens a new window, which takes up to a whole piece.
         const std::uint64_t most = writer_.max_summed_copy();
         const std::uint64_t room = writer_.room();
-        std::uint64_t total = 0;
-        for (const RunCluster& c : run) {
-            total += c.length;
-        }
-        const std::uint64_t budget = total <= most                ? total
+        const std::uint64_t budget = left <= most                 ? left
                                      : run.front().length <= room ? std::min(room, most)
                                                                   : most;
         std::size_t count = 0;
@@ -238,6 +238,7 @@ void VmaRecordsEncoder::write_run(std::span<const RunCluster> run)
         writer_.copy_summed(run.front().offset, length, adler);
         proof_.copy(run.front().offset, length, adler, h, h);
         run = run.subspan(count);
+        left -= length;
     }
 }
 

@@ -152,8 +152,6 @@ Encoded encode(const FullRecords& full, const std::vector<std::uint8_t>& disk,
     return e;
 }
 
-// Decoded by the project's decoder and by stock xdelta3 to `target`, and its proof
-// checks; what the proof check counted.
 // An unchanged guest: the full and the new VMA of one disk differ in the uuid, the
 // time and the MD5s; with the full's records and a proof for one encoding.
 struct UnchangedGuest {
@@ -165,6 +163,8 @@ struct UnchangedGuest {
     CopyProof proof{dir.path(), ProofKey::random()};
 };
 
+// Decoded by the project's decoder and by stock xdelta3 to `target`, and its proof
+// checks; what the proof check counted.
 ProofCheckResult expect_rebuilds(const test::TempDir& dir, const std::vector<std::uint8_t>& full,
                                  const std::vector<std::uint8_t>& target, const Encoded& e, CopyProof& proof)
 {
@@ -233,7 +233,7 @@ TEST(VmaRecordsEncoder, CleanRunsLongerThanAWindowFillEachWindow)
 
 TEST(VmaRecordsEncoder, ACleanRunThatFitsAWindowIsNotSplit)
 {
-    // An extent's run of clean clusters (59 clusters, 3.7 MiB) fits a 5 MiB window but
+    // An extent's run of clean clusters (59 clusters, 3.7 MiB) fits a 4 MiB window but
     // two do not: each run goes whole into the window that opens with it, so every
     // clean window of a guest has the same shape and zstd finds its instructions and
     // addresses again a window later (13 KB off the 32 GiB guest's differential, where
