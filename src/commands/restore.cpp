@@ -22,7 +22,6 @@
 #include "pvediff/store/entry_name.h"
 #include "pvediff/store/manifest.h"
 #include "pvediff/store/names.h"
-#include "pvediff/store/verified_record.h"
 
 namespace pvediff::commands {
 
@@ -48,28 +47,6 @@ namespace {
 std::optional<std::uint64_t> manifest_size(const std::optional<store::Manifest>& m)
 {
     return m ? std::optional(m->content_size) : std::nullopt;
-}
-
-// Whether the full's last `pvediff verify` proves its content now: the check passed,
-// and the file (size, mtime) and its manifest's content SHA-256 are the ones it was
-// made of. Then a restore need not hash the full again (1.5 s of CPU per 2 GB). Safe
-// because the rebuilt archive's SHA-256 is still compared with the differential's
-// manifest: a full damaged or swapped since (bit rot, a rewrite that kept the mtime)
-// cannot give a wrong archive, it only loses the early "wrong full" verdict, and
-// restore() then hashes the full to say which side is wrong. No age limit: the
-// record decides only which of two equally safe checks runs.
-bool full_proven_by_record(const fs::path& full, const std::optional<store::Manifest>& full_manifest)
-{
-    if (!full_manifest || full_manifest->is_differential()) {
-        return false;
-    }
-    try {
-        const auto record = store::read_verified_record(full);
-        return record && record->ok && record->file == full.filename().string() &&
-               record->identity == store::backup_identity_of(full, full_manifest->content_sha256);
-    } catch (const io::Error&) {
-        return false;  // an unreadable record proves nothing
-    }
 }
 
 // Why a rebuild failed, when the differential's manifest can tell: the full is not
@@ -319,7 +296,6 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     }
     // Refuse a full that is known not to be the one the differential was made against.
     const bool manifest_checks = manifest && manifest->delta;
-    bool full_proven = false;
     if (manifest_checks) {
         if (const auto full_manifest = store::read_manifest(full_path)) {
             if (const auto wrong =
@@ -327,10 +303,15 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
                                          manifest->delta->full_content_sha256, fmt::format("'{}'", name))) {
                 throw io::Error(*wrong + "; refusing to restore");
             }
-            full_proven = full_proven_by_record(full_path, full_manifest);
         }
     }
-    const ContentHashes hashes = full_proven ? ContentHashes::target : ContentHashes::both;
+    // Only the rebuilt archive is hashed: its digest against the differential's
+    // manifest proves every byte written, whatever went wrong (a damaged or swapped
+    // full, a damaged differential, a bug). The full is hashed only when that check
+    // fails, to say whether the full is the wrong one; hashing it on every restore
+    // (0.75 s of CPU per GB) would add nothing to the proof. Without a manifest there
+    // is nothing to compare with: the windows' Adler-32 are the check.
+    const ContentHashes hashes = manifest_checks ? ContentHashes::target : ContentHashes::none;
     // As secret as the backup it comes from (mode, owner, group).
     io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec, {}, io::mode_like(file));
     const fs::path spill_dir = out_path.empty() ? file.parent_path() : out_path.parent_path();
@@ -351,14 +332,8 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     }
     counting.finish();
     if (manifest_checks) {
-        if (hashes == ContentHashes::both) {
-            if (const auto wrong =
-                    store::full_mismatch(full_path, r.base.sha256, manifest->delta->full_content_sha256,
-                                         fmt::format("'{}'", name))) {
-                throw io::Error(*wrong + "; refusing to restore");
-            }
-        } else if (content_digest_mismatch(*manifest, r.target.size, r.target_digest, r.target_digest_none)) {
-            refuse_wrong_full(full_path, *manifest, name);  // changed since its verify?
+        if (content_digest_mismatch(*manifest, r.target.size, r.target_digest, r.target_digest_none)) {
+            refuse_wrong_full(full_path, *manifest, name);
         }
         check_content_digest(*manifest, r.target.size, r.target_digest, r.target_digest_none, file);
         result.checked_against_manifest = true;
@@ -370,7 +345,6 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     report("restored " + name + " (" + human_bytes(r.target.size) + ") from " + diff->full_file +
            (result.checked_against_manifest ? ", content verified"
                                             : ", no manifest: window checksums verified") +
-           (hashes == ContentHashes::target ? " (the full by its verify record)" : "") +
            (r.decode.kept_aside_peak
                 ? ", " + human_bytes(r.decode.kept_aside_peak) + " of the full kept aside"
                 : "") +

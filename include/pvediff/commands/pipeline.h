@@ -90,7 +90,7 @@ struct RebuildOutcome {
 // restores and checks compare them with the manifests; `pvediff patch` has no
 // manifest to compare with (each VCDIFF window carries its own Adler-32), and the
 // two hashes are 3 s of CPU per 2 GB. `target`: the rebuilt archive's only, for a
-// restore whose full a current verify record proves (restore.cpp says when). Without
+// restore, which the rebuilt archive's digest proves (restore.cpp says why). Without
 // a hash, its sha256 field stays zero; without the full's, `base.size` counts the
 // bytes of the full the decoder read.
 enum class ContentHashes { both, target, none };
