@@ -19,13 +19,6 @@ namespace pvediff::commands {
 
 namespace {
 
-void drain(io::ByteSource& source)
-{
-    std::vector<std::uint8_t> buf(io::stream_buffer_size);
-    while (source.read(buf) != 0) {
-    }
-}
-
 void take_problems(ContentCheck& c, const std::vector<std::string>& problems, std::uint64_t omitted)
 {
     c.problems.insert(c.problems.end(), problems.begin(), problems.end());

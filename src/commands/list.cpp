@@ -10,17 +10,6 @@ namespace pvediff::commands {
 
 namespace {
 
-// A listing never fails on one bad sidecar: a manifest that does not parse counts
-// as none here (verify reports it).
-std::optional<store::Manifest> manifest_or_none(const std::filesystem::path& file)
-{
-    try {
-        return store::read_manifest(file);
-    } catch (const io::Error&) {
-        return std::nullopt;
-    }
-}
-
 // The verify record of a backup that has one; an unusable record counts as none.
 std::optional<VerifiedState> verified_state(const std::filesystem::path& file,
                                             const store::Sidecars& sidecars,
@@ -66,7 +55,7 @@ Listing list_dump_dir(const std::filesystem::path& dir, std::optional<std::uint3
         auto row = [&](const std::string& file, const std::string& kind, const std::string& full,
                        std::time_t time, std::uint64_t size, double ratio, const store::Sidecars& sidecars,
                        std::string note, std::uint64_t vzdump_size) {
-            const auto manifest = sidecars.manifest ? manifest_or_none(dir / file) : std::nullopt;
+            const auto manifest = sidecars.manifest ? store::read_manifest_or_none(dir / file) : std::nullopt;
             listing.rows.push_back({guest, g.guest.type, g.guest.vmid, file, kind, full, time, size, ratio,
                                     sidecars.manifest.has_value(), sidecars.is_protected(), std::move(note),
                                     vzdump_size, verified_state(dir / file, sidecars, manifest),
@@ -79,12 +68,12 @@ Listing list_dump_dir(const std::filesystem::path& dir, std::optional<std::uint3
                 f.sidecars.manifest ? "" : "no manifest", f.size);
             const auto full_manifest = chain.differentials.empty() || !f.sidecars.manifest
                                            ? std::nullopt
-                                           : manifest_or_none(dir / f.file);
+                                           : store::read_manifest_or_none(dir / f.file);
             for (const auto& d : chain.differentials) {
                 const double ratio = f.size ? static_cast<double>(d.size) / static_cast<double>(f.size) : 0.0;
                 std::uint64_t vzdump_size = f.size;
                 if (full_manifest && full_manifest->content_size > 0 && d.sidecars.manifest) {
-                    if (const auto m = manifest_or_none(dir / d.file)) {
+                    if (const auto m = store::read_manifest_or_none(dir / d.file)) {
                         vzdump_size = static_cast<std::uint64_t>(
                             static_cast<double>(m->content_size) * static_cast<double>(f.size) /
                             static_cast<double>(full_manifest->content_size));

@@ -16,7 +16,7 @@
 namespace pvediff::commands {
 
 namespace {
-constexpr std::uint64_t cluster_size = 64 * 1024;
+using formats::vma::cluster_size;
 }  // namespace
 
 void make_vma(const MakeVmaOptions& options, io::ByteSink& out)

@@ -15,7 +15,7 @@ namespace pvediff::commands::detail {
 
 namespace {
 
-constexpr std::uint64_t cluster_size = formats::vma::cluster_size;
+using formats::vma::cluster_size;
 // What the in-step decoding of the previous differential keeps of the full: its COPYs
 // for an extent read from the full's extent at the same place (at most 59 clusters and
 // a header, under 4 MiB), which the full's reader has just read; twice that for slack.
@@ -58,24 +58,15 @@ void start_planned_cluster(engine::VmaPlanEncoder& encoder, const Sources& sourc
     std::memcpy(base.data(), p.data.data(), cluster_size);
 }
 
-std::vector<std::uint64_t> sizes_of(const NbdVmaPlan& plan)
-{
-    std::vector<std::uint64_t> sizes;
-    for (const auto& d : plan.disks) {
-        sizes.push_back(d.source->size());
-    }
-    return sizes;
-}
-
 }  // namespace
 
 PlanOutcome write_nbd_plan(const NbdVmaPlan& plan, const std::filesystem::path& full,
                            const PreviousBackup* previous_backup, const ChangedMap& previous_map,
                            io::ByteSink& out, engine::CopyProof& proof)
 {
-    PlanOutcome outcome{{}, ChangedMap(sizes_of(plan)), 0, 0};
+    PlanOutcome outcome{{}, ChangedMap(plan.disk_sizes()), 0, 0};
     // The clusters dirty today: with the previous map, what may differ from the full.
-    ChangedMap dirty(sizes_of(plan));
+    ChangedMap dirty(plan.disk_sizes());
     for (std::size_t i = 0; i < plan.disks.size(); ++i) {
         for (const auto& r : plan.disks[i].reads) {
             if (r.length > 0) {

@@ -22,15 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<std::uint64_t> sizes_of(const NbdVmaPlan& plan)
-{
-    std::vector<std::uint64_t> sizes;
-    for (const auto& d : plan.disks) {
-        sizes.push_back(d.source->size());
-    }
-    return sizes;
-}
-
 // Reads a records file to its end and returns its trailer (checksum checked).
 template <class Reader>
 formats::RecordsTrailer read_through(Reader& reader)
@@ -124,7 +115,7 @@ RecordsOutcome write_nbd_records_plan(const NbdVmaPlan& plan, const fs::path& fu
                                       formats::ChangedRecordsWriter& changed_records, io::ByteSink& out,
                                       engine::CopyProof& proof)
 {
-    RecordsOutcome outcome{{}, ChangedMap(sizes_of(plan))};
+    RecordsOutcome outcome{{}, ChangedMap(plan.disk_sizes())};
     const fs::path records_path = formats::cluster_records_path(full);
     formats::FullRecordsReader records(records_path);
     check_devices(formats::parse_vma_header(records.vma_header(), records_path.string()), plan,
@@ -141,11 +132,7 @@ RecordsOutcome write_nbd_records_plan(const NbdVmaPlan& plan, const fs::path& fu
                                           outcome.changed.set(r.dev_id - 1U, r.cluster);
                                           changed_records.add(r);
                                       });
-    std::vector<formats::VmaWriter::Device> devices;
-    for (const auto& d : plan.disks) {
-        devices.push_back({d.device, d.source->size()});
-    }
-    encoder.header(formats::vma_header_bytes(plan.uuid, plan.ctime, plan.configs, devices),
+    encoder.header(formats::vma_header_bytes(plan.uuid, plan.ctime, plan.configs, plan.devices()),
                    records.vma_header());
 
     WalkerSources sources{records, records_path.string(), frames, full.string(), nullptr, nullptr, {}};

@@ -12,7 +12,7 @@ namespace pvediff::commands::detail {
 
 namespace {
 
-constexpr std::uint64_t cluster_size = formats::vma::cluster_size;
+using formats::vma::cluster_size;
 constexpr std::size_t block_size = formats::vma::block_size;
 
 // `stored` laid out by `mask` over a zeroed 64 KiB cluster.

@@ -12,7 +12,7 @@ namespace pvediff::commands::detail {
 
 namespace {
 
-constexpr std::uint64_t cluster_size = formats::vma::cluster_size;
+using formats::vma::cluster_size;
 
 // Builds one device's clusters in ascending order as the NBD reads arrive (in
 // ascending order too): `start` fills each cluster's base before the bytes read are
@@ -111,13 +111,27 @@ void check_devices(const formats::VmaHeader& header, const NbdVmaPlan& plan, con
     }
 }
 
-void write_nbd_clusters(const NbdVmaPlan& plan, io::ByteSink& out, const ClusterBase& base)
+std::vector<std::uint64_t> NbdVmaPlan::disk_sizes() const
+{
+    std::vector<std::uint64_t> sizes;
+    for (const auto& d : disks) {
+        sizes.push_back(d.source->size());
+    }
+    return sizes;
+}
+
+std::vector<formats::VmaWriter::Device> NbdVmaPlan::devices() const
 {
     std::vector<formats::VmaWriter::Device> devices;
-    for (const auto& d : plan.disks) {
+    for (const auto& d : disks) {
         devices.push_back({d.device, d.source->size()});
     }
-    formats::VmaWriter writer(out, plan.uuid, plan.ctime, plan.configs, devices);
+    return devices;
+}
+
+void write_nbd_clusters(const NbdVmaPlan& plan, io::ByteSink& out, const ClusterBase& base)
+{
+    formats::VmaWriter writer(out, plan.uuid, plan.ctime, plan.configs, plan.devices());
     for (std::size_t i = 0; i < plan.disks.size(); ++i) {
         const NbdDisk& disk = plan.disks[i];
         const auto dev = static_cast<std::uint8_t>(i + 1);

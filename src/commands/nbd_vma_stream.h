@@ -31,6 +31,11 @@ struct NbdVmaPlan {
     std::int64_t ctime = 0;
     std::vector<formats::VmaWriter::Config> configs;
     std::vector<NbdDisk> disks;
+
+    // Each disk's size in bytes, in order.
+    [[nodiscard]] std::vector<std::uint64_t> disk_sizes() const;
+    // The VMA's devices: each disk's name and size, in order.
+    [[nodiscard]] std::vector<formats::VmaWriter::Device> devices() const;
 };
 
 // Writes the VMA into `out` (without finishing it). `previous`: the previous

@@ -24,14 +24,6 @@ io::DecodedInput open_content(const std::string& path)
     return in;
 }
 
-// Reads the rest of a stream, so that a hashing stage sees all of it.
-void drain(io::ByteSource& source)
-{
-    std::vector<std::uint8_t> buf(io::stream_buffer_size);
-    while (source.read(buf) != 0) {
-    }
-}
-
 }  // namespace
 
 DifferentialWriting differential_writing(io::Codec codec, int threads)

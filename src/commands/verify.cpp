@@ -133,16 +133,6 @@ VerifyItem verify_differential(const fs::path& path, const Report& progress, con
     return item;
 }
 
-// A manifest that does not parse is no manifest here: the check itself reports it.
-std::optional<store::Manifest> manifest_or_none(const fs::path& file)
-{
-    try {
-        return store::read_manifest(file);
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
-}
-
 // One backup to look at: what it is now and what its record says.
 struct Candidate {
     fs::path path;
@@ -163,7 +153,7 @@ Candidate inspect(const fs::path& path, bool differential, std::uint32_t vmid)
     c.path = path;
     c.differential = differential;
     c.vmid = vmid;
-    const auto manifest = manifest_or_none(path);
+    const auto manifest = store::read_manifest_or_none(path);
     if (manifest) {
         c.content_size = manifest->content_size;
     }

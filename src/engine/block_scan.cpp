@@ -13,17 +13,17 @@ std::uint64_t prefix_hash(const std::uint8_t* p)
 }
 // The wanted prefixes as bits: a probe is one load of a small table, where a hash set
 // cost a cache miss or two at every position of the full.
-constexpr int filter_bits = 23;
+constexpr int prefix_filter_bits = 23;
 std::size_t filter_bit(std::uint64_t prefix_hash)
 {
-    return static_cast<std::size_t>(prefix_hash >> (64 - filter_bits));
+    return static_cast<std::size_t>(prefix_hash >> (64 - prefix_filter_bits));
 }
 }  // namespace
 
 void BlockScan::want(std::span<const std::uint8_t> bytes, std::uint64_t owner)
 {
     if (prefixes_.empty() && bytes.size() >= block) {
-        prefixes_.assign((std::size_t{1} << filter_bits) / 64, 0);
+        prefixes_.assign((std::size_t{1} << prefix_filter_bits) / 64, 0);
     }
     for (std::size_t at = 0; at + block <= bytes.size() && wanted_count_ < max_wanted; at += block) {
         const std::uint8_t* b = bytes.data() + at;

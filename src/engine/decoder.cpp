@@ -27,7 +27,7 @@ namespace pvediff::engine {
 
 namespace {
 
-constexpr std::uint64_t block_size = 64 * 1024;
+constexpr std::uint64_t base_block_size = 64 * 1024;
 // The window indicator bit of xdelta3's extension to VCDIFF (RFC 3284): the window
 // carries the Adler-32 of its target (xdelta3.c's VCD_ADLER32, not in its header).
 constexpr usize_t vcd_adler32 = 1U << 2;
@@ -207,7 +207,7 @@ public:
         : base_(base), plan_(plan), stash_(stash), delta_name_(std::move(delta_name)), read_buf_(256 * 1024)
     {
         for (CachedBlock& c : cache_) {
-            c.data.resize(block_size);
+            c.data.resize(base_block_size);
         }
     }
 
@@ -262,14 +262,14 @@ private:
         source.curblk = c.view != nullptr ? c.view : c.data.data();
         // Always a whole block: xdelta3 then checks nothing against the full's length,
         // which assemble() has done.
-        source.onblk = static_cast<usize_t>(block_size);
+        source.onblk = static_cast<usize_t>(base_block_size);
     }
 
     void assemble(CachedBlock& slot, std::uint64_t blkno, std::uint64_t window)
     {
         slot.valid = false;
-        const std::uint64_t start = blkno * block_size;
-        const std::uint64_t end = start + block_size;
+        const std::uint64_t start = blkno * base_block_size;
+        const std::uint64_t end = start + base_block_size;
         // What this and later windows read in this block; all of the current window's
         // reads in it are among these.
         std::uint64_t need_end = 0;
@@ -294,7 +294,7 @@ private:
                                  "(wrong full or corrupt delta)",
                                  window, need_end, base_.name(), base_pos_);
         }
-        if (const auto view = stash_.view(start, block_size); !view.empty()) {
+        if (const auto view = stash_.view(start, base_block_size); !view.empty()) {
             // One kept piece holds the whole block: hand it over without copying.
             slot.view = view.data();
             slot.generation = stash_.generation();
@@ -311,7 +311,7 @@ private:
     void read_forward(std::uint64_t until, std::uint64_t window)
     {
         // Whole blocks, so that kept pieces tend to cover whole blocks (see view()).
-        until = (until + block_size - 1) / block_size * block_size;
+        until = (until + base_block_size - 1) / base_block_size * base_block_size;
         while (base_pos_ < until && !eof_) {
             const std::size_t want =
                 static_cast<std::size_t>(std::min<std::uint64_t>(read_buf_.size(), until - base_pos_));
@@ -374,9 +374,9 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
     detail::Xd3Stream holder("decoder", settings);
     xd3_stream* stream = holder.get();
     xd3_source source{};
-    source.blksize = static_cast<usize_t>(block_size);
+    source.blksize = static_cast<usize_t>(base_block_size);
     source.name = base.name().c_str();
-    source.max_winsize = block_size;
+    source.max_winsize = base_block_size;
     source.curblkno = static_cast<xoff_t>(-1);
     source.curblk = nullptr;
     if (xd3_set_source(stream, &source) != 0) {

@@ -21,7 +21,7 @@ constexpr std::uint64_t confirm_skew = 64;
 constexpr std::uint64_t extend_gap = 4096;
 // Regions wanting one hash, at most (common snippets would cost a lookup each).
 constexpr std::size_t max_per_key = 8;
-constexpr int filter_bits = 24;
+constexpr int snippet_filter_bits = 24;
 
 // Calls on_point(offset, hash) for each point in `bytes`, which start at stream
 // offset `pos`; `h` and `last` carry the rolling state between calls.
@@ -63,7 +63,7 @@ void roll_points(std::span<const std::uint8_t> bytes, std::uint64_t pos, std::ui
 
 std::size_t filter_slot(std::uint64_t key)
 {
-    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> (64 - filter_bits));
+    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> (64 - snippet_filter_bits));
 }
 }  // namespace
 
@@ -118,7 +118,7 @@ void SnippetScan::prepare()
     }
     wanted_.resize(out);
     wanted_.shrink_to_fit();
-    filter_.assign((std::size_t{1} << filter_bits) / 64, 0);
+    filter_.assign((std::size_t{1} << snippet_filter_bits) / 64, 0);
     for (const Wanted& w : wanted_) {
         const std::size_t slot = filter_slot(w.key);
         filter_[slot / 64] |= std::uint64_t{1} << (slot % 64);

@@ -36,8 +36,8 @@ std::size_t stored_bytes(std::uint16_t mask)
 
 // Matching beside the thread that reads and hashes the clusters: on a dirty-only
 // backup it was a third of the run's CPU (clusters rewritten with new bytes).
-constexpr std::size_t match_threads = 2;
-constexpr std::size_t max_queued_match_bytes = std::size_t{8} << 20;
+constexpr std::size_t cluster_match_threads = 2;
+constexpr std::size_t max_queued_cluster_bytes = std::size_t{8} << 20;
 // An extent header's fields are 8 bytes or more (its first three together, a cluster's
 // entry); a shorter run of equal bytes is a coincidence within the new MD5.
 constexpr std::size_t in_place_min_copy = 8;
@@ -51,8 +51,8 @@ VmaRecordsEncoder::VmaRecordsEncoder(VcdiffWriter& writer, CopyProof& proof, con
       uuid_(uuid),
       name_(std::move(name)),
       on_changed_(std::move(on_changed)),
-      matching_(std::make_unique<detail::OrderedFineMatching>(writer, &proof, match_threads,
-                                                              max_queued_match_bytes))
+      matching_(std::make_unique<detail::OrderedFineMatching>(writer, &proof, cluster_match_threads,
+                                                              max_queued_cluster_bytes))
 {
 }
 

@@ -9,15 +9,13 @@
 #include "extent_slots.h"
 #include "pvediff/formats/vma.h"
 #include "pvediff/io/error.h"
+#include "pvediff/io/library_handles.h"
 
 namespace pvediff::formats::detail {
 
 namespace {
 
-struct CCtxDeleter {
-    void operator()(ZSTD_CCtx* ctx) const { ZSTD_freeCCtx(ctx); }
-};
-using CCtx = std::unique_ptr<ZSTD_CCtx, CCtxDeleter>;
+using CCtx = io::ZstdCCtx;
 
 void check(std::size_t ret, const std::string& name)
 {

@@ -9,6 +9,7 @@
 #include "pvediff/formats/vma.h"
 #include "pvediff/io/bytes.h"
 #include "pvediff/io/error.h"
+#include "pvediff/io/library_handles.h"
 
 namespace pvediff::formats {
 namespace {
@@ -74,14 +75,10 @@ std::string blob_string(const Reader& r, std::uint32_t buffer_offset, std::uint3
     return {reinterpret_cast<const char*>(b.data()), b.size() - 1};
 }
 
-struct MdCtxFree {
-    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-
 Md5 md5_with_hole(std::span<const std::uint8_t> data, std::size_t hole)
 {
     static constexpr std::array<std::uint8_t, 16> zeros{};
-    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    io::EvpMdCtx ctx(EVP_MD_CTX_new());
     Md5 out{};
     unsigned len = 0;
     const std::size_t hole_end = std::min(data.size(), hole + 16);

@@ -30,6 +30,13 @@ std::uint64_t copy_stream(ByteSource& source, ByteSink& sink, std::size_t buffer
     return total;
 }
 
+void drain(ByteSource& source)
+{
+    std::vector<std::uint8_t> buf(stream_buffer_size);
+    while (source.read(buf) != 0) {
+    }
+}
+
 MemorySource::MemorySource(std::vector<std::uint8_t> data, std::string name)
     : data_(std::move(data)), name_(std::move(name))
 {

@@ -11,7 +11,7 @@ namespace pvediff::io::detail {
 
 namespace {
 
-constexpr std::string_view codec = "gzip";
+constexpr std::string_view gzip_codec = "gzip";
 // 15 bits of window, +16: gzip header and trailer instead of zlib's.
 constexpr int gzip_window_bits = 15 + 16;
 constexpr std::size_t gzip_buffer_size = std::size_t{256} * 1024;
@@ -57,7 +57,8 @@ public:
         while (zs_.next_out == buf.data() && !done_) {
             if (input_.available() == 0 && !output_pending_ && !input_.refill()) {
                 if (in_member_) {
-                    throw_codec_error(name(), input_.offset(), codec, "unexpected end of compressed data");
+                    throw_codec_error(name(), input_.offset(), gzip_codec,
+                                      "unexpected end of compressed data");
                 }
                 done_ = true;
                 break;
@@ -65,7 +66,7 @@ public:
             if (!in_member_) {
                 // Between members: only another gzip member may follow.
                 if (*input_.data() != 0x1F) {
-                    throw_codec_error(name(), input_.offset(), codec,
+                    throw_codec_error(name(), input_.offset(), gzip_codec,
                                       "trailing garbage after the compressed stream");
                 }
                 inflateReset(&zs_);
@@ -88,7 +89,7 @@ public:
                 continue;
             }
             if (ret != Z_OK) {
-                throw_codec_error(name(), input_.offset(), codec, zlib_message(zs_, ret));
+                throw_codec_error(name(), input_.offset(), gzip_codec, zlib_message(zs_, ret));
             }
             // A full output buffer may leave decoded bytes inside zlib.
             output_pending_ = zs_.avail_out == 0;

@@ -18,7 +18,7 @@ namespace {
 
 using namespace lzop;
 
-constexpr std::string_view codec = "lzop";
+constexpr std::string_view lzop_codec = "lzop";
 
 std::string hex(std::uint32_t value)
 {
@@ -88,7 +88,7 @@ public:
 private:
     [[noreturn]] void fail(std::uint64_t offset, const std::string& message) const
     {
-        throw_codec_error(name(), offset, codec, message);
+        throw_codec_error(name(), offset, lzop_codec, message);
     }
 
     void read_exact(std::span<std::uint8_t> out)

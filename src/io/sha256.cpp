@@ -4,13 +4,11 @@
 #include <openssl/evp.h>
 
 #include "pvediff/io/error.h"
+#include "pvediff/io/library_handles.h"
 
 namespace pvediff::io {
 
 namespace {
-struct MdCtxDeleter {
-    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
 
 int hex_value(char c)
 {
@@ -28,7 +26,7 @@ int hex_value(char c)
 }  // namespace
 
 struct Sha256::Impl {
-    std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> ctx{EVP_MD_CTX_new()};
+    EvpMdCtx ctx{EVP_MD_CTX_new()};
     bool finished = false;
 };
 

@@ -9,14 +9,11 @@
 #include <vector>
 
 #include "pvediff/io/error.h"
+#include "pvediff/io/library_handles.h"
 
 namespace pvediff::io {
 
 namespace {
-
-struct DCtxDeleter {
-    void operator()(ZSTD_DCtx* ctx) const { ZSTD_freeDCtx(ctx); }
-};
 
 // The most a frame of max_frame_bytes can take compressed; a larger size asked for
 // is refused before anything is read or allocated.
@@ -27,7 +24,7 @@ constexpr std::size_t max_compressed_bytes = ZSTD_COMPRESSBOUND(ZstdFrameReader:
 struct ZstdFrameReader::Impl {
     Fd file;
     std::string name;
-    std::unique_ptr<ZSTD_DCtx, DCtxDeleter> dctx{ZSTD_createDCtx()};
+    ZstdDCtx dctx{ZSTD_createDCtx()};
     std::vector<std::uint8_t> compressed;
     std::vector<std::uint8_t> content;
     // The frame in `content`, if any: asked again, it costs nothing.

@@ -6,25 +6,19 @@
 
 #include "codec_streams.h"
 #include "pvediff/io/error.h"
+#include "pvediff/io/library_handles.h"
 
 namespace pvediff::io::detail {
 
 namespace {
 
-constexpr std::string_view codec = "zstd";
+constexpr std::string_view zstd_codec = "zstd";
 // The largest window a frame may ask for: 2^27 = 128 MiB, the zstd command's own
 // default limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT). vzdump runs zstd without --long, whose
 // levels use 8 MiB windows at most, so no archive it writes needs more. A larger window
 // is memory the frame header alone makes us reserve (2 GiB for `zstd --long=31`): a
 // crafted 95 KB file must not make a check or restore take gigabytes.
 constexpr int max_window_log = 27;
-
-struct DCtxDeleter {
-    void operator()(ZSTD_DCtx* ctx) const { ZSTD_freeDCtx(ctx); }
-};
-struct CCtxDeleter {
-    void operator()(ZSTD_CCtx* ctx) const { ZSTD_freeCCtx(ctx); }
-};
 
 class ZstdSource final : public ByteSource {
 public:
@@ -59,17 +53,17 @@ public:
             const std::size_t ret = ZSTD_decompressStream(dctx_.get(), &out, &in);
             if (ZSTD_isError(ret)) {
                 if (at_frame_start && frames_ > 0 && ZSTD_getErrorCode(ret) == ZSTD_error_prefix_unknown) {
-                    throw_codec_error(name(), input_.offset(), codec,
+                    throw_codec_error(name(), input_.offset(), zstd_codec,
                                       "trailing garbage after the compressed stream");
                 }
                 if (ZSTD_getErrorCode(ret) == ZSTD_error_frameParameter_windowTooLarge) {
                     throw_codec_error(
-                        name(), input_.offset() + in.pos, codec,
+                        name(), input_.offset() + in.pos, zstd_codec,
                         "the frame needs a window larger than 128 MiB (made with zstd --long?); "
                         "pvediff refuses it, as zstd -d does without --memory: vzdump never "
                         "writes such frames, recompress the file without --long");
                 }
-                throw_codec_error(name(), input_.offset() + in.pos, codec, ZSTD_getErrorName(ret));
+                throw_codec_error(name(), input_.offset() + in.pos, zstd_codec, ZSTD_getErrorName(ret));
             }
             input_.consume(in.pos);
             in_frame_ = ret != 0;
@@ -82,7 +76,7 @@ public:
             // zstd goes on while it can; a call that moved nothing at the end of the
             // input means the frame is cut short.
             if (input_ended_ && in_frame_ && in.pos == 0 && out.pos == 0) {
-                throw_codec_error(name(), input_.offset(), codec, "unexpected end of compressed data");
+                throw_codec_error(name(), input_.offset(), zstd_codec, "unexpected end of compressed data");
             }
         }
         return out.pos;
@@ -100,7 +94,7 @@ private:
 
     std::unique_ptr<ByteSource> compressed_;
     InputBuffer input_;
-    std::unique_ptr<ZSTD_DCtx, DCtxDeleter> dctx_;
+    ZstdDCtx dctx_;
     // An empty input is not a zstd stream: start as if inside a frame.
     bool in_frame_ = true;
     bool output_pending_ = false;
@@ -230,7 +224,7 @@ private:
 
     std::unique_ptr<ByteSink> out_;
     std::vector<std::uint8_t> buf_;
-    std::unique_ptr<ZSTD_CCtx, CCtxDeleter> cctx_;
+    ZstdCCtx cctx_;
     int threads_;
     int small_level_;
     std::size_t small_bytes_;  // 0 once the stream is known not to be small

@@ -359,6 +359,15 @@ std::optional<Manifest> read_manifest(const std::filesystem::path& file)
     return m;
 }
 
+std::optional<Manifest> read_manifest_or_none(const std::filesystem::path& file)
+{
+    try {
+        return read_manifest(file);
+    } catch (const io::Error&) {
+        return std::nullopt;
+    }
+}
+
 std::optional<std::string> full_mismatch(const std::filesystem::path& full, const io::Digest& seen,
                                          const io::Digest& recorded, std::string_view made_for)
 {

@@ -17,13 +17,6 @@ std::vector<std::uint8_t> small_vma()
     return test::write_vma(devs, {test::synthetic_disk(devs[0].size, 11)}, {}, 5);
 }
 
-io::Digest sha256_of(std::span<const std::uint8_t> bytes)
-{
-    io::Sha256 sha;
-    sha.update(bytes);
-    return sha.finish();
-}
-
 io::Digest items_of(std::span<const std::uint8_t> vma)
 {
     formats::VmaItemHashingSink sink("x");
@@ -56,7 +49,7 @@ TEST(ContentDigest, SinkPassesTheBytesAndTakesTheDigestOfItsKind)
         const ContentDigester& d = sink.digester();
         EXPECT_EQ(d.bytes(), vma.size());
         ASSERT_TRUE(d.digest());
-        EXPECT_EQ(*d.digest(), kind == store::ContentDigest::sha256 ? sha256_of(vma) : items_of(vma));
+        EXPECT_EQ(*d.digest(), kind == store::ContentDigest::sha256 ? test::sha256_of(vma) : items_of(vma));
         EXPECT_FALSE(content_digest_mismatch(manifest_of(kind, vma.size(), *d.digest()), d));
     }
 }

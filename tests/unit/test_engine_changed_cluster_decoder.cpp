@@ -25,7 +25,9 @@
 #include "test_util.h"
 
 namespace pvediff::engine {
-namespace {
+// Not anonymous: the test binary is compiled in unity batches, where another file
+// defines fixtures of the same names.
+namespace test_engine_changed_cluster_decoder {
 
 namespace vma = formats::vma;
 
@@ -82,13 +84,6 @@ std::vector<std::uint8_t> write_vma(const Disks& d, std::uint8_t uuid_byte, cons
     write_clusters(writer, d);
     writer.finish();
     return sink.data();
-}
-
-io::Digest sha256_of(std::span<const std::uint8_t> data)
-{
-    io::Sha256 sha;
-    sha.update(data);
-    return sha.finish();
 }
 
 std::uint16_t mask_of(std::span<const std::uint8_t> data)
@@ -218,7 +213,7 @@ formats::ClusterRecord record_of(const Key& k, std::span<const std::uint8_t> sto
     r.cluster = std::get<1>(k);
     r.mask = mask;
     r.adler32 = static_cast<std::uint32_t>(adler32_z(1, stored.data(), stored.size()));
-    r.sha256 = sha256_of(stored);
+    r.sha256 = test::sha256_of(stored);
     return r;
 }
 
@@ -237,7 +232,7 @@ std::filesystem::path write_changed(const test::TempDir& dir, const Previous& p,
         edit(r);
         writer.add(r);
     }
-    writer.commit(formats::RecordsTrailer{p.vma.size(), sha256_of(p.vma)});
+    writer.commit(formats::RecordsTrailer{p.vma.size(), test::sha256_of(p.vma)});
     return path;
 }
 
@@ -499,5 +494,5 @@ TEST(ChangedClusterDecoder, ATargetLengthOtherThanTheRecordsIsAnError)
     }
 }
 
-}  // namespace
+}  // namespace test_engine_changed_cluster_decoder
 }  // namespace pvediff::engine

@@ -14,7 +14,9 @@
 #include "test_util.h"
 
 namespace pvediff::engine {
-namespace {
+// Not anonymous: the test binary is compiled in unity batches, where another file
+// defines fixtures of the same names.
+namespace test_engine_chunk_vma {
 
 constexpr std::size_t cluster_size = 64 * 1024;
 constexpr std::uint32_t clusters = 400;  // 25 MiB disk
@@ -247,5 +249,5 @@ TEST_F(ChunkEncoderVma, BlocksFarAheadOfARestoreAreLeftOut)
     EXPECT_GE(near.literal_bytes, far.literal_bytes + 2 * block);
 }
 
-}  // namespace
+}  // namespace test_engine_chunk_vma
 }  // namespace pvediff::engine

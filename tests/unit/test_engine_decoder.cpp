@@ -9,7 +9,9 @@
 #include "test_engine_delta_helpers.h"
 
 namespace pvediff::engine {
-namespace {
+// Not anonymous: the test binary is compiled in unity batches, where another file
+// defines fixtures of the same names.
+namespace test_engine_decoder {
 
 using Bytes = std::vector<std::uint8_t>;
 using test_delta::decode_bytes;
@@ -378,5 +380,5 @@ TEST(Decoder, EmptyTargetAndEmptyFull)
     EXPECT_EQ(decode_bytes({}, test_delta::stock_encode(dir, {}, target, "-S none")), target);
 }
 
-}  // namespace
+}  // namespace test_engine_decoder
 }  // namespace pvediff::engine

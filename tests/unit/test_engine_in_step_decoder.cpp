@@ -12,7 +12,9 @@
 #include "test_util.h"
 
 namespace pvediff::engine {
-namespace {
+// Not anonymous: the test binary is compiled in unity batches, where another file
+// defines fixtures of the same names.
+namespace test_engine_in_step_decoder {
 
 constexpr std::size_t block = 1 << 20;
 constexpr std::size_t blocks = 12;
@@ -105,5 +107,5 @@ TEST(InStepDecoder, AWrongWindowChecksumIsAnError)
     }
 }
 
-}  // namespace
+}  // namespace test_engine_in_step_decoder
 }  // namespace pvediff::engine

@@ -15,7 +15,9 @@
 #include "test_util.h"
 
 namespace pvediff::engine {
-namespace {
+// Not anonymous: the test binary is compiled in unity batches, where another file
+// defines fixtures of the same names.
+namespace test_engine_vma_plan {
 
 namespace vma = formats::vma;
 
@@ -181,5 +183,5 @@ TEST(VmaPlanEncoder, AClusterNotAnnouncedIsRefused)
     EXPECT_THROW(writer.finish(), io::Error);
 }
 
-}  // namespace
+}  // namespace test_engine_vma_plan
 }  // namespace pvediff::engine

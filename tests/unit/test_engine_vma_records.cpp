@@ -21,7 +21,9 @@
 #include "vcdiff_reader.h"
 
 namespace pvediff::engine {
-namespace {
+// Not anonymous: the test binary is compiled in unity batches, where another file
+// defines fixtures of the same names.
+namespace test_engine_vma_records {
 
 namespace vma = formats::vma;
 
@@ -312,5 +314,5 @@ TEST(VmaRecordsEncoder, ACorruptedDifferentialFailsItsProof)
     EXPECT_THROW(check_proof(g.proof, delta_source, g.target.size()), io::Error);
 }
 
-}  // namespace
+}  // namespace test_engine_vma_records
 }  // namespace pvediff::engine

@@ -13,7 +13,7 @@
 namespace pvediff::formats {
 namespace {
 
-constexpr std::uint64_t cluster = vma::cluster_size;
+using vma::cluster_size;
 
 // Device 1: 3 clusters (one all zeros, one with a zero block); device 2: 1.5 clusters.
 struct Sample {
@@ -27,22 +27,22 @@ Sample make_sample()
     Sample s;
     io::MemorySink sink;
     VmaWriter w(sink, Uuid{1, 2, 3}, 1790000000, {{"qemu-server.conf", "memory: 512\n"}},
-                {{"drive-scsi0", 3 * cluster}, {"drive-scsi1", cluster + cluster / 2}});
+                {{"drive-scsi0", 3 * cluster_size}, {"drive-scsi1", cluster_size + cluster_size / 2}});
     auto add = [&](std::uint8_t dev, std::uint32_t n, std::size_t length, std::uint8_t fill) {
         std::vector<std::uint8_t> data(length, fill);
         if (fill != 0 && length > 2 * vma::block_size) {
             std::memset(data.data() + vma::block_size, 0, vma::block_size);  // a left-out block
         }
         w.add_cluster(dev, n, data);
-        data.resize(cluster, 0);
+        data.resize(cluster_size, 0);
         s.clusters.push_back(data);
         s.keys.emplace_back(dev, n);
     };
-    add(1, 0, cluster, 0x11);
-    add(1, 1, cluster, 0);
-    add(1, 2, cluster, 0x33);
-    add(2, 0, cluster, 0x44);
-    add(2, 1, cluster / 2, 0x55);
+    add(1, 0, cluster_size, 0x11);
+    add(1, 1, cluster_size, 0);
+    add(1, 2, cluster_size, 0x33);
+    add(2, 0, cluster_size, 0x44);
+    add(2, 1, cluster_size / 2, 0x55);
     w.finish();
     s.vma = sink.data();
     return s;
@@ -60,7 +60,7 @@ TEST(VmaClusterReader, GivesBackEveryClusterInOrder)
         ASSERT_TRUE(c) << i;
         EXPECT_EQ(c->dev_id, s.keys[i].first);
         EXPECT_EQ(c->cluster, s.keys[i].second);
-        ASSERT_EQ(c->data.size(), cluster);
+        ASSERT_EQ(c->data.size(), cluster_size);
         EXPECT_TRUE(std::equal(c->data.begin(), c->data.end(), s.clusters[i].begin())) << i;
     }
     EXPECT_FALSE(r.next());

@@ -24,13 +24,6 @@ namespace {
 
 using test::TempDir;
 
-io::Digest sha256_of(std::span<const std::uint8_t> data)
-{
-    io::Sha256 sha;
-    sha.update(data);
-    return sha.finish();
-}
-
 // Two devices (9 MiB and 1.5 MiB + 4 KiB: several extents, a short last cluster).
 std::vector<std::uint8_t> sample_vma(std::uint32_t seed = 7)
 {
@@ -119,7 +112,7 @@ TEST_P(FramedWriterTest, RecordsMatchAPlainParseAndFramesGiveEachExtent)
             EXPECT_EQ(c.stored_size(), p->stored.size());
             EXPECT_EQ(c.adler32,
                       static_cast<std::uint32_t>(adler32_z(1, p->stored.data(), p->stored.size())));
-            EXPECT_EQ(c.sha256, sha256_of(p->stored));
+            EXPECT_EQ(c.sha256, test::sha256_of(p->stored));
         }
     }
     EXPECT_FALSE(plain.next());
@@ -127,7 +120,7 @@ TEST_P(FramedWriterTest, RecordsMatchAPlainParseAndFramesGiveEachExtent)
     EXPECT_EQ(clusters, 144U + 25U);
     const RecordsTrailer t = records.finish();
     EXPECT_EQ(t.content_size, vma.size());
-    EXPECT_EQ(t.content_sha256, sha256_of(vma));
+    EXPECT_EQ(t.content_sha256, test::sha256_of(vma));
     EXPECT_EQ(t.file_size, std::filesystem::file_size(f.full));
     EXPECT_EQ(t.file_size, frame_end);
     EXPECT_EQ(frames.frames_read(), extents + 1);
@@ -189,7 +182,7 @@ std::string read_full_records(const std::filesystem::path& path)
 // Replaces the trailing SHA-256 so that a crafted change reaches the field checks.
 void reseal(std::vector<std::uint8_t>& file)
 {
-    const auto digest = sha256_of(std::span(file).first(file.size() - 32));
+    const auto digest = test::sha256_of(std::span(file).first(file.size() - 32));
     std::copy(digest.begin(), digest.end(), file.end() - 32);
 }
 
@@ -322,7 +315,7 @@ ClusterRecord change(std::uint8_t dev, std::uint32_t cluster, std::uint16_t mask
     c.mask = mask;
     const std::vector<std::uint8_t> stored(c.stored_size(), fill);
     c.adler32 = static_cast<std::uint32_t>(adler32_z(1, stored.data(), stored.size()));
-    c.sha256 = sha256_of(stored);
+    c.sha256 = test::sha256_of(stored);
     return c;
 }
 

@@ -16,13 +16,6 @@
 namespace pvediff::formats {
 namespace {
 
-io::Digest sha256_of(std::span<const std::uint8_t> bytes)
-{
-    io::Sha256 sha;
-    sha.update(bytes);
-    return sha.finish();
-}
-
 // The definition in vma_item_digest.h, written out over the whole buffer at once:
 // SHA-256("pvediff-vma-items-1\n" || sha256(header) || for each extent:
 // sha256(extent header) || sha256(stored blocks of each cluster that has some)).
@@ -31,7 +24,7 @@ io::Digest reference_digest(std::span<const std::uint8_t> vma)
     const std::string_view domain = "pvediff-vma-items-1\n";
     std::vector<std::uint8_t> hashes(domain.begin(), domain.end());
     auto add = [&](std::span<const std::uint8_t> item) {
-        const io::Digest d = sha256_of(item);
+        const io::Digest d = test::sha256_of(item);
         hashes.insert(hashes.end(), d.begin(), d.end());
     };
     const std::size_t header_size = io::load_be32(vma.data() + 56);
@@ -55,7 +48,7 @@ io::Digest reference_digest(std::span<const std::uint8_t> vma)
         }
     }
     EXPECT_EQ(at, vma.size());
-    return sha256_of(hashes);
+    return test::sha256_of(hashes);
 }
 
 io::Digest digest_in_pieces(std::span<const std::uint8_t> vma, std::size_t piece,
@@ -100,7 +93,7 @@ TEST(VmaItemDigest, MatchesTheDefinitionOnASyntheticAndTheRealFixture)
     ASSERT_GT(vma.size(), 4U << 20);  // three extents (58 clusters each), all-zero blocks left out
     const io::Digest expected = reference_digest(vma);
     EXPECT_EQ(digest_in_pieces(vma, vma.size()), expected);
-    EXPECT_NE(expected, sha256_of(vma));  // a digest of its own, not the plain SHA-256
+    EXPECT_NE(expected, test::sha256_of(vma));  // a digest of its own, not the plain SHA-256
 
     const auto fixture = test::fixture_vma();  // written by Proxmox's vma tool
     ASSERT_FALSE(fixture.empty());
@@ -145,7 +138,7 @@ TEST(VmaItemDigest, ItemHashesGiveTheSameDigestAsTheBytes)
             const auto mask = static_cast<std::uint16_t>(((info >> 32) & 0xff) == 0 ? 0 : info >> 48);
             const std::size_t stored = static_cast<std::size_t>(std::popcount(mask)) * 4096;
             if (stored != 0) {
-                items.add_item_hash(sha256_of(std::span(vma).subspan(at, stored)));
+                items.add_item_hash(test::sha256_of(std::span(vma).subspan(at, stored)));
                 at += stored;
             }
         }

@@ -29,18 +29,6 @@ std::vector<std::uint8_t> bytes(const std::string& s)
     return {s.begin(), s.end()};
 }
 
-// The io::Error message of `f`, or "" when it did not throw.
-template <typename F>
-std::string error_of(F f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
 // A file outside the dump dir that root could be tricked into reading or writing.
 struct Victim {
     explicit Victim(const test::TempDir& dir) : path(dir / "victim")
@@ -64,7 +52,8 @@ TEST(IoDirHandle, OpensARegularFile)
     // Blocking again: a reader never sees EAGAIN.
     EXPECT_EQ(::fcntl(fd.get(), F_GETFL) & O_NONBLOCK, 0);
     EXPECT_FALSE(d.open_regular_if_exists("missing").has_value());
-    EXPECT_NE(error_of([&] { (void)d.open_regular("missing"); }).find("No such file"), std::string::npos);
+    EXPECT_NE(test::error_of([&] { (void)d.open_regular("missing"); }).find("No such file"),
+              std::string::npos);
 }
 
 TEST(IoDirHandle, RefusesASymlinkToAFileAndNamesIt)
@@ -74,13 +63,13 @@ TEST(IoDirHandle, RefusesASymlinkToAFileAndNamesIt)
     fs::create_directory(dir / "d");
     fs::create_symlink(victim.path, dir / "d" / "x.pvediff-manifest");
     const DirHandle d(dir / "d");
-    const std::string msg = error_of([&] { (void)d.open_regular_if_exists("x.pvediff-manifest"); });
+    const std::string msg = test::error_of([&] { (void)d.open_regular_if_exists("x.pvediff-manifest"); });
     EXPECT_NE(msg.find((dir / "d" / "x.pvediff-manifest").string()), std::string::npos) << msg;
     EXPECT_NE(msg.find("is a symbolic link"), std::string::npos) << msg;
     EXPECT_NE(msg.find("remove or rename it"), std::string::npos) << msg;
     // Also the path-based helpers every input goes through.
-    EXPECT_NE(error_of([&] { (void)open_regular_file(dir / "d" / "x.pvediff-manifest"); }), "");
-    EXPECT_NE(error_of([&] { FileSource s((dir / "d" / "x.pvediff-manifest").string()); }), "");
+    EXPECT_NE(test::error_of([&] { (void)open_regular_file(dir / "d" / "x.pvediff-manifest"); }), "");
+    EXPECT_NE(test::error_of([&] { FileSource s((dir / "d" / "x.pvediff-manifest").string()); }), "");
     EXPECT_TRUE(victim.untouched());
 }
 
@@ -89,7 +78,7 @@ TEST(IoDirHandle, RefusesADanglingSymlinkInsteadOfCallingItMissing)
     test::TempDir dir;
     fs::create_symlink(dir / "nowhere", dir / "n");
     const DirHandle d(dir.path());
-    EXPECT_NE(error_of([&] { (void)d.open_regular_if_exists("n"); }).find("symbolic link"),
+    EXPECT_NE(test::error_of([&] { (void)d.open_regular_if_exists("n"); }).find("symbolic link"),
               std::string::npos);
     // Creating under that name neither follows the link nor creates its target.
     EXPECT_FALSE(d.try_create_exclusive("n").has_value());
@@ -102,8 +91,9 @@ TEST(IoDirHandle, RefusesAFifoWithoutBlocking)
     ASSERT_EQ(::mkfifo((dir / "f").c_str(), 0600), 0);
     const DirHandle d(dir.path());
     // Were it opened for reading, this would wait for a writer for ever.
-    EXPECT_NE(error_of([&] { (void)d.open_regular("f"); }).find("is a FIFO (named pipe)"), std::string::npos);
-    EXPECT_NE(error_of([&] { (void)d.open_regular("f", O_RDWR); }).find("FIFO"), std::string::npos);
+    EXPECT_NE(test::error_of([&] { (void)d.open_regular("f"); }).find("is a FIFO (named pipe)"),
+              std::string::npos);
+    EXPECT_NE(test::error_of([&] { (void)d.open_regular("f", O_RDWR); }).find("FIFO"), std::string::npos);
 }
 
 TEST(IoDirHandle, RefusesADirectoryASocketAndADevice)
@@ -111,8 +101,8 @@ TEST(IoDirHandle, RefusesADirectoryASocketAndADevice)
     test::TempDir dir;
     fs::create_directory(dir / "sub");
     const DirHandle d(dir.path());
-    EXPECT_NE(error_of([&] { (void)d.open_regular("sub"); }).find("is a directory"), std::string::npos);
-    EXPECT_NE(error_of([&] { (void)d.unlink("sub"); }), "");
+    EXPECT_NE(test::error_of([&] { (void)d.open_regular("sub"); }).find("is a directory"), std::string::npos);
+    EXPECT_NE(test::error_of([&] { (void)d.unlink("sub"); }), "");
     EXPECT_TRUE(fs::is_directory(dir / "sub"));
 
     const int s = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -124,15 +114,16 @@ TEST(IoDirHandle, RefusesADirectoryASocketAndADevice)
     std::copy(sock.begin(), sock.end(), addr.sun_path);
     ASSERT_EQ(::bind(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
     ::close(s);
-    EXPECT_NE(error_of([&] { (void)d.open_regular("s"); }).find("is a socket"), std::string::npos);
+    EXPECT_NE(test::error_of([&] { (void)d.open_regular("s"); }).find("is a socket"), std::string::npos);
 
     // A device node needs privileges to make; a link to one is refused as a link anyway.
     if (::mknod((dir / "null").c_str(), S_IFCHR | 0600, makedev(1, 3)) == 0) {
-        EXPECT_NE(error_of([&] { (void)d.open_regular("null"); }).find("is a character device"),
+        EXPECT_NE(test::error_of([&] { (void)d.open_regular("null"); }).find("is a character device"),
                   std::string::npos);
     }
     fs::create_symlink("/dev/null", dir / "null-link");
-    EXPECT_NE(error_of([&] { (void)d.open_regular("null-link"); }).find("symbolic link"), std::string::npos);
+    EXPECT_NE(test::error_of([&] { (void)d.open_regular("null-link"); }).find("symbolic link"),
+              std::string::npos);
 }
 
 TEST(IoDirHandle, CreatesExclusivelyAndNeverTruncates)
@@ -143,7 +134,8 @@ TEST(IoDirHandle, CreatesExclusivelyAndNeverTruncates)
     test::write_file(dir / "d" / "taken", bytes("keep me"));
     fs::create_symlink(victim.path, dir / "d" / "link");
     const DirHandle d(dir / "d");
-    EXPECT_NE(error_of([&] { (void)d.create_exclusive("taken"); }).find("File exists"), std::string::npos);
+    EXPECT_NE(test::error_of([&] { (void)d.create_exclusive("taken"); }).find("File exists"),
+              std::string::npos);
     EXPECT_FALSE(d.try_create_exclusive("link").has_value());
     EXPECT_EQ(test::read_file(dir / "d" / "taken"), bytes("keep me"));
     EXPECT_TRUE(victim.untouched());
@@ -192,9 +184,10 @@ TEST(IoDirHandle, AnOpenedFileIsDecompressedAndAPathThroughALinkIsNot)
     }
     EXPECT_EQ(std::string(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got)), text);
     fs::create_symlink(gz, dir / "link.tar.gz");
-    EXPECT_NE(
-        error_of([&] { (void)open_decompressed((dir / "link.tar.gz").string()); }).find("symbolic link"),
-        std::string::npos);
+    EXPECT_NE(test::error_of([&] {
+                  (void)open_decompressed((dir / "link.tar.gz").string());
+              }).find("symbolic link"),
+              std::string::npos);
 }
 
 TEST(IoAtomicFileMode, TemporaryIs0600AndTheFileGetsTheModeItIsGiven)

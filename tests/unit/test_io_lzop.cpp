@@ -125,7 +125,7 @@ std::vector<std::uint8_t> build(const Spec& s, std::span<const std::uint8_t> dat
 }
 
 // Text-like data with an incompressible stretch, so some blocks are stored raw.
-std::vector<std::uint8_t> sample()
+std::vector<std::uint8_t> sample_text()
 {
     auto data = test::make_data(700 * 1024, 21);
     std::mt19937 rng(5);
@@ -161,7 +161,7 @@ protected:
 
 TEST_F(LzopTest, DecodesEveryChecksumCombination)
 {
-    const auto data = sample();
+    const auto data = sample_text();
     const std::uint32_t variants[] = {
         0,
         adler32_d,
@@ -190,7 +190,7 @@ TEST_F(LzopTest, DecodesEveryChecksumCombination)
 
 TEST_F(LzopTest, DecodesHeaderVariants)
 {
-    const auto data = sample();
+    const auto data = sample_text();
     std::vector<Spec> specs(6);
     specs[0].file_name = "vzdump-qemu-101-2026_11_20-01_00_00.vma";
     specs[1].extra = std::vector<std::uint8_t>(300, 0xAB);

@@ -30,16 +30,6 @@ std::vector<std::uint8_t> compress_frame(const std::vector<std::uint8_t>& data, 
     return out;
 }
 
-std::string error_of(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return {};
-}
-
 class FrameReaderTest : public ::testing::Test {
 protected:
     void SetUp() override
@@ -82,10 +72,10 @@ TEST_F(FrameReaderTest, RefusesAWrongSize)
 {
     auto r = open();
     const auto size = static_cast<std::uint32_t>(fa_.size());
-    const std::string e = error_of([&] { (void)r.frame(0, size, a_.size() - 1); });
+    const std::string e = test::error_of([&] { (void)r.frame(0, size, a_.size() - 1); });
     EXPECT_NE(e.find(fmt::format("'{}': offset 0: zstd frame:", path_.string())), std::string::npos) << e;
-    EXPECT_NE(error_of([&] { (void)r.frame(0, size, a_.size() + 1); }), "");
-    EXPECT_NE(error_of([&] { (void)r.frame(0, size, ZstdFrameReader::max_frame_bytes + 1); }), "");
+    EXPECT_NE(test::error_of([&] { (void)r.frame(0, size, a_.size() + 1); }), "");
+    EXPECT_NE(test::error_of([&] { (void)r.frame(0, size, ZstdFrameReader::max_frame_bytes + 1); }), "");
     // The good call still works after refusals.
     EXPECT_EQ(r.frame(0, size, a_.size()).size(), a_.size());
 }
@@ -94,15 +84,16 @@ TEST_F(FrameReaderTest, RefusesATruncatedFrameOrTwoFrames)
 {
     auto r = open();
     const std::string cut =
-        error_of([&] { (void)r.frame(0, static_cast<std::uint32_t>(fa_.size() - 10), a_.size()); });
+        test::error_of([&] { (void)r.frame(0, static_cast<std::uint32_t>(fa_.size() - 10), a_.size()); });
     EXPECT_NE(cut.find("offset 0: zstd frame: not one whole frame"), std::string::npos) << cut;
-    const std::string two =
-        error_of([&] { (void)r.frame(0, static_cast<std::uint32_t>(fa_.size() + fb_.size()), a_.size()); });
+    const std::string two = test::error_of(
+        [&] { (void)r.frame(0, static_cast<std::uint32_t>(fa_.size() + fb_.size()), a_.size()); });
     EXPECT_NE(two.find("the first frame ends after"), std::string::npos) << two;
-    const std::string past =
-        error_of([&] { (void)r.frame(fa_.size(), static_cast<std::uint32_t>(fb_.size() + 1), b_.size()); });
+    const std::string past = test::error_of(
+        [&] { (void)r.frame(fa_.size(), static_cast<std::uint32_t>(fb_.size() + 1), b_.size()); });
     EXPECT_NE(past.find(path_.string()), std::string::npos) << past;
-    EXPECT_NE(error_of([&] { (void)r.frame(1, static_cast<std::uint32_t>(fa_.size()), a_.size()); }), "");
+    EXPECT_NE(test::error_of([&] { (void)r.frame(1, static_cast<std::uint32_t>(fa_.size()), a_.size()); }),
+              "");
 }
 
 TEST_F(FrameReaderTest, RefusesACorruptedByteAndAFrameWithoutChecksum)
@@ -113,7 +104,7 @@ TEST_F(FrameReaderTest, RefusesACorruptedByteAndAFrameWithoutChecksum)
     {
         auto r = open();
         const std::string e =
-            error_of([&] { (void)r.frame(0, static_cast<std::uint32_t>(file.size()), a_.size()); });
+            test::error_of([&] { (void)r.frame(0, static_cast<std::uint32_t>(file.size()), a_.size()); });
         EXPECT_NE(e.find("checksum"), std::string::npos) << e;
     }
     file = fa_;
@@ -121,15 +112,16 @@ TEST_F(FrameReaderTest, RefusesACorruptedByteAndAFrameWithoutChecksum)
     write(file);
     {
         auto r = open();
-        EXPECT_NE(error_of([&] { (void)r.frame(0, static_cast<std::uint32_t>(file.size()), a_.size()); }),
-                  "");
+        EXPECT_NE(
+            test::error_of([&] { (void)r.frame(0, static_cast<std::uint32_t>(file.size()), a_.size()); }),
+            "");
     }
     file = compress_frame(a_, false);
     write(file);
     {
         auto r = open();
         const std::string e =
-            error_of([&] { (void)r.frame(0, static_cast<std::uint32_t>(file.size()), a_.size()); });
+            test::error_of([&] { (void)r.frame(0, static_cast<std::uint32_t>(file.size()), a_.size()); });
         EXPECT_NE(e.find("no content checksum"), std::string::npos) << e;
     }
 }

@@ -10,7 +10,9 @@
 using namespace pvediff;
 using namespace pvediff::store;
 
-namespace {
+// Not anonymous: the test binary is compiled in unity batches, where another file
+// defines fixtures of the same names.
+namespace test_store_dump_dir {
 
 const std::string full1 = "vzdump-qemu-101-2026_11_13-01_00_00.vma.zst";
 const std::string full2 = "vzdump-qemu-101-2026_11_20-01_00_00.vma.zst";
@@ -118,4 +120,4 @@ TEST(StoreDumpDir, NamesWithOddCharactersAreLeftAlone)
     EXPECT_EQ(d.other.size(), 4U);
 }
 
-}  // namespace
+}  // namespace test_store_dump_dir

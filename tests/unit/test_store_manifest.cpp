@@ -33,7 +33,7 @@ Manifest sample_differential()
     return m;
 }
 
-std::string error_of(std::string_view text)
+std::string manifest_error(std::string_view text)
 {
     try {
         (void)parse_manifest(text, "/d/x.pvediff-manifest");
@@ -80,30 +80,34 @@ TEST(StoreManifest, ErrorsNameTheFileAndLine)
         t.replace(t.find(from), from.size(), to);
         return t;
     };
-    EXPECT_EQ(error_of(replace("content-size: 123456789012", "content-size: 12x")),
+    EXPECT_EQ(manifest_error(replace("content-size: 123456789012", "content-size: 12x")),
               "'/d/x.pvediff-manifest': line 5: bad content-size '12x' (expected a whole number)");
     EXPECT_EQ(
-        error_of(replace("format-version: 1", "format-version: 2")),
+        manifest_error(replace("format-version: 1", "format-version: 2")),
         "'/d/x.pvediff-manifest': line 1: unsupported manifest format-version '2' (this pvediff reads 1)");
-    EXPECT_EQ(error_of(replace("kind: differential", "kind: partial")),
+    EXPECT_EQ(manifest_error(replace("kind: differential", "kind: partial")),
               "'/d/x.pvediff-manifest': line 2: bad kind 'partial' (expected full or differential)");
-    EXPECT_EQ(error_of(replace("codec: zstd", "codec: xz")),
+    EXPECT_EQ(manifest_error(replace("codec: zstd", "codec: xz")),
               "'/d/x.pvediff-manifest': line 4: bad codec 'xz' (expected none, zstd, lzo or gzip)");
-    EXPECT_NE(
-        error_of(replace("content-sha256: ab", "content-sha256: zz")).find("line 6: bad content-sha256"),
-        std::string::npos);
-    EXPECT_EQ(error_of(replace("engine: chunk-v1\n", "")), "'/d/x.pvediff-manifest': missing key 'engine'");
-    EXPECT_EQ(error_of(good + "windows: 4\n"), "'/d/x.pvediff-manifest': line 17: duplicate key 'windows'");
-    EXPECT_EQ(error_of(replace("windows: 3", "windows 3")),
+    EXPECT_NE(manifest_error(replace("content-sha256: ab", "content-sha256: zz"))
+                  .find("line 6: bad content-sha256"),
+              std::string::npos);
+    EXPECT_EQ(manifest_error(replace("engine: chunk-v1\n", "")),
+              "'/d/x.pvediff-manifest': missing key 'engine'");
+    EXPECT_EQ(manifest_error(good + "windows: 4\n"),
+              "'/d/x.pvediff-manifest': line 17: duplicate key 'windows'");
+    EXPECT_EQ(manifest_error(replace("windows: 3", "windows 3")),
               "'/d/x.pvediff-manifest': line 13: expected 'key: value'");
-    EXPECT_EQ(error_of("kind: full\n"),
+    EXPECT_EQ(manifest_error("kind: full\n"),
               "'/d/x.pvediff-manifest': line 1: expected 'format-version' first, found 'kind'");
-    EXPECT_EQ(error_of(""), "'/d/x.pvediff-manifest': empty manifest");
-    EXPECT_NE(error_of(replace("created: 2026-11-20T01:00:05Z", "created: yesterday")).find("bad created"),
-              std::string::npos);
+    EXPECT_EQ(manifest_error(""), "'/d/x.pvediff-manifest': empty manifest");
+    EXPECT_NE(
+        manifest_error(replace("created: 2026-11-20T01:00:05Z", "created: yesterday")).find("bad created"),
+        std::string::npos);
     // A full's manifest must not carry a differential's keys.
-    EXPECT_NE(error_of(replace("kind: differential", "kind: full")).find("belongs only in a differential"),
-              std::string::npos);
+    EXPECT_NE(
+        manifest_error(replace("kind: differential", "kind: full")).find("belongs only in a differential"),
+        std::string::npos);
 }
 
 TEST(StoreManifest, VmaItemDigestRoundTripsInPlaceOfContentSha256)
@@ -131,15 +135,15 @@ TEST(StoreManifest, RefusesBothOrNeitherContentDigest)
     ASSERT_NE(good.find(line), std::string::npos);
     std::string neither = good;
     neither.erase(neither.find(line), line.size());
-    EXPECT_EQ(error_of(neither),
+    EXPECT_EQ(manifest_error(neither),
               "'/d/x.pvediff-manifest': missing key 'content-sha256' (or 'content-vma-items-sha256')");
     const std::string both = good + "content-vma-items-sha256: " + std::string(64, 'e') + "\n";
-    EXPECT_EQ(error_of(both),
+    EXPECT_EQ(manifest_error(both),
               "'/d/x.pvediff-manifest': line 17: 'content-sha256' and "
               "'content-vma-items-sha256' both given (expected one content digest)");
     std::string bad = good;
     bad.replace(bad.find(line), line.size(), "content-vma-items-sha256: xyz\n");
-    EXPECT_EQ(error_of(bad),
+    EXPECT_EQ(manifest_error(bad),
               "'/d/x.pvediff-manifest': line 6: bad content-vma-items-sha256 'xyz' "
               "(expected 64 hex digits)");
 }
@@ -157,13 +161,13 @@ TEST(StoreManifest, RefusesVmaItemDigestOnAFullOrATar)
     full.file = "vzdump-qemu-101-2026_11_20-01_00_00.vma.zst";
     full.codec = io::Codec::zstd;
     full.pvediff_version = "0.1.0";
-    EXPECT_EQ(error_of(with_items(full)),
+    EXPECT_EQ(manifest_error(with_items(full)),
               "'/d/x.pvediff-manifest': line 6: 'content-vma-items-sha256' belongs "
               "only in the manifest of a differential of a VMA");
     Manifest tar = sample_differential();
     tar.file = "vzdump-lxc-200-2026_11_20-01_00_00.tar.zst--differential-2026_11_22-01_00_00.vcdiff.zst";
     tar.delta->full_name = "vzdump-lxc-200-2026_11_20-01_00_00.tar.zst";
-    EXPECT_NE(error_of(with_items(tar)).find("belongs only in the manifest of a differential of a VMA"),
+    EXPECT_NE(manifest_error(with_items(tar)).find("belongs only in the manifest of a differential of a VMA"),
               std::string::npos);
     // The writer refuses what the reader would refuse.
     for (Manifest m : {full, tar}) {

@@ -21,7 +21,7 @@ namespace {
 
 const std::string full_name = "vzdump-qemu-101-2026_11_20-01_00_00.vma.zst";
 
-VerifiedRecord sample()
+VerifiedRecord sample_record()
 {
     VerifiedRecord r;
     r.file = full_name;
@@ -35,7 +35,7 @@ VerifiedRecord sample()
     return r;
 }
 
-std::string error_of(std::string_view text)
+std::string record_error(std::string_view text)
 {
     try {
         (void)parse_verified_record(text, "/d/x.pvediff-verified");
@@ -49,7 +49,7 @@ std::string error_of(std::string_view text)
 
 TEST(VerifiedRecord, FormatParseRoundTrip)
 {
-    const VerifiedRecord r = sample();
+    const VerifiedRecord r = sample_record();
     EXPECT_EQ(parse_verified_record(format_verified_record(r), "x"), r);
     VerifiedRecord no_manifest = r;
     no_manifest.identity.manifest_sha256.reset();
@@ -59,26 +59,26 @@ TEST(VerifiedRecord, FormatParseRoundTrip)
 
 TEST(VerifiedRecord, MalformedIsRefusedNamingTheFile)
 {
-    const std::string good = format_verified_record(sample());
-    EXPECT_NE(error_of("garbage without colon\n"), "");
-    EXPECT_NE(error_of(""), "");  // incomplete
+    const std::string good = format_verified_record(sample_record());
+    EXPECT_NE(record_error("garbage without colon\n"), "");
+    EXPECT_NE(record_error(""), "");  // incomplete
     std::string s = good;
     s.replace(s.find("result: ok"), 10, "result: ok!");
-    EXPECT_NE(error_of(s).find("bad result"), std::string::npos) << error_of(s);
+    EXPECT_NE(record_error(s).find("bad result"), std::string::npos) << record_error(s);
     s = good;
     s.replace(s.find("verified: "), 10, "verified: -");
-    EXPECT_NE(error_of(s), "");
-    EXPECT_NE(error_of(good + "result: ok\n").find("repeated"), std::string::npos);
-    EXPECT_NE(error_of(good + "trust-me: yes\n").find("unknown key"), std::string::npos);
-    EXPECT_EQ(error_of(good), "");
+    EXPECT_NE(record_error(s), "");
+    EXPECT_NE(record_error(good + "result: ok\n").find("repeated"), std::string::npos);
+    EXPECT_NE(record_error(good + "trust-me: yes\n").find("unknown key"), std::string::npos);
+    EXPECT_EQ(record_error(good), "");
     s = good;
     s.replace(s.find("manifest-sha256: "), 17, "manifest-sha256: zz");
-    EXPECT_NE(error_of(s).find("/d/x.pvediff-verified"), std::string::npos);
+    EXPECT_NE(record_error(s).find("/d/x.pvediff-verified"), std::string::npos);
 }
 
 TEST(VerifiedRecord, Decision)
 {
-    const VerifiedRecord r = sample();
+    const VerifiedRecord r = sample_record();
     const BackupIdentity same = r.identity;
     const std::time_t t = r.verified;
     EXPECT_EQ(decide_verify(std::nullopt, same, t, 30 * 24h).reason, VerifyReason::never_verified);
@@ -119,7 +119,7 @@ TEST(VerifiedRecord, WriteReadAndHostileRecords)
     ASSERT_EQ(::chmod(file.c_str(), 0640), 0);
     EXPECT_FALSE(read_verified_record(file));
 
-    VerifiedRecord r = sample();
+    VerifiedRecord r = sample_record();
     r.identity = backup_identity_of(file, std::nullopt);
     EXPECT_EQ(r.identity.size, 13u);
     write_verified_record(file, r);

@@ -13,6 +13,13 @@
 
 namespace pvediff::test {
 
+io::Digest sha256_of(std::span<const std::uint8_t> data)
+{
+    io::Sha256 sha;
+    sha.update(data);
+    return sha.finish();
+}
+
 TempDir::TempDir()
 {
     const char* base = std::getenv("TMPDIR");

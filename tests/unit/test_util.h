@@ -4,8 +4,12 @@
 // deterministic pseudo-random data, and running the real command-line tools.
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
+
+#include "pvediff/io/error.h"
+#include "pvediff/io/sha256.h"
 
 namespace pvediff::test {
 
@@ -35,5 +39,18 @@ std::string shell_quote(const std::string& s);
 std::string sha256_hex_of_file(const std::filesystem::path& path);
 // The built pvediff binary.
 std::string pvediff_binary();
+io::Digest sha256_of(std::span<const std::uint8_t> data);
+
+// The io::Error message of `f`, or "" when it did not throw.
+template <typename F>
+std::string error_of(F f)
+{
+    try {
+        f();
+    } catch (const io::Error& e) {
+        return e.what();
+    }
+    return "";
+}
 
 }  // namespace pvediff::test

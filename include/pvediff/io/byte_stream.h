@@ -47,6 +47,9 @@ public:
 std::size_t read_full(ByteSource& source, std::span<std::uint8_t> buf);
 // Copies source to sink through one fixed buffer (does not call finish()).
 std::uint64_t copy_stream(ByteSource& source, ByteSink& sink, std::size_t buffer_size = stream_buffer_size);
+// Reads source to its end and drops the bytes: for a stream whose stages (hashing,
+// checking) must see all of it.
+void drain(ByteSource& source);
 
 // In-memory endpoints, for tests and small metadata.
 class MemorySource final : public ByteSource {

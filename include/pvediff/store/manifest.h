@@ -96,6 +96,9 @@ void write_manifest(const std::filesystem::path& file, const Manifest& m);
 // or one pvediff has not seen yet); io::Error when it is unreadable, malformed, or
 // describes another file (its `file:` is not `file`'s name).
 std::optional<Manifest> read_manifest(const std::filesystem::path& file);
+// The same, with an unusable manifest counted as none: for listings and checks,
+// which report that problem their own way.
+std::optional<Manifest> read_manifest_or_none(const std::filesystem::path& file);
 
 // "Is this the full the differential was made against?", asked by restore, verify and
 // backup, answered here once and in one wording. `seen`: the full's content SHA-256
