@@ -200,6 +200,21 @@ def run_pair(name, a, stamp, data, pvediff):
         row["restore"], row["check"] = (restore(pvediff_patch_cmd(pvediff, full, d, out), out)
                                         if row["delta"] is not None else (None, "-"))
         rows.append(row)
+        # What an administrator waits for: `backup ARCHIVE` of the next day's archive
+        # (encode, proof that the differential rebuilds it, commit, the archive
+        # deleted: here a hard link) and `restore DIFF -o -` with its content checks
+        # (the rebuilt archive's digest against the differential's manifest).
+        day2 = os.path.join(dump, os.path.basename(full).replace("2026_01_01", "2026_01_02"))
+        os.link(new + ".zst", day2)
+        res = measure(f"{q(pvediff)} --config {q(conf)} backup {q(day2)}", T, wd)
+        made = [f for f in os.listdir(dump) if "--differential-" in f and f.endswith(".vcdiff.zst")]
+        row = {"tool": "pvediff backup ARCHIVE / restore DIFF -o -", "kind": "pvediff", "diff": res,
+               "delta": os.path.getsize(os.path.join(dump, made[0])) if res.status == "ok" and made else None}
+        row["restore"], row["check"] = (
+            restore(f"{q(pvediff)} --config {q(conf)} restore {q(os.path.join(dump, made[0]))} -o - > {q(out)}",
+                    out)
+            if row["delta"] is not None else (None, "-"))
+        rows.append(row)
         if not a.keep:
             shutil.rmtree(dump, ignore_errors=True)
             if os.path.exists(d):
