@@ -15,8 +15,6 @@ namespace pvediff::formats::detail {
 
 namespace {
 
-using CCtx = io::ZstdCCtx;
-
 void check(std::size_t ret, const std::string& name)
 {
     if (ZSTD_isError(ret) != 0U) {
@@ -24,9 +22,9 @@ void check(std::size_t ret, const std::string& name)
     }
 }
 
-CCtx make_cctx(int level, const std::string& name)
+io::ZstdCCtx make_cctx(int level, const std::string& name)
 {
-    CCtx cctx(ZSTD_createCCtx());
+    io::ZstdCCtx cctx(ZSTD_createCCtx());
     if (!cctx) {
         throw io::file_error(name, "zstd: cannot allocate a compression context");
     }
@@ -130,7 +128,7 @@ std::unique_ptr<FrameJob> FrameWorkers::take_oldest()
 
 void FrameWorkers::run()
 {
-    CCtx cctx;
+    io::ZstdCCtx cctx;
     std::exception_ptr setup_error;
     try {
         cctx = make_cctx(level_, name_);

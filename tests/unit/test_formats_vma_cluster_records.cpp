@@ -8,7 +8,6 @@
 #include <zlib.h>
 
 #include <cstring>
-#include <functional>
 
 #include "pvediff/formats/vma_cluster_reader.h"
 #include "pvediff/formats/vma_cluster_records.h"
@@ -139,16 +138,6 @@ TEST(FramedWriter, SameBytesWhateverTheSlicesAndThreads)
     EXPECT_EQ(test::read_file(one.records), test::read_file(many.records));
 }
 
-std::string error_of(const std::function<void()>& f)
-{
-    try {
-        f();
-    } catch (const io::Error& e) {
-        return e.what();
-    }
-    return {};
-}
-
 TEST(FramedWriter, RefusesWhatIsNotAWholeVma)
 {
     auto vma = sample_vma();
@@ -160,18 +149,19 @@ TEST(FramedWriter, RefusesWhatIsNotAWholeVma)
         w.write(bytes);
         w.finish();
     };
-    EXPECT_NE(error_of([&] { write(std::span(vma).first(vma.size() - 1)); }).find("ends inside an extent"),
-              std::string::npos);
-    EXPECT_NE(error_of([&] { write(std::span(vma).first(5000)); }).find("ends inside the vma header"),
+    EXPECT_NE(
+        test::error_of([&] { write(std::span(vma).first(vma.size() - 1)); }).find("ends inside an extent"),
+        std::string::npos);
+    EXPECT_NE(test::error_of([&] { write(std::span(vma).first(5000)); }).find("ends inside the vma header"),
               std::string::npos);
     vma[0] = 'X';
-    EXPECT_NE(error_of([&] { write(vma); }).find("in.vma"), std::string::npos);
+    EXPECT_NE(test::error_of([&] { write(vma); }).find("in.vma"), std::string::npos);
 }
 
 // The whole file, the reader run to the end; the error's message or "".
 std::string read_full_records(const std::filesystem::path& path)
 {
-    return error_of([&] {
+    return test::error_of([&] {
         FullRecordsReader r(path);
         while (r.next()) {
         }
@@ -339,7 +329,7 @@ void write_changes(const std::filesystem::path& path, const std::vector<ClusterR
 
 std::string read_changes(const std::filesystem::path& path, std::vector<ClusterRecord>* out = nullptr)
 {
-    return error_of([&] {
+    return test::error_of([&] {
         ChangedRecordsReader r(path);
         while (const auto c = r.next()) {
             if (out != nullptr) {

@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 #include <zstd.h>
 
-#include <functional>
-
 #include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
