@@ -290,7 +290,9 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
         // A full changed since its manifest is named as such before its copies fail.
         v.base = ContentInfo{v.diff.base.size, v.diff.base.sha256, base_codec};
         detail::check_base_identity(plan.base, v.base);
-        ProgressScope verifying(shown.progress, shown.what + ", verifying", v.diff.encode.target_bytes);
+        // Of the written file as stored: the check reads it whole, and takes the bytes it
+        // copies from the full by their recorded hashes.
+        ProgressScope verifying(shown.progress, shown.what + ", verifying", v.file_size);
         try {
             check_written_differential(v.file->fd(), v.file->temp_path().string(), *proof,
                                        v.diff.encode.target_bytes, verifying.updater());

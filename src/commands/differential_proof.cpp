@@ -7,8 +7,10 @@
 #include <cerrno>
 #include <thread>
 
+#include "pvediff/io/counting_stream.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/fd.h"
+#include "pvediff/io/file_stream.h"
 #include "pvediff/io/stream_pipe.h"
 
 namespace pvediff::commands {
@@ -114,15 +116,16 @@ ContentCheck CheckedInput::finish()
 engine::ProofCheckResult check_written_differential(int fd, const std::string& name,
                                                     const engine::CopyProof& proof,
                                                     std::uint64_t target_bytes,
-                                                    const OnContentBytes& on_bytes)
+                                                    const std::function<void(std::uint64_t)>& on_file_bytes)
 {
     // The writer is done with the file: the shared offset may move.
     io::Fd own(::dup(fd));
     if (!own.valid() || ::lseek(own.get(), 0, SEEK_SET) != 0) {
         io::throw_errno("read back", name, errno);
     }
-    io::DecodedInput delta = io::open_decompressed(std::move(own), name);
-    return engine::check_proof(proof, *delta.source, target_bytes, on_bytes);
+    io::DecodedInput delta = io::open_decompressed(std::make_unique<io::CountingSource>(
+        std::make_unique<io::FileSource>(std::move(own), name), on_file_bytes));
+    return engine::check_proof(proof, *delta.source, target_bytes);
 }
 
 }  // namespace pvediff::commands

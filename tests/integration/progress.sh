@@ -66,7 +66,7 @@ check "backup full: 'checking' percentage lines of the file's size" \
   "$WORK/bfull.err"
 
 # A differential: the encoding (the file's bytes of its size), then the verification
-# decode (the content's bytes of its size: 64 MiB), each named.
+# (the written differential's bytes of its size), each named.
 make_new() {  # day name -> a changed copy of the container as a vzdump archive
   cp "$WORK/ct.tar" "$WORK/ct-$1.tar"
   head -c 1M /dev/urandom | dd of="$WORK/ct-$1.tar" bs=1M seek=$((10 + $1)) conv=notrunc status=none
@@ -80,9 +80,19 @@ check "backup differential: no carriage returns or escapes" bash -c "! grep -q $
 check "backup differential: 'encoding' percentage lines" \
   grep -qE '^pvediff: backup vzdump-lxc-105-2026_11_21-01_00_00\.tar\.zst, encoding: [1-9]0% \(.* of [0-9.]+ MiB\) in .*/s$' \
   "$WORK/bdiff.err"
-check "backup differential: 'verifying' percentage lines of the content (64 MiB)" \
-  grep -qE '^pvediff: backup vzdump-lxc-105-2026_11_21-01_00_00\.tar\.zst, verifying: [1-9]0% \(.* of 64\.0 MiB\) in .*/s$' \
+# The verification reads the written differential back and takes what it copies from
+# the full by hashes: its bytes as stored are counted, of the file's size.
+human_bytes() {  # as pvediff prints sizes, dots escaped for grep -E
+  awk -v b="$1" 'BEGIN { split("B KiB MiB GiB", u, " "); i = 1
+    while (b >= 1024 && i < 4) { b /= 1024; i++ }
+    if (i == 1) printf "%d B", b; else printf "%.1f %s", b, u[i] }' | sed 's/\./\\./'
+}
+d1_size=$(human_bytes "$(stat -c %s "$(ls "$dump"/*--differential-2026_11_21-01_00_00.vcdiff.zst)")")
+check "backup differential: 'verifying' percentage lines of the differential's size ($d1_size)" \
+  grep -qE "^pvediff: backup vzdump-lxc-105-2026_11_21-01_00_00\\.tar\\.zst, verifying: [0-9]+% \\(.* of $d1_size\\) in .*/s$" \
   "$WORK/bdiff.err"
+check "backup differential: 'verifying' ends at the differential's size" \
+  grep -qE "verifying: 100% \\($d1_size of $d1_size\\)" "$WORK/bdiff.err"
 check "backup differential: encoding before verifying" \
   bash -c "grep -n encoding: '$WORK/bdiff.err' | tail -1 | cut -d: -f1 | { read e; test \"\$e\" -lt \"\$(grep -n verifying: '$WORK/bdiff.err' | head -1 | cut -d: -f1)\"; }"
 pv -q restore "$(ls "$dump"/*--differential-2026_11_21-01_00_00.vcdiff.zst)" -o "$WORK/d1.tar"
@@ -96,8 +106,9 @@ make_new 2 "$d2"
 script -qfec "$PVEDIFF --config $WORK/pvediff.conf backup $d2" "$WORK/ts-backup" >/dev/null
 check "backup live: encoding (if drawn), bytes of the file's size, rate" bash -c \
   "! grep -qa ', encoding:' '$WORK/ts-backup' || grep -qaE \$'\rbackup vzdump-lxc-105-2026_11_22-01_00_00\\.tar\\.zst, encoding: .* of [0-9.]+ MiB \\([0-9]+%\\), .*/s' '$WORK/ts-backup'"
-check "backup live: verifying (if drawn), bytes of the content's size" bash -c \
-  "! grep -qa ', verifying:' '$WORK/ts-backup' || grep -qaE \$'\rbackup vzdump-lxc-105-2026_11_22-01_00_00\\.tar\\.zst, verifying: .* of 64\\.0 MiB \\([0-9]+%\\), .*/s' '$WORK/ts-backup'"
+d2_size=$(human_bytes "$(stat -c %s "$(ls "$dump"/*--differential-2026_11_22-01_00_00.vcdiff.zst)")")
+check "backup live: verifying (if drawn), bytes of the differential's size" bash -c \
+  "! grep -qa ', verifying:' '$WORK/ts-backup' || grep -qaE \$'\rbackup vzdump-lxc-105-2026_11_22-01_00_00\\.tar\\.zst, verifying: .* of $d2_size \\([0-9]+%\\), .*/s' '$WORK/ts-backup'"
 check "backup live: no plain percentage lines" bash -c "! grep -qa 'pvediff: backup vzdump.*% (' '$WORK/ts-backup'"
 check "backup live: the summary on its own line after it" grep -qa '^pvediff: vzdump-lxc-105-2026_11_22-01_00_00.tar.zst: replaced by' "$WORK/ts-backup"
 pv -q restore "$(ls "$dump"/*--differential-2026_11_22-01_00_00.vcdiff.zst)" -o "$WORK/d2.tar"

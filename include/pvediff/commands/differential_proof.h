@@ -5,6 +5,7 @@
 // checked on the encoder's one read of it, and the written file is checked against the
 // proof the encoder recorded (engine/copy_proof.h).
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,10 +40,12 @@ private:
 // Reads back the differential written to `fd` (from its start, through a descriptor of
 // its own: the file's name may no longer be the one written), decompresses it and checks
 // it against `proof` (check_proof()); throws io::Error naming `name` and the offset of
-// what differs.
+// what differs. `on_file_bytes` is told how many of the file's bytes (as stored) have
+// been read back: the check accounts for copied content by its hash without reading it,
+// so content bytes would race past in no time and say nothing of what was read.
 engine::ProofCheckResult check_written_differential(int fd, const std::string& name,
                                                     const engine::CopyProof& proof,
                                                     std::uint64_t target_bytes,
-                                                    const OnContentBytes& on_bytes = {});
+                                                    const std::function<void(std::uint64_t)>& on_file_bytes = {});
 
 }  // namespace pvediff::commands
