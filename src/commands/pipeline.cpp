@@ -7,6 +7,7 @@
 #include "pvediff/engine/chunk_encoder.h"
 #include "pvediff/engine/chunk_index.h"
 #include "pvediff/engine/smaller_of_encoder.h"
+#include "pvediff/engine/vcdiff_format.h"
 #include "pvediff/io/atomic_file.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
@@ -17,12 +18,21 @@ namespace pvediff::commands {
 namespace {
 
 // A file's decompressed content on a read-ahead thread, with its codec.
-io::DecodedInput open_content(const std::string& path)
+io::DecodedInput open_content(const std::string& path, std::size_t read_ahead_depth = 4)
 {
     io::DecodedInput in = io::open_decompressed(path);
-    in.source = io::make_read_ahead(std::move(in.source));
+    in.source = io::make_read_ahead(std::move(in.source), io::stream_buffer_size, read_ahead_depth);
     return in;
 }
+
+// Buffers between a decoder and its neighbours: one VCDIFF window's worth (16 MiB).
+// The decoder works a window at a time: it takes the full in bursts (as far as the
+// window's copies reach), then copies without reading, and xdelta3 hands out the
+// window's whole target at once. With 4 MiB queues the full's decompressor and the
+// output's hashing thread each stopped while the decoder did the other half, and a
+// restore used 1.3 of two cores; with a window between them 1.6 (1 GB VMA pair: wall
+// -25 %, peak RSS +25 MiB; docs/engine.md, "Restore").
+constexpr std::size_t decode_queue_depth = engine::vcdiff::max_target_window / io::stream_buffer_size;
 
 }  // namespace
 
@@ -179,7 +189,7 @@ RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& 
     options.source_size = sizes.full;
     // open_content() decompresses on a read-ahead thread already: the decoder reads
     // from it directly unless the full is hashed on a stage of its own.
-    io::DecodedInput base = open_content(base_path);
+    io::DecodedInput base = open_content(base_path, decode_queue_depth);
     if (hashes == ContentHashes::none) {
         outcome.decode = engine::decode(*base.source, open_delta, out, options);
         outcome.target = {outcome.decode.target_bytes, {}, io::Codec::none};
@@ -191,7 +201,8 @@ RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& 
     auto digesting_target = std::make_unique<DigestingSink>(
         out_ref, target_digest, (delta_path == "-" ? std::string("<stdin>") : delta_path) + " (rebuilt)");
     const ContentDigester& target_hash = digesting_target->digester();
-    const auto target_behind = io::make_write_behind(std::move(digesting_target));
+    const auto target_behind =
+        io::make_write_behind(std::move(digesting_target), io::stream_buffer_size, decode_queue_depth);
     auto take_target = [&] {
         outcome.target = {target_hash.bytes(), {}, io::Codec::none};
         outcome.target_digest = target_hash.digest();

@@ -337,7 +337,7 @@ private:
             const std::uint64_t a = std::max(p.start, from);
             const std::uint64_t b = std::min(p.end, to);
             if (a < b) {
-                stash_.put(a, data.subspan(a - from, b - a), p.last_window);
+                stash_.put(a, data.subspan(a - from, b - a), p.last_window, p.end);
             }
         }
     }

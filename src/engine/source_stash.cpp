@@ -28,20 +28,22 @@ void SourceStash::spill(Piece& piece, std::span<const std::uint8_t> data)
     spilled_peak_ = std::max(spilled_peak_, spilled_live_);
 }
 
-void SourceStash::put(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use)
+void SourceStash::put(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use,
+                      std::uint64_t planned_end)
 {
     // Pieces never cross a max_piece-aligned offset, so that an aligned block lies
     // within one piece whenever it is kept whole (see view()).
     while (data.size() > max_piece - offset % max_piece) {
         const auto head = static_cast<std::size_t>(max_piece - offset % max_piece);
-        put_one(offset, data.first(head), last_use);
+        put_one(offset, data.first(head), last_use, planned_end);
         offset += head;
         data = data.subspan(head);
     }
-    put_one(offset, data, last_use);
+    put_one(offset, data, last_use, planned_end);
 }
 
-void SourceStash::put_one(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use)
+void SourceStash::put_one(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use,
+                          std::uint64_t planned_end)
 {
     if (data.empty()) {
         return;
@@ -65,6 +67,12 @@ void SourceStash::put_one(std::uint64_t offset, std::span<const std::uint8_t> da
     piece.length = data.size();
     piece.last_use = last_use;
     if (fits) {
+        // Room for the rest of its run up to the next max_piece boundary: appending
+        // 256 KiB reads one by one otherwise reallocates and copies the piece again
+        // (most of a megabyte per megabyte kept, a sixteenth of a restore's copying).
+        const std::uint64_t room_end = std::min(offset / max_piece * max_piece + max_piece,
+                                                std::max(planned_end, offset + data.size()));
+        piece.data.reserve(static_cast<std::size_t>(room_end - offset));
         piece.data.assign(data.begin(), data.end());
         in_memory_ += data.size();
     } else {

@@ -18,8 +18,11 @@ public:
     SourceStash(std::filesystem::path spill_dir, std::uint64_t memory_limit);
 
     // Keeps `data`, the full's bytes at `offset`, until window `last_use` is done.
-    // Pieces are put in increasing offset order and never overlap.
-    void put(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use);
+    // Pieces are put in increasing offset order and never overlap. `planned_end`: where
+    // the run of bytes it starts or continues ends (the caller's plan), so that a piece
+    // kept in memory takes its room once instead of growing as the rest is appended.
+    void put(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use,
+             std::uint64_t planned_end = 0);
     // Copies every kept byte within [offset, offset + out.size()) to its place in `out`;
     // the other bytes of `out` are left as they are.
     void copy_to(std::uint64_t offset, std::span<std::uint8_t> out);
@@ -48,7 +51,8 @@ private:
         std::uint64_t spill_offset = 0;
         bool spilled = false;
     };
-    void put_one(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use);
+    void put_one(std::uint64_t offset, std::span<const std::uint8_t> data, std::uint64_t last_use,
+                 std::uint64_t planned_end);
     void spill(Piece& piece, std::span<const std::uint8_t> data);
 
     std::uint64_t memory_limit_;
