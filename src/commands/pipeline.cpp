@@ -185,6 +185,10 @@ RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& 
     RebuildOutcome outcome;
     engine::DecodeOptions options;
     options.spill_dir = spill_dir;
+    // Restoring from a dump dir mounted read-only, or one this user may only read: the
+    // scratch file goes to the temporary directory ($TMPDIR, else /tmp) instead.
+    std::error_code no_temp_dir;
+    options.fallback_spill_dir = std::filesystem::temp_directory_path(no_temp_dir);
     options.max_target_bytes = sizes.archive;
     options.source_size = sizes.full;
     // open_content() decompresses on a read-ahead thread already: the decoder reads

@@ -362,7 +362,7 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
     const Plan plan = make_plan(open_delta, options);
 
     const auto delta = open_delta();
-    SourceStash stash(options.spill_dir, options.memory_limit);
+    SourceStash stash(options.spill_dir, options.memory_limit, options.fallback_spill_dir);
     SourceServer server(base, plan.pieces, stash, delta->name());
 
     // The windows' Adler-32 is checked here, with libdeflate's vectorised adler32, not

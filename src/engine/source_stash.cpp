@@ -14,8 +14,9 @@ namespace {
 constexpr std::uint64_t max_piece = std::uint64_t{1} << 20;
 }  // namespace
 
-SourceStash::SourceStash(std::filesystem::path spill_dir, std::uint64_t memory_limit)
-    : memory_limit_(memory_limit), spill_file_(std::move(spill_dir))
+SourceStash::SourceStash(std::filesystem::path spill_dir, std::uint64_t memory_limit,
+                         std::filesystem::path fallback_spill_dir)
+    : memory_limit_(memory_limit), spill_file_(std::move(spill_dir), std::move(fallback_spill_dir))
 {
 }
 

@@ -15,7 +15,8 @@ namespace pvediff::engine {
 
 class SourceStash {
 public:
-    SourceStash(std::filesystem::path spill_dir, std::uint64_t memory_limit);
+    SourceStash(std::filesystem::path spill_dir, std::uint64_t memory_limit,
+                std::filesystem::path fallback_spill_dir = {});
 
     // Keeps `data`, the full's bytes at `offset`, until window `last_use` is done.
     // Pieces are put in increasing offset order and never overlap. `planned_end`: where

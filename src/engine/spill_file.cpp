@@ -5,22 +5,44 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "pvediff/io/atomic_file.h"
+#include "pvediff/io/error.h"
 
 namespace pvediff::engine::detail {
 
+bool SpillFile::create_in(const std::filesystem::path& dir)
+{
+    // A file without a name from the start: a kill leaves nothing. Where the file
+    // system cannot do that, a named file unlinked at once (a kill between the two
+    // leaves an empty temporary, which `prune` lists as stale).
+    name_ = (dir / "pvediff-spill (unnamed scratch file)").string();
+    fd_ = io::Fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (fd_.valid()) {
+        return true;
+    }
+    name_ = io::temp_path_for(dir / "pvediff-spill").string();
+    fd_ = io::Fd(::open(name_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd_.valid()) {
+        return false;
+    }
+    ::unlink(name_.c_str());  // the open descriptor keeps it until we are done
+    return true;
+}
+
 std::uint64_t SpillFile::append(std::span<const std::uint8_t> bytes)
 {
-    if (!fd_.valid()) {
-        // A file without a name from the start: a kill leaves nothing. Where the file
-        // system cannot do that, a named file unlinked at once (a kill between the two
-        // leaves an empty temporary, which `prune` lists as stale).
-        name_ = (dir_ / "pvediff-spill (unnamed scratch file)").string();
-        fd_ = io::Fd(::open(dir_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-        if (!fd_.valid()) {
-            name_ = io::temp_path_for(dir_ / "pvediff-spill").string();
-            fd_ = io::open_fd(name_, O_RDWR | O_CREAT | O_EXCL, 0600);
-            ::unlink(name_.c_str());  // the open descriptor keeps it until we are done
+    if (!fd_.valid() && !create_in(dir_)) {
+        const int err = errno;
+        const std::string first = name_;
+        if (fallback_dir_.empty()) {
+            io::throw_errno("open", first, err);
+        }
+        if (!create_in(fallback_dir_)) {
+            throw io::Error(fmt::format("cannot open '{}': {}; nor '{}': {}", first, std::strerror(err), name_,
+                                        std::strerror(errno)));
         }
     }
     const std::uint64_t at = end_;

@@ -4,7 +4,8 @@
 // memory (changed regions waiting for the full's old bytes, those old bytes). Created
 // on first use in the given directory without a name (O_TMPFILE; where the file system
 // cannot, with a name unlinked at once), so nothing is left behind whatever happens
-// to the process.
+// to the process. A second directory, when given, is where it goes if the first
+// cannot take it (a read-only dump dir, one this user may only read).
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -16,7 +17,10 @@ namespace pvediff::engine::detail {
 
 class SpillFile {
 public:
-    explicit SpillFile(std::filesystem::path dir) : dir_(std::move(dir)) {}
+    explicit SpillFile(std::filesystem::path dir, std::filesystem::path fallback_dir = {})
+        : dir_(std::move(dir)), fallback_dir_(std::move(fallback_dir))
+    {
+    }
 
     // Returns the offset of the bytes in the file.
     std::uint64_t append(std::span<const std::uint8_t> bytes);
@@ -31,9 +35,15 @@ public:
     [[nodiscard]] std::uint64_t size() const { return end_; }
     // The disk space the file takes now (its allocated blocks), 0 before first use.
     [[nodiscard]] std::uint64_t allocated_bytes() const;
+    // Where the file was made (empty before first use).
+    [[nodiscard]] const std::string& name() const { return name_; }
 
 private:
+    // Makes the file in `dir`; false with errno set when it cannot.
+    bool create_in(const std::filesystem::path& dir);
+
     std::filesystem::path dir_;
+    std::filesystem::path fallback_dir_;
     std::string name_;
     io::Fd fd_;
     std::uint64_t end_ = 0;

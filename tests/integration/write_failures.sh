@@ -203,4 +203,36 @@ else
     "$PVEDIFF" --config "$conf" backup - --vmid 101 --type qemu --dumpdir "$mnt" --now "$((t0 + 2 * 86400))" \
     --fullbackup 0
   umount "$mnt"; mounts=()
+
+  # Restore from a read-only dump dir (a backup share mounted read-only for a disaster
+  # recovery, or one this user may only read) of a pair whose restore sets 72 MiB of
+  # the full aside, more than the 64 MiB kept in memory: day 2 holds the full's two
+  # files in the other order, so the first file waits while the second is copied. The
+  # scratch file goes to $TMPDIR instead of failing with "Read-only file system".
+  src=$WORK/ro-src
+  mkdir -p "$src" "$WORK/tmp"
+  head -c 72M /dev/urandom >"$WORK/first"
+  head -c 72M /dev/urandom >"$WORK/second"
+  tar -C "$WORK" -cf "$WORK/ct1.tar" first second
+  tar -C "$WORK" -cf "$WORK/ct2.tar" second first
+  rm "$WORK/first" "$WORK/second"
+  zstd -q -1 -c "$WORK/ct1.tar" >"$src/vzdump-lxc-107-$day0.tar.zst"
+  pv -q backup "$src/vzdump-lxc-107-$day0.tar.zst"
+  zstd -q -1 -c "$WORK/ct2.tar" >"$src/vzdump-lxc-107-$day1.tar.zst"
+  pv -q backup "$src/vzdump-lxc-107-$day1.tar.zst"
+  ro_diff=vzdump-lxc-107-$day0.tar.zst--differential-$day1.vcdiff.zst
+  check "read-only restore: a differential to restore" test -f "$src/$ro_diff"
+  mount --bind "$src" "$mnt" && mounts+=("$mnt") && mount -o remount,bind,ro "$mnt"
+  check "read-only restore: the dump dir is read-only for root" bash -c '! touch "$1/probe" 2>/dev/null' _ "$mnt"
+  before=$(snapshot "$mnt")
+  rc=0
+  TMPDIR=$WORK/tmp pv restore "$mnt/$ro_diff" -o - >"$WORK/ct2.out" 2>"$WORK/err" || rc=$?
+  check "read-only restore: succeeds ($rc: $(grep error "$WORK/err" | head -1))" test "$rc" = 0
+  check "read-only restore: the archive byte for byte" test "$(sha "$WORK/ct2.out")" = "$(sha "$WORK/ct2.tar")"
+  check "read-only restore: more than 64 MiB set aside (so a scratch file was needed)" \
+    grep -qE 'content verified, (6[5-9]|[7-9][0-9])\.[0-9] MiB of the full kept aside' "$WORK/err"
+  check "read-only restore: the dump dir unchanged" test "$(snapshot "$mnt")" = "$before"
+  check "read-only restore: nothing left in \$TMPDIR" test -z "$(ls -A "$WORK/tmp")"
+  umount "$mnt"; mounts=()
+  rm -f "$WORK/ct1.tar" "$WORK/ct2.tar" "$WORK/ct2.out"
 fi

@@ -63,6 +63,33 @@ TEST(Decoder, TinyMemoryLimitSpillsAndGivesTheSameOutput)
     }
 }
 
+TEST(Decoder, SpillsToTheFallbackWhereTheSpillDirCannotTakeAFile)
+{
+    // A dump dir mounted read-only, or one this user may only read: the scratch file
+    // goes to the fallback (restore gives the temporary directory). A regular file in
+    // place of the directory fails the same way for root too.
+    test::TempDir dir;
+    const std::filesystem::path not_a_dir = dir.path() / "not-a-dir";
+    test::write_file(not_a_dir, Bytes{1});
+    const std::filesystem::path fallback = dir.path() / "fallback";
+    std::filesystem::create_directory(fallback);
+    const Case c = shuffled_case(dir, "-S none");
+    DecodeOptions options;
+    options.spill_dir = not_a_dir;
+    options.memory_limit = 4096;
+    const std::string alone = test::error_of([&] { decode_bytes(c.base, c.delta, options); });
+    EXPECT_NE(alone.find("cannot open '" + (not_a_dir / "").string()), std::string::npos) << alone;
+    options.fallback_spill_dir = fallback;
+    DecodeResult r;
+    EXPECT_EQ(decode_bytes(c.base, c.delta, options, &r), c.target);
+    EXPECT_GT(r.spilled_bytes, 0u);
+    EXPECT_TRUE(std::filesystem::is_empty(fallback));  // anonymous there too
+    // Neither can: both named.
+    options.fallback_spill_dir = not_a_dir;
+    const std::string neither = test::error_of([&] { decode_bytes(c.base, c.delta, options); });
+    EXPECT_NE(neither.find("; nor '" + (not_a_dir / "").string()), std::string::npos) << neither;
+}
+
 TEST(Decoder, BytesNeededByManyWindowsAreKeptUntilTheLast)
 {
     test::TempDir dir;

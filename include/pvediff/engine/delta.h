@@ -71,6 +71,9 @@ struct DecodeOptions {
     // Where source ranges that a later window needs again are spilled once they
     // exceed memory_limit (a temporary file, removed afterwards).
     std::filesystem::path spill_dir = ".";
+    // Where they go when spill_dir cannot take the file (a read-only dump dir, one this
+    // user may only read); empty: nowhere else.
+    std::filesystem::path fallback_spill_dir;
     std::uint64_t memory_limit = std::uint64_t{64} << 20;
     // The rebuilt archive's size when known (a differential's manifest records it): a
     // delta whose windows add up to more is refused before anything is written, and
