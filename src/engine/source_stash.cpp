@@ -71,8 +71,8 @@ void SourceStash::put_one(std::uint64_t offset, std::span<const std::uint8_t> da
         // Room for the rest of its run up to the next max_piece boundary: appending
         // 256 KiB reads one by one otherwise reallocates and copies the piece again
         // (most of a megabyte per megabyte kept, a sixteenth of a restore's copying).
-        const std::uint64_t room_end = std::min(offset / max_piece * max_piece + max_piece,
-                                                std::max(planned_end, offset + data.size()));
+        const std::uint64_t room_end =
+            std::min(offset / max_piece * max_piece + max_piece, std::max(planned_end, offset + data.size()));
         piece.data.reserve(static_cast<std::size_t>(room_end - offset));
         piece.data.assign(data.begin(), data.end());
         in_memory_ += data.size();

@@ -41,8 +41,8 @@ std::uint64_t SpillFile::append(std::span<const std::uint8_t> bytes)
             io::throw_errno("open", first, err);
         }
         if (!create_in(fallback_dir_)) {
-            throw io::Error(fmt::format("cannot open '{}': {}; nor '{}': {}", first, std::strerror(err), name_,
-                                        std::strerror(errno)));
+            throw io::Error(fmt::format("cannot open '{}': {}; nor '{}': {}", first, std::strerror(err),
+                                        name_, std::strerror(errno)));
         }
     }
     const std::uint64_t at = end_;

@@ -35,8 +35,6 @@ public:
     [[nodiscard]] std::uint64_t size() const { return end_; }
     // The disk space the file takes now (its allocated blocks), 0 before first use.
     [[nodiscard]] std::uint64_t allocated_bytes() const;
-    // Where the file was made (empty before first use).
-    [[nodiscard]] const std::string& name() const { return name_; }
 
 private:
     // Makes the file in `dir`; false with errno set when it cannot.

@@ -43,9 +43,8 @@ private:
 // what differs. `on_file_bytes` is told how many of the file's bytes (as stored) have
 // been read back: the check accounts for copied content by its hash without reading it,
 // so content bytes would race past in no time and say nothing of what was read.
-engine::ProofCheckResult check_written_differential(int fd, const std::string& name,
-                                                    const engine::CopyProof& proof,
-                                                    std::uint64_t target_bytes,
-                                                    const std::function<void(std::uint64_t)>& on_file_bytes = {});
+engine::ProofCheckResult check_written_differential(
+    int fd, const std::string& name, const engine::CopyProof& proof, std::uint64_t target_bytes,
+    const std::function<void(std::uint64_t)>& on_file_bytes = {});
 
 }  // namespace pvediff::commands
