@@ -18,7 +18,7 @@ namespace pvediff::commands {
 namespace {
 
 // A file's decompressed content on a read-ahead thread, with its codec.
-io::DecodedInput open_content(const std::string& path, std::size_t read_ahead_depth = 4)
+io::DecodedInput open_content(const std::string& path, std::size_t read_ahead_depth = io::stream_queue_depth)
 {
     io::DecodedInput in = io::open_decompressed(path);
     in.source = io::make_read_ahead(std::move(in.source), io::stream_buffer_size, read_ahead_depth);

@@ -10,13 +10,16 @@
 
 namespace pvediff::io {
 
+// Buffers per stage unless a caller needs more (a decoder's window, commands/pipeline.cpp).
+inline constexpr std::size_t stream_queue_depth = 4;
+
 // Reads `inner` on a background thread.
 std::unique_ptr<ByteSource> make_read_ahead(std::unique_ptr<ByteSource> inner,
                                             std::size_t buffer_size = stream_buffer_size,
-                                            std::size_t depth = 4);
+                                            std::size_t depth = stream_queue_depth);
 // Writes to `inner` on a background thread; finish() waits for it and finishes `inner`.
 std::unique_ptr<ByteSink> make_write_behind(std::unique_ptr<ByteSink> inner,
                                             std::size_t buffer_size = stream_buffer_size,
-                                            std::size_t depth = 4);
+                                            std::size_t depth = stream_queue_depth);
 
 }  // namespace pvediff::io
