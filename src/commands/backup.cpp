@@ -242,7 +242,7 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
                                                 store::ArchiveFormat format,
                                                 const store::EffectiveSettings& settings,
                                                 const std::string& what, const std::string& kept,
-                                                const ShownAs& shown)
+                                                const ShownAs& shown, const Report& report)
 {
     VerifiedDifferential v;
     v.file = std::make_unique<io::AtomicFile>(plan.target);
@@ -261,6 +261,9 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
     {
         const RelayedScope encoding(shown.progress, shown.what + ", encoding", shown.input_size, shown.relay);
         v.diff = encode_differential(plan.base.string(), std::move(input), v.file->sink(), enc);
+    }
+    if (!v.diff.stored_index_refused.empty()) {
+        report(fmt::format("{}; the full was indexed in this run instead", v.diff.stored_index_refused));
     }
     io::fsync_fd(v.file->fd(), v.file->temp_path().string());
     v.file_size = size_of_fd(v.file->fd(), v.file->temp_path().string());
@@ -502,7 +505,7 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     const ShownAs shown{progress, "backup " + a.file, std::make_shared<ProgressRelay>(), size};
     VerifiedDifferential v =
         make_verified_differential(plan, open_named_archive(a, shown.relay), a.name.format, settings,
-                                   fmt::format("'{}'", a.path.string()), archive_left_alone, shown);
+                                   fmt::format("'{}'", a.path.string()), archive_left_alone, shown, report);
     const store::SizeCheck size_check =
         store::check_differential_size(v.file_size, plan.decision.base->size, settings.max_diff_ratio);
     if (!size_check.keep) {
@@ -639,7 +642,7 @@ BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSe
     }
     report(plan.decision.reason);
     VerifiedDifferential v =
-        make_verified_differential(plan, std::move(input), name.format, settings, what, kept, shown);
+        make_verified_differential(plan, std::move(input), name.format, settings, what, kept, shown, report);
     const store::SizeCheck size =
         store::check_differential_size(v.file_size, plan.decision.base->size, settings.max_diff_ratio);
     if (!size.keep) {

@@ -150,6 +150,7 @@ CheckedFull check_and_index(io::DecodedInput content, const std::filesystem::pat
         throw io::Error(error);
     }
     out.index.set_content_size(check.size);
+    out.index.set_content_sha256(check.sha256);
     out.check = std::move(check);
     return out;
 }

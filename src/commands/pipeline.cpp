@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/commands/pipeline.h"
 
+#include <fmt/format.h>
+
 #include <vector>
 
 #include "pvediff/commands/content_digest.h"
@@ -12,6 +14,7 @@
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
 #include "pvediff/io/threaded_stream.h"
+#include "pvediff/store/manifest.h"
 
 namespace pvediff::commands {
 
@@ -85,35 +88,64 @@ ContentInfo hash_and_index(const std::string& path, const std::filesystem::path&
         hashing, engine::ChunkParams{}, engine::format_layout_factory(),
         std::filesystem::absolute(index_path).parent_path());  // scratch beside the full
     drain(hashing);
-    index.set_content_size(hashing.bytes());
+    const ContentInfo content{hashing.bytes(), hashing.finish(), in.codec};
+    index.set_content_size(content.size);
+    index.set_content_sha256(content.sha256);
     index.save(index_path, io::mode_like(path));  // as secret as the full
-    return {hashing.bytes(), hashing.finish(), in.codec};
+    return content;
 }
 
 namespace {
-// The full's stored index, when it is there and fits; else the engine builds one.
-std::shared_ptr<const engine::ChunkIndex> load_index(const std::string& base_path)
+// The full's stored index, when it is there, reads back whole and is of the full's
+// content as its manifest records it; else (nullptr) the engine indexes the full in
+// this run, and `refused` says why when there was an index. A full without a manifest
+// (`pvediff diff` of loose files) has only the index's size checked, by the engine,
+// once the full is read.
+std::shared_ptr<const engine::ChunkIndex> load_index(const std::string& base_path, std::string& refused)
 {
     const auto path = index_path_for(base_path);
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
+    if (!std::filesystem::exists(std::filesystem::symlink_status(path))) {
         return nullptr;
     }
+    std::shared_ptr<const engine::ChunkIndex> index;
     try {
-        return std::make_shared<const engine::ChunkIndex>(engine::ChunkIndex::load(path));
-    } catch (const io::Error&) {
+        index = std::make_shared<const engine::ChunkIndex>(engine::ChunkIndex::load(path));
+    } catch (const io::Error& e) {
+        refused = fmt::format("the stored index {} is damaged ({})", path.filename().string(), e.what());
         return nullptr;  // a damaged index only costs time: rebuild from the full
     }
+    std::optional<store::Manifest> manifest;
+    try {
+        manifest = store::read_manifest(base_path);
+    } catch (const io::Error&) {
+        // The full's manifest is checked (and its problem named) where the full is
+        // compared with it; without it there is nothing to tie the index to.
+    }
+    if (!manifest || manifest->content_digest != store::ContentDigest::sha256) {
+        return index;
+    }
+    if (index->content_size() != manifest->content_size) {
+        refused = fmt::format("the stored index {} is of {} bytes of content, the full's manifest records {}",
+                              path.filename().string(), index->content_size(), manifest->content_size);
+        return nullptr;
+    }
+    if (index->content_sha256() && *index->content_sha256() != manifest->content_sha256) {
+        refused = fmt::format("the stored index {} is of other content than the full's manifest records",
+                              path.filename().string());
+        return nullptr;
+    }
+    return index;
 }
 
 std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path,
-                                                  const EncodeSettings& settings, bool& used_index)
+                                                  const EncodeSettings& settings, bool& used_index,
+                                                  std::string& index_refused)
 {
     if (settings.engine != "default" && settings.engine != "chunked") {
         return engine::make_encoder(settings.engine);
     }
     engine::ChunkEncoderOptions options;
-    options.index = load_index(base_path);
+    options.index = load_index(base_path, index_refused);
     used_index = options.index != nullptr;
     options.read_ahead = false;  // the pipeline reads the new archive ahead already
     options.reopen_base = [base_path] { return open_content(base_path).source; };
@@ -136,8 +168,9 @@ DiffOutcome encode_differential(const std::string& base_path, io::DecodedInput t
     auto sink = io::make_write_behind(std::move(compressed));
 
     DiffOutcome outcome;
-    outcome.encode = make_encoder_for(base_path, settings, outcome.used_stored_index)
-                         ->encode(*base.source, *target.source, *sink);
+    outcome.encode =
+        make_encoder_for(base_path, settings, outcome.used_stored_index, outcome.stored_index_refused)
+            ->encode(*base.source, *target.source, *sink);
     sink->finish();
     outcome.base.size = outcome.encode.base_bytes;
     outcome.base.codec = base.codec;

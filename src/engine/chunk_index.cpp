@@ -227,6 +227,8 @@ void ChunkIndex::save(io::ByteSink& out) const
     io::append_le64(buf, entries_);
     io::append_le64(buf, clusters_);
     io::append_le64(buf, anchors_);
+    const io::Digest sha256 = content_sha256_.value_or(io::Digest{});
+    buf.insert(buf.end(), sha256.begin(), sha256.end());
     Checksum sum;
     sum.update(buf);
     out.write(buf);

@@ -19,6 +19,8 @@ using detail::index_version;
 using detail::length_bits;
 using detail::length_mask;
 using detail::Record;
+using detail::short_header_size;
+using detail::sorted_version;
 using detail::SortedTable;
 using detail::TableScan;
 using detail::unsorted_version;
@@ -28,12 +30,14 @@ namespace {
 // The fixed part of the file, checked against the file's size.
 struct IndexHeader {
     std::uint32_t version = 0;
+    std::uint64_t size = 0;  // of the header itself, by its version
     ChunkParams params;
     std::uint64_t content_size = 0;
     std::uint64_t chunk_count = 0;
     std::uint64_t entry_count = 0;
     std::uint64_t cluster_count = 0;
     std::uint64_t anchor_count = 0;
+    std::optional<io::Digest> content_sha256;
 };
 
 // Reads and checks the header: magic, version, parameters, and counts that agree with
@@ -41,21 +45,27 @@ struct IndexHeader {
 // not there).
 IndexHeader read_header(const io::Fd& fd, const std::string& name, std::uint64_t file_size, Checksum& sum)
 {
-    if (file_size < header_size + 8) {
+    if (file_size < short_header_size + 8) {
         io::throw_parse_error(name, file_size, fmt::format("chunk index truncated: {} bytes", file_size));
     }
+    // The version decides the header's size: read the longest, use what it has.
     std::array<std::uint8_t, header_size> bytes{};
-    io::pread_exact(fd.get(), bytes, 0, name);
-    sum.update(bytes);
-    io::ByteReader r(bytes, name);
+    const auto readable = static_cast<std::size_t>(std::min<std::uint64_t>(file_size - 8, header_size));
+    io::pread_exact(fd.get(), std::span(bytes).first(readable), 0, name);
+    io::ByteReader r(std::span<const std::uint8_t>(bytes).first(readable), name);
     if (!std::ranges::equal(r.bytes(index_magic.size()), index_magic)) {
         r.fail_at(0, "not a pvediff chunk index (bad magic)");
     }
     IndexHeader h;
     h.version = r.le32();
-    if (h.version != index_version && h.version != unsorted_version) {
+    if (h.version != index_version && h.version != sorted_version && h.version != unsorted_version) {
         r.fail_at(8, fmt::format("unsupported chunk index version {}", h.version));
     }
+    h.size = detail::header_size_of(h.version);
+    if (file_size < h.size + 8) {
+        io::throw_parse_error(name, file_size, fmt::format("chunk index truncated: {} bytes", file_size));
+    }
+    sum.update(std::span(bytes).first(h.size));
     if (r.le32() != 0) {
         r.fail_at(12, "unknown chunk index flags");
     }
@@ -73,14 +83,22 @@ IndexHeader read_header(const io::Fd& fd, const std::string& name, std::uint64_t
     h.entry_count = r.le64();
     h.cluster_count = r.le64();
     h.anchor_count = r.le64();
+    if (h.version >= index_version) {
+        io::Digest sha256{};
+        const auto field = r.bytes(sha256.size());
+        std::copy(field.begin(), field.end(), sha256.begin());
+        if (sha256 != io::Digest{}) {
+            h.content_sha256 = sha256;
+        }
+    }
     if (h.entry_count > h.chunk_count || h.cluster_count > h.chunk_count || h.chunk_count > h.content_size ||
         h.anchor_count > h.content_size / anchor_block || (h.anchor_count > 0 && h.cluster_count == 0)) {
         r.fail_at(40, "inconsistent chunk counts");
     }
-    const std::uint64_t room = (file_size - header_size - 8) / entry_size;
+    const std::uint64_t room = (file_size - h.size - 8) / entry_size;
     if (h.entry_count > room || h.cluster_count > room - h.entry_count ||
         h.anchor_count > room - h.entry_count - h.cluster_count ||
-        header_size + (h.entry_count + h.cluster_count + h.anchor_count) * entry_size + 8 != file_size) {
+        h.size + (h.entry_count + h.cluster_count + h.anchor_count) * entry_size + 8 != file_size) {
         r.fail_at(48, fmt::format("entry counts do not match the file size {}", file_size));
     }
     return h;
@@ -97,7 +115,7 @@ std::uint64_t read_entries(const io::Fd& fd, const std::string& name, const Inde
                            Take&& take)
 {
     std::vector<std::uint8_t> buf(64 * 1024 * entry_size);
-    std::uint64_t offset = header_size;
+    std::uint64_t offset = h.size;
     for (std::uint64_t left = h.entry_count + h.cluster_count + h.anchor_count; left > 0;) {
         const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size() / entry_size));
         const std::span<std::uint8_t> piece(buf.data(), n * entry_size);
@@ -107,7 +125,7 @@ std::uint64_t read_entries(const io::Fd& fd, const std::string& name, const Inde
         for (std::size_t i = 0; i < n; ++i, offset += entry_size) {
             const std::uint64_t hash = r.le64();
             const std::uint64_t location = r.le64();
-            const std::uint64_t n_before = (offset - header_size) / entry_size;
+            const std::uint64_t n_before = (offset - h.size) / entry_size;
             if (n_before >= h.entry_count + h.cluster_count) {
                 // An anchor: its value is a cluster key, checked once all are read.
                 if (hash == 0 || location == 0) {
@@ -186,7 +204,7 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
     auto storage = std::make_shared<Storage>();
     storage->name = name;
     std::uint64_t end = 0;
-    if (h.version == index_version) {
+    if (h.version != unsorted_version) {
         // Sorted already: checked as it is read, the directories noted on the way.
         std::array<detail::TableDirectory, 3> directories;
         end = read_entries(fd, name, h, sum, [&](Table t, const Record& r, std::uint64_t offset) {
@@ -197,7 +215,7 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
         read_checksum(fd, name, end, sum);
         storage->fd = std::move(fd);
         storage->recheck = true;
-        std::uint64_t at = header_size;
+        std::uint64_t at = h.size;
         for (auto [table, t] :
              {std::pair{&storage->chunks, Table::chunks}, std::pair{&storage->clusters, Table::clusters},
               std::pair{&storage->anchors, Table::anchors}}) {
@@ -222,16 +240,16 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
                 io::throw_parse_error(name, table_offset, "duplicate chunk index entry in this table");
             };
         };
-        storage->chunks = write_table(sorters[0], *storage, duplicate(header_size));
-        storage->clusters =
-            write_table(sorters[1], *storage, duplicate(header_size + h.entry_count * entry_size));
-        storage->anchors = write_table(
-            sorters[2], *storage, duplicate(header_size + (h.entry_count + h.cluster_count) * entry_size));
+        storage->chunks = write_table(sorters[0], *storage, duplicate(h.size));
+        storage->clusters = write_table(sorters[1], *storage, duplicate(h.size + h.entry_count * entry_size));
+        storage->anchors = write_table(sorters[2], *storage,
+                                       duplicate(h.size + (h.entry_count + h.cluster_count) * entry_size));
     }
     check_anchor_clusters(*storage, name, scratch_dir);
 
     ChunkIndex index(h.params);
     index.content_size_ = h.content_size;
+    index.content_sha256_ = h.content_sha256;
     index.chunk_count_ = h.chunk_count;
     index.entries_ = h.entry_count;
     index.clusters_ = h.cluster_count;

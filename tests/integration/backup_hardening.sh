@@ -167,6 +167,44 @@ check "row 15: a recent temporary of another host stays (rc $rc)" test -e "$W/d1
 check "row 15: an old temporary of another host is removed" test ! -e "$W/d15/$old"
 check "row 15: a temporary of a dead pid of this host is removed" test ! -e "$W/d15/$dead"
 
+# --- a stored index that is not of its full ---------------------------------------------
+# An index beside the full that another full left (same content size, other order),
+# one of another size, and a damaged one: each is set aside with a line saying why,
+# the full is indexed in the run, and the differential rebuilds day 1 exactly. (An
+# index of the same size used to make every differential fail its proof until the
+# next full; one of another size failed the run once the full was read.) Archives
+# over 32 MiB: smaller ones are also encoded by plain xdelta3, which needs no index.
+mkdir "$W/s0" "$W/sx"
+head -c 40M /dev/urandom >"$W/s0/a"
+tar -cf "$W/s0.tar" -C "$W/s0" .
+# The other full: day 0's bytes in another order, so its index finds day 1's chunks
+# at other offsets.
+{ tail -c 20M "$W/s0/a"; head -c 20M "$W/s0/a"; } >"$W/sx/a"
+tar -cf "$W/sx.tar" -C "$W/sx" .
+head -c 100K /dev/urandom >>"$W/s0/a"
+tar -cf "$W/s1.tar" -C "$W/s0" .
+check "stale index: the other full has the same size" test "$(stat -c %s "$W/sx.tar")" = "$(stat -c %s "$W/s0.tar")"
+for other in sx s1 damaged; do
+  dx=$W/dx-$other; rm -rf "$dx" "$W/dy"; mkdir -p "$dx" "$W/dy"
+  cp "$W/s0.tar" "$dx/$F"; pv -q backup "$dx/$F"
+  if [[ $other == damaged ]]; then
+    head -c 100 /dev/urandom | dd of="$dx/$F.pvediff-index" bs=1 seek=200 conv=notrunc status=none
+    why="is damaged"
+  else
+    cp "$W/$other.tar" "$W/dy/$F"; pv -q backup "$W/dy/$F"
+    cp "$W/dy/$F.pvediff-index" "$dx/$F.pvediff-index"
+    [[ $other == sx ]] && why="is of other content than the full's manifest records" || why="bytes of content"
+  fi
+  cp "$W/s1.tar" "$dx/$A"
+  rc=$(rc_of pv backup "$dx/$A")
+  check "stale index ($other): backup succeeds (rc $rc)" test "$rc" -eq 0
+  check "stale index ($other): says the index was set aside ($why)" \
+    grep -qE "stored index $F.pvediff-index .*$why.*indexed in this run" "$W/out"
+  check "stale index ($other): the differential rebuilds day 1" \
+    test "$("$PVEDIFF" restore "$dx/$D" -o - 2>/dev/null | sha256sum | cut -d' ' -f1)" = "$(sha_of "$W/s1.tar")"
+  rm -rf "$dx" "$W/dy"
+done
+
 # --- row 17: prune and a waiting backup ------------------------------------------------
 # An archive older than the guest's last differential (converted out of order, or
 # its backup still waiting for the lock), not through backup yet: prune keeps it.

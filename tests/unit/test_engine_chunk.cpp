@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Chunker determinism and the chunk index sidecar: round trip and corruption.
 #include <gtest/gtest.h>
+#include <xxhash.h>
 
 #include <cstring>
 #include <random>
@@ -8,7 +9,9 @@
 
 #include "pvediff/engine/chunk_chunker.h"
 #include "pvediff/engine/chunk_index.h"
+#include "pvediff/io/bytes.h"
 #include "pvediff/io/error.h"
+#include "pvediff/io/sha256.h"
 #include "test_util.h"
 
 namespace pvediff::engine {
@@ -148,6 +151,42 @@ TEST(ChunkIndex, SaveLoadRoundTrip)
         ASSERT_TRUE(a && b);
         EXPECT_EQ(a->offset, b->offset);
         EXPECT_EQ(a->length, b->length);
+    }
+}
+
+TEST(ChunkIndex, KeepsTheContentSha256AndReadsVersion3)
+{
+    test::TempDir dir;
+    const auto data = test::make_data(1 << 20, 11);
+    const ChunkParams params{4096, 16384, 65536, 4};
+    auto index = index_of(data, params);
+    const auto path = dir / "full.pvediff-index";
+    index.save(path);
+    EXPECT_FALSE(ChunkIndex::load(path).content_sha256()) << "no SHA-256 given, none read back";
+
+    io::Sha256 sha;
+    sha.update(data);
+    const io::Digest digest = sha.finish();
+    index.set_content_sha256(digest);
+    index.save(path);
+    EXPECT_EQ(ChunkIndex::load(path).content_sha256(), std::optional<io::Digest>(digest));
+
+    // Version 3 (written before the SHA-256 was kept): the same file without those 32
+    // bytes after the counts, and its checksum over what is left.
+    auto v3 = test::read_file(path);
+    constexpr std::size_t counts_end = 8 + 4 * 6 + 8 * 5;
+    v3.erase(v3.begin() + counts_end, v3.begin() + counts_end + 32);
+    io::store_le32(v3.data() + 8, 3);
+    io::store_le64(v3.data() + v3.size() - 8, XXH3_64bits(v3.data(), v3.size() - 8));
+    test::write_file(path, v3);
+    const auto loaded = ChunkIndex::load(path);
+    EXPECT_FALSE(loaded.content_sha256());
+    EXPECT_EQ(loaded.content_size(), data.size());
+    for (const auto& c : chunk_all(data, 1 << 20, params, nullptr)) {
+        const auto a = index.find(c.hash);
+        const auto b = loaded.find(c.hash);
+        ASSERT_TRUE(a && b);
+        EXPECT_EQ(a->offset, b->offset);
     }
 }
 

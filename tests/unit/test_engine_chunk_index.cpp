@@ -214,7 +214,7 @@ TEST(ChunkIndexFile, SortedStrictlyAndCheckedForOrder)
     const Synthetic s = synthetic(300);
     build(s, ChunkParams{1024, 4096, 65536, 4}, dir.path(), {}).save(dir / "good.idx");
     auto file = test::read_file(dir / "good.idx");
-    constexpr std::size_t header = 72;
+    constexpr std::size_t header = 104;  // version 4
     const std::uint64_t entries = io::load_le64(file.data() + 48);
     for (std::uint64_t i = 1; i < entries; ++i) {
         EXPECT_LT(io::load_le64(file.data() + header + (i - 1) * 16),
@@ -238,10 +238,12 @@ TEST(ChunkIndexFile, Version2IsStillRead)
 {
     test::TempDir dir;
     const Synthetic s = synthetic(500);
-    build(s, ChunkParams{1024, 4096, 65536, 4}, dir.path(), {}).save(dir / "v3.idx");
-    auto file = test::read_file(dir / "v3.idx");
-    // Version 2 wrote its tables in hash-table order: here, each table reversed.
+    build(s, ChunkParams{1024, 4096, 65536, 4}, dir.path(), {}).save(dir / "v4.idx");
+    auto file = test::read_file(dir / "v4.idx");
+    // Version 2 had no content SHA-256 (the 32 bytes after the counts in version 4) and
+    // wrote its tables in hash-table order: here, each table reversed.
     constexpr std::size_t header = 72;
+    file.erase(file.begin() + header, file.begin() + header + 32);
     std::size_t at = header;
     for (const std::size_t field : {48, 56, 64}) {
         const std::size_t n = io::load_le64(file.data() + field);
@@ -271,12 +273,14 @@ TEST(ChunkIndexFile, AHitChangedAfterTheCheckIsAnError)
     build(s, ChunkParams{1024, 4096, 65536, 4}, dir.path(), {}).save(dir / "idx");
     const ChunkIndex index = ChunkIndex::load(dir / "idx");
     auto file = test::read_file(dir / "idx");
-    const std::uint64_t first_hash = io::load_le64(file.data() + 72);
+    constexpr std::size_t header = 104;  // version 4
+    const std::uint64_t first_hash = io::load_le64(file.data() + header);
     // Length 0 written over the first entry's location, in place (same inode).
-    std::memset(file.data() + 72 + 8, 0, 8);
+    std::memset(file.data() + header + 8, 0, 8);
     {
         io::Fd fd = io::open_fd((dir / "idx").string(), O_WRONLY);
-        io::pwrite_all(fd.get(), std::span<const std::uint8_t>(file.data() + 72 + 8, 8), 72 + 8, "idx");
+        io::pwrite_all(fd.get(), std::span<const std::uint8_t>(file.data() + header + 8, 8), header + 8,
+                       "idx");
     }
     try {
         (void)index.find(first_hash);

@@ -63,6 +63,9 @@ struct EncodeSettings {
 struct DiffOutcome {
     engine::EncodeResult encode;
     bool used_stored_index = false;
+    // Why the full's stored index was not used, when it has one (empty otherwise):
+    // the full was indexed in this run instead.
+    std::string stored_index_refused;
     ContentInfo base;          // size and codec of the full; sha256 only if the engine read all of it
     bool base_hashed = false;  // base.sha256 is set (a proof was asked for and made)
     io::Codec new_codec = io::Codec::none;

@@ -7,13 +7,15 @@
 // Sidecar file grammar (all integers little-endian):
 //   file     := header entry{entry_count} cluster{cluster_count} anchor{anchor_count} checksum
 //   header   := magic "PVDXCIDX" (8 bytes)
-//               version u32 (= 3)  flags u32 (= 0)
+//               version u32 (= 4)  flags u32 (= 0)
 //               min_size u32  avg_size u32  max_size u32  boundary_ratio u32
 //               content_size u64      bytes of the full's decompressed stream
 //               chunk_count u64       chunks the full was cut into
 //               entry_count u64       distinct contents (<= chunk_count)
 //               cluster_count u64     VMA clusters (0 for other formats)
 //               anchor_count u64      sampled VMA blocks (0 for other formats)
+//               content_sha256[32]    SHA-256 of the full's decompressed stream, all
+//                                     zeros when the writer did not know it
 //   entry    := hash u64 (XXH3-64 of the chunk, never 0)
 //               location u64 (offset << 24 | length; 0 < length <= max_size,
 //                             offset + length <= content_size)
@@ -25,9 +27,13 @@
 //                          its disk block number within the device)
 //   checksum := u64, XXH3-64 of every byte before it
 // Each of the three tables is sorted by its first field, strictly ascending (so no key
-// twice): a lookup is a binary search in the file, not a table in memory. Version 2
-// (the same layout, tables in hash-table order) is still read: its records are sorted
-// into a scratch file on load, as a build does.
+// twice): a lookup is a binary search in the file, not a table in memory. Version 3
+// (no content_sha256) and version 2 (no content_sha256, tables in hash-table order)
+// are still read; version 2's records are sorted into a scratch file on load, as a
+// build does. The SHA-256 ties the index to its full's content: a caller compares it
+// with the full's manifest before it uses the index (commands/pipeline.cpp), so an
+// index left from another full of the same size is set aside instead of making every
+// differential against this full fail its proof.
 // The loader requires the exact file size, checks every field, the order, the anchors'
 // clusters and the checksum, and names the file and the offset of what is wrong; a hit
 // is checked again when looked up (the file could have changed since).
@@ -56,6 +62,7 @@
 #include "pvediff/engine/chunk_chunker.h"
 #include "pvediff/io/atomic_file.h"
 #include "pvediff/io/byte_stream.h"
+#include "pvediff/io/sha256.h"
 
 namespace pvediff::engine {
 
@@ -96,6 +103,9 @@ public:
     [[nodiscard]] const ChunkParams& params() const { return params_; }
     [[nodiscard]] std::uint64_t content_size() const { return content_size_; }
     void set_content_size(std::uint64_t size) { content_size_ = size; }
+    // The SHA-256 of the content indexed, if known (saved since version 4).
+    [[nodiscard]] const std::optional<io::Digest>& content_sha256() const { return content_sha256_; }
+    void set_content_sha256(const io::Digest& sha256) { content_sha256_ = sha256; }
     [[nodiscard]] std::uint64_t chunk_count() const { return chunk_count_; }
     [[nodiscard]] std::uint64_t entry_count() const { return entries_; }
     [[nodiscard]] std::uint64_t cluster_count() const { return clusters_; }
@@ -119,6 +129,7 @@ private:
 
     ChunkParams params_;
     std::uint64_t content_size_ = 0;
+    std::optional<io::Digest> content_sha256_;
     std::uint64_t chunk_count_ = 0;
     std::uint64_t entries_ = 0;
     std::uint64_t clusters_ = 0;
