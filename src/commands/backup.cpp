@@ -249,6 +249,7 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
     EncodeSettings enc;
     enc.engine = settings.engine;
     enc.writing = plan.writing;
+    enc.keep_built_index = true;  // for keep_built_index(), once the differential is in place
     const bool proven = settings.engine == "default" || settings.engine == "chunked";
     std::optional<engine::CopyProof> proof;
     std::optional<CheckedInput> checked;
@@ -345,6 +346,31 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
     d.windows = v.diff.encode.windows;
     d.delta_bytes = v.diff.encode.delta_bytes;
     return v;
+}
+
+// A full whose stored index was missing or set aside gets the one this run built from
+// it, once the differential is in place: later differentials need not index the full
+// again. Only an index of the full's content as its manifest records it (the SHA-256
+// taken on the pass that built it); failing to write it costs only that, and is said.
+void keep_built_index(const VerifiedDifferential& v, const fs::path& full, const Report& report)
+{
+    const std::shared_ptr<const engine::ChunkIndex>& index = v.diff.built_index;
+    if (!index || !index->content_sha256()) {
+        return;
+    }
+    const fs::path path = index_path_for(full);
+    try {
+        const std::optional<store::Manifest> m = store::read_manifest(full);
+        if (!m || m->content_digest != store::ContentDigest::sha256 ||
+            m->content_size != index->content_size() || m->content_sha256 != *index->content_sha256()) {
+            return;
+        }
+        index->save(path, io::mode_like(full));  // as secret as the full
+        report(fmt::format("{}: written again from this run's read of the full", path.filename().string()));
+    } catch (const io::Error& e) {
+        report(fmt::format("{}: not written again ({}); the next differential indexes the full once more",
+                           path.filename().string(), e.what()));
+    }
 }
 
 // Puts a verified differential in place. Commit order: differential, its manifest,
@@ -516,6 +542,7 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
                             size_check.reason);
     }
     commit_differential(v, plan, &a.path);
+    keep_built_index(v, plan.base, report);
 
     report(a.file + ": replaced by " + plan.target.filename().string());
     report(a.file + ": " + human_bytes(size) + " -> " + human_bytes(v.file_size) + " (" +
@@ -657,6 +684,7 @@ BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSe
         return result;
     }
     commit_differential(v, plan, nullptr);
+    keep_built_index(v, plan.base, report);
     report(plan.target.filename().string() + ": " + human_bytes(v.manifest.content_size) + " of content -> " +
            human_bytes(v.file_size) + ", content verified, " + human_seconds(since(start)));
     result.differential = true;

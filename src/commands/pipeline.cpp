@@ -137,16 +137,22 @@ std::shared_ptr<const engine::ChunkIndex> load_index(const std::string& base_pat
     return index;
 }
 
+// The encoder of `settings.engine`; the chunked one notes in `outcome` whether it uses
+// the full's stored index, and (EncodeSettings::keep_built_index) the index it builds.
 std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path,
-                                                  const EncodeSettings& settings, bool& used_index,
-                                                  std::string& index_refused)
+                                                  const EncodeSettings& settings, DiffOutcome& outcome)
 {
     if (settings.engine != "default" && settings.engine != "chunked") {
         return engine::make_encoder(settings.engine);
     }
     engine::ChunkEncoderOptions options;
-    options.index = load_index(base_path, index_refused);
-    used_index = options.index != nullptr;
+    options.index = load_index(base_path, outcome.stored_index_refused);
+    outcome.used_stored_index = options.index != nullptr;
+    if (settings.keep_built_index) {
+        options.on_index_built = [&outcome](std::shared_ptr<const engine::ChunkIndex> index) {
+            outcome.built_index = std::move(index);
+        };
+    }
     options.read_ahead = false;  // the pipeline reads the new archive ahead already
     options.reopen_base = [base_path] { return open_content(base_path).source; };
     // Scratch space beside the full: the dump dir has room for archives.
@@ -169,8 +175,7 @@ DiffOutcome encode_differential(const std::string& base_path, io::DecodedInput t
 
     DiffOutcome outcome;
     outcome.encode =
-        make_encoder_for(base_path, settings, outcome.used_stored_index, outcome.stored_index_refused)
-            ->encode(*base.source, *target.source, *sink);
+        make_encoder_for(base_path, settings, outcome)->encode(*base.source, *target.source, *sink);
     sink->finish();
     outcome.base.size = outcome.encode.base_bytes;
     outcome.base.codec = base.codec;

@@ -420,8 +420,17 @@ public:
             options_.spill_dir.empty() ? std::filesystem::temp_directory_path() : options_.spill_dir;
         if (!index) {
             // Sorted on scratch disk beside the other spills: no table in memory.
-            index = std::make_shared<const ChunkIndex>(
-                build_chunk_index(base, options_.chunking, options_.layout, spill_dir));
+            if (options_.on_index_built) {
+                // With the SHA-256 of the bytes it indexes, taken on the same pass: what
+                // ties it to a full if the caller keeps it.
+                io::HashingSource hashed(base);
+                ChunkIndex built = build_chunk_index(hashed, options_.chunking, options_.layout, spill_dir);
+                built.set_content_sha256(hashed.finish());
+                index = std::make_shared<const ChunkIndex>(std::move(built));
+            } else {
+                index = std::make_shared<const ChunkIndex>(
+                    build_chunk_index(base, options_.chunking, options_.layout, spill_dir));
+            }
             stats.index_built = true;
             result.base_bytes = index->content_size();
             if (options_.fine_match && options_.reopen_base) {
@@ -532,6 +541,9 @@ public:
         result.windows = ws.windows;
         if (options_.stats != nullptr) {
             *options_.stats = stats;
+        }
+        if (stats.index_built && options_.on_index_built) {
+            options_.on_index_built(index);
         }
         return result;
     }

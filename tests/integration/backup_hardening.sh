@@ -169,11 +169,13 @@ check "row 15: a temporary of a dead pid of this host is removed" test ! -e "$W/
 
 # --- a stored index that is not of its full ---------------------------------------------
 # An index beside the full that another full left (same content size, other order),
-# one of another size, and a damaged one: each is set aside with a line saying why,
-# the full is indexed in the run, and the differential rebuilds day 1 exactly. (An
-# index of the same size used to make every differential fail its proof until the
-# next full; one of another size failed the run once the full was read.) Archives
-# over 32 MiB: smaller ones are also encoded by plain xdelta3, which needs no index.
+# one of another size, a damaged one and none: each is set aside with a line saying
+# why, the full is indexed in the run, the differential rebuilds day 1 exactly, and
+# the index built in the run takes the sidecar's place: byte for byte the one kept
+# with the full, used by the next run. (An index of the same size used to make every
+# differential fail its proof until the next full; one of another size failed the run
+# once the full was read.) Archives over 32 MiB: smaller ones are also encoded by
+# plain xdelta3, which needs no index.
 mkdir "$W/s0" "$W/sx"
 head -c 40M /dev/urandom >"$W/s0/a"
 tar -cf "$W/s0.tar" -C "$W/s0" .
@@ -184,12 +186,18 @@ tar -cf "$W/sx.tar" -C "$W/sx" .
 head -c 100K /dev/urandom >>"$W/s0/a"
 tar -cf "$W/s1.tar" -C "$W/s0" .
 check "stale index: the other full has the same size" test "$(stat -c %s "$W/sx.tar")" = "$(stat -c %s "$W/s0.tar")"
-for other in sx s1 damaged; do
+A2=vzdump-lxc-101-2026_11_03-01_00_00.tar
+for other in sx s1 damaged none; do
   dx=$W/dx-$other; rm -rf "$dx" "$W/dy"; mkdir -p "$dx" "$W/dy"
   cp "$W/s0.tar" "$dx/$F"; pv -q backup "$dx/$F"
+  good_index=$(sha_of "$dx/$F.pvediff-index")
+  chmod 640 "$dx/$F"
   if [[ $other == damaged ]]; then
     head -c 100 /dev/urandom | dd of="$dx/$F.pvediff-index" bs=1 seek=200 conv=notrunc status=none
     why="is damaged"
+  elif [[ $other == none ]]; then
+    rm "$dx/$F.pvediff-index"
+    why=""
   else
     cp "$W/$other.tar" "$W/dy/$F"; pv -q backup "$W/dy/$F"
     cp "$W/dy/$F.pvediff-index" "$dx/$F.pvediff-index"
@@ -198,10 +206,21 @@ for other in sx s1 damaged; do
   cp "$W/s1.tar" "$dx/$A"
   rc=$(rc_of pv backup "$dx/$A")
   check "stale index ($other): backup succeeds (rc $rc)" test "$rc" -eq 0
-  check "stale index ($other): says the index was set aside ($why)" \
-    grep -qE "stored index $F.pvediff-index .*$why.*indexed in this run" "$W/out"
+  if [[ -n $why ]]; then
+    check "stale index ($other): says the index was set aside ($why)" \
+      grep -qE "stored index $F.pvediff-index .*$why.*indexed in this run" "$W/out"
+  fi
   check "stale index ($other): the differential rebuilds day 1" \
     test "$("$PVEDIFF" restore "$dx/$D" -o - 2>/dev/null | sha256sum | cut -d' ' -f1)" = "$(sha_of "$W/s1.tar")"
+  check "stale index ($other): says the index was written again" \
+    grep -qF "$F.pvediff-index: written again from this run's read of the full" "$W/out"
+  check "stale index ($other): the index written again is the one kept with the full" \
+    test "$(sha_of "$dx/$F.pvediff-index")" = "$good_index"
+  check "stale index ($other): ... with the full's mode" test "$(stat -c %a "$dx/$F.pvediff-index")" = 640
+  cp "$W/s1.tar" "$dx/$A2"
+  rc=$(rc_of pv backup "$dx/$A2")
+  check "stale index ($other): the next backup succeeds (rc $rc)" test "$rc" -eq 0
+  check "stale index ($other): ... with the stored index" bash -c '! grep -qE "stored index|written again" "$1"' _ "$W/out"
   rm -rf "$dx" "$W/dy"
 done
 

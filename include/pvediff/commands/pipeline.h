@@ -6,9 +6,11 @@
 // decompression on read-ahead threads and compression on a write-behind thread.
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "pvediff/engine/chunk_index.h"
 #include "pvediff/engine/copy_proof.h"
 #include "pvediff/engine/delta.h"
 #include "pvediff/io/atomic_file.h"
@@ -58,6 +60,9 @@ struct EncodeSettings {
     // The chunked engine takes the new archive's SHA-256 (encode.target_sha256);
     // false when the caller hashes it itself.
     bool hash_target = true;
+    // Without a usable stored index, the chunked engine indexes the full first: hand
+    // that index out (DiffOutcome::built_index), with the SHA-256 of what it indexed.
+    bool keep_built_index = false;
 };
 
 struct DiffOutcome {
@@ -66,6 +71,8 @@ struct DiffOutcome {
     // Why the full's stored index was not used, when it has one (empty otherwise):
     // the full was indexed in this run instead.
     std::string stored_index_refused;
+    // The index the chunked engine built from the full (EncodeSettings::keep_built_index).
+    std::shared_ptr<const engine::ChunkIndex> built_index;
     ContentInfo base;          // size and codec of the full; sha256 only if the engine read all of it
     bool base_hashed = false;  // base.sha256 is set (a proof was asked for and made)
     io::Codec new_codec = io::Codec::none;

@@ -81,6 +81,10 @@ struct ChunkEncoderOptions {
     bool hash_target = true;
     // Filled after each encode(), for benchmarks and reports; may be null.
     ChunkEncodeStats* stats = nullptr;
+    // Without a stored index: given the index built from the base, with the SHA-256 of
+    // the bytes it indexes (taken on the same pass, only when this is set), once
+    // encode() succeeded; the caller may keep it as the full's sidecar.
+    std::function<void(std::shared_ptr<const ChunkIndex>)> on_index_built;
 };
 
 // encode() throws io::Error when a stored index does not match the base (size).
