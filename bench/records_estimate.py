@@ -7,15 +7,17 @@ ARCHIVE": what it must find).
 A differential written from a full's cluster records copies every cluster whose
 device, number, mask and bytes are the full's, without reading it; only the changed
 clusters are encoded, against what of the full is fetched for them. This script
-measures, with stock `xdelta3 -e -9` (its own secondary compression; zstd on top
-gains nothing), the changed clusters of NEW encoded against:
+measures, with stock `xdelta3 -e -9` (its default secondary compression, LZMA in
+Debian's build; zstd on top gains nothing), the changed clusters of NEW encoded
+against:
 
   own        each changed cluster's old version (same device and cluster number);
   blocks-N   the same, plus every old cluster holding one of its 4 KiB blocks (every
              block looked up), and N neighbours of each by number on either side;
   sampled-N  the same with one block in 32 looked up, as the chunk index's anchors
              hold them;
-  full       the whole full (an upper bound for any lookup).
+  full       the whole full (an upper bound for any lookup while the full fits in
+             the 1 GiB that `xdelta3 -B` looks at).
 
   records_estimate.py FULL.vma NEW.vma [--workdir DIR] [--neighbours 0,4]
 
