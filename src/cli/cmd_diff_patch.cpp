@@ -53,8 +53,7 @@ void add_diff_command(CLI::App& app, Context& ctx, Action& chosen)
             request.progress = ctx.progress();
             const auto r = commands::diff_files(request);
             if (!r.stored_index_refused.empty()) {
-                ctx.to_stderr()(
-                    fmt::format("{}; the full was indexed in this run instead", r.stored_index_refused));
+                ctx.to_stderr()(r.stored_index_refused);
             }
             ctx.to_stderr()(fmt::format(
                 "{}: {} new, {} copied from the full, {} literal, {} windows, {}{}", a->output,

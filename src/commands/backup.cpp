@@ -264,7 +264,7 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
         v.diff = encode_differential(plan.base.string(), std::move(input), v.file->sink(), enc);
     }
     if (!v.diff.stored_index_refused.empty()) {
-        report(fmt::format("{}; the full was indexed in this run instead", v.diff.stored_index_refused));
+        report(v.diff.stored_index_refused);
     }
     io::fsync_fd(v.file->fd(), v.file->temp_path().string());
     v.file_size = size_of_fd(v.file->fd(), v.file->temp_path().string());

@@ -98,11 +98,12 @@ ContentInfo hash_and_index(const std::string& path, const std::filesystem::path&
 namespace {
 // The full's stored index, when it is there, reads back whole and is of the full's
 // content as its manifest records it; else (nullptr) the engine indexes the full in
-// this run, and `refused` says why when there was an index. A full without a manifest
+// this run, and `refused` says so, and why, when there was an index. A full without a manifest
 // (`pvediff diff` of loose files) has only the index's size checked, by the engine,
 // once the full is read.
 std::shared_ptr<const engine::ChunkIndex> load_index(const std::string& base_path, std::string& refused)
 {
+    constexpr std::string_view indexed_instead = "; the full is indexed in this run instead";
     const auto path = index_path_for(base_path);
     if (!std::filesystem::exists(std::filesystem::symlink_status(path))) {
         return nullptr;
@@ -111,7 +112,8 @@ std::shared_ptr<const engine::ChunkIndex> load_index(const std::string& base_pat
     try {
         index = std::make_shared<const engine::ChunkIndex>(engine::ChunkIndex::load(path));
     } catch (const io::Error& e) {
-        refused = fmt::format("the stored index {} is damaged ({})", path.filename().string(), e.what());
+        refused = fmt::format("the stored index {} is damaged ({}){}", path.filename().string(), e.what(),
+                              indexed_instead);
         return nullptr;  // a damaged index only costs time: rebuild from the full
     }
     std::optional<store::Manifest> manifest;
@@ -125,13 +127,14 @@ std::shared_ptr<const engine::ChunkIndex> load_index(const std::string& base_pat
         return index;
     }
     if (index->content_size() != manifest->content_size) {
-        refused = fmt::format("the stored index {} is of {} bytes of content, the full's manifest records {}",
-                              path.filename().string(), index->content_size(), manifest->content_size);
+        refused = fmt::format(
+            "the stored index {} is of {} bytes of content, the full's manifest records {}{}",
+            path.filename().string(), index->content_size(), manifest->content_size, indexed_instead);
         return nullptr;
     }
     if (index->content_sha256() && *index->content_sha256() != manifest->content_sha256) {
-        refused = fmt::format("the stored index {} is of other content than the full's manifest records",
-                              path.filename().string());
+        refused = fmt::format("the stored index {} is of other content than the full's manifest records{}",
+                              path.filename().string(), indexed_instead);
         return nullptr;
     }
     return index;

@@ -68,8 +68,8 @@ struct EncodeSettings {
 struct DiffOutcome {
     engine::EncodeResult encode;
     bool used_stored_index = false;
-    // Why the full's stored index was not used, when it has one (empty otherwise):
-    // the full was indexed in this run instead.
+    // When the full has a stored index that was not used, a sentence saying so and why
+    // (the full was indexed in this run instead), for the output; empty otherwise.
     std::string stored_index_refused;
     // The index the chunked engine built from the full (EncodeSettings::keep_built_index).
     std::shared_ptr<const engine::ChunkIndex> built_index;
