@@ -39,12 +39,15 @@ constexpr std::uint64_t max_merged_copy = std::uint64_t{1} << 20;
 // bytes with the full's ranges to match them against.
 struct PlanItem {
     bool changed = false;
-    std::uint64_t key = 0;                             // changed VMA cluster: its key
-    std::uint64_t source = 0;                          // copy: offset in the full
-    std::uint64_t length = 0;                          // bytes of the new archive it stands for
-    std::uint32_t adler = 1;                           // copy: adler32 of the bytes (they are not kept)
-    std::uint64_t alt_source = 0;                      // copy: the same bytes there too, if...
-    std::optional<detail::RangeCheck::Id> check;       // ...the read of the full confirms it
+    std::uint64_t key = 0;                        // changed VMA cluster: its key
+    std::uint64_t source = 0;                     // copy: offset in the full
+    std::uint64_t length = 0;                     // bytes of the new archive it stands for
+    std::uint32_t adler = 1;                      // copy: adler32 of the bytes (they are not kept)
+    std::uint64_t alt_source = 0;                 // copy: the same bytes there too, if...
+    std::optional<detail::RangeCheck::Id> check;  // ...the read of the full confirms it
+    // copy: too far ahead to be worth it (ChunkEncoderOptions::far_copy_ratio): its
+    // source bytes are captured on the read of the full and written as literals.
+    std::optional<detail::BaseCapture::Ticket> literal_from;
     std::uint64_t spill_at = 0;                        // changed: the new bytes, spilled
     std::vector<detail::BaseCapture::Ticket> tickets;  // changed: the full's ranges
     // With a proof (copy_proof.h): the keyed hash of the new archive's bytes as read,
@@ -189,6 +192,64 @@ public:
         places_.break_chain();  // changed bytes may have been inserted
     }
 
+    // Before the read of the full: the runs of copies that lie beyond the restore
+    // horizon (measured, as in prepare(), from where the copies in order have taken
+    // the restore) and copy less than 1/far_copy_ratio of the distance they would
+    // make a restore read ahead are to be written as literals: their source ranges
+    // are asked of the read, like the pieces fine matching wants.
+    void drop_far_copies()
+    {
+        close_copy_hash();
+        if (capture_ == nullptr || options_.far_copy_ratio == 0) {
+            return;
+        }
+        const std::uint64_t horizon = options_.restore_horizon;
+        // Where a copy takes the restore: its alternative, when it has one, is where it
+        // is expected (in order), and what replay() takes when the read confirms it.
+        auto place = [](const PlanItem& item) { return item.check ? item.alt_source : item.source; };
+        std::uint64_t front = 0;
+        for (std::size_t i = 0; i < plan_.size();) {
+            const PlanItem& item = plan_[i];
+            if (item.changed || item.check || item.source + item.length <= front + horizon) {
+                if (!item.changed) {
+                    front = std::max(front, place(item) + item.length);
+                }
+                ++i;
+                continue;
+            }
+            // A run: the copies after it that lie near it, with changed bytes between.
+            std::uint64_t lo = item.source;
+            std::uint64_t hi = item.source + item.length;
+            std::uint64_t copied = item.length;
+            std::size_t end = i + 1;
+            for (; end < plan_.size(); ++end) {
+                const PlanItem& next = plan_[end];
+                if (next.changed) {
+                    continue;
+                }
+                const std::uint64_t at = place(next);
+                if (at + next.length <= front + horizon || at + horizon < lo || at > hi + horizon) {
+                    break;  // back in order, or far elsewhere: another run
+                }
+                lo = std::min(lo, at);
+                hi = std::max(hi, at + next.length);
+                copied += next.length;
+            }
+            if (copied >= (hi - front) / options_.far_copy_ratio) {
+                front = hi;
+            } else {
+                for (std::size_t k = i; k < end; ++k) {
+                    PlanItem& p = plan_[k];
+                    if (!p.changed && !p.check) {
+                        p.literal_from = capture_->request(p.source, p.source + p.length);
+                        stats_.far_copy_bytes += p.length;
+                    }
+                }
+            }
+            i = end;
+        }
+    }
+
     // Proof: every copy's source range (and its alternative) is hashed on the read of
     // the full; slot = plan position * 2 + (0: source, 1: alternative).
     void want_source_hashes(RangeHasher& hasher)
@@ -196,7 +257,7 @@ public:
         close_copy_hash();
         for (std::size_t i = 0; i < plan_.size(); ++i) {
             const PlanItem& item = plan_[i];
-            if (!item.changed) {
+            if (!item.changed && !item.literal_from) {
                 hasher.want(item.source, item.length, i * 2);
                 if (item.check) {
                     hasher.want(item.alt_source, item.length, i * 2 + 1);
@@ -295,6 +356,10 @@ private:
     void prepare(VcdiffWriter& writer, detail::OrderedFineMatching* matching, const PlanItem& item,
                  std::size_t at)
     {
+        if (item.literal_from) {
+            write_far_copy(writer, matching, item);
+            return;
+        }
         if (!item.changed) {
             const std::uint64_t source = copy_source(item);
             read_ahead_to_ = std::max(read_ahead_to_, source + item.length);
@@ -349,6 +414,29 @@ private:
                 job->add_base(base_bytes_, from);
             }
         }
+        matching->submit(std::move(job));
+    }
+
+    // A copy dropped by drop_far_copies(): the full's bytes, captured on its read, as
+    // literals. They must be the new archive's bytes there (the chunk's hash said so):
+    // with a proof, their keyed hash is compared with the one taken when planned.
+    void write_far_copy(VcdiffWriter& writer, detail::OrderedFineMatching* matching, const PlanItem& item)
+    {
+        std::vector<std::uint8_t> bytes;
+        const std::uint64_t from = capture_->take(*item.literal_from, bytes);
+        if (from != item.source || bytes.size() != item.length ||
+            (proof_ != nullptr && proof_->key().hash(bytes) != item.target_hash)) {
+            throw io::Error(
+                fmt::format("the full's bytes at {} are not the new archive's that the chunk index "
+                            "found there ({} bytes)",
+                            item.source, item.length));
+        }
+        if (matching == nullptr) {
+            writer.add(bytes);
+            return;
+        }
+        auto job = matching->job();
+        job->target = std::move(bytes);  // no piece of the full: written as literals
         matching->submit(std::move(job));
     }
 
@@ -480,6 +568,7 @@ public:
         }
         chunker.finish();
         matcher.flush_gap(std::nullopt);
+        matcher.drop_far_copies();
 
         // Now that every old version wanted is known, one read of the full collects
         // them, wherever they are, and looks for the changed clusters' blocks.

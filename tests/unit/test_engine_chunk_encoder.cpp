@@ -8,6 +8,7 @@
 #include <random>
 
 #include "pvediff/engine/chunk_encoder.h"
+#include "pvediff/engine/copy_proof.h"
 #include "pvediff/engine/vcdiff_scan.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
@@ -321,6 +322,84 @@ TEST(ChunkEncoder, RestoreHorizonDoesNotCreepForward)
     EXPECT_LE(furthest, 1024 * kib + options.restore_horizon)
         << "fine " << stats.fine_copied_bytes << " beyond " << stats.beyond_horizon << " snippets "
         << stats.snippet_ranges;
+}
+
+// A run of chunk copies far ahead of where the copies in order have taken a restore:
+// whether it is kept (far_copy_ratio), how far the delta makes a restore read, and
+// that the delta, proven, rebuilds the new archive with stock xdelta3.
+struct FarRun {
+    Outcome outcome;
+    std::uint64_t furthest = 0;  // the furthest byte of the full the delta reads
+};
+
+FarRun encode_far_run(const TempDir& dir, const std::vector<std::uint8_t>& base,
+                      const std::vector<std::uint8_t>& target, std::uint64_t horizon, std::uint64_t ratio)
+{
+    test::write_file(dir / "base", base);
+    test::write_file(dir / "target", target);
+    FarRun run;
+    ChunkEncoderOptions options;
+    options.stats = &run.outcome.stats;
+    options.spill_dir = dir.path();
+    options.restore_horizon = horizon;
+    options.far_copy_ratio = ratio;
+    {
+        io::FileSource full((dir / "base").string());
+        build_chunk_index(full, options.chunking, options.layout).save((dir / "idx").string());
+    }
+    options.index = std::make_shared<const ChunkIndex>(ChunkIndex::load((dir / "idx").string()));
+    CopyProof proof(dir.path(), ProofKey::random());
+    options.proof = &proof;
+    auto encoder = make_chunk_encoder(options);
+    io::FileSource b((dir / "base").string());
+    io::FileSource t((dir / "target").string());
+    io::MemorySink sink;
+    run.outcome.result = encoder->encode(b, t, sink);
+    run.outcome.delta = sink.data();
+    io::MemorySource written(run.outcome.delta, "<delta>");
+    EXPECT_NO_THROW((void)check_proof(proof, written, target.size()));
+    io::MemorySource delta(run.outcome.delta, "<delta>");
+    scan_vcdiff(delta, [&](const ScannedWindow& w) {
+        for (const SourceRange& r : w.ranges) {
+            run.furthest = std::max(run.furthest, r.offset + r.length);
+        }
+    });
+    expect_round_trip(dir, dir / "base", dir / "target", run.outcome);
+    return run;
+}
+
+// 48 KiB of the full found 6 MiB ahead of the copies in order (the same bytes in
+// another file, at the end of a 32 GiB tar): worth less than 1/64 of the distance, so
+// written as literals; a restore reads the full in order. (As a copy, a 32 GiB restore
+// read 8.8 GiB ahead for 33 KB and set aside 8.6 GiB on the way.)
+TEST(ChunkEncoder, AFarSmallCopyIsWrittenAsLiterals)
+{
+    TempDir dir;
+    constexpr std::size_t mib = 1024 * 1024;
+    const auto base = test::make_data(8 * mib, 51);
+    std::vector<std::uint8_t> target(base.begin(), base.begin() + mib);
+    target.insert(target.end(), base.begin() + 7 * mib, base.begin() + 7 * mib + 48 * 1024);
+    target.insert(target.end(), base.begin() + mib, base.begin() + 3 * mib);
+    const FarRun run = encode_far_run(dir, base, target, mib, 64);
+    EXPECT_GT(run.outcome.stats.far_copy_bytes, 16U * 1024);
+    EXPECT_LE(run.furthest, 3 * mib + mib) << "far copies " << run.outcome.stats.far_copy_bytes;
+    // With every copy kept, as before: the restore is taken 7 MiB in at once.
+    TempDir all;
+    EXPECT_GT(encode_far_run(all, base, target, mib, 0).furthest, 7 * mib);
+}
+
+// A whole file moved from the end to the front: 2 MiB copied, worth the 8 MiB a
+// restore reads ahead for it (more than 1/64). It stays copied.
+TEST(ChunkEncoder, AFarMovedFileStaysCopied)
+{
+    TempDir dir;
+    constexpr std::size_t mib = 1024 * 1024;
+    const auto base = test::make_data(8 * mib, 52);
+    std::vector<std::uint8_t> target(base.begin() + 6 * mib, base.end());
+    target.insert(target.end(), base.begin(), base.begin() + 6 * mib);
+    const FarRun run = encode_far_run(dir, base, target, mib, 64);
+    EXPECT_EQ(run.outcome.stats.far_copy_bytes, 0U);
+    EXPECT_LT(run.outcome.result.literal_bytes, 64U * 1024);
 }
 
 }  // namespace

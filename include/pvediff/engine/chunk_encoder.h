@@ -38,6 +38,7 @@ struct ChunkEncodeStats {
     std::uint64_t scan_found_blocks = 0;     // changed clusters' blocks found anywhere in the full
     std::uint64_t snippet_ranges = 0;        // ranges of the full asked for by snippet hits
     std::uint64_t beyond_horizon = 0;        // pieces of the full left out (restore_horizon)
+    std::uint64_t far_copy_bytes = 0;        // chunk copies written as literals (far_copy_ratio)
     std::uint64_t copies_in_order = 0;       // copies from the expected place, not the first
     std::uint64_t base_kept_bytes = 0;       // of the full kept in the scratch file
     std::uint64_t index_entries = 0;
@@ -65,6 +66,15 @@ struct ChunkEncoderOptions {
     // where a restore has read by then: a few bytes of matches there would make it
     // read ahead and set aside everything in between.
     std::uint64_t restore_horizon = std::uint64_t{256} << 20;
+    // The same for copies found by chunk lookup: a run of them lying beyond the horizon
+    // makes a restore read ahead to it and set aside what later windows need of the
+    // bytes in between (and lets fine matching take pieces up to there). It is kept
+    // only when it copies at least 1/far_copy_ratio of that distance (one byte per 64
+    // KiB); else its bytes are written as literals. 33 KB found 8.8 GiB ahead made a
+    // 32 GiB restore set aside 8.6 GiB; a 2 GB tar whose new files' first copies lie
+    // 1.4 GiB ahead (64 KB) keeps them: without them its differential grew by 16 %,
+    // fine matching then taking nothing beyond the horizon. 0: every copy is kept.
+    std::uint64_t far_copy_ratio = 65536;
     // Without a stored index, fine matching needs the base a second time (the index
     // pass consumed `base`): opens it again (e.g. a new decompressor over the full's
     // file). Null = no fine matching when the index is built on the fly.
