@@ -45,6 +45,7 @@ struct PlanItem {
     std::uint32_t adler = 1;                      // copy: adler32 of the bytes (they are not kept)
     std::uint64_t alt_source = 0;                 // copy: the same bytes there too, if...
     std::optional<detail::RangeCheck::Id> check;  // ...the read of the full confirms it
+    bool from_alt = false;                        // copy: written from alt_source (prepare())
     // copy: too far ahead to be worth it (ChunkEncoderOptions::far_copy_ratio): its
     // source bytes are captured on the read of the full and written as literals.
     std::optional<detail::BaseCapture::Ticket> literal_from;
@@ -204,13 +205,17 @@ public:
             return;
         }
         const std::uint64_t horizon = options_.restore_horizon;
-        // Where a copy takes the restore: its alternative, when it has one, is where it
-        // is expected (in order), and what replay() takes when the read confirms it.
-        auto place = [](const PlanItem& item) { return item.check ? item.alt_source : item.source; };
         std::uint64_t front = 0;
+        // Where a copy takes the restore. A copy with an alternative is there only if
+        // the read of the full confirms it, a guess (a repeated file) that may well be
+        // wrong, and prepare() takes it only within the horizon: else, its source.
+        auto place = [&](const PlanItem& item) {
+            return item.check && item.alt_source + item.length <= front + horizon ? item.alt_source
+                                                                                  : item.source;
+        };
         for (std::size_t i = 0; i < plan_.size();) {
             const PlanItem& item = plan_[i];
-            if (item.changed || item.check || item.source + item.length <= front + horizon) {
+            if (item.changed || place(item) + item.length <= front + horizon) {
                 if (!item.changed) {
                     front = std::max(front, place(item) + item.length);
                 }
@@ -240,7 +245,7 @@ public:
             } else {
                 for (std::size_t k = i; k < end; ++k) {
                     PlanItem& p = plan_[k];
-                    if (!p.changed && !p.check) {
+                    if (!p.changed) {
                         p.literal_from = capture_->request(p.source, p.source + p.length);
                         stats_.far_copy_bytes += p.length;
                     }
@@ -353,8 +358,7 @@ private:
     // In plan order: a copy is written at once unless matched regions are still to be
     // written before it; a changed region's bytes and pieces of the full are gathered
     // here (restore horizon included) and matched on the pool.
-    void prepare(VcdiffWriter& writer, detail::OrderedFineMatching* matching, const PlanItem& item,
-                 std::size_t at)
+    void prepare(VcdiffWriter& writer, detail::OrderedFineMatching* matching, PlanItem& item, std::size_t at)
     {
         if (item.literal_from) {
             write_far_copy(writer, matching, item);
@@ -362,6 +366,7 @@ private:
         }
         if (!item.changed) {
             const std::uint64_t source = copy_source(item);
+            item.from_alt = source != item.source;
             read_ahead_to_ = std::max(read_ahead_to_, source + item.length);
             if (matching == nullptr) {
                 write_copy(writer, item);
@@ -449,13 +454,22 @@ private:
         }
     }
 
+    // Where a copy is taken from, as the restore stands now: its alternative when the
+    // read of the full confirmed it, unless that lies beyond the restore horizon and
+    // its source does not (both hold the bytes; the source is the full's first place
+    // of them, the alternative where they were expected).
     [[nodiscard]] std::uint64_t copy_source(const PlanItem& item) const
     {
-        return item.check && check_->holds(*item.check) ? item.alt_source : item.source;
+        if (!item.check || !check_->holds(*item.check)) {
+            return item.source;
+        }
+        const std::uint64_t reach = read_ahead_to_ + options_.restore_horizon;
+        const bool alt_near = item.alt_source + item.length <= reach;
+        return alt_near || item.source + item.length > reach ? item.alt_source : item.source;
     }
     void write_copy(VcdiffWriter& writer, const PlanItem& item)
     {
-        const bool alt = item.check && check_->holds(*item.check);
+        const bool alt = item.from_alt;
         const std::uint64_t source = alt ? item.alt_source : item.source;
         writer.copy_summed(source, item.length, item.adler);
         if (proof_ != nullptr) {

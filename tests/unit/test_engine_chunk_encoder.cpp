@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 #include <random>
 
+#include "pvediff/engine/chunk_chunker.h"
 #include "pvediff/engine/chunk_encoder.h"
 #include "pvediff/engine/copy_proof.h"
 #include "pvediff/engine/vcdiff_scan.h"
@@ -400,6 +402,68 @@ TEST(ChunkEncoder, AFarMovedFileStaysCopied)
     const FarRun run = encode_far_run(dir, base, target, mib, 64);
     EXPECT_EQ(run.outcome.stats.far_copy_bytes, 0U);
     EXPECT_LT(run.outcome.result.literal_bytes, 64U * 1024);
+}
+
+// The full's chunk that begins at or after `offset` (generic chunking, as the index).
+Chunk chunk_from(const std::vector<std::uint8_t>& data, std::uint64_t offset)
+{
+    std::optional<Chunk> found;
+    Chunker chunker(ChunkParams{}, nullptr, [&](const Chunk& c, std::span<const std::uint8_t>) {
+        if (!found && c.offset >= offset) {
+            found = c;
+        }
+    });
+    chunker.feed(data);
+    chunker.finish();
+    return found.value();
+}
+
+// The full up to the chunk `cut`, the chunk `far`, then the full from `cut` to `end`.
+std::vector<std::uint8_t> with_far_chunk(const std::vector<std::uint8_t>& base, const Chunk& cut,
+                                         const Chunk& far, std::uint64_t end)
+{
+    auto at = [&](std::uint64_t offset) { return base.begin() + static_cast<std::ptrdiff_t>(offset); };
+    std::vector<std::uint8_t> target(at(0), at(cut.offset));
+    target.insert(target.end(), at(far.offset), at(far.offset + far.length));
+    target.insert(target.end(), at(cut.offset), at(end));
+    return target;
+}
+
+// One whole chunk of the full 32 MiB ahead (a small file with the same content as
+// one at the end of a 32 GiB tar), between two chunks of the copies in order. With
+// no changed bytes between, the index guesses the next chunks to follow it there (a
+// repeated file), and the read of the full proves the guesses wrong. The far chunk is
+// still not worth reading ahead for, and the copies stay in order. (Taken for copies
+// made far ahead, the guesses kept it: the 32 GiB row's restore set aside 8.6 GiB.)
+TEST(ChunkEncoder, WrongGuessesAfterAFarChunkDoNotKeepIt)
+{
+    TempDir dir;
+    constexpr std::size_t mib = 1024 * 1024;
+    const auto base = test::make_data(64 * mib, 53);
+    const Chunk far = chunk_from(base, 40 * mib);
+    const FarRun run =
+        encode_far_run(dir, base, with_far_chunk(base, chunk_from(base, 8 * mib), far, 16 * mib), mib, 64);
+    EXPECT_EQ(run.outcome.stats.far_copy_bytes, far.length);
+    EXPECT_LE(run.furthest, 16 * mib) << "far copies " << run.outcome.stats.far_copy_bytes;
+}
+
+// As above, but the guesses are right: the full repeats, right after the far chunk,
+// the 1 MiB that follows it in the new archive. Both places hold those bytes; the
+// copies are taken from the one in order, the far chunk written as literals.
+TEST(ChunkEncoder, RightGuessesFarAheadAreTakenInOrder)
+{
+    TempDir dir;
+    constexpr std::size_t mib = 1024 * 1024;
+    auto base = test::make_data(64 * mib, 54);
+    const Chunk cut = chunk_from(base, 8 * mib);
+    const Chunk far = chunk_from(base, 40 * mib);
+    // Bytes after a chunk do not move its boundaries.
+    std::copy_n(base.begin() + static_cast<std::ptrdiff_t>(cut.offset), mib,
+                base.begin() + static_cast<std::ptrdiff_t>(far.offset + far.length));
+    const FarRun run = encode_far_run(dir, base, with_far_chunk(base, cut, far, 16 * mib), mib, 64);
+    EXPECT_EQ(run.outcome.stats.far_copy_bytes, far.length);
+    EXPECT_LE(run.furthest, 16 * mib) << "far copies " << run.outcome.stats.far_copy_bytes;
+    EXPECT_LT(run.outcome.result.literal_bytes, 256U * 1024);
 }
 
 }  // namespace
