@@ -131,6 +131,19 @@ TEST(ChunkIndex, FindsEveryChunkOfTheFull)
     EXPECT_FALSE(index.find(12345));
 }
 
+// Every chunk of `data` is found at the same place in both indexes.
+void expect_same_places(const std::vector<std::uint8_t>& data, const ChunkParams& params,
+                        const ChunkIndex& index, const ChunkIndex& loaded)
+{
+    for (const auto& c : chunk_all(data, 1 << 20, params, nullptr)) {
+        const auto a = index.find(c.hash);
+        const auto b = loaded.find(c.hash);
+        ASSERT_TRUE(a && b);
+        EXPECT_EQ(a->offset, b->offset);
+        EXPECT_EQ(a->length, b->length);
+    }
+}
+
 TEST(ChunkIndex, SaveLoadRoundTrip)
 {
     test::TempDir dir;
@@ -145,13 +158,7 @@ TEST(ChunkIndex, SaveLoadRoundTrip)
     EXPECT_EQ(loaded.content_size(), index.content_size());
     EXPECT_EQ(loaded.chunk_count(), index.chunk_count());
     EXPECT_EQ(loaded.entry_count(), index.entry_count());
-    for (const auto& c : chunk_all(data, 1 << 20, params, nullptr)) {
-        const auto a = index.find(c.hash);
-        const auto b = loaded.find(c.hash);
-        ASSERT_TRUE(a && b);
-        EXPECT_EQ(a->offset, b->offset);
-        EXPECT_EQ(a->length, b->length);
-    }
+    expect_same_places(data, params, index, loaded);
 }
 
 TEST(ChunkIndex, KeepsTheContentSha256AndReadsVersion3)
@@ -182,12 +189,7 @@ TEST(ChunkIndex, KeepsTheContentSha256AndReadsVersion3)
     const auto loaded = ChunkIndex::load(path);
     EXPECT_FALSE(loaded.content_sha256());
     EXPECT_EQ(loaded.content_size(), data.size());
-    for (const auto& c : chunk_all(data, 1 << 20, params, nullptr)) {
-        const auto a = index.find(c.hash);
-        const auto b = loaded.find(c.hash);
-        ASSERT_TRUE(a && b);
-        EXPECT_EQ(a->offset, b->offset);
-    }
+    expect_same_places(data, params, index, loaded);
 }
 
 TEST(ChunkIndex, CorruptFilesFailCleanly)
