@@ -206,13 +206,9 @@ public:
         }
         const std::uint64_t horizon = options_.restore_horizon;
         std::uint64_t front = 0;
-        // Where a copy takes the restore. A copy with an alternative is there only if
-        // the read of the full confirms it, a guess (a repeated file) that may well be
-        // wrong, and prepare() takes it only within the horizon: else, its source.
-        auto place = [&](const PlanItem& item) {
-            return item.check && item.alt_source + item.length <= front + horizon ? item.alt_source
-                                                                                  : item.source;
-        };
+        // Where a copy takes the restore, as prepare() will choose it if the read of
+        // the full confirms its alternative (a guess, that may well be wrong).
+        auto place = [&](const PlanItem& item) { return place_of(item, front, true); };
         for (std::size_t i = 0; i < plan_.size();) {
             const PlanItem& item = plan_[i];
             if (item.changed || place(item) + item.length <= front + horizon) {
@@ -454,18 +450,20 @@ private:
         }
     }
 
-    // Where a copy is taken from, as the restore stands now: its alternative when the
-    // read of the full confirmed it, unless that lies beyond the restore horizon and
-    // its source does not (both hold the bytes; the source is the full's first place
-    // of them, the alternative where they were expected).
+    // Where a copy is taken from, the restore having read the full up to `front`: its
+    // alternative (where the bytes were expected, in order) when `confirmed` and
+    // within the restore horizon, else its source (the full's first place of them).
+    // drop_far_copies() and prepare() choose by this one rule, so that what the first
+    // counts as far is what the second writes.
+    [[nodiscard]] std::uint64_t place_of(const PlanItem& item, std::uint64_t front, bool confirmed) const
+    {
+        return item.check && confirmed && item.alt_source + item.length <= front + options_.restore_horizon
+                   ? item.alt_source
+                   : item.source;
+    }
     [[nodiscard]] std::uint64_t copy_source(const PlanItem& item) const
     {
-        if (!item.check || !check_->holds(*item.check)) {
-            return item.source;
-        }
-        const std::uint64_t reach = read_ahead_to_ + options_.restore_horizon;
-        const bool alt_near = item.alt_source + item.length <= reach;
-        return alt_near || item.source + item.length > reach ? item.alt_source : item.source;
+        return place_of(item, read_ahead_to_, item.check && check_->holds(*item.check));
     }
     void write_copy(VcdiffWriter& writer, const PlanItem& item)
     {
