@@ -9,6 +9,7 @@
 #include "command_registry.h"
 #include "pvediff/cli/exit_codes.h"
 #include "pvediff/commands/diff_patch.h"
+#include "pvediff/commands/pipeline.h"
 
 namespace pvediff::cli {
 
@@ -90,10 +91,10 @@ void add_patch_command(CLI::App& app, Context& ctx, Action& chosen)
             request.progress = ctx.progress();
             const auto r = commands::patch_files(request);
             ctx.to_stderr()(
-                fmt::format("{}: {} rebuilt from {} windows, {} of the full kept aside ({} spilled), {}",
+                fmt::format("{}: {} rebuilt from {} windows, {} of the full kept aside ({} spilled){}, {}",
                             a->output, commands::human_bytes(r.target.size), r.decode.windows,
                             commands::human_bytes(r.decode.kept_aside_peak),
-                            commands::human_bytes(r.decode.spilled_bytes),
+                            commands::human_bytes(r.decode.spilled_bytes), commands::frames_note(r.decode),
                             commands::human_seconds(seconds_since(start))));
             return exit_ok;
         };

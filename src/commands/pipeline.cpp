@@ -5,7 +5,9 @@
 
 #include <vector>
 
+#include "framed_full.h"
 #include "pvediff/commands/content_digest.h"
+#include "pvediff/commands/report.h"
 #include "pvediff/engine/chunk_encoder.h"
 #include "pvediff/engine/chunk_index.h"
 #include "pvediff/engine/smaller_of_encoder.h"
@@ -206,6 +208,15 @@ KnownSizes manifest_sizes(const std::filesystem::path& full,
     return {};
 }
 
+std::string frames_note(const engine::DecodeResult& decode)
+{
+    if (decode.frames_read == 0) {
+        return {};
+    }
+    return fmt::format(", {} frame{} of the full read by random access ({})", decode.frames_read,
+                       decode.frames_read == 1 ? "" : "s", human_bytes(decode.frame_bytes_read));
+}
+
 RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path, io::ByteSink& out,
                                const std::filesystem::path& spill_dir, ContentHashes hashes,
                                const KnownSizes& sizes, store::ContentDigest target_digest)
@@ -232,6 +243,7 @@ RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& 
     options.fallback_spill_dir = std::filesystem::temp_directory_path(no_temp_dir);
     options.max_target_bytes = sizes.archive;
     options.source_size = sizes.full;
+    options.framed = detail::framed_full(base_path);
     // open_content() decompresses on a read-ahead thread already: the decoder reads
     // from it directly unless the full is hashed on a stage of its own.
     io::DecodedInput base = open_content(base_path, decode_queue_depth);

@@ -348,7 +348,7 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
            (r.decode.kept_aside_peak
                 ? ", " + human_bytes(r.decode.kept_aside_peak) + " of the full kept aside"
                 : "") +
-           written_to(plan));
+           frames_note(r.decode) + written_to(plan));
     return result;
 }
 

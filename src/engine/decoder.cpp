@@ -9,17 +9,24 @@
 // as the current window needs in that block; planned bytes passed on the way are kept
 // in the stash until their last window is done, all others are dropped. The block
 // handed to xdelta3 holds the right bytes wherever the window copies from; xdelta3
-// copies only those.
+// copies only those. A full written in frames (DecodeOptions::framed) is also read by
+// random access: where reading forward to a block would keep aside more than the
+// memory limit on the way, the block comes from the frames that hold it, and the
+// forward read stays where it is.
 #include <libdeflate.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <span>
+#include <vector>
 
 #include "pvediff/engine/delta.h"
 #include "pvediff/engine/vcdiff_scan.h"
 #include "pvediff/io/error.h"
+#include "source_frames.h"
 #include "source_stash.h"
 #include "xd3_stream.h"
 
@@ -203,11 +210,24 @@ std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b)
 class SourceServer {
 public:
     SourceServer(io::ByteSource& base, const std::vector<PlanPiece>& plan, SourceStash& stash,
-                 std::string delta_name)
-        : base_(base), plan_(plan), stash_(stash), delta_name_(std::move(delta_name)), read_buf_(256 * 1024)
+                 std::string delta_name, detail::SourceFrames* frames, std::uint64_t far_bytes)
+        : base_(base),
+          plan_(plan),
+          stash_(stash),
+          delta_name_(std::move(delta_name)),
+          read_buf_(256 * 1024),
+          frames_(frames),
+          far_bytes_(far_bytes)
     {
         for (CachedBlock& c : cache_) {
             c.data.resize(base_block_size);
+        }
+        if (frames_ != nullptr) {
+            planned_before_.reserve(plan_.size() + 1);
+            planned_before_.push_back(0);
+            for (const PlanPiece& p : plan_) {
+                planned_before_.push_back(planned_before_.back() + (p.end - p.start));
+            }
         }
     }
 
@@ -287,6 +307,21 @@ private:
                 "(corrupt delta)",
                 window, start);
         }
+        if (frames_ != nullptr && need_end > base_pos_ && planned_between(base_pos_, need_end) > far_bytes_) {
+            if (need_end > frames_->content_size()) {
+                throw io::file_error(delta_name_,
+                                     "window {} reads the full up to offset {}, but '{}' has only {} bytes "
+                                     "(wrong full or corrupt delta)",
+                                     window, need_end, base_.name(), frames_->content_size());
+            }
+            frames_->copy_to(start, std::span(slot.data).first(need_end - start));
+            slot.view = nullptr;
+            slot.blkno = blkno;
+            slot.window = window;
+            slot.used = clock_;
+            slot.valid = true;
+            return;
+        }
         read_forward(need_end, window);
         if (base_pos_ < need_end) {
             throw io::file_error(delta_name_,
@@ -306,6 +341,25 @@ private:
         slot.window = window;
         slot.used = clock_;
         slot.valid = true;
+    }
+
+    // The planned bytes in [a, b): what reading the full forward from a to b would keep
+    // aside, at most (pieces whose windows are done are counted too).
+    [[nodiscard]] std::uint64_t planned_between(std::uint64_t a, std::uint64_t b) const
+    {
+        const auto first = std::lower_bound(plan_.begin(), plan_.end(), a,
+                                            [](const PlanPiece& p, std::uint64_t s) { return p.end <= s; });
+        const auto last = std::lower_bound(first, plan_.end(), b,
+                                           [](const PlanPiece& p, std::uint64_t s) { return p.start < s; });
+        if (first >= last) {
+            return 0;
+        }
+        std::uint64_t n = planned_before_[static_cast<std::size_t>(last - plan_.begin())] -
+                          planned_before_[static_cast<std::size_t>(first - plan_.begin())];
+        n -= std::min(n, a > first->start ? a - first->start : 0);
+        const PlanPiece& back = *std::prev(last);
+        n -= std::min(n, back.end > b ? back.end - b : 0);
+        return n;
     }
 
     void read_forward(std::uint64_t until, std::uint64_t window)
@@ -352,6 +406,9 @@ private:
     std::uint64_t base_pos_ = 0;
     std::size_t next_ = 0;
     bool eof_ = false;
+    detail::SourceFrames* frames_;
+    std::uint64_t far_bytes_;
+    std::vector<std::uint64_t> planned_before_;  // planned bytes of the pieces before each
 };
 
 }  // namespace
@@ -363,7 +420,12 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
 
     const auto delta = open_delta();
     SourceStash stash(options.spill_dir, options.memory_limit, options.fallback_spill_dir);
-    SourceServer server(base, plan.pieces, stash, delta->name());
+    std::optional<detail::SourceFrames> frames;
+    if (options.framed) {
+        frames.emplace(*options.framed, base.name());
+    }
+    SourceServer server(base, plan.pieces, stash, delta->name(), frames ? &*frames : nullptr,
+                        options.memory_limit);
 
     // The windows' Adler-32 is checked here, with libdeflate's vectorised adler32, not
     // by xdelta3's byte loop: that was 15 % of a restore's CPU and a quarter of a
@@ -480,6 +542,10 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
     result.spilled_bytes = stash.spilled_bytes();
     result.spilled_peak = stash.spilled_peak_bytes();
     result.plan_pieces = plan.pieces.size();
+    if (frames) {
+        result.frames_read = frames->frames_read();
+        result.frame_bytes_read = frames->bytes_read();
+    }
     return result;
 }
 

@@ -5,7 +5,9 @@
 # reads it back to exactly the stream (checksums tested), the records file is whole
 # (its trailing SHA-256), restore and verify pass, a differential against it restores,
 # the compression threads change nothing in the bytes, prune removes the records with
-# their full; a tar full or an lzo full is written as before, without records.
+# their full; a restore reads what its first windows need from far ahead in the full
+# from its frames (only with records of this full); a tar full or an lzo full is
+# written as before, without records.
 source "$PVEDIFF_TEST_LIB/common.sh"
 export TZ=UTC
 t0=1790000000
@@ -72,6 +74,58 @@ diff1=$full--differential-$(stamp_of "$((t0 + 86400))").vcdiff.zst
 check "day 1 is a differential" test -f "$dir/$diff1"
 "$PVEDIFF" restore "$dir/$diff1" -o "$WORK/restored1.vma" >/dev/null 2>&1 || fail "restore of day 1 failed"
 check "day 1 restores exactly" test "$(sha_of "$WORK/restored1.vma")" = "$want1"
+
+# Data moved far inside the guest: day 1 begins with what the full holds at its end, so
+# the differential's first windows copy from there. Restore reads those ranges from the
+# full's frames; reading the full forward to them would set aside the 80 MiB before
+# them that later windows copy, more than the decoder holds in memory (64 MiB), spilled
+# to disk and read back.
+# Records that are not of the full are never used: the full is read forward.
+dirm=$WORK/dump-moved
+mkdir -p "$dirm"
+imgm=$WORK/moved.img
+head -c 96M /dev/urandom >"$imgm"
+"$PVEDIFF" dev-make-vma --image "$imgm" --order-seed 0 --ctime "$t0" -o "$WORK/in.vma"
+backup "$dirm" 0 || fail "moved, day 0: $(cat "$WORK/out")"
+dd if="$imgm" of="$imgm" bs=1M skip=88 seek=0 count=8 conv=notrunc status=none
+"$PVEDIFF" dev-make-vma --image "$imgm" --order-seed 1 --ctime "$((t0 + 86400))" -o "$WORK/in.vma"
+wantm=$(sha_of "$WORK/in.vma")
+backup "$dirm" 1 || fail "moved, day 1: $(cat "$WORK/out")"
+diffm=$dirm/$full--differential-$(stamp_of "$((t0 + 86400))").vcdiff.zst
+check "the moved day is a differential" test -f "$diffm"
+restore_moved() {  # -> $WORK/moved.out (the restore's lines), $WORK/moved.vma
+  "$PVEDIFF" restore "$diffm" -o - 2>"$WORK/moved.out" >"$WORK/moved.vma" ||
+    fail "restore of the moved day: $(cat "$WORK/moved.out")"
+}
+restore_moved
+check "it restores exactly" test "$(sha_of "$WORK/moved.vma")" = "$wantm"
+check "reading the ranges far ahead from the full's frames ($(tail -1 "$WORK/moved.out"))" \
+  grep -q 'frames\? of the full read by random access' "$WORK/moved.out"
+"$PVEDIFF" patch --base "$dirm/$full" --delta "$diffm" -o - 2>"$WORK/moved.out" >"$WORK/moved.vma" ||
+  fail "patch of the moved day: $(cat "$WORK/moved.out")"
+check "patch too, exactly" test "$(sha_of "$WORK/moved.vma")" = "$wantm"
+check "from the frames" grep -q 'read by random access' "$WORK/moved.out"
+records=$dirm/$full.pvediff-vma-clusters
+cp "$records" "$WORK/records.good"
+absent() { ! grep -q "$1" "$2"; }
+not_from_frames() {  # label
+  restore_moved
+  check "$1: restores exactly" test "$(sha_of "$WORK/moved.vma")" = "$wantm"
+  check "$1: the full read forward" absent 'random access' "$WORK/moved.out"
+}
+# Another full's records (day 0 of the first dump dir): not of this content.
+cp "$dir/$full.pvediff-vma-clusters" "$records"
+not_from_frames "another full's records"
+# Damaged: a byte of an extent's frame offset changed, the checksum no longer holds.
+cp "$WORK/records.good" "$records"
+printf '\x07' | dd of="$records" bs=1 seek=$(($(stat -c %s "$records") / 2)) conv=notrunc status=none
+not_from_frames "damaged records"
+# A symbolic link to the right records: names in a dump dir are not followed.
+mv "$WORK/records.good" "$WORK/records.elsewhere"
+ln -sf "$WORK/records.elsewhere" "$records"
+not_from_frames "records behind a symlink"
+rm -f "$records"
+not_from_frames "no records"
 
 # Day 4: a new full (fullbackup 3), then prune keeps the last chain: the records of
 # day 0's full go with it.

@@ -115,6 +115,10 @@ struct KnownSizes {
 KnownSizes manifest_sizes(const std::filesystem::path& full,
                           const std::optional<store::Manifest>& differential);
 
+// ", 3 frames of the full read by random access (12.1 MiB)", or nothing when the
+// decoder read none: for the lines that restore and patch print.
+std::string frames_note(const engine::DecodeResult& decode);
+
 // Rebuilds the archive that `delta_path` stands for against `base_path` into `out`
 // (raw bytes; wrap `out` in a compressor to get a compressed archive). The full is read
 // exactly once; a stdin delta is spooled to a temporary file in spill_dir first.

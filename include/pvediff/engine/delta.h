@@ -11,9 +11,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/sha256.h"
+#include "pvediff/io/zstd_frame_reader.h"
 
 namespace pvediff::engine {
 
@@ -67,6 +69,22 @@ std::unique_ptr<Encoder> make_encoder(std::string_view name);
 inline constexpr std::uint64_t unknown_target_copy_ratio = 4;
 inline constexpr std::uint64_t unknown_target_slack = std::uint64_t{4} << 30;
 
+// A full written as independent zstd frames (docs/formats.md, "A full written in
+// frames"): where each frame's content lies in the full and in the file.
+struct SourceFrame {
+    std::uint64_t content_offset = 0;
+    std::uint64_t content_length = 0;
+    std::uint64_t file_offset = 0;
+    std::uint32_t file_size = 0;
+};
+struct FramedSource {
+    // In content order, each beginning where the one before ends, the first at 0.
+    std::vector<SourceFrame> frames;
+    // A reader of the full's frames; called a few times (each reader keeps its last
+    // frame, so a window that alternates between a few frames decompresses each once).
+    std::function<std::unique_ptr<io::ZstdFrameReader>()> open;
+};
+
 struct DecodeOptions {
     // Where source ranges that a later window needs again are spilled once they
     // exceed memory_limit (a temporary file, removed afterwards).
@@ -83,16 +101,23 @@ struct DecodeOptions {
     // The full's decompressed size when known (the manifests record it): a copy from
     // beyond it is refused as soon as the scan reads it.
     std::optional<std::uint64_t> source_size;
+    // The full's frames, when it was written in frames: a window that copies from so
+    // far ahead that reading the full forward to it would set aside more than
+    // memory_limit takes those bytes from their frames instead (a 2 GB VMA whose
+    // clusters came in another order set aside 1.7 GiB, spilled to disk and read back).
+    std::optional<FramedSource> framed;
 };
 
 struct DecodeResult {
     std::uint64_t target_bytes = 0;
     std::uint64_t base_bytes_read = 0;
     std::uint64_t windows = 0;
-    std::uint64_t kept_aside_peak = 0;  // most bytes of the full held for later windows at once
-    std::uint64_t spilled_bytes = 0;    // of which written to the spill file
-    std::uint64_t spilled_peak = 0;     // most spilled bytes held at once: the spill file's disk use
-    std::uint64_t plan_pieces = 0;      // pieces of the full the plan tracked (bounded)
+    std::uint64_t kept_aside_peak = 0;   // most bytes of the full held for later windows at once
+    std::uint64_t spilled_bytes = 0;     // of which written to the spill file
+    std::uint64_t spilled_peak = 0;      // most spilled bytes held at once: the spill file's disk use
+    std::uint64_t plan_pieces = 0;       // pieces of the full the plan tracked (bounded)
+    std::uint64_t frames_read = 0;       // frames of the full decompressed for ranges far ahead
+    std::uint64_t frame_bytes_read = 0;  // their compressed bytes
 };
 
 // Opens the decompressed VCDIFF stream; called twice by decode() (a scan of the
@@ -100,7 +125,8 @@ struct DecodeResult {
 using DeltaOpener = std::function<std::unique_ptr<io::ByteSource>()>;
 
 // Rebuilds the target into `out`, reading `base` (the decompressed full) exactly
-// once, front to back, and keeping aside only the ranges that a later window needs.
+// once, front to back, and keeping aside only the ranges that a later window needs
+// (with options.framed, ranges far ahead come from their frames instead).
 // Works for any VCDIFF that xdelta3 decodes, including secondary compression.
 // Does not call out.finish(), and may leave the rest of `base` unread.
 // Memory stays bounded whatever the delta says: the plan of what to keep aside is

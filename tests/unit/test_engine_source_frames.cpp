@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Random access into a full written in frames: SourceFrames gives any range across
+// frame boundaries, and engine::decode takes a window's ranges far ahead from the frames
+// instead of reading the full forward to them and setting aside what lies between.
+#include <gtest/gtest.h>
+#include <zstd.h>
+
+#include "pvediff/engine/delta.h"
+#include "pvediff/io/dir_handle.h"
+#include "pvediff/io/error.h"
+#include "source_frames.h"
+#include "test_engine_delta_helpers.h"
+
+namespace pvediff::engine {
+// Not anonymous: the test binary is compiled in unity batches.
+namespace test_engine_source_frames {
+
+using Bytes = std::vector<std::uint8_t>;
+
+Bytes compress_frame(std::span<const std::uint8_t> data)
+{
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+    Bytes out(ZSTD_compressBound(data.size()));
+    const std::size_t n = ZSTD_compress2(cctx, out.data(), out.size(), data.data(), data.size());
+    ZSTD_freeCCtx(cctx);
+    EXPECT_FALSE(ZSTD_isError(n));
+    out.resize(n);
+    return out;
+}
+
+// `content` written to `path` as frames of `frame_bytes` (the last one shorter).
+FramedSource write_framed(const std::filesystem::path& path, const Bytes& content, std::size_t frame_bytes)
+{
+    FramedSource framed;
+    Bytes file;
+    for (std::size_t at = 0; at < content.size(); at += frame_bytes) {
+        const auto piece = std::span(content).subspan(at, std::min(frame_bytes, content.size() - at));
+        const Bytes frame = compress_frame(piece);
+        framed.frames.push_back({at, piece.size(), file.size(), static_cast<std::uint32_t>(frame.size())});
+        file.insert(file.end(), frame.begin(), frame.end());
+    }
+    test::write_file(path, file);
+    framed.open = [path] {
+        return std::make_unique<io::ZstdFrameReader>(io::open_regular_file(path), path.string());
+    };
+    return framed;
+}
+
+TEST(SourceFrames, AnyRangeAcrossFrameBoundaries)
+{
+    test::TempDir dir;
+    const Bytes content = test::make_data(1'000'000, 3);
+    detail::SourceFrames frames(write_framed(dir / "full.zst", content, 65'000), "full");
+    EXPECT_EQ(frames.content_size(), content.size());
+    // Within one frame, across two, across many, at both ends; out of order.
+    for (const auto& [offset, length] : std::vector<std::pair<std::size_t, std::size_t>>{
+             {0, 100}, {64'990, 20}, {999'000, 1'000}, {100'000, 400'000}, {5, 999'995}, {650'000, 65'000}}) {
+        Bytes got(length);
+        frames.copy_to(offset, got);
+        EXPECT_TRUE(std::equal(got.begin(), got.end(), content.begin() + static_cast<std::ptrdiff_t>(offset)))
+            << offset << "+" << length;
+    }
+    EXPECT_GT(frames.frames_read(), 0u);
+    Bytes beyond(10);
+    EXPECT_THROW(frames.copy_to(content.size() - 5, beyond), io::Error);
+}
+
+TEST(SourceFrames, FramesThatAreNotContiguousAreRefused)
+{
+    test::TempDir dir;
+    FramedSource framed = write_framed(dir / "full.zst", test::make_data(200'000, 4), 50'000);
+    framed.frames[2].content_offset += 1;
+    EXPECT_THROW(detail::SourceFrames(framed, "full"), io::Error);
+}
+
+// The target begins with the full's last 256 KiB, then the rest in order: the first
+// window copies from the end of the full, and everything before it is read by later
+// windows.
+struct FarAheadCase {
+    Bytes base, target, delta;
+};
+
+FarAheadCase far_ahead_case(const test::TempDir& dir)
+{
+    FarAheadCase c;
+    c.base = test::make_data(4 << 20, 9);
+    const std::size_t tail = 256 << 10;
+    c.target.assign(c.base.end() - static_cast<std::ptrdiff_t>(tail), c.base.end());
+    c.target.insert(c.target.end(), c.base.begin(), c.base.end() - static_cast<std::ptrdiff_t>(tail));
+    c.delta = test_delta::stock_encode(dir, c.base, c.target, "-S none -B 8388608 -W 262144");
+    return c;
+}
+
+TEST(Decoder, RangesFarAheadComeFromTheFramesInsteadOfBeingSetAside)
+{
+    test::TempDir dir;
+    const FarAheadCase c = far_ahead_case(dir);
+    DecodeOptions options;
+    options.spill_dir = dir.path();
+    options.memory_limit = 512 << 10;
+
+    DecodeResult forward;
+    EXPECT_EQ(test_delta::decode_bytes(c.base, c.delta, options, &forward), c.target);
+    EXPECT_EQ(forward.frames_read, 0u);
+    EXPECT_GT(forward.spilled_bytes, 3u << 20);  // nearly the whole full, set aside for later windows
+
+    options.framed = write_framed(dir / "full.zst", c.base, 100'000);
+    DecodeResult framed;
+    EXPECT_EQ(test_delta::decode_bytes(c.base, c.delta, options, &framed), c.target);
+    EXPECT_GT(framed.frames_read, 0u);
+    EXPECT_GT(framed.frame_bytes_read, 0u);
+    EXPECT_EQ(framed.spilled_bytes, 0u);
+    EXPECT_LT(framed.kept_aside_peak, options.memory_limit);
+}
+
+TEST(Decoder, ADamagedFrameFailsTheDecodeNeverGivesWrongBytes)
+{
+    test::TempDir dir;
+    const FarAheadCase c = far_ahead_case(dir);
+    DecodeOptions options;
+    options.spill_dir = dir.path();
+    options.memory_limit = 512 << 10;
+    options.framed = write_framed(dir / "full.zst", c.base, 100'000);
+    // Flip a byte inside the last frame, which the first window reads.
+    Bytes file = test::read_file(dir / "full.zst");
+    const SourceFrame& last = options.framed->frames.back();
+    file[last.file_offset + last.file_size / 2] ^= 0x40;
+    std::filesystem::remove(dir / "full.zst");
+    test::write_file(dir / "full.zst", file);
+    EXPECT_THROW(test_delta::decode_bytes(c.base, c.delta, options), io::Error);
+}
+
+}  // namespace test_engine_source_frames
+}  // namespace pvediff::engine
