@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "archive_replacement.h"
+#include "full_framing.h"
 #include "interrupted_runs.h"
 #include "pvediff/commands/content_check.h"
 #include "pvediff/commands/differential_proof.h"
@@ -457,19 +458,37 @@ io::DecodedInput open_named_archive(const NamedArchive& a, const std::shared_ptr
 }
 
 // A new full in file mode: checked and indexed in one read; the manifest and the
-// index are written only for a sound archive.
-ContentInfo check_new_full(const NamedArchive& a, Progress* progress, std::uint64_t size)
+// index are written only for a sound archive. A VMA in zstd is written again in frames
+// on the same read (frame-fulls, detail::FullFraming), replacing vzdump's file once
+// the copy is checked; `framing_note` says how that went.
+ContentInfo check_new_full(const NamedArchive& a, Progress* progress, std::uint64_t size,
+                           const store::EffectiveSettings& settings, std::string& framing_note)
 {
+    std::optional<detail::FullFraming> framing;
+    if (settings.frame_fulls && a.name.format == store::ArchiveFormat::vma && a.codec == io::Codec::zstd) {
+        io::CompressOptions compress;
+        compress.threads = settings.zstd_threads;
+        try {
+            framing.emplace(a.path, compress);
+        } catch (const std::exception& e) {
+            framing_note = fmt::format("not written in frames ({}); kept as vzdump wrote it", e.what());
+        }
+    }
     auto relay = std::make_shared<ProgressRelay>();
     CheckedFull checked;
     {
         const RelayedScope reading(progress, "backup " + a.file + ", checking", size, relay);
         // The index is sorted on scratch disk beside the full (the dump dir has room).
-        checked = check_and_index(open_named_archive(a, relay), fs::absolute(a.path).parent_path());
+        checked = check_and_index(open_named_archive(a, relay), fs::absolute(a.path).parent_path(),
+                                  framing ? &framing->sink() : nullptr);
     }
     require_sound(checked.check, a.name.format, fmt::format("'{}'", a.path.string()), archive_left_alone);
     checked.index.save(index_path_for(a.path), io::mode_like(a.path));  // as secret as the full
-    return ContentInfo{checked.check.size, checked.check.sha256, a.codec};
+    const ContentInfo content{checked.check.size, checked.check.sha256, a.codec};
+    if (framing) {
+        framing_note = framing->replace(content);
+    }
+    return content;
 }
 
 }  // namespace
@@ -513,16 +532,19 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     }
     const std::uint64_t size = archive_size(a.path, waited);
 
-    auto keep_as_full = [&](const ContentInfo& content, const std::string& why) {
+    auto keep_as_full = [&](const ContentInfo& content, const std::string& why,
+                            const std::string& note = {}) {
         store::write_manifest(a.path, detail::full_manifest(a.file, content));
         report(a.file + ": kept as full (" + why + "), " + human_bytes(content.size) +
-               " of content verified");
+               " of content verified" + (note.empty() ? "" : "; " + note));
         result.content_size = content.size;
-        result.file_size = size;
+        result.file_size = archive_size(a.path, false);
         return result;
     };
     if (!plan.decision.differential()) {
-        return keep_as_full(check_new_full(a, progress, size), plan.decision.reason);
+        std::string framing_note;
+        const ContentInfo content = check_new_full(a, progress, size, settings, framing_note);
+        return keep_as_full(content, plan.decision.reason, framing_note);
     }
     if (fs::exists(plan.target)) {
         throw io::Error(fmt::format("'{}' exists already; the archive is kept", plan.target.string()));

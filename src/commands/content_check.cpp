@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/commands/content_check.h"
 
+#include <optional>
 #include <thread>
 
 #include "pvediff/commands/content_digest.h"
@@ -118,9 +119,15 @@ std::size_t TeeSource::read(std::span<std::uint8_t> buf)
     return n;
 }
 
-CheckedFull check_and_index(io::DecodedInput content, const std::filesystem::path& scratch_dir)
+CheckedFull check_and_index(io::DecodedInput content, const std::filesystem::path& scratch_dir,
+                            io::ByteSink* copy)
 {
     auto ahead = io::make_read_ahead(std::move(content.source));
+    std::optional<TeeSource> copied;
+    if (copy != nullptr) {
+        copied.emplace(*ahead, *copy);
+    }
+    io::ByteSource& read = copied ? static_cast<io::ByteSource&>(*copied) : *ahead;
     io::StreamPipe pipe("checked " + ahead->name());
     ContentCheck check;
     std::string error;
@@ -134,7 +141,7 @@ CheckedFull check_and_index(io::DecodedInput content, const std::filesystem::pat
     });
     CheckedFull out;
     try {
-        TeeSource tee(*ahead, pipe.sink());
+        TeeSource tee(read, pipe.sink());
         out.index = engine::build_chunk_index(tee, engine::ChunkParams{}, engine::format_layout_factory(),
                                               scratch_dir);
         drain(tee);

@@ -201,6 +201,14 @@ void apply_setting(Settings& s, std::string_view key, std::string_view v)
         s.compress = c;
     } else if (key == "zstd-threads") {
         s.zstd_threads = static_cast<int>(parse_count(key, v, 256));
+    } else if (key == "frame-fulls") {
+        if (v == "1" || v == "yes") {
+            s.frame_fulls = true;
+        } else if (v == "0" || v == "no") {
+            s.frame_fulls = false;
+        } else {
+            bad_value(key, v, "1 or 0");
+        }
     } else if (key == "engine") {
         if (v.empty() ||
             v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string_view::npos) {
@@ -291,6 +299,7 @@ Settings merge_settings(const Settings& base, const Settings& top)
     take(out.max_diff_ratio, top.max_diff_ratio);
     take(out.compress, top.compress);
     take(out.zstd_threads, top.zstd_threads);
+    take(out.frame_fulls, top.frame_fulls);
     take(out.engine, top.engine);
     take(out.lock_timeout, top.lock_timeout);
     take(out.verify_every, top.verify_every);
@@ -311,6 +320,7 @@ EffectiveSettings resolve_settings(const Settings& s)
     e.max_diff_ratio = s.max_diff_ratio.value_or(e.max_diff_ratio);
     e.compress = s.compress.value_or(e.compress);
     e.zstd_threads = s.zstd_threads.value_or(e.zstd_threads);
+    e.frame_fulls = s.frame_fulls.value_or(e.frame_fulls);
     e.engine = s.engine.value_or(e.engine);
     e.lock_timeout = s.lock_timeout.value_or(e.lock_timeout);
     e.verify_every = s.verify_every.value_or(e.verify_every);

@@ -68,13 +68,13 @@ for type in qemu lxc; do
       guest_content "$type" "$day"
       archive=$dump/vzdump-$type-$vmid-$(stamp_day "$day").$fmt.$codec
       compress_with "$codec" <"$WORK/raw" >"$archive"
-      if ((day == 0)); then
-        want[${archive##*/}]=$(sha_of "$archive")  # fulls are shown as they are
-      else
+      if ((day > 0)); then
         want[vzdump-$type-$vmid-$(stamp_day "$day").$fmt]=$(sha_of "$WORK/raw")
         cp "$WORK/raw" "$WORK/orig/vzdump-$type-$vmid-$(stamp_day "$day").$fmt"
       fi
       pvediff -q backup --fullbackup 7 "$archive"
+      # Fulls are shown as they are stored (a VMA in zstd as pvediff kept it: in frames).
+      ((day == 0)) && want[${archive##*/}]=$(sha_of "$archive")
     done
   done
 done

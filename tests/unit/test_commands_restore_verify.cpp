@@ -111,8 +111,26 @@ TEST_F(CommandsChain, BackupKeepsAFullWithItsSidecars)
     const BackupResult r = backup_archive(dump / day0_name, weekly_fulls(), report);
     EXPECT_FALSE(r.differential);
     EXPECT_EQ(r.content_size, fs::file_size(work / "content.vma"));
-    EXPECT_EQ(test::sha256_hex_of_file(dump / day0_name), before) << "a full's bytes are never changed";
+    // frame-fulls (the default): the file is written again in zstd frames, its content
+    // the same (restored below), with its cluster records.
+    EXPECT_NE(test::sha256_hex_of_file(dump / day0_name), before);
+    EXPECT_EQ(r.file_size, fs::file_size(dump / day0_name));
+    EXPECT_TRUE(fs::is_regular_file(dump / (std::string(day0_name) + ".pvediff-vma-clusters")));
     EXPECT_TRUE(fs::is_regular_file(dump / (std::string(day0_name) + ".pvediff-manifest")));
+    EXPECT_TRUE(fs::is_regular_file(dump / (std::string(day0_name) + ".pvediff-index")));
+    EXPECT_EQ(restore_raw(dump / day0_name, "full.vma"), sha);
+}
+
+TEST_F(CommandsChain, WithoutFrameFullsAFullsBytesAreNeverChanged)
+{
+    const std::string sha = archive(day0_name, 1);
+    const std::string before = test::sha256_hex_of_file(dump / day0_name);
+    store::EffectiveSettings settings = weekly_fulls();
+    settings.frame_fulls = false;
+    const BackupResult r = backup_archive(dump / day0_name, settings, report);
+    EXPECT_FALSE(r.differential);
+    EXPECT_EQ(test::sha256_hex_of_file(dump / day0_name), before);
+    EXPECT_FALSE(fs::exists(dump / (std::string(day0_name) + ".pvediff-vma-clusters")));
     EXPECT_TRUE(fs::is_regular_file(dump / (std::string(day0_name) + ".pvediff-index")));
     EXPECT_EQ(restore_raw(dump / day0_name, "full.vma"), sha);
 }

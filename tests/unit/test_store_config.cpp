@@ -50,6 +50,7 @@ fullbackup: 7
 max-diff-ratio: 0.4
 compress: zstd
 zstd-threads: 4
+frame-fulls: 0
 engine: chunk
 lock-timeout: 10m
 verify: structure
@@ -61,6 +62,7 @@ dumpdir: /mnt/pve/a  /mnt/pve/b
    vmid-101-fullbackup: 0
 vmid-102-keep-last: 3
 vmid-103-fullbackup: 36h
+vmid-103-frame-fulls: yes
 )",
                                   "test.conf");
     const EffectiveSettings g = c.effective_global();
@@ -68,6 +70,7 @@ vmid-103-fullbackup: 36h
     EXPECT_DOUBLE_EQ(g.max_diff_ratio, 0.4);
     EXPECT_EQ(g.compress, CompressChoice::zstd);
     EXPECT_EQ(g.zstd_threads, 4);
+    EXPECT_FALSE(g.frame_fulls);
     EXPECT_EQ(g.engine, "chunk");
     EXPECT_EQ(g.lock_timeout, 600s);
     EXPECT_EQ(g.verify, VerifyLevel::structure);
@@ -79,6 +82,7 @@ vmid-103-fullbackup: 36h
     EXPECT_EQ(c.effective_for(101).fullbackup, 0s);
     EXPECT_EQ(c.effective_for(101).keep, g.keep);
     EXPECT_EQ(c.effective_for(103).fullbackup, 36h);
+    EXPECT_TRUE(c.effective_for(103).frame_fulls);
     // Retention replaces as a unit: 102 keeps only the last 3.
     EXPECT_EQ(c.effective_for(102).keep.str(), "keep-last=3");
     EXPECT_EQ(c.effective_for(102).fullbackup, g.fullbackup);
@@ -92,6 +96,7 @@ TEST(StoreConfig, DefaultsAndCommandLineOverrides)
     EXPECT_DOUBLE_EQ(d.max_diff_ratio, 0.5);
     EXPECT_EQ(d.compress, CompressChoice::same);
     EXPECT_EQ(d.zstd_threads, 1);
+    EXPECT_TRUE(d.frame_fulls);
     EXPECT_EQ(d.lock_timeout, 3600s);
     EXPECT_EQ(d.verify, VerifyLevel::content);
     EXPECT_TRUE(d.keep.keeps_everything());
@@ -152,6 +157,7 @@ TEST(StoreConfig, ErrorsNameFileAndLine)
     EXPECT_NE(error_of("hook-script: hook.sh\n").find("expected an absolute path"), std::string::npos);
     EXPECT_NE(error_of("keep-daily: -1\n").find("bad value for keep-daily"), std::string::npos);
     EXPECT_NE(error_of("zstd-threads: 1000\n").find("bad value for zstd-threads"), std::string::npos);
+    EXPECT_NE(error_of("frame-fulls: maybe\n").find("bad value for frame-fulls"), std::string::npos);
     EXPECT_NE(error_of("lock-timeout: soon\n").find("bad value for lock-timeout"), std::string::npos);
     EXPECT_EQ(error_of("vmid-101-hook-script: /x\n"),
               "'/etc/pvediff.conf': line 1: 'hook-script' cannot be set per guest");

@@ -66,7 +66,9 @@ struct CheckedFull {
     engine::ChunkIndex index;
 };
 // `scratch_dir`: where the index is sorted (an unnamed file; beside the full).
-CheckedFull check_and_index(io::DecodedInput content, const std::filesystem::path& scratch_dir);
+// `copy`: also given every byte of the content as it is read (not finished here).
+CheckedFull check_and_index(io::DecodedInput content, const std::filesystem::path& scratch_dir,
+                            io::ByteSink* copy = nullptr);
 
 // Rebuilds a differential against its full in a stream and checks the result; the
 // rebuilt archive is never written to disk.

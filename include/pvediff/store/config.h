@@ -10,6 +10,11 @@
 //   compress: same           codec of differentials: same (as the full; default),
 //                            zstd, lzo, gzip or none
 //   zstd-threads: 1          like vzdump's zstd setting; 0 = one per core; default 1
+//   frame-fulls: 1           a VMA full in zstd that vzdump wrote is written again in
+//                            zstd frames with its cluster records when it is kept
+//                            (same content, checked before it replaces the file), so
+//                            that restores read any part of it directly; 0 = leave
+//                            vzdump's file as it is; default 1
 //   engine: default          delta engine name, passed to the engine layer
 //   lock-timeout: 3600       seconds (or 10m, 1h) to wait for the guest's lock; default 1 h
 //   verify: content          every new differential is decoded again and its content
@@ -89,6 +94,7 @@ struct Settings {
     std::optional<double> max_diff_ratio;
     std::optional<CompressChoice> compress;
     std::optional<int> zstd_threads;
+    std::optional<bool> frame_fulls;
     std::optional<std::string> engine;
     std::optional<std::chrono::seconds> lock_timeout;
     std::optional<VerifyLevel> verify;
@@ -107,6 +113,7 @@ struct EffectiveSettings {
     double max_diff_ratio = 0.5;
     CompressChoice compress = CompressChoice::same;
     int zstd_threads = 1;
+    bool frame_fulls = true;
     std::string engine = "default";
     std::chrono::seconds lock_timeout{3600};
     VerifyLevel verify = VerifyLevel::content;

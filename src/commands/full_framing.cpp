@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "full_framing.h"
+
+#include <fmt/format.h>
+
+#include <optional>
+
+#include "pvediff/commands/content_check.h"
+#include "pvediff/commands/fault_point.h"
+#include "pvediff/commands/report.h"
+#include "pvediff/formats/vma_cluster_records.h"
+#include "pvediff/io/atomic_file.h"
+#include "pvediff/io/threaded_stream.h"
+
+namespace pvediff::commands::detail {
+
+namespace fs = std::filesystem;
+
+// Passes writes on until the first failure, then drops them: the copy must never make
+// the read it rides on fail. The failure is told by error().
+class BestEffortSink final : public io::ByteSink {
+public:
+    explicit BestEffortSink(std::unique_ptr<io::ByteSink> inner) : inner_(std::move(inner)) {}
+    void write(std::span<const std::uint8_t> data) override
+    {
+        attempt([&] { inner_->write(data); });
+    }
+    void finish() override
+    {
+        attempt([&] { inner_->finish(); });
+    }
+    [[nodiscard]] const std::string& name() const override { return inner_->name(); }
+    [[nodiscard]] const std::string& error() const { return error_; }
+
+private:
+    template <class F>
+    void attempt(F&& f)
+    {
+        if (!error_.empty()) {
+            return;
+        }
+        try {
+            f();
+        } catch (const std::exception& e) {
+            error_ = e.what();
+        }
+    }
+    std::unique_ptr<io::ByteSink> inner_;
+    std::string error_;
+};
+
+struct FullFraming::Impl {
+    fs::path full;
+    std::uint64_t old_size = 0;
+    // Declared in this order so that they go in the reverse one: the write-behind
+    // thread first, then the writer it feeds, then the two files.
+    io::AtomicFile file;
+    io::AtomicFile records;
+    formats::VmaFramedWriter framed;
+    BestEffortSink sink;
+
+    Impl(const fs::path& f, const io::CompressOptions& compress)
+        : full(f),
+          old_size(fs::file_size(f)),
+          file(f, io::mode_like(f)),
+          records(formats::cluster_records_path(f), io::mode_like(f)),
+          framed(file.sink(), records.sink(), f.string(), compress),
+          sink(io::make_write_behind(std::make_unique<io::SinkRef>(framed)))
+    {
+    }
+};
+
+FullFraming::FullFraming(const fs::path& full, const io::CompressOptions& compress)
+    : impl_(std::make_unique<Impl>(full, compress))
+{
+}
+
+FullFraming::~FullFraming() = default;
+
+io::ByteSink& FullFraming::sink()
+{
+    return impl_->sink;
+}
+
+std::string FullFraming::replace(const ContentInfo& content)
+{
+    Impl& d = *impl_;
+    const auto not_framed = [](const std::string& why) {
+        return "not written in frames (" + why + "); kept as vzdump wrote it";
+    };
+    d.sink.finish();
+    if (!d.sink.error().empty()) {
+        return not_framed(d.sink.error());
+    }
+    try {
+        fault_point_damage("full-framed", d.file.fd());
+        // The copy read back from its file: only the same content takes the full's name.
+        const ContentCheck copy = check_archive_file(d.file.temp_path());
+        if (copy.size != content.size || copy.sha256 != content.sha256) {
+            return not_framed("the copy in frames read back with other content");
+        }
+        fault_point("before-full-framed");
+        d.file.commit();
+    } catch (const std::exception& e) {
+        return not_framed(e.what());
+    }
+    const std::uint64_t size = fs::file_size(d.full);
+    try {
+        d.records.commit();
+    } catch (const std::exception& e) {
+        // The full is in frames, and as sound as before; only its shortcut is missing.
+        return fmt::format("written again in zstd frames, but without its cluster records ({})", e.what());
+    }
+    return fmt::format("written again in zstd frames with its cluster records ({} -> {})",
+                       human_bytes(d.old_size), human_bytes(size));
+}
+
+}  // namespace pvediff::commands::detail
