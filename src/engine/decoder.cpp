@@ -307,35 +307,32 @@ private:
                 "(corrupt delta)",
                 window, start);
         }
+        const auto full_too_short = [&](std::uint64_t have) {
+            return io::file_error(delta_name_,
+                                  "window {} reads the full up to offset {}, but '{}' has only {} bytes "
+                                  "(wrong full or corrupt delta)",
+                                  window, need_end, base_.name(), have);
+        };
         if (frames_ != nullptr && need_end > base_pos_ && planned_between(base_pos_, need_end) > far_bytes_) {
+            // Far ahead: from the frames; the forward read stays where it is.
             if (need_end > frames_->content_size()) {
-                throw io::file_error(delta_name_,
-                                     "window {} reads the full up to offset {}, but '{}' has only {} bytes "
-                                     "(wrong full or corrupt delta)",
-                                     window, need_end, base_.name(), frames_->content_size());
+                throw full_too_short(frames_->content_size());
             }
             frames_->copy_to(start, std::span(slot.data).first(need_end - start));
             slot.view = nullptr;
-            slot.blkno = blkno;
-            slot.window = window;
-            slot.used = clock_;
-            slot.valid = true;
-            return;
-        }
-        read_forward(need_end, window);
-        if (base_pos_ < need_end) {
-            throw io::file_error(delta_name_,
-                                 "window {} reads the full up to offset {}, but '{}' has only {} bytes "
-                                 "(wrong full or corrupt delta)",
-                                 window, need_end, base_.name(), base_pos_);
-        }
-        if (const auto view = stash_.view(start, base_block_size); !view.empty()) {
-            // One kept piece holds the whole block: hand it over without copying.
-            slot.view = view.data();
-            slot.generation = stash_.generation();
         } else {
-            slot.view = nullptr;
-            stash_.copy_to(start, slot.data);
+            read_forward(need_end, window);
+            if (base_pos_ < need_end) {
+                throw full_too_short(base_pos_);
+            }
+            if (const auto view = stash_.view(start, base_block_size); !view.empty()) {
+                // One kept piece holds the whole block: hand it over without copying.
+                slot.view = view.data();
+                slot.generation = stash_.generation();
+            } else {
+                slot.view = nullptr;
+                stash_.copy_to(start, slot.data);
+            }
         }
         slot.blkno = blkno;
         slot.window = window;

@@ -79,6 +79,7 @@ TEST(SourceFrames, FramesThatAreNotContiguousAreRefused)
 // windows.
 struct FarAheadCase {
     Bytes base, target, delta;
+    DecodeOptions options;  // a memory limit far below what lies before the first window's copy
 };
 
 FarAheadCase far_ahead_case(const test::TempDir& dir)
@@ -89,6 +90,8 @@ FarAheadCase far_ahead_case(const test::TempDir& dir)
     c.target.assign(c.base.end() - static_cast<std::ptrdiff_t>(tail), c.base.end());
     c.target.insert(c.target.end(), c.base.begin(), c.base.end() - static_cast<std::ptrdiff_t>(tail));
     c.delta = test_delta::stock_encode(dir, c.base, c.target, "-S none -B 8388608 -W 262144");
+    c.options.spill_dir = dir.path();
+    c.options.memory_limit = 512 << 10;
     return c;
 }
 
@@ -96,9 +99,7 @@ TEST(Decoder, RangesFarAheadComeFromTheFramesInsteadOfBeingSetAside)
 {
     test::TempDir dir;
     const FarAheadCase c = far_ahead_case(dir);
-    DecodeOptions options;
-    options.spill_dir = dir.path();
-    options.memory_limit = 512 << 10;
+    DecodeOptions options = c.options;
 
     DecodeResult forward;
     EXPECT_EQ(test_delta::decode_bytes(c.base, c.delta, options, &forward), c.target);
@@ -118,9 +119,7 @@ TEST(Decoder, ADamagedFrameFailsTheDecodeNeverGivesWrongBytes)
 {
     test::TempDir dir;
     const FarAheadCase c = far_ahead_case(dir);
-    DecodeOptions options;
-    options.spill_dir = dir.path();
-    options.memory_limit = 512 << 10;
+    DecodeOptions options = c.options;
     options.framed = write_framed(dir / "full.zst", c.base, 100'000);
     // Flip a byte inside the last frame, which the first window reads.
     Bytes file = test::read_file(dir / "full.zst");
