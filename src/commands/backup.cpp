@@ -557,11 +557,11 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     const store::SizeCheck size_check =
         store::check_differential_size(v.file_size, plan.decision.base->size, settings.max_diff_ratio);
     if (!size_check.keep) {
-        // Checked already (the differential decoded to a sound archive); the index
-        // costs one more read of the archive.
-        hash_and_index(a.path.string(), index_path_for(a.path));
-        return keep_as_full(ContentInfo{v.diff.encode.target_bytes, v.diff.encode.target_sha256, a.codec},
-                            size_check.reason);
+        // Kept as a full like any new one (checked, indexed, written in frames): one more
+        // read of the archive.
+        std::string framing_note;
+        const ContentInfo content = check_new_full(a, progress, size, settings, framing_note);
+        return keep_as_full(content, size_check.reason, framing_note);
     }
     commit_differential(v, plan, &a.path);
     keep_built_index(v, plan.base, report);

@@ -52,6 +52,19 @@ check "and so do its records" test "$(stat -c %a:%u:%g "$dir/$full.pvediff-vma-c
 check "no temporary file" no_temps "$dir"
 "$PVEDIFF" verify "$dir/$full" >"$WORK/verify" 2>&1 && ok "verify passes" || fail "verify: $(cat "$WORK/verify")"
 
+# A differential larger than max-diff-ratio allows: the archive stays a full, and is
+# written in frames like any full kept.
+printf 'fullbackup: 3\nmax-diff-ratio: 0.0001\n' >"$WORK/ratio.conf"
+head -c 8192 /dev/urandom | dd of="$img" bs=4096 seek=300 conv=notrunc status=none
+"$PVEDIFF" dev-make-vma --image "$img" --order-seed 1 --ctime "$((t0 + 86400))" -o "$WORK/day1.vma"
+day1=vzdump-qemu-101-$(stamp_of "$((t0 + 86400))").vma.zst
+zstd -q -c "$WORK/day1.vma" >"$dir/$day1"
+"$PVEDIFF" --config "$WORK/ratio.conf" backup "$dir/$day1" >"$WORK/out" 2>&1 || fail "ratio: $(cat "$WORK/out")"
+check "a differential too large keeps the archive as a full, in frames ($(grep -c . "$WORK/out") lines)" \
+  grep -q 'kept as full (the differential is .*written again in zstd frames' "$WORK/out"
+check "with the same content" test "$(content_sha "$dir/$day1")" = "$(sha_of "$WORK/day1.vma")"
+check "and its records" test -s "$dir/$day1.pvediff-vma-clusters"
+
 # The setting off, a tar, an lzo VMA: left as they are.
 printf 'fullbackup: 3\nframe-fulls: 0\n' >"$WORK/off.conf"
 put_full "$WORK/off"
