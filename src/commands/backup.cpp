@@ -486,7 +486,8 @@ ContentInfo check_new_full(const NamedArchive& a, Progress* progress, std::uint6
     checked.index.save(index_path_for(a.path), io::mode_like(a.path));  // as secret as the full
     const ContentInfo content{checked.check.size, checked.check.sha256, a.codec};
     if (framing) {
-        framing_note = framing->replace(content);
+        framing_note =
+            framing->replace(content, progress, "backup " + a.file + ", checking its copy in frames");
     }
     return content;
 }

@@ -7,6 +7,7 @@
 
 #include "pvediff/commands/content_check.h"
 #include "pvediff/commands/fault_point.h"
+#include "pvediff/commands/progress_scope.h"
 #include "pvediff/commands/report.h"
 #include "pvediff/formats/vma_cluster_records.h"
 #include "pvediff/io/atomic_file.h"
@@ -82,7 +83,7 @@ io::ByteSink& FullFraming::sink()
     return impl_->sink;
 }
 
-std::string FullFraming::replace(const ContentInfo& content)
+std::string FullFraming::replace(const ContentInfo& content, Progress* progress, const std::string& what)
 {
     Impl& d = *impl_;
     const auto not_framed = [](const std::string& why) {
@@ -95,7 +96,9 @@ std::string FullFraming::replace(const ContentInfo& content)
     try {
         fault_point_damage("full-framed", d.file.fd());
         // The copy read back from its file: only the same content takes the full's name.
-        const ContentCheck copy = check_archive_file(d.file.temp_path());
+        ProgressScope reading(progress, what, content.size);
+        const ContentCheck copy = check_archive_file(d.file.temp_path(), reading.updater());
+        reading.finish();
         if (copy.size != content.size || copy.sha256 != content.sha256) {
             return not_framed("the copy in frames read back with other content");
         }

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "pvediff/commands/pipeline.h"
+#include "pvediff/commands/progress.h"
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/codec.h"
 
@@ -35,8 +36,9 @@ public:
 
     // Once the full is checked and known to hold `content`: finishes the copy, checks
     // that it holds exactly `content`, and puts it in the full's place, then its records.
-    // Returns what was done, or why not, for the report.
-    std::string replace(const ContentInfo& content);
+    // Returns what was done, or why not, for the report. The read of the copy is shown
+    // as `what` on `progress` (may be null).
+    std::string replace(const ContentInfo& content, Progress* progress, const std::string& what);
 
 private:
     struct Impl;
