@@ -131,10 +131,18 @@ def run_pair(name, a, stamp, data, pvediff):
         subprocess.run(["zstd", "-3", "-q", "-f", path, "-o", path + ".zst"], check=True)
         return os.path.getsize(path + ".zst")
 
-    def restore(cmd, out):
+    def restore(cmd, out, check_output=True):
+        # The faster of two runs: on a VM whose host takes back the memory the guest
+        # frees, a first run after a pause paid a second or more of system time for
+        # touching memory again (bench/README.md), whichever tool it was.
         res = measure(cmd, T, wd)
-        check = res.status  # fail / timeout: no rebuilt file to check
         if res.status == "ok":
+            if os.path.exists(out):
+                os.remove(out)
+            again = measure(cmd, T, wd)
+            res = again if again.status != "ok" or again.wall < res.wall else res
+        check = res.status  # fail / timeout: no rebuilt file to check
+        if res.status == "ok" and check_output:
             got = content_sha256(out)
             check = "ok" if got == want_sha else "WRONG OUTPUT"
             if check != "ok":
@@ -147,9 +155,7 @@ def run_pair(name, a, stamp, data, pvediff):
     floor = measure(f"zstd -dc {q(new)}.zst > /dev/null", T, wd)
     # Into the same file as every rebuild (none is synced), so that what writing the
     # archive costs is on both sides of the ratio.
-    floor_r = measure(f"zstd -dc {q(base)}.zst > {q(out)}", T, wd)
-    if os.path.exists(out):
-        os.remove(out)
+    floor_r = restore(f"zstd -dc {q(base)}.zst > {q(out)}", out, check_output=False)[0]
     rows.append({"tool": "floor: zstd -dc (new / full)", "kind": "floor", "delta": None, "diff": floor,
                  "restore": floor_r, "check": "-"})
 
