@@ -107,7 +107,8 @@ std::string FullFraming::replace(const ContentInfo& content, Progress* progress,
     } catch (const std::exception& e) {
         return not_framed(e.what());
     }
-    const std::uint64_t size = fs::file_size(d.full);
+    std::error_code ec;
+    const std::uint64_t size = fs::file_size(d.full, ec);  // for the report only
     try {
         d.records.commit();
     } catch (const std::exception& e) {
