@@ -66,6 +66,9 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
                     r && !r->written.empty() ? backup_identity(r->written) : nlohmann::json(nullptr);
                 doc["file_size"] = r ? r->file_size : 0;
                 doc["content_size"] = r ? r->content_size : 0;
+                doc["frames"] = r && r->framing ? nlohmann::json{{"written", r->framing->written},
+                                                                 {"note", r->framing->note}}
+                                                : nlohmann::json(nullptr);
                 if (!nbd.is_null()) {
                     doc["nbd"] = nbd;
                 }

@@ -460,18 +460,19 @@ io::DecodedInput open_named_archive(const NamedArchive& a, const std::shared_ptr
 // A new full in file mode: checked and indexed in one read; the manifest and the
 // index are written only for a sound archive. A VMA in zstd is written again in frames
 // on the same read (frame-fulls, detail::FullFraming), replacing vzdump's file once
-// the copy is checked; `framing_note` says how that went.
+// the copy is checked; `framing` says how that went (unset: not tried).
 ContentInfo check_new_full(const NamedArchive& a, Progress* progress, std::uint64_t size,
-                           const store::EffectiveSettings& settings, std::string& framing_note)
+                           const store::EffectiveSettings& settings,
+                           std::optional<FullFramingOutcome>& framing)
 {
-    std::optional<detail::FullFraming> framing;
+    std::optional<detail::FullFraming> copy;
     if (settings.frame_fulls && a.name.format == store::ArchiveFormat::vma && a.codec == io::Codec::zstd) {
         io::CompressOptions compress;
         compress.threads = settings.zstd_threads;
         try {
-            framing.emplace(a.path, compress);
+            copy.emplace(a.path, compress);
         } catch (const std::exception& e) {
-            framing_note = fmt::format("not written in frames ({}); kept as vzdump wrote it", e.what());
+            framing = detail::FullFraming::not_started(e.what());
         }
     }
     auto relay = std::make_shared<ProgressRelay>();
@@ -480,14 +481,13 @@ ContentInfo check_new_full(const NamedArchive& a, Progress* progress, std::uint6
         const RelayedScope reading(progress, "backup " + a.file + ", checking", size, relay);
         // The index is sorted on scratch disk beside the full (the dump dir has room).
         checked = check_and_index(open_named_archive(a, relay), fs::absolute(a.path).parent_path(),
-                                  framing ? &framing->sink() : nullptr);
+                                  copy ? &copy->sink() : nullptr);
     }
     require_sound(checked.check, a.name.format, fmt::format("'{}'", a.path.string()), archive_left_alone);
     checked.index.save(index_path_for(a.path), io::mode_like(a.path));  // as secret as the full
     const ContentInfo content{checked.check.size, checked.check.sha256, a.codec};
-    if (framing) {
-        framing_note =
-            framing->replace(content, progress, "backup " + a.file + ", checking its copy in frames");
+    if (copy) {
+        framing = copy->replace(content, progress, "backup " + a.file + ", checking its copy in frames");
     }
     return content;
 }
@@ -534,18 +534,19 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     const std::uint64_t size = archive_size(a.path, waited);
 
     auto keep_as_full = [&](const ContentInfo& content, const std::string& why,
-                            const std::string& note = {}) {
+                            const std::optional<FullFramingOutcome>& framing = std::nullopt) {
         store::write_manifest(a.path, detail::full_manifest(a.file, content));
         report(a.file + ": kept as full (" + why + "), " + human_bytes(content.size) +
-               " of content verified" + (note.empty() ? "" : "; " + note));
+               " of content verified" + (framing ? "; " + framing->note : ""));
+        result.framing = framing;
         result.content_size = content.size;
         result.file_size = archive_size(a.path, false);
         return result;
     };
     if (!plan.decision.differential()) {
-        std::string framing_note;
-        const ContentInfo content = check_new_full(a, progress, size, settings, framing_note);
-        return keep_as_full(content, plan.decision.reason, framing_note);
+        std::optional<FullFramingOutcome> framing;
+        const ContentInfo content = check_new_full(a, progress, size, settings, framing);
+        return keep_as_full(content, plan.decision.reason, framing);
     }
     if (fs::exists(plan.target)) {
         throw io::Error(fmt::format("'{}' exists already; the archive is kept", plan.target.string()));
@@ -560,9 +561,9 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     if (!size_check.keep) {
         // Kept as a full like any new one (checked, indexed, written in frames): one more
         // read of the archive.
-        std::string framing_note;
-        const ContentInfo content = check_new_full(a, progress, size, settings, framing_note);
-        return keep_as_full(content, size_check.reason, framing_note);
+        std::optional<FullFramingOutcome> framing;
+        const ContentInfo content = check_new_full(a, progress, size, settings, framing);
+        return keep_as_full(content, size_check.reason, framing);
     }
     commit_differential(v, plan, &a.path);
     keep_built_index(v, plan.base, report);

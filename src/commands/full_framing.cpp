@@ -83,12 +83,16 @@ io::ByteSink& FullFraming::sink()
     return impl_->sink;
 }
 
-std::string FullFraming::replace(const ContentInfo& content, Progress* progress, const std::string& what)
+FullFramingOutcome FullFraming::not_started(const std::string& why)
+{
+    return {false, "not written in frames (" + why + "); kept as vzdump wrote it"};
+}
+
+FullFramingOutcome FullFraming::replace(const ContentInfo& content, Progress* progress,
+                                        const std::string& what)
 {
     Impl& d = *impl_;
-    const auto not_framed = [](const std::string& why) {
-        return "not written in frames (" + why + "); kept as vzdump wrote it";
-    };
+    const auto not_framed = [](const std::string& why) { return not_started(why); };
     d.sink.finish();
     if (!d.sink.error().empty()) {
         return not_framed(d.sink.error());
@@ -113,10 +117,11 @@ std::string FullFraming::replace(const ContentInfo& content, Progress* progress,
         d.records.commit();
     } catch (const std::exception& e) {
         // The full is in frames, and as sound as before; only its shortcut is missing.
-        return fmt::format("written again in zstd frames, but without its cluster records ({})", e.what());
+        return {true,
+                fmt::format("written again in zstd frames, but without its cluster records ({})", e.what())};
     }
-    return fmt::format("written again in zstd frames with its cluster records ({} -> {})",
-                       human_bytes(d.old_size), human_bytes(size));
+    return {true, fmt::format("written again in zstd frames with its cluster records ({} -> {})",
+                              human_bytes(d.old_size), human_bytes(size))};
 }
 
 }  // namespace pvediff::commands::detail

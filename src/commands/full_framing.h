@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "pvediff/commands/backup.h"
 #include "pvediff/commands/pipeline.h"
 #include "pvediff/commands/progress.h"
 #include "pvediff/io/byte_stream.h"
@@ -36,9 +37,11 @@ public:
 
     // Once the full is checked and known to hold `content`: finishes the copy, checks
     // that it holds exactly `content`, and puts it in the full's place, then its records.
-    // Returns what was done, or why not, for the report. The read of the copy is shown
-    // as `what` on `progress` (may be null).
-    std::string replace(const ContentInfo& content, Progress* progress, const std::string& what);
+    // Returns whether it was, and what was done or why not, for the report. The read of
+    // the copy is shown as `what` on `progress` (may be null).
+    FullFramingOutcome replace(const ContentInfo& content, Progress* progress, const std::string& what);
+    // The outcome when the copy could not even be started.
+    static FullFramingOutcome not_started(const std::string& why);
 
 private:
     struct Impl;

@@ -28,8 +28,12 @@ put_full() {  # dir: vzdump's day-0 archive, mode 640, owned by 1234:5678
   chmod 640 "$1/$full"
   chown 1234:5678 "$1/$full"
 }
-keep() {  # dir [config]: pvediff keeps the archive as a full
-  "$PVEDIFF" --config "${2:-$conf}" backup "$1/$full" >"$WORK/out" 2>&1
+keep() {  # dir [config]: pvediff keeps the archive as a full; its JSON in $WORK/json
+  "$PVEDIFF" --config "${2:-$conf}" backup --json "$1/$full" >"$WORK/json" 2>"$WORK/out"
+}
+json_frames() {  # -> "written:<true|false>" or "null", from $WORK/json
+  python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["frames"]
+print("null" if f is None else "written:" + str(f["written"]).lower())' "$WORK/json"
 }
 left_as_is() {  # label dir
   check "$1: the archive is left as vzdump wrote it" cmp -s "$WORK/day0.vma.zst" "$2/$full"
@@ -44,6 +48,10 @@ check "the run says the full was written in frames ($(tail -1 "$WORK/out"))" \
   grep -q 'written again in zstd frames with its cluster records' "$WORK/out"
 frames=$(frames_of "$dir/$full")
 check "it is one frame per extent and the header now ($frames)" test "${frames:-0}" -eq 4
+check "the JSON says so ($(json_frames))" test "$(json_frames)" = written:true
+check "and gives the full's size after it" \
+  test "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["file_size"])' "$WORK/json")" \
+  -eq "$(stat -c %s "$dir/$full")"
 check "its cluster records are beside it" test -s "$dir/$full.pvediff-vma-clusters"
 check "zstd -t passes" zstd -q -t "$dir/$full"
 check "zstd -dc gives exactly vzdump's content" test "$(content_sha "$dir/$full")" = "$want"
@@ -70,6 +78,7 @@ printf 'fullbackup: 3\nframe-fulls: 0\n' >"$WORK/off.conf"
 put_full "$WORK/off"
 keep "$WORK/off" "$WORK/off.conf" || fail "frame-fulls 0: $(cat "$WORK/out")"
 left_as_is "frame-fulls: 0" "$WORK/off"
+check "frame-fulls: 0: the JSON's frames are null" test "$(json_frames)" = null
 mkdir -p "$WORK/lzo"
 lzop -q -c "$WORK/day0.vma" >"$WORK/lzo/vzdump-qemu-101-$(stamp_of "$t0").vma.lzo"
 cp "$WORK/lzo/vzdump-qemu-101-$(stamp_of "$t0").vma.lzo" "$WORK/day0.vma.lzo"
@@ -95,6 +104,7 @@ for fault in before-full-framed full-framed:damage; do
     grep -q 'not written in frames (.*); kept as vzdump wrote it' "$WORK/out"
   left_as_is "$fault" "$d"
   check "$fault: the full is kept all the same" test -s "$d/$full.pvediff-manifest"
+  check "$fault: the JSON says it was not written in frames" test "$(json_frames)" = written:false
 done
 d=$WORK/fault-kill
 put_full "$d"

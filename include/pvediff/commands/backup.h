@@ -30,11 +30,19 @@
 
 namespace pvediff::commands {
 
+// A kept vzdump full written again in zstd frames (frame-fulls): whether it was, and
+// the report's words for what was done or why not.
+struct FullFramingOutcome {
+    bool written = false;
+    std::string note;
+};
+
 struct BackupResult {
     bool differential = false;
     std::filesystem::path written;  // the differential, or the full (stream mode / kept full)
     std::uint64_t content_size = 0;
     std::uint64_t file_size = 0;
+    std::optional<FullFramingOutcome> framing;  // set where a kept full was to be framed
 };
 
 // File mode: `archive` is a finished full in its dump dir.
