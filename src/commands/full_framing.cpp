@@ -2,6 +2,7 @@
 #include "full_framing.h"
 
 #include <fmt/format.h>
+#include <sys/statvfs.h>
 
 #include <optional>
 
@@ -71,9 +72,32 @@ struct FullFraming::Impl {
     }
 };
 
-FullFraming::FullFraming(const fs::path& full, const io::CompressOptions& compress)
-    : impl_(std::make_unique<Impl>(full, compress))
+namespace {
+// The copy takes as much room as the full until it replaces it. It is written only
+// where as much again stays free beside it: on a dump dir nearly full (often a share
+// that vzdump on other nodes writes to at the same time) it must not take the last of
+// the space, which would make their backups fail instead.
+void require_room_for_copy(const fs::path& full)
 {
+    const fs::path dir = fs::absolute(full).parent_path();
+    struct statvfs vfs {};
+    if (::statvfs(dir.c_str(), &vfs) != 0) {
+        return;  // unknown: the write itself will tell
+    }
+    const std::uint64_t free = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+    const std::uint64_t size = fs::file_size(full);
+    if (free / 2 < size) {
+        throw io::file_error(dir.string(),
+                             "{} free: a copy of {} is written only where as much again stays free",
+                             human_bytes(free), human_bytes(size));
+    }
+}
+}  // namespace
+
+FullFraming::FullFraming(const fs::path& full, const io::CompressOptions& compress)
+{
+    require_room_for_copy(full);
+    impl_ = std::make_unique<Impl>(full, compress);
 }
 
 FullFraming::~FullFraming() = default;

@@ -10,7 +10,8 @@
 //
 // Best effort: a failure here (a full disk, a crash, a copy that does not hold the same
 // content) leaves vzdump's file as it was and nothing else behind, says why, and never
-// fails the backup.
+// fails the backup. The copy is not started where the dump dir has less room than
+// twice the full.
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -26,7 +27,8 @@ namespace pvediff::commands::detail {
 class FullFraming {
 public:
     // Opens the copy beside `full` under temporary names, with the full's mode and owner.
-    // Throws io::Error when it cannot (the caller goes on without it).
+    // Throws io::Error when it cannot, or when the dump dir has less room than twice
+    // the full (the caller goes on without it).
     FullFraming(const std::filesystem::path& full, const io::CompressOptions& compress);
     ~FullFraming();
     FullFraming(const FullFraming&) = delete;

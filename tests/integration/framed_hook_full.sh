@@ -95,6 +95,26 @@ cp "$tarfull" "$WORK/day0.tar.zst"
 check "a tar is left as it is" cmp -s "$WORK/day0.tar.zst" "$tarfull"
 check "without records" test -z "$(find "$WORK/tar" -name '*.pvediff-vma-clusters')"
 
+# A dump dir without room for the copy and as much again: not written, the dump dir's
+# last space left to others (needs a tmpfs mount: root in this container).
+mnt=$WORK/small
+mounts=()
+trap 'rc=$?; set +e; for m in "${mounts[@]}"; do umount "$m" 2>/dev/null || umount -l "$m"; done; (exit $rc); finish' EXIT
+mkdir -p "$mnt"
+size_kib=$(( $(stat -c %s "$WORK/day0.vma.zst") / 1024 + 512 ))
+if ! mount -t tmpfs -o size=${size_kib}k tmpfs "$mnt" 2>"$WORK/mount.err"; then
+  echo "skipped: a dump dir without room (mount not permitted: $(cat "$WORK/mount.err"))"
+else
+  mounts+=("$mnt")
+  put_full "$mnt"
+  keep "$mnt" || fail "no room: the backup failed: $(cat "$WORK/out")"
+  check "no room: the run says why ($(grep -o 'not written in frames.*' "$WORK/out"))" \
+    grep -q 'not written in frames (.*free: a copy of .* is written only where as much again stays free)' "$WORK/out"
+  left_as_is "no room" "$mnt"
+  check "no room: the full is kept all the same" test -s "$mnt/$full.pvediff-manifest"
+  umount "$mnt" && mounts=()
+fi
+
 # Failures: the copy cannot be put in place, it reads back damaged, the run is killed.
 for fault in before-full-framed full-framed:damage; do
   d=$WORK/fault-${fault%%:*}
