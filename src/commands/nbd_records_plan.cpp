@@ -5,6 +5,7 @@
 
 #include <optional>
 
+#include "framed_full.h"
 #include "nbd_records_walker.h"
 #include "pvediff/engine/changed_cluster_decoder.h"
 #include "pvediff/engine/vma_records_encoder.h"
@@ -21,15 +22,6 @@ namespace pvediff::commands::detail {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Reads a records file to its end and returns its trailer (checksum checked).
-template <class Reader>
-formats::RecordsTrailer read_through(Reader& reader)
-{
-    while (reader.next()) {
-    }
-    return reader.finish();
-}
 
 // The previous differential's changed clusters, decoded from it and the frames of the
 // full that hold them: its readers, in the order the decoder needs them.
@@ -53,25 +45,8 @@ struct PreviousDecoder {
 
 std::string records_route_refusal(const Continuation& c, const fs::path& full, const ChangedMap& previous_map)
 {
-    const fs::path records = formats::cluster_records_path(full);
-    if (!fs::exists(fs::symlink_status(records))) {
-        return fmt::format("the full {} has no cluster records (not written in frames)",
-                           full.filename().string());
-    }
-    try {
-        formats::FullRecordsReader reader(records);
-        const formats::RecordsTrailer t = read_through(reader);
-        const std::optional<store::Manifest> m = store::read_manifest(full);
-        if (!m || m->content_size != t.content_size || m->content_sha256 != t.content_sha256) {
-            return fmt::format("the cluster records of {} are not of its content (its manifest)",
-                               full.filename().string());
-        }
-        if (t.file_size != fs::file_size(full)) {
-            return fmt::format("the cluster records of {} are of a file of {} bytes, not of it",
-                               full.filename().string(), t.file_size);
-        }
-    } catch (const io::Error& e) {
-        return fmt::format("the cluster records of {} are damaged ({})", full.filename().string(), e.what());
+    if (std::string refused = full_records_refusal(full); !refused.empty()) {
+        return refused;
     }
     if (c.full.empty()) {
         return {};  // the previous backup is the full
