@@ -236,9 +236,7 @@ def run_pair(name, a, stamp, data, pvediff):
     if pvediff and os.path.exists(base + ".lzo") and os.path.exists(new + ".lzo"):
         # The same pair as vzdump's lzo archives: only decompression differs.
         fl = measure(f"lzop -dc {q(new)}.lzo > /dev/null", T, wd)
-        fl_r = measure(f"lzop -dc {q(base)}.lzo > {q(out)}", T, wd)
-        if os.path.exists(out):
-            os.remove(out)
+        fl_r = restore(f"lzop -dc {q(base)}.lzo > {q(out)}", out, check_output=False)[0]
         rows.append({"tool": "lzop -dc (new / full)", "kind": "info", "delta": None, "diff": fl,
                      "restore": fl_r, "check": "-"})
         d = os.path.join(wd, "pvediff-lzo.vcdiff.lzo")

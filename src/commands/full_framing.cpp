@@ -61,9 +61,9 @@ struct FullFraming::Impl {
     formats::VmaFramedWriter framed;
     BestEffortSink sink;
 
-    Impl(const fs::path& f, const io::CompressOptions& compress)
+    Impl(const fs::path& f, std::uint64_t size, const io::CompressOptions& compress)
         : full(f),
-          old_size(fs::file_size(f)),
+          old_size(size),
           file(f, io::mode_like(f)),
           records(formats::cluster_records_path(f), io::mode_like(f)),
           framed(file.sink(), records.sink(), f.string(), compress),
@@ -77,7 +77,7 @@ namespace {
 // where as much again stays free beside it: on a dump dir nearly full (often a share
 // that vzdump on other nodes writes to at the same time) it must not take the last of
 // the space, which would make their backups fail instead.
-void require_room_for_copy(const fs::path& full)
+void require_room_for_copy(const fs::path& full, std::uint64_t size)
 {
     const fs::path dir = fs::absolute(full).parent_path();
     struct statvfs vfs {};
@@ -85,7 +85,6 @@ void require_room_for_copy(const fs::path& full)
         return;  // unknown: the write itself will tell
     }
     const std::uint64_t free = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
-    const std::uint64_t size = fs::file_size(full);
     if (free / 2 < size) {
         throw io::file_error(dir.string(),
                              "{} free: a copy of {} is written only where as much again stays free",
@@ -96,8 +95,9 @@ void require_room_for_copy(const fs::path& full)
 
 FullFraming::FullFraming(const fs::path& full, const io::CompressOptions& compress)
 {
-    require_room_for_copy(full);
-    impl_ = std::make_unique<Impl>(full, compress);
+    const std::uint64_t size = fs::file_size(full);
+    require_room_for_copy(full, size);
+    impl_ = std::make_unique<Impl>(full, size, compress);
 }
 
 FullFraming::~FullFraming() = default;
@@ -116,10 +116,9 @@ FullFramingOutcome FullFraming::replace(const ContentInfo& content, Progress* pr
                                         const std::string& what)
 {
     Impl& d = *impl_;
-    const auto not_framed = [](const std::string& why) { return not_started(why); };
     d.sink.finish();
     if (!d.sink.error().empty()) {
-        return not_framed(d.sink.error());
+        return not_started(d.sink.error());
     }
     try {
         fault_point_damage("full-framed", d.file.fd());
@@ -128,12 +127,12 @@ FullFramingOutcome FullFraming::replace(const ContentInfo& content, Progress* pr
         const ContentCheck copy = check_archive_file(d.file.temp_path(), reading.updater());
         reading.finish();
         if (copy.size != content.size || copy.sha256 != content.sha256) {
-            return not_framed("the copy in frames read back with other content");
+            return not_started("the copy in frames read back with other content");
         }
         fault_point("before-full-framed");
         d.file.commit();
     } catch (const std::exception& e) {
-        return not_framed(e.what());
+        return not_started(e.what());
     }
     std::error_code ec;
     const std::uint64_t size = fs::file_size(d.full, ec);  // for the report only
