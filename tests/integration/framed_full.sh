@@ -118,7 +118,7 @@ cp "$dir/$full.pvediff-vma-clusters" "$records"
 not_from_frames "another full's records"
 # Damaged: a byte of an extent's frame offset changed, the checksum no longer holds.
 cp "$WORK/records.good" "$records"
-printf '\x07' | dd of="$records" bs=1 seek=$(($(stat -c %s "$records") / 2)) conv=notrunc status=none
+flip "$records" $(($(stat -c %s "$records") / 2))
 not_from_frames "damaged records"
 # A symbolic link to the right records: names in a dump dir are not followed.
 mv "$WORK/records.good" "$WORK/records.elsewhere"

@@ -202,7 +202,7 @@ for how in records changed; do
   else
     rec=$WORK/$how/$f1.pvediff-vma-clusters reason="the changed-cluster records of $f1 are damaged"
   fi
-  printf '\x01' | dd of="$rec" bs=1 seek=$(($(stat -c %s "$rec") - 40)) conv=notrunc status=none
+  flip "$rec" $(($(stat -c %s "$rec") - 40))
   dir=$WORK/$how check "day 2 with $how records damaged runs" run 2 --bitmap b0
   grep -q "$reason" "$WORK/out" && grep -q "cluster records are not used" "$WORK/out" && planned &&
     ok "$how records damaged: the plan path, saying why" || fail "$how records damaged: $(cat "$WORK/out")"
@@ -211,7 +211,7 @@ done
 for how in damaged missing; do
   rm -rf "$WORK/$how" && cp -a "$dir" "$WORK/$how"
   if [[ $how == damaged ]]; then
-    printf '\x01' | dd of="$WORK/$how/$f1.pvediff-nbd-changed" bs=1 seek=30 conv=notrunc status=none
+    flip "$WORK/$how/$f1.pvediff-nbd-changed" 30
     reason="the changed-cluster map of $f1 is damaged"
   else
     rm "$WORK/$how/$f1.pvediff-nbd-changed"

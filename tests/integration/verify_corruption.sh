@@ -13,13 +13,6 @@ source "$PVEDIFF_TEST_LIB/common.sh"
 echo "# empty: built-in defaults" >"$WORK/pvediff.conf"
 pvediff() { "$PVEDIFF" --config "$WORK/pvediff.conf" "$@"; }
 
-flip() {  # file offset: flips the lowest bit of the byte at offset
-  python3 - "$1" "$2" <<'PY'
-import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 1]))
-PY
-}
 # Offsets of the extent headers of a .vma, walked through header_size and block counts.
 extent_offsets() {
   python3 - "$1" <<'PY'

@@ -37,6 +37,15 @@ ext_of() { case "$1" in none) echo "" ;; *) echo ".$1" ;; esac; }
 stamp_of() { date -u -d "@$1" +%Y_%m_%d-%H_%M_%S; }
 # SHA-256 of a file's bytes as they are (see content_sha for the decompressed content).
 sha_of() { sha256sum <"$1" | cut -d' ' -f1; }
+# flip FILE OFFSET: damage one byte by flipping its lowest bit, so the byte always changes
+# (writing a fixed value leaves a byte that already had it as it was).
+flip() {
+  python3 - "$1" "$2" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 1]))
+PY
+}
 # chain_ok DIR VMID DAYS...: each day's backup of qemu guest VMID (full or differential) is
 # in DIR once and restores exactly; no temporary file is left. Uses the suite's t0 (day 0,
 # epoch seconds) and restores_to FILE DAY, which know the suite's days.
