@@ -213,8 +213,14 @@ std::string frames_note(const engine::DecodeResult& decode)
     if (decode.frames_read == 0) {
         return {};
     }
-    return fmt::format(", {} frame{} of the full read by random access ({})", decode.frames_read,
-                       decode.frames_read == 1 ? "" : "s", human_bytes(decode.frame_bytes_read));
+    std::string note = fmt::format(", {} frame{} of the full read by random access ({})", decode.frames_read,
+                                   decode.frames_read == 1 ? "" : "s", human_bytes(decode.frame_bytes_read));
+    if (decode.frames_given_up) {
+        note += fmt::format(" until they had given {} for {} decompressed, then the full read forward",
+                            human_bytes(decode.frame_content_given),
+                            human_bytes(decode.frame_content_decompressed));
+    }
+    return note;
 }
 
 RebuildOutcome rebuild_archive(const std::string& base_path, const std::string& delta_path, io::ByteSink& out,

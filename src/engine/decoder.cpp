@@ -313,7 +313,8 @@ private:
                                   "(wrong full or corrupt delta)",
                                   window, need_end, base_.name(), have);
         };
-        if (frames_ != nullptr && need_end > base_pos_ && planned_between(base_pos_, need_end) > far_bytes_) {
+        if (frames_ != nullptr && !frames_->wasteful() && need_end > base_pos_ &&
+            planned_between(base_pos_, need_end) > far_bytes_) {
             // Far ahead: from the frames; the forward read stays where it is.
             if (need_end > frames_->content_size()) {
                 throw full_too_short(frames_->content_size());
@@ -419,7 +420,7 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
     SourceStash stash(options.spill_dir, options.memory_limit, options.fallback_spill_dir);
     std::optional<detail::SourceFrames> frames;
     if (options.framed) {
-        frames.emplace(*options.framed, base.name());
+        frames.emplace(*options.framed, base.name(), options.frame_waste_tolerated);
     }
     SourceServer server(base, plan.pieces, stash, delta->name(), frames ? &*frames : nullptr,
                         options.memory_limit);
@@ -542,6 +543,9 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
     if (frames) {
         result.frames_read = frames->frames_read();
         result.frame_bytes_read = frames->bytes_read();
+        result.frames_given_up = frames->wasteful();
+        result.frame_content_decompressed = frames->content_decompressed();
+        result.frame_content_given = frames->content_given();
     }
     return result;
 }

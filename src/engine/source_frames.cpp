@@ -8,8 +8,8 @@
 
 namespace pvediff::engine::detail {
 
-SourceFrames::SourceFrames(FramedSource framed, std::string name)
-    : framed_(std::move(framed)), name_(std::move(name))
+SourceFrames::SourceFrames(FramedSource framed, std::string name, std::uint64_t tolerated)
+    : framed_(std::move(framed)), name_(std::move(name)), tolerated_(tolerated)
 {
     std::uint64_t end = 0;
     for (const SourceFrame& f : framed_.frames) {
@@ -53,8 +53,12 @@ std::span<const std::uint8_t> SourceFrames::content_of(std::size_t frame)
     }
     const SourceFrame& f = framed_.frames[frame];
     slot->frame = SIZE_MAX;  // until the frame is read
+    const std::uint64_t read_before = slot->reader->frames_read();
     const auto content =
         slot->reader->frame(f.file_offset, f.file_size, static_cast<std::size_t>(f.content_length));
+    if (slot->reader->frames_read() != read_before) {
+        decompressed_ += f.content_length;
+    }
     slot->frame = frame;
     slot->used = clock_;
     return content;
@@ -80,10 +84,17 @@ void SourceFrames::copy_to(std::uint64_t offset, std::span<std::uint8_t> out)
         const auto from = static_cast<std::size_t>(offset - f.content_offset);
         const std::size_t n = std::min(out.size(), content.size() - from);
         std::memcpy(out.data(), content.data() + from, n);
+        given_ += n;
         out = out.subspan(n);
         offset += n;
         ++i;
     }
+}
+
+bool SourceFrames::wasteful() const
+{
+    constexpr std::uint64_t ratio = 8;
+    return decompressed_ > tolerated_ && decompressed_ / ratio >= given_;
 }
 
 std::uint64_t SourceFrames::frames_read() const

@@ -19,7 +19,8 @@ class SourceFrames {
 public:
     // Throws io::Error naming `name` when the frames are not contiguous from 0 or one
     // is larger than a frame may be (io::ZstdFrameReader::max_frame_bytes).
-    SourceFrames(FramedSource framed, std::string name);
+    // `tolerated`: see wasteful().
+    SourceFrames(FramedSource framed, std::string name, std::uint64_t tolerated = std::uint64_t{256} << 20);
     ~SourceFrames();
     SourceFrames(const SourceFrames&) = delete;
     SourceFrames& operator=(const SourceFrames&) = delete;
@@ -32,6 +33,14 @@ public:
 
     [[nodiscard]] std::uint64_t frames_read() const;
     [[nodiscard]] std::uint64_t bytes_read() const;
+    // Content decompressed for copy_to(), and the bytes it gave.
+    [[nodiscard]] std::uint64_t content_decompressed() const { return decompressed_; }
+    [[nodiscard]] std::uint64_t content_given() const { return given_; }
+    // Whether random access costs far more than it gives: more than `tolerated`
+    // decompressed, 8 times what was asked for or more. Copies of small pieces from all over the full
+    // (a guest's files copied into a new directory) decompress a whole frame each, again
+    // and again as windows come back to the same frames; reading forward then costs less.
+    [[nodiscard]] bool wasteful() const;
 
 private:
     std::span<const std::uint8_t> content_of(std::size_t frame);
@@ -45,6 +54,9 @@ private:
     std::string name_;
     std::array<Slot, 4> slots_;
     std::uint64_t clock_ = 0;
+    std::uint64_t tolerated_;
+    std::uint64_t decompressed_ = 0;
+    std::uint64_t given_ = 0;
 };
 
 }  // namespace pvediff::engine::detail

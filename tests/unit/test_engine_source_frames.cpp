@@ -130,5 +130,79 @@ TEST(Decoder, ADamagedFrameFailsTheDecodeNeverGivesWrongBytes)
     EXPECT_THROW(test_delta::decode_bytes(c.base, c.delta, options), io::Error);
 }
 
+// Small pieces from all over the full, then the full in order (as a new directory of
+// files copied from everywhere in a container, early in its tar): each piece is far
+// ahead of the forward read and decompresses a whole frame, again when a later window
+// comes back to a frame no reader keeps.
+struct ScatteredCase {
+    Bytes base, target, delta;
+    DecodeOptions options;
+};
+
+ScatteredCase scattered_case(const test::TempDir& dir)
+{
+    ScatteredCase c;
+    c.base = test::make_data(8 << 20, 11);
+    std::uint64_t x = 12345;
+    for (int i = 0; i < 300; ++i) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        const std::size_t at = static_cast<std::size_t>((x >> 33) % (c.base.size() - 1024));
+        c.target.insert(c.target.end(), c.base.begin() + static_cast<std::ptrdiff_t>(at),
+                        c.base.begin() + static_cast<std::ptrdiff_t>(at + 1024));
+    }
+    c.target.insert(c.target.end(), c.base.begin(), c.base.end());
+    c.delta = test_delta::stock_encode(dir, c.base, c.target, "-S none -B 16777216 -W 262144");
+    c.options.spill_dir = dir.path();
+    c.options.memory_limit = 512 << 10;
+    c.options.framed = write_framed(dir / "full.zst", c.base, 1 << 20);
+    return c;
+}
+
+TEST(SourceFrames, SmallPiecesFromFramesNoReaderKeepsAreWasteful)
+{
+    test::TempDir dir;
+    const Bytes content = test::make_data(1 << 20, 5);
+    const FramedSource framed = write_framed(dir / "full.zst", content, 64 << 10);
+    const std::uint64_t tolerated = 256 << 10;
+    // A pass in order gives what it decompresses, beyond what is tolerated too.
+    detail::SourceFrames in_order(framed, "full", tolerated);
+    Bytes all(content.size());
+    in_order.copy_to(0, all);
+    EXPECT_EQ(in_order.content_decompressed(), content.size());
+    EXPECT_FALSE(in_order.wasteful());
+    // 100 bytes from each of 8 frames in turn, which 4 readers cannot keep: a frame
+    // decompressed each time. Not wasteful until more than `tolerated` was.
+    detail::SourceFrames scattered(framed, "full", tolerated);
+    Bytes got(100);
+    for (std::uint64_t f = 0; f < 8; ++f) {
+        EXPECT_EQ(scattered.wasteful(), scattered.content_decompressed() > tolerated) << f;
+        scattered.copy_to(f * (64 << 10) + 10, got);
+    }
+    EXPECT_EQ(scattered.content_decompressed(), std::uint64_t{8} * (64 << 10));
+    EXPECT_EQ(scattered.content_given(), 800u);
+    EXPECT_TRUE(scattered.wasteful());
+}
+
+TEST(Decoder, RandomAccessThatDecompressesFarMoreThanItGivesIsGivenUp)
+{
+    test::TempDir dir;
+    ScatteredCase c = scattered_case(dir);
+
+    // Without the limit: right, but frames are decompressed again and again.
+    c.options.frame_waste_tolerated = UINT64_MAX;
+    DecodeResult unlimited;
+    EXPECT_EQ(test_delta::decode_bytes(c.base, c.delta, c.options, &unlimited), c.target);
+    EXPECT_FALSE(unlimited.frames_given_up);
+    EXPECT_GT(unlimited.frame_content_decompressed, std::uint64_t{32} << 20);
+
+    c.options.frame_waste_tolerated = 4 << 20;
+    DecodeResult limited;
+    EXPECT_EQ(test_delta::decode_bytes(c.base, c.delta, c.options, &limited), c.target);
+    EXPECT_TRUE(limited.frames_given_up);
+    // At most the request that crossed the limit more: a 64 KiB block spans two frames.
+    EXPECT_LE(limited.frame_content_decompressed, std::uint64_t{6} << 20);
+    EXPECT_GT(limited.spilled_bytes, 0u);  // the rest the forward way, set aside
+}
+
 }  // namespace test_engine_source_frames
 }  // namespace pvediff::engine

@@ -106,6 +106,9 @@ struct DecodeOptions {
     // memory_limit takes those bytes from their frames instead (a 2 GB VMA whose
     // clusters came in another order set aside 1.7 GiB, spilled to disk and read back).
     std::optional<FramedSource> framed;
+    // Random access is given up for reading forward once it has decompressed more than
+    // this, 8 times what it gave or more (detail::SourceFrames::wasteful).
+    std::uint64_t frame_waste_tolerated = std::uint64_t{256} << 20;
 };
 
 struct DecodeResult {
@@ -118,6 +121,11 @@ struct DecodeResult {
     std::uint64_t plan_pieces = 0;       // pieces of the full the plan tracked (bounded)
     std::uint64_t frames_read = 0;       // frames of the full decompressed for ranges far ahead
     std::uint64_t frame_bytes_read = 0;  // their compressed bytes
+    // Random access was given up for reading forward, as it decompressed far more of
+    // the full than it gave (content_decompressed against content_given).
+    bool frames_given_up = false;
+    std::uint64_t frame_content_decompressed = 0;
+    std::uint64_t frame_content_given = 0;
 };
 
 // Opens the decompressed VCDIFF stream; called twice by decode() (a scan of the
