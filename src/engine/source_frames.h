@@ -19,8 +19,8 @@ class SourceFrames {
 public:
     // Throws io::Error naming `name` when the frames are not contiguous from 0 or one
     // is larger than a frame may be (io::ZstdFrameReader::max_frame_bytes).
-    // `tolerated`: see wasteful().
-    SourceFrames(FramedSource framed, std::string name, std::uint64_t tolerated = std::uint64_t{256} << 20);
+    // `tolerated`: see wasteful() (DecodeOptions::frame_waste_tolerated).
+    SourceFrames(FramedSource framed, std::string name, std::uint64_t tolerated);
     ~SourceFrames();
     SourceFrames(const SourceFrames&) = delete;
     SourceFrames& operator=(const SourceFrames&) = delete;
@@ -37,9 +37,10 @@ public:
     [[nodiscard]] std::uint64_t content_decompressed() const { return decompressed_; }
     [[nodiscard]] std::uint64_t content_given() const { return given_; }
     // Whether random access costs far more than it gives: more than `tolerated`
-    // decompressed, 8 times what was asked for or more. Copies of small pieces from all over the full
-    // (a guest's files copied into a new directory) decompress a whole frame each, again
-    // and again as windows come back to the same frames; reading forward then costs less.
+    // decompressed, 8 times what was asked for or more. Copies of small pieces from all
+    // over the full (a guest's files copied into a new directory) decompress a whole
+    // frame each, again and again as windows come back to the same frames; reading
+    // forward then costs less.
     [[nodiscard]] bool wasteful() const;
 
 private:

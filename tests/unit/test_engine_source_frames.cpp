@@ -51,7 +51,7 @@ TEST(SourceFrames, AnyRangeAcrossFrameBoundaries)
 {
     test::TempDir dir;
     const Bytes content = test::make_data(1'000'000, 3);
-    detail::SourceFrames frames(write_framed(dir / "full.zst", content, 65'000), "full");
+    detail::SourceFrames frames(write_framed(dir / "full.zst", content, 65'000), "full", UINT64_MAX);
     EXPECT_EQ(frames.content_size(), content.size());
     // Within one frame, across two, across many, at both ends; out of order.
     for (const auto& [offset, length] : std::vector<std::pair<std::size_t, std::size_t>>{
@@ -71,7 +71,7 @@ TEST(SourceFrames, FramesThatAreNotContiguousAreRefused)
     test::TempDir dir;
     FramedSource framed = write_framed(dir / "full.zst", test::make_data(200'000, 4), 50'000);
     framed.frames[2].content_offset += 1;
-    EXPECT_THROW(detail::SourceFrames(framed, "full"), io::Error);
+    EXPECT_THROW(detail::SourceFrames(framed, "full", UINT64_MAX), io::Error);
 }
 
 // The target begins with the full's last 256 KiB, then the rest in order: the first
