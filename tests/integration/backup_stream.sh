@@ -19,9 +19,7 @@ t0=1790000000  # 2026-09-21 ... UTC; each day adds 86400
 
 # The qemu guest: a 6 MiB disk of real file contents; each day rewrites a few pages.
 img=$WORK/disk.img
-truncate -s 6M "$img"
-(set +o pipefail; find /usr/share/doc /usr/share/common-licenses -type f -size -64k 2>/dev/null | head -300 |
-  xargs cat 2>/dev/null | head -c 4M | dd of="$img" conv=notrunc status=none)
+disk_image "$img" 6M 4M 300
 make_vma() {  # day -> $WORK/in.raw
   local day=$1
   for i in 1 2 3; do

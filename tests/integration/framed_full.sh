@@ -15,9 +15,7 @@ t0=1790000000
 conf=$WORK/pvediff.conf
 printf 'fullbackup: 3\n' >"$conf"
 img=$WORK/disk.img
-truncate -s 8M "$img"
-(set +o pipefail; find /usr/share/doc /usr/share/common-licenses -type f -size -64k 2>/dev/null | head -300 |
-  xargs cat 2>/dev/null | head -c 5M | dd of="$img" conv=notrunc status=none)
+disk_image "$img" 8M 5M 300
 make_vma() {  # day -> $WORK/in.vma
   local day=$1
   head -c 8192 /dev/urandom | dd of="$img" bs=4096 seek=$((day * 97 % 1900)) conv=notrunc status=none

@@ -13,9 +13,7 @@ t0=1790000000
 conf=$WORK/pvediff.conf
 printf 'fullbackup: 3\n' >"$conf"
 img=$WORK/disk.img
-(set +o pipefail; find /usr/share/doc /usr/share/common-licenses -type f -size -64k 2>/dev/null | head -300 |
-  xargs cat 2>/dev/null | head -c 5M >"$img")
-truncate -s 8M "$img"
+disk_image "$img" 8M 5M 300
 "$PVEDIFF" dev-make-vma --image "$img" --order-seed 0 --ctime "$t0" -o "$WORK/day0.vma"
 zstd -q -c "$WORK/day0.vma" >"$WORK/day0.vma.zst"  # as vzdump writes it: one stream
 want=$(sha_of "$WORK/day0.vma")

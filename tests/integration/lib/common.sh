@@ -37,6 +37,14 @@ ext_of() { case "$1" in none) echo "" ;; *) echo ".$1" ;; esac; }
 stamp_of() { date -u -d "@$1" +%Y_%m_%d-%H_%M_%S; }
 # SHA-256 of a file's bytes as they are (see content_sha for the decompressed content).
 sha_of() { sha256sum <"$1" | cut -d' ' -f1; }
+# disk_image FILE SIZE CONTENT FILES: a sparse image of SIZE whose start holds CONTENT
+# bytes of the first FILES small files under /usr/share/doc.
+disk_image() {
+  truncate -s "$2" "$1"
+  (set +o pipefail; find /usr/share/doc -type f -size -64k 2>/dev/null | head -"$4" | xargs cat 2>/dev/null |
+    head -c "$3" | dd of="$1" conv=notrunc status=none)
+}
+
 # flip FILE OFFSET: damage one byte by flipping its lowest bit, so the byte always changes
 # (writing a fixed value leaves a byte that already had it as it was).
 flip() {

@@ -1,14 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # VM disks with real file contents, and a VMA of them per day, for the backup and
-# restore suites. Needs common.sh (WORK, PVEDIFF, sha_of) sourced first.
-
-# disk_image FILE SIZE CONTENT FILES: a sparse image of SIZE whose start holds CONTENT
-# bytes of the first FILES small files under /usr/share/doc.
-disk_image() {
-  truncate -s "$2" "$1"
-  (set +o pipefail; find /usr/share/doc -type f -size -64k 2>/dev/null | head -"$4" | xargs cat 2>/dev/null |
-    head -c "$3" | dd of="$1" conv=notrunc status=none)
-}
+# restore suites. Needs common.sh (WORK, PVEDIFF, sha_of, disk_image) sourced first.
 
 # vma_days DAY...: the backup suites' series, on a 4 MiB image $WORK/disk.img: each day
 # rewrites 8 KiB, then $WORK/raw-DAY.vma (ctime t0 + DAY days, clusters in the day's
