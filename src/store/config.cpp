@@ -2,6 +2,7 @@
 #include "pvediff/store/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <set>
@@ -19,6 +20,21 @@ constexpr std::string_view vmid_prefix = "vmid-";
 [[noreturn]] void bad_value(std::string_view key, std::string_view value, const std::string& expected)
 {
     throw io::Error(fmt::format("bad value for {}: '{}' (expected {})", key, value, expected));
+}
+
+// A switch, spelled as PVE's own configs accept it (its JSON schema's booleans).
+bool parse_flag(std::string_view key, std::string_view v)
+{
+    std::string lower(v);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower == "1" || lower == "yes" || lower == "on" || lower == "true") {
+        return true;
+    }
+    if (lower == "0" || lower == "no" || lower == "off" || lower == "false") {
+        return false;
+    }
+    bad_value(key, v, "1 or 0 (yes/no, on/off, true/false)");
 }
 
 unsigned parse_count(std::string_view key, std::string_view v, unsigned max)
@@ -47,10 +63,7 @@ void set_keep(KeepOptions& k, std::string_view key, std::string_view value)
 {
     constexpr unsigned max_keep = 1000000;
     if (key == "keep-all") {
-        if (value != "0" && value != "1") {
-            bad_value(key, value, "0 or 1");
-        }
-        k.all = value == "1";
+        k.all = parse_flag(key, value);
     } else if (key == "keep-last") {
         k.last = parse_count(key, value, max_keep);
     } else if (key == "keep-hourly") {
@@ -202,13 +215,7 @@ void apply_setting(Settings& s, std::string_view key, std::string_view v)
     } else if (key == "zstd-threads") {
         s.zstd_threads = static_cast<int>(parse_count(key, v, 256));
     } else if (key == "frame-fulls") {
-        if (v == "1" || v == "yes") {
-            s.frame_fulls = true;
-        } else if (v == "0" || v == "no") {
-            s.frame_fulls = false;
-        } else {
-            bad_value(key, v, "1 or 0");
-        }
+        s.frame_fulls = parse_flag(key, v);
     } else if (key == "engine") {
         if (v.empty() ||
             v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string_view::npos) {

@@ -133,6 +133,37 @@ TEST(StoreConfig, PruneBackupsSpelling)
               std::string::npos);
 }
 
+// keep-all and frame-fulls are switches, spelled as PVE's configs spell them; keep-all
+// also inside prune-backups, where PVE's vzdump.conf and storage.cfg have it.
+TEST(StoreConfig, SwitchesTakePveSpellings)
+{
+    for (const char* on : {"1", "yes", "on", "true", "Yes", "TRUE"}) {
+        SCOPED_TRACE(on);
+        EXPECT_TRUE(
+            parse_config(fmt::format("vmid-7-frame-fulls: {}\n", on), "x").effective_for(7).frame_fulls);
+        EXPECT_TRUE(
+            parse_config(fmt::format("keep-all: {}\n", on), "x").effective_global().keep.keeps_everything());
+        EXPECT_TRUE(parse_config(fmt::format("prune-backups: keep-all={}\n", on), "x")
+                        .effective_global()
+                        .keep.keeps_everything());
+    }
+    for (const char* off : {"0", "no", "off", "false", "No"}) {
+        SCOPED_TRACE(off);
+        EXPECT_FALSE(parse_config(fmt::format("frame-fulls: {}\n", off), "x").effective_global().frame_fulls);
+        EXPECT_EQ(parse_config(fmt::format("keep-all: {}\nkeep-daily: 2\n", off), "x")
+                      .effective_global()
+                      .keep.str(),
+                  "keep-daily=2");
+    }
+    for (const char* bad : {"", "2", "y", "enabled", "1x"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_NE(error_of(fmt::format("keep-all: {}\n", bad)).find("bad value for keep-all"),
+                  std::string::npos);
+        EXPECT_NE(error_of(fmt::format("frame-fulls: {}\n", bad)).find("bad value for frame-fulls"),
+                  std::string::npos);
+    }
+}
+
 TEST(StoreConfig, ErrorsNameFileAndLine)
 {
     EXPECT_EQ(error_of("fullbackup: 7\n\n# c\nfulbackup: 7\n"),
