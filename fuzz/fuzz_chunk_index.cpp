@@ -9,51 +9,14 @@
 // keys at a location inside the content.
 // The loader reads a file by name, so each input is written to one file in a
 // directory of its own (also the scratch directory a version 2 file is sorted in).
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 
 #include "fuzz_util.h"
 #include "pvediff/engine/chunk_index.h"
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/bytes.h"
-
-namespace {
-
-// A directory of this process's own, removed when it exits.
-class WorkDir {
-public:
-    WorkDir()
-    {
-        std::string name = (std::filesystem::temp_directory_path() / "pvediff-fuzz-index-XXXXXX").string();
-        if (::mkdtemp(name.data()) == nullptr) {
-            std::abort();
-        }
-        path_ = name;
-    }
-    WorkDir(const WorkDir&) = delete;
-    WorkDir& operator=(const WorkDir&) = delete;
-    ~WorkDir()
-    {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
-
-const std::filesystem::path& work_dir()
-{
-    static const WorkDir dir;
-    return dir.path();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
@@ -68,11 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     data = file.data();
-    const auto path = work_dir() / "x.pvediff-index";
-    {
-        std::ofstream out(path, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-    }
+    const auto path = fuzz::work_dir() / "x.pvediff-index";
+    fuzz::write_file(path, file);
     engine::ChunkIndex index;
     if (fuzz::refused([&] { index = engine::ChunkIndex::load(path); })) {
         return 0;

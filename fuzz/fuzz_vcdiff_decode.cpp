@@ -10,11 +10,22 @@
 //
 // The full is the output of `seq 1 30000` (168894 bytes, not a whole number of 64 KiB
 // blocks), which fuzz/make_seeds.sh can make with the same tool for the seed deltas.
+//
+// Each delta is decoded a second time with the full also given in zstd frames
+// (DecodeOptions::framed, as a VMA full kept in frames is): windows that copy from far
+// ahead then take those bytes from their frames, until random access is given up as
+// wasteful (a limit of 0 or 64 KiB, chosen by the input's length). Oracle: the same
+// bytes, or the same refusal.
+#include <fcntl.h>
+#include <zstd.h>
+
 #include <filesystem>
 #include <string>
 
 #include "fuzz_util.h"
 #include "pvediff/engine/delta.h"
+#include "pvediff/io/fd.h"
+#include "pvediff/io/zstd_frame_reader.h"
 
 extern "C" {
 #include "xdelta3.h"
@@ -33,6 +44,39 @@ const std::vector<std::uint8_t>& full_content()
         return out;
     }();
     return full;
+}
+
+// The full in frames of 4000 bytes (the last shorter), in a file of the work dir.
+const pvediff::engine::FramedSource& full_in_frames()
+{
+    static const pvediff::engine::FramedSource framed = [] {
+        const auto& full = full_content();
+        constexpr std::size_t frame_content = 4000;
+        pvediff::engine::FramedSource out;
+        std::vector<std::uint8_t> file;
+        for (std::size_t at = 0; at < full.size(); at += frame_content) {
+            const std::size_t n = std::min(frame_content, full.size() - at);
+            // With a content checksum, as the frames of a full are written and read.
+            std::vector<std::uint8_t> frame(ZSTD_compressBound(n));
+            ZSTD_CCtx* cctx = ZSTD_createCCtx();
+            ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+            const std::size_t size = ZSTD_compress2(cctx, frame.data(), frame.size(), full.data() + at, n);
+            ZSTD_freeCCtx(cctx);
+            if (ZSTD_isError(size)) {
+                std::abort();
+            }
+            out.frames.push_back({at, n, file.size(), static_cast<std::uint32_t>(size)});
+            file.insert(file.end(), frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(size));
+        }
+        const auto path = pvediff::fuzz::work_dir() / "full.zst";
+        pvediff::fuzz::write_file(path, file);
+        out.open = [path] {
+            return std::make_unique<pvediff::io::ZstdFrameReader>(
+                pvediff::io::open_fd(path.string(), O_RDONLY), path.string());
+        };
+        return out;
+    }();
+    return framed;
 }
 
 // A delta of a few bytes can legitimately describe gigabytes of output (a RUN per
@@ -66,39 +110,69 @@ private:
     std::string name_ = "<output>";
 };
 
+// What decode() made of the delta: its output as far as kept, or that it refused it.
+struct Outcome {
+    bool refused = false;
+    bool capped = false;
+    std::uint64_t bytes = 0;
+    std::vector<std::uint8_t> kept;
+};
+
+Outcome decode_once(std::span<const std::uint8_t> delta, const pvediff::engine::DecodeOptions& options)
+{
+    using namespace pvediff;
+    const auto& full = full_content();
+    io::MemorySource base(full, "full");
+    const auto opener = [delta] {
+        return std::make_unique<io::MemorySource>(fuzz::copy(delta.data(), delta.size()), "delta");
+    };
+    CappedSink out;
+    Outcome o;
+    try {
+        const engine::DecodeResult r = engine::decode(base, opener, out, options);
+        FUZZ_CHECK(r.target_bytes == out.bytes());
+        FUZZ_CHECK(r.base_bytes_read <= full.size());
+        FUZZ_CHECK(options.framed || r.frames_read == 0);
+    } catch (const io::Error&) {
+        o.refused = true;
+    } catch (const OutputCapReached&) {
+        o.capped = true;
+    }
+    o.bytes = out.bytes();
+    o.kept = out.kept();
+    return o;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     using namespace pvediff;
     const auto& full = full_content();
-    io::MemorySource base(full, "full");
-    const auto opener = [data, size] {
-        return std::make_unique<io::MemorySource>(fuzz::copy(data, size), "delta");
-    };
     engine::DecodeOptions options;
-    options.spill_dir = std::filesystem::temp_directory_path();
+    options.spill_dir = fuzz::work_dir();
     options.memory_limit = 64 * 1024;
-    CappedSink out;
-    try {
-        const engine::DecodeResult r = engine::decode(base, opener, out, options);
-        FUZZ_CHECK(r.target_bytes == out.bytes());
-        FUZZ_CHECK(r.base_bytes_read <= full.size());
-        if (out.bytes() <= CappedSink::kept_max) {
-            std::vector<std::uint8_t> expected(out.bytes() + 1);
-            usize_t expected_size = 0;
-            const int ret = xd3_decode_memory(data, static_cast<usize_t>(size), full.data(),
-                                              static_cast<usize_t>(full.size()), expected.data(),
-                                              &expected_size, static_cast<usize_t>(expected.size()), 0);
-            if (ret != 0) {
-                std::fprintf(stderr, "xd3_decode_memory: %s\n", xd3_strerror(ret));
-            }
-            FUZZ_CHECK(ret == 0);
-            expected.resize(expected_size);
-            FUZZ_CHECK(expected == out.kept());
+    const Outcome forward = decode_once({data, size}, options);
+    if (!forward.refused && !forward.capped && forward.bytes <= CappedSink::kept_max) {
+        std::vector<std::uint8_t> expected(forward.bytes + 1);
+        usize_t expected_size = 0;
+        const int ret = xd3_decode_memory(data, static_cast<usize_t>(size), full.data(),
+                                          static_cast<usize_t>(full.size()), expected.data(), &expected_size,
+                                          static_cast<usize_t>(expected.size()), 0);
+        if (ret != 0) {
+            std::fprintf(stderr, "xd3_decode_memory: %s\n", xd3_strerror(ret));
         }
-    } catch (const io::Error&) {
-    } catch (const OutputCapReached&) {
+        FUZZ_CHECK(ret == 0);
+        expected.resize(expected_size);
+        FUZZ_CHECK(expected == forward.kept);
+    }
+    options.framed = full_in_frames();
+    options.frame_waste_tolerated = size % 2 == 0 ? 0 : 64 * 1024;
+    const Outcome framed = decode_once({data, size}, options);
+    FUZZ_CHECK(framed.refused == forward.refused);
+    if (!framed.refused && !framed.capped && !forward.capped) {
+        FUZZ_CHECK(framed.bytes == forward.bytes);
+        FUZZ_CHECK(framed.kept == forward.kept);
     }
     return 0;
 }

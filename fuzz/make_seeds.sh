@@ -162,5 +162,30 @@ for a in vzdump-qemu-300-2026_11_20-01_00_00.vma vzdump-lxc-301-2026_11_20-01_00
   seed chunk_index "v4-${a##*.}" < "$tmp/idx/$a.pvediff-index"
 done
 
+# --- cluster records: a full's, as `backup` writes them when it keeps a VMA full in
+# zstd frames (the seed disk above and the random one), and a differential's changed
+# records, written here by their format (docs/formats.md, "Cluster records"): only
+# `backup --nbd` writes them, which needs an NBD export.
+for v in a random; do
+  img=$tmp/disk
+  [[ $v == random ]] && img=$tmp/random-disk
+  mkdir -p "$tmp/rec-$v"
+  "$pvediff" dev-make-vma --image "$img" --order-seed 4 --ctime 1700000000 \
+    -o "$tmp/rec-$v/vzdump-qemu-400-2026_11_20-01_00_00.vma"
+  zstd -q --rm "$tmp/rec-$v/vzdump-qemu-400-2026_11_20-01_00_00.vma"
+  "$pvediff" backup --fullbackup 7 "$tmp/rec-$v/vzdump-qemu-400-2026_11_20-01_00_00.vma.zst" >/dev/null 2>&1
+  seed cluster_records "full-$v" < "$tmp/rec-$v/vzdump-qemu-400-2026_11_20-01_00_00.vma.zst.pvediff-vma-clusters"
+done
+python3 - "$corpus/cluster_records/seed-changed" <<'PY'
+import hashlib, struct, sys, zlib
+out = bytearray(b"PVDXVMAC" + struct.pack("<IB3x", 1, 2))
+changes = [(1, 0, 0xFFFF, bytes(65536)), (1, 7, 0x0001, b"x" * 4096), (2, 3, 0, b"")]
+for dev, cluster, mask, data in changes:
+    out += struct.pack("<BBIHI", 1, dev, cluster, mask, zlib.adler32(data)) + hashlib.sha256(data).digest()
+out += b"\0" + struct.pack("<QQ", len(changes), 3 * 1024 * 1024) + bytes(32) + struct.pack("<Q", 0)
+out += hashlib.sha256(out).digest()
+open(sys.argv[1], "wb").write(out)
+PY
+
 echo "seeds written:"
 du -sh "$corpus"/*
