@@ -16,15 +16,13 @@
 // ahead then take those bytes from their frames, until random access is given up as
 // wasteful (a limit of 0 or 64 KiB, chosen by the input's length). Oracle: the same
 // bytes, or the same refusal.
-#include <fcntl.h>
-#include <zstd.h>
-
 #include <filesystem>
 #include <string>
 
 #include "fuzz_util.h"
 #include "pvediff/engine/delta.h"
-#include "pvediff/io/fd.h"
+#include "pvediff/io/codec.h"
+#include "pvediff/io/dir_handle.h"
 #include "pvediff/io/zstd_frame_reader.h"
 
 extern "C" {
@@ -56,23 +54,19 @@ const pvediff::engine::FramedSource& full_in_frames()
         std::vector<std::uint8_t> file;
         for (std::size_t at = 0; at < full.size(); at += frame_content) {
             const std::size_t n = std::min(frame_content, full.size() - at);
-            // With a content checksum, as the frames of a full are written and read.
-            std::vector<std::uint8_t> frame(ZSTD_compressBound(n));
-            ZSTD_CCtx* cctx = ZSTD_createCCtx();
-            ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-            const std::size_t size = ZSTD_compress2(cctx, frame.data(), frame.size(), full.data() + at, n);
-            ZSTD_freeCCtx(cctx);
-            if (ZSTD_isError(size)) {
-                std::abort();
-            }
-            out.frames.push_back({at, n, file.size(), static_cast<std::uint32_t>(size)});
-            file.insert(file.end(), frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(size));
+            // One zstd frame, with a content checksum, by the writer that writes fulls.
+            pvediff::io::MemorySink frame;
+            const auto zstd = pvediff::io::make_compressor(frame, pvediff::io::Codec::zstd);
+            zstd->write(std::span(full).subspan(at, n));
+            zstd->finish();
+            out.frames.push_back({at, n, file.size(), static_cast<std::uint32_t>(frame.data().size())});
+            file.insert(file.end(), frame.data().begin(), frame.data().end());
         }
         const auto path = pvediff::fuzz::work_dir() / "full.zst";
         pvediff::fuzz::write_file(path, file);
         out.open = [path] {
-            return std::make_unique<pvediff::io::ZstdFrameReader>(
-                pvediff::io::open_fd(path.string(), O_RDONLY), path.string());
+            return std::make_unique<pvediff::io::ZstdFrameReader>(pvediff::io::open_regular_file(path),
+                                                                  path.string());
         };
         return out;
     }();

@@ -3,9 +3,9 @@
 // frame boundaries, and engine::decode takes a window's ranges far ahead from the frames
 // instead of reading the full forward to them and setting aside what lies between.
 #include <gtest/gtest.h>
-#include <zstd.h>
 
 #include "pvediff/engine/delta.h"
+#include "pvediff/io/codec.h"
 #include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "source_frames.h"
@@ -17,16 +17,14 @@ namespace test_engine_source_frames {
 
 using Bytes = std::vector<std::uint8_t>;
 
+// One zstd frame with a content checksum, by the writer that writes fulls.
 Bytes compress_frame(std::span<const std::uint8_t> data)
 {
-    ZSTD_CCtx* cctx = ZSTD_createCCtx();
-    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-    Bytes out(ZSTD_compressBound(data.size()));
-    const std::size_t n = ZSTD_compress2(cctx, out.data(), out.size(), data.data(), data.size());
-    ZSTD_freeCCtx(cctx);
-    EXPECT_FALSE(ZSTD_isError(n));
-    out.resize(n);
-    return out;
+    io::MemorySink frame;
+    const auto zstd = io::make_compressor(frame, io::Codec::zstd);
+    zstd->write(data);
+    zstd->finish();
+    return frame.data();
 }
 
 // `content` written to `path` as frames of `frame_bytes` (the last one shorter).
