@@ -16,7 +16,8 @@ do not find every file 64 times over), while zstd compresses it exactly as the p
 (a permutation changes the symbols, not the matches or their statistics).
 
 Day 2 is day 1 with, per file (seeded, so both days agree): 1 % removed, 0.5 %
-rewritten (another pool file under a permutation day 1 never used), and a new
+rewritten (another pool file under a permutation day 1 never used; --churn multiplies
+both, for a plan with more items per GiB than a guest of that size), and a new
 directory of 2.5 % of the size (fresh content too) inserted early (it sorts before the
 rest), as bench/gen_day2.py does to the benchmark's trees.
 """
@@ -109,6 +110,8 @@ def main():
                     help="fewer: a smaller stream with as many files per permutation as a larger "
                          "one (files sharing content under the same permutation: the shape of "
                          "the patch scratch at 16-32 GiB, docs/engine.md)")
+    ap.add_argument("--churn", type=float, default=1.0,
+                    help="multiplies the share of files removed and rewritten on day 2")
     args = ap.parse_args()
     size = parse_size(args.size)
     pool = load_pool(parse_size(args.pool_bytes), args.seed)
@@ -135,9 +138,9 @@ def main():
         data = pool[k]
         fate = change_rng.random()
         name = f"usr/d{file_id // 1000:05d}/f{file_id:08d}"
-        if args.day == 2 and fate < 0.01:
+        if args.day == 2 and fate < 0.01 * args.churn:
             pass  # removed
-        elif args.day == 2 and fate < 0.015:
+        elif args.day == 2 and fate < 0.015 * args.churn:
             emit.add(name, pool[(k + 7919) % len(pool)].translate(fresh))
         else:
             emit.add(name, data.translate(perms[file_id * 2654435761 % args.permutations]))

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <deque>
 #include <filesystem>
+#include <map>
 #include <optional>
 
 #include "base_capture.h"
@@ -34,29 +35,38 @@ constexpr std::size_t max_queued_match_bytes = std::size_t{4} << 20;
 // Adjacent chunk copies are merged into one instruction up to this length (it must
 // fit in a window: see VcdiffWriter::copy_summed).
 constexpr std::uint64_t max_merged_copy = std::uint64_t{1} << 20;
+// The largest ChunkEncoderOptions::max_gap.
+constexpr std::size_t max_gap_limit = std::size_t{1} << 30;
+
+// Whether the read of the full hashed a copy's source range, and how it compared with
+// the new archive's bytes there (with a proof; copy_proof.h).
+enum class SourceSeen : std::uint8_t { no, same, differs };
 
 // One instruction waiting to be written: a copy found by chunk lookup, or changed
-// bytes with the full's ranges to match them against.
+// bytes with the full's ranges to match them against. The plan holds one per copy
+// (merged up to 1 MiB) and per changed region of the whole archive until the full has
+// been read, about 1.8 M at 1 TiB, so it is kept to 48 bytes: what only some items
+// need lies beside it (ChunkMatcher's item_tickets_, far_tickets_, differing_hashes_),
+// and a changed region's bytes are in the spill file, in plan order.
 struct PlanItem {
-    bool changed = false;
-    std::uint64_t key = 0;                        // changed VMA cluster: its key
-    std::uint64_t source = 0;                     // copy: offset in the full
-    std::uint64_t length = 0;                     // bytes of the new archive it stands for
-    std::uint32_t adler = 1;                      // copy: adler32 of the bytes (they are not kept)
-    std::uint64_t alt_source = 0;                 // copy: the same bytes there too, if...
-    std::optional<detail::RangeCheck::Id> check;  // ...the read of the full confirms it
-    bool from_alt = false;                        // copy: written from alt_source (prepare())
+    // With a proof: the keyed hash of the new archive's bytes as read.
+    ProofHash target_hash{};
+    std::uint64_t source = 0;          // copy: offset in the full
+    std::uint64_t alt_source = 0;      // copy: the same bytes there too, if `check` confirms it
+    std::uint32_t length = 0;          // bytes of the new archive it stands for
+    std::uint32_t adler = 1;           // copy: adler32 of the bytes (they are not kept)
+    detail::RangeCheck::Id check = 0;  // copy, if has_check: the read's check of alt_source
+    std::uint8_t tickets = 0;          // changed: ranges of the full asked for it
+    bool changed : 1 = false;
+    bool has_check : 1 = false;
+    bool from_alt : 1 = false;  // copy: written from alt_source (prepare())
     // copy: too far ahead to be worth it (ChunkEncoderOptions::far_copy_ratio): its
     // source bytes are captured on the read of the full and written as literals.
-    std::optional<detail::BaseCapture::Ticket> literal_from;
-    std::uint64_t spill_at = 0;                        // changed: the new bytes, spilled
-    std::vector<detail::BaseCapture::Ticket> tickets;  // changed: the full's ranges
-    // With a proof (copy_proof.h): the keyed hash of the new archive's bytes as read,
-    // and for a copy that of the full's bytes at `source` (and `alt_source`) as read.
-    ProofHash target_hash{};
-    std::optional<ProofHash> source_hash;
-    std::optional<ProofHash> alt_hash;
+    bool far : 1 = false;
+    SourceSeen source_seen : 2 = SourceSeen::no;
+    SourceSeen alt_seen : 2 = SourceSeen::no;
 };
+static_assert(sizeof(PlanItem) <= 48, "the plan holds one per copy of the whole archive");
 
 class ChunkMatcher {
 public:
@@ -105,26 +115,25 @@ public:
                 // its bytes, wherever the full stored them. Its neighbours in the stream
                 // say nothing about it (clusters are reordered), so nothing else.
                 bool anchored = false;
-                const auto olds = places_.old_clusters(
-                    chunk.cluster_key, bytes, anchored,
-                    [this](std::size_t waiting, const ChunkLocation& old) {
-                        PlanItem& item = plan_[waiting];
-                        if (item.tickets.size() < detail::ClusterMatch::max_old_clusters) {
-                            ask(item, old.offset, old.offset + old.length);
-                        }
-                    });
+                const auto olds =
+                    places_.old_clusters(chunk.cluster_key, bytes, anchored,
+                                         [this](std::size_t waiting, const ChunkLocation& old) {
+                                             PlanItem& item = plan_[waiting];
+                                             if (item.tickets < detail::ClusterMatch::max_old_clusters) {
+                                                 ask(item, waiting, old.offset, old.offset + old.length);
+                                             }
+                                         });
                 flush_gap(olds.empty() ? std::nullopt : std::optional(olds.front().offset));
                 PlanItem item;
                 item.changed = true;
-                item.key = chunk.cluster_key;
-                item.length = bytes.size();
-                item.spill_at = spill_.append(bytes);
+                item.length = static_cast<std::uint32_t>(bytes.size());
+                spill_.append(bytes);
                 if (proof_ != nullptr) {
                     item.target_hash = proof_->key().hash(bytes);
                 }
                 asked_.clear();
                 for (const ChunkLocation& old : olds) {
-                    ask(item, old.offset, old.offset + old.length);
+                    ask(item, plan_.size(), old.offset, old.offset + old.length);
                 }
                 scan_->want(bytes, plan_.size());              // its blocks anywhere else in the full
                 snippets_->want(bytes, plan_.size(), asked_);  // its bytes at any alignment
@@ -176,14 +185,14 @@ public:
                     b_lo = b_hi = 0;
                 }
             }
-            ask(item, a_lo, a_hi);
+            ask(item, plan_.size(), a_lo, a_hi);
             if (b_hi > b_lo) {
-                ask(item, b_lo, b_hi);
+                ask(item, plan_.size(), b_lo, b_hi);
             }
             snippets_->want(gap_, plan_.size(), asked_);
         }
-        item.length = len;
-        item.spill_at = spill_.append(gap_);
+        item.length = static_cast<std::uint32_t>(len);
+        spill_.append(gap_);
         if (proof_ != nullptr) {
             item.target_hash = proof_->key().hash(gap_);
         }
@@ -242,7 +251,8 @@ public:
                 for (std::size_t k = i; k < end; ++k) {
                     PlanItem& p = plan_[k];
                     if (!p.changed) {
-                        p.literal_from = capture_->request(p.source, p.source + p.length);
+                        p.far = true;
+                        far_tickets_.push_back(capture_->request(p.source, p.source + p.length));
                         stats_.far_copy_bytes += p.length;
                     }
                 }
@@ -258,18 +268,28 @@ public:
         close_copy_hash();
         for (std::size_t i = 0; i < plan_.size(); ++i) {
             const PlanItem& item = plan_[i];
-            if (!item.changed && !item.literal_from) {
+            if (!item.changed && !item.far) {
                 hasher.want(item.source, item.length, i * 2);
-                if (item.check) {
+                if (item.has_check) {
                     hasher.want(item.alt_source, item.length, i * 2 + 1);
                 }
             }
         }
     }
+    // Compared at once with the new archive's: the plan keeps how it compared, and
+    // only a differing hash, for the proof to record (rare: a stale or crafted index).
     void source_hashed(RangeHasher::Slot slot, const ProofHash& hash)
     {
         PlanItem& item = plan_[static_cast<std::size_t>(slot / 2)];
-        (slot % 2 == 0 ? item.source_hash : item.alt_hash) = hash;
+        const SourceSeen seen = hash == item.target_hash ? SourceSeen::same : SourceSeen::differs;
+        if (slot % 2 == 0) {
+            item.source_seen = seen;
+            if (seen == SourceSeen::differs) {
+                differing_hashes_.emplace(slot, hash);
+            }
+        } else {
+            item.alt_seen = seen;  // a differing alternative is not used (copy_source())
+        }
     }
 
     // Writes the planned instructions in order (after the full was read). Changed
@@ -281,6 +301,11 @@ public:
         if (capture_ != nullptr) {
             matching.emplace(writer, proof_, fine_match_threads, max_queued_match_bytes);
         }
+        // Each changed item's ranges, in the order asked, the late ones (anchors) last.
+        std::stable_sort(item_tickets_.begin(), item_tickets_.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        next_item_ticket_ = next_far_ticket_ = 0;
+        spill_read_ = 0;
         for (std::size_t i = 0; i < plan_.size(); ++i) {
             prepare(writer, matching ? &*matching : nullptr, plan_[i], i);
             if (matching) {
@@ -292,6 +317,9 @@ public:
             stats_.fine_copied_bytes += matching->fine_copied_bytes();
         }
         plan_.clear();
+        item_tickets_.clear();
+        far_tickets_.clear();
+        differing_hashes_.clear();
         places_.clear_waiting();
     }
 
@@ -310,10 +338,12 @@ private:
         plan_.push_back(std::move(item));
     }
 
-    void ask(PlanItem& item, std::uint64_t lo, std::uint64_t hi)
+    // Asks the read of the full for [lo, hi) for the changed item at plan position `at`.
+    void ask(PlanItem& item, std::size_t at, std::uint64_t lo, std::uint64_t hi)
     {
         if (hi > lo) {
-            item.tickets.push_back(capture_->request(lo, hi));
+            item_tickets_.emplace_back(at, capture_->request(lo, hi));
+            ++item.tickets;
             asked_.push_back({lo, hi});
         }
     }
@@ -326,11 +356,11 @@ private:
         const std::uint32_t adler = libdeflate_adler32(1, bytes.data(), bytes.size());
         if (!plan_.empty() && !check) {
             PlanItem& last = plan_.back();
-            if (!last.changed && !last.check && last.source + last.length == source &&
+            if (!last.changed && !last.has_check && last.source + last.length == source &&
                 last.length + bytes.size() <= max_merged_copy) {
                 last.adler = static_cast<std::uint32_t>(
                     adler32_combine64(last.adler, adler, static_cast<z_off64_t>(bytes.size())));
-                last.length += bytes.size();
+                last.length += static_cast<std::uint32_t>(bytes.size());
                 if (open_copy_) {
                     copy_hash_->update(bytes);
                 }
@@ -339,9 +369,10 @@ private:
         }
         PlanItem item;
         item.source = source;
-        item.length = bytes.size();
+        item.length = static_cast<std::uint32_t>(bytes.size());
         item.adler = adler;
-        item.check = check;
+        item.has_check = check.has_value();
+        item.check = check.value_or(0);
         item.alt_source = alt_source;
         push(std::move(item));
         if (proof_ != nullptr) {
@@ -356,7 +387,7 @@ private:
     // here (restore horizon included) and matched on the pool.
     void prepare(VcdiffWriter& writer, detail::OrderedFineMatching* matching, PlanItem& item, std::size_t at)
     {
-        if (item.literal_from) {
+        if (item.far) {
             write_far_copy(writer, matching, item);
             return;
         }
@@ -365,15 +396,18 @@ private:
             item.from_alt = source != item.source;
             read_ahead_to_ = std::max(read_ahead_to_, source + item.length);
             if (matching == nullptr) {
-                write_copy(writer, item);
+                write_copy(writer, at);
             } else {
-                matching->then([this, &writer, at] { write_copy(writer, plan_[at]); });
+                matching->then([this, &writer, at] { write_copy(writer, at); });
             }
             return;
         }
+        // The changed bytes were spilled in plan order.
+        const std::uint64_t spill_at = spill_read_;
+        spill_read_ += item.length;
         if (matching == nullptr) {  // no fine matching: no ranges asked, no blocks looked for
             unmatched_.resize(static_cast<std::size_t>(item.length));
-            spill_.read(item.spill_at, unmatched_);
+            spill_.read(spill_at, unmatched_);
             check_changed_bytes(unmatched_, item);
             writer.add(unmatched_);
             return;
@@ -383,10 +417,14 @@ private:
             job->next_copy_at = copy_source(plan_[at + 1]);
         }
         job->target.resize(static_cast<std::size_t>(item.length));
-        spill_.read(item.spill_at, job->target);
+        spill_.read(spill_at, job->target);
         check_changed_bytes(job->target, item);
         const auto& found = scan_->found(at);
-        std::vector<detail::BaseCapture::Ticket> tickets = item.tickets;
+        std::vector<detail::BaseCapture::Ticket> tickets;
+        for (; next_item_ticket_ < item_tickets_.size() && item_tickets_[next_item_ticket_].first == at;
+             ++next_item_ticket_) {
+            tickets.push_back(item_tickets_[next_item_ticket_].second);
+        }
         const auto elsewhere = snippets_->tickets(at);
         tickets.insert(tickets.end(), elsewhere.begin(), elsewhere.end());
         // Blocks found elsewhere, and old clusters that anchors name, can lie far ahead
@@ -424,7 +462,7 @@ private:
     void write_far_copy(VcdiffWriter& writer, detail::OrderedFineMatching* matching, const PlanItem& item)
     {
         std::vector<std::uint8_t> bytes;
-        const std::uint64_t from = capture_->take(*item.literal_from, bytes);
+        const std::uint64_t from = capture_->take(far_tickets_[next_far_ticket_++], bytes);
         if (from != item.source || bytes.size() != item.length ||
             (proof_ != nullptr && proof_->key().hash(bytes) != item.target_hash)) {
             throw io::Error(
@@ -457,23 +495,41 @@ private:
     // counts as far is what the second writes.
     [[nodiscard]] std::uint64_t place_of(const PlanItem& item, std::uint64_t front, bool confirmed) const
     {
-        return item.check && confirmed && item.alt_source + item.length <= front + options_.restore_horizon
+        return item.has_check && confirmed &&
+                       item.alt_source + item.length <= front + options_.restore_horizon
                    ? item.alt_source
                    : item.source;
     }
+    // The alternative must be confirmed by the read's check and, with a proof, not
+    // hash differently from the new archive's bytes.
     [[nodiscard]] std::uint64_t copy_source(const PlanItem& item) const
     {
-        return place_of(item, read_ahead_to_, item.check && check_->holds(*item.check));
+        return place_of(item, read_ahead_to_,
+                        item.has_check && check_->holds(item.check) && item.alt_seen != SourceSeen::differs);
     }
-    void write_copy(VcdiffWriter& writer, const PlanItem& item)
+    void write_copy(VcdiffWriter& writer, std::size_t at)
     {
+        const PlanItem& item = plan_[at];
         const bool alt = item.from_alt;
         const std::uint64_t source = alt ? item.alt_source : item.source;
         writer.copy_summed(source, item.length, item.adler);
         if (proof_ != nullptr) {
-            proof_->copy(source, item.length, item.adler, item.target_hash,
-                         alt ? item.alt_hash : item.source_hash);
+            proof_->copy(source, item.length, item.adler, item.target_hash, seen_hash(item, at));
         }
+    }
+    // The hash of the full's bytes a copy is written from, as the read of the full saw
+    // them (absent if it never did).
+    [[nodiscard]] std::optional<ProofHash> seen_hash(const PlanItem& item, std::size_t at) const
+    {
+        switch (item.from_alt ? item.alt_seen : item.source_seen) {
+            case SourceSeen::same:
+                return item.target_hash;
+            case SourceSeen::differs:
+                return differing_hashes_.at(at * 2);  // never the alternative: copy_source()
+            case SourceSeen::no:
+                break;
+        }
+        return std::nullopt;
     }
 
     CopyProof* proof_;  // null without a proof, or without the full's read
@@ -488,9 +544,20 @@ private:
     const ChunkEncoderOptions& options_;
     ChunkEncodeStats& stats_;
     detail::ClusterMatch places_;  // where old content is expected
-    // The whole plan waits for the full's reader(s); changed bytes are in spill_, so
-    // this holds ~40 bytes per copy (merged up to 1 MiB) and per changed region.
+    // The whole plan waits for the full's reader(s): 48 bytes per copy (merged up to
+    // 1 MiB) and per changed region; the changed bytes are in spill_, in plan order.
     std::deque<PlanItem> plan_;
+    // Beside it: the ranges of the full asked for changed items, (plan position,
+    // ticket) in the order asked (an anchor found later asks for an earlier item);
+    // the far copies' captured sources, in plan order; a copy source's hash that
+    // differs from the new archive's, by slot (want_source_hashes()).
+    std::vector<std::pair<std::size_t, detail::BaseCapture::Ticket>> item_tickets_;
+    std::vector<detail::BaseCapture::Ticket> far_tickets_;
+    std::map<RangeHasher::Slot, ProofHash> differing_hashes_;
+    // Where replay() is in those and in spill_.
+    std::size_t next_item_ticket_ = 0;
+    std::size_t next_far_ticket_ = 0;
+    std::uint64_t spill_read_ = 0;
     std::vector<std::uint8_t> gap_;
     std::vector<detail::SnippetScan::Range> asked_;  // the ranges asked for the item being planned
     std::vector<std::uint8_t> base_bytes_;
@@ -506,6 +573,10 @@ public:
     explicit ChunkEncoder(ChunkEncoderOptions options) : options_(std::move(options))
     {
         check_chunk_params(options_.chunking);
+        // A plan item's length is 32 bits: a gap is flushed at max_gap plus one chunk.
+        if (options_.max_gap == 0 || options_.max_gap > max_gap_limit) {
+            throw io::Error("chunk encoder: max_gap out of range: need 1 byte to 1 GiB");
+        }
     }
     [[nodiscard]] std::string name() const override { return "chunked"; }
 

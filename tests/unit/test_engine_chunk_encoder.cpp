@@ -7,6 +7,7 @@
 #include <numeric>
 #include <optional>
 #include <random>
+#include <string_view>
 
 #include "pvediff/engine/chunk_chunker.h"
 #include "pvediff/engine/chunk_encoder.h"
@@ -257,6 +258,44 @@ TEST(ChunkEncoder, StaleIndexIsRejected)
     io::FileSource t((dir / "a").string());
     io::NullSink sink;
     EXPECT_THROW(make_chunk_encoder(options)->encode(b, t, sink), io::Error);
+}
+
+// A full whose bytes are not those its stored index was made from (same size): the
+// copies the index finds there are hashed on the read of the full, and the proof
+// records the hash that differs, so checking it refuses the delta. The full the index
+// was made from passes.
+TEST(ChunkEncoder, ProofRefusesCopiesFromAFullThatDiffersFromItsIndex)
+{
+    TempDir dir;
+    constexpr std::size_t mib = 1024 * 1024;
+    const auto original = test::make_data(4 * mib, 61);
+    auto altered = original;
+    for (std::size_t i = 2 * mib; i < 2 * mib + 4096; ++i) {
+        altered[i] ^= 0x5a;
+    }
+    test::write_file(dir / "original", original);
+    test::write_file(dir / "altered", altered);
+    ChunkEncoderOptions options;
+    options.spill_dir = dir.path();
+    {
+        io::FileSource full((dir / "original").string());
+        build_chunk_index(full, options.chunking, options.layout).save((dir / "idx").string());
+    }
+    options.index = std::make_shared<const ChunkIndex>(ChunkIndex::load((dir / "idx").string()));
+    for (const char* full : {"original", "altered"}) {
+        CopyProof proof(dir.path(), ProofKey::random());
+        options.proof = &proof;
+        io::FileSource b((dir / full).string());
+        io::FileSource t((dir / "original").string());
+        io::MemorySink sink;
+        make_chunk_encoder(options)->encode(b, t, sink);
+        io::MemorySource written(sink.data(), "<delta>");
+        if (std::string_view(full) == "original") {
+            EXPECT_NO_THROW((void)check_proof(proof, written, original.size()));
+        } else {
+            EXPECT_THROW((void)check_proof(proof, written, original.size()), io::Error);
+        }
+    }
 }
 
 }  // namespace
