@@ -9,28 +9,39 @@ namespace pvediff::engine::detail {
 
 BaseCapture::Ticket BaseCapture::request(std::uint64_t lo, std::uint64_t hi)
 {
-    const Ticket ticket = next_ticket_++;
     lo = std::max(lo, kept_to_);
-    captures_[ticket] = Capture{lo, lo, std::max(lo, hi)};
+    captures_.push_back(Capture{lo, lo, std::max(lo, hi)});
+    const Ticket ticket = captures_.size();
     if (hi > lo) {
         waiting_.emplace(lo, ticket);
     }
     return ticket;
 }
 
+BaseCapture::Capture* BaseCapture::find(Ticket ticket)
+{
+    if (ticket == 0 || ticket > captures_.size() || captures_[ticket - 1].taken) {
+        return nullptr;
+    }
+    return &captures_[ticket - 1];
+}
+
 bool BaseCapture::extend(Ticket ticket, std::uint64_t hi)
 {
-    Capture& c = captures_.at(ticket);
-    if (hi <= c.hi) {
+    Capture* c = find(ticket);
+    if (c == nullptr) {
+        throw io::Error(fmt::format("base capture: no range {} to extend (internal error)", ticket));
+    }
+    if (hi <= c->hi) {
         return true;
     }
-    if (c.next == c.hi) {  // no longer waiting
-        if (c.next < kept_to_) {
+    if (c->next == c->hi) {  // no longer waiting
+        if (c->next < kept_to_) {
             return false;
         }
-        waiting_.emplace(c.next, ticket);
+        waiting_.emplace(c->next, ticket);
     }
-    c.hi = hi;
+    c->hi = hi;
     return true;
 }
 
@@ -67,10 +78,10 @@ void BaseCapture::keep(std::uint64_t pos, std::span<const std::uint8_t> bytes)
     ranges_.clear();
     // Every waiting capture wants bytes from `pos` on, so those starting before `end`
     // are exactly the ones this piece feeds; they come in ascending order of start.
-    while (!waiting_.empty() && waiting_.begin()->first < end) {
-        const Ticket ticket = waiting_.begin()->second;
-        waiting_.erase(waiting_.begin());
-        Capture& c = captures_.at(ticket);
+    while (!waiting_.empty() && waiting_.top().first < end) {
+        Capture& c = captures_[waiting_.top().second - 1];
+        const Ticket ticket = waiting_.top().second;
+        waiting_.pop();
         const std::uint64_t to = std::min(c.hi, end);
         if (!ranges_.empty() && c.next <= ranges_.back().second) {
             ranges_.back().second = std::max(ranges_.back().second, to);
@@ -88,35 +99,36 @@ void BaseCapture::keep(std::uint64_t pos, std::span<const std::uint8_t> bytes)
         const std::uint64_t at = spill_.append(part);
         // Contiguous in the full and in the file: one extent.
         if (!extents_.empty()) {
-            auto& [last_lo, last] = *extents_.rbegin();
-            if (last_lo + last.length == lo && last.spill_offset + last.length == at) {
+            Extent& last = extents_.back();
+            if (last.base_offset + last.length == lo && last.spill_offset + last.length == at) {
                 last.length += hi - lo;
                 continue;
             }
         }
-        extents_.emplace(lo, Extent{at, hi - lo});
+        extents_.push_back(Extent{lo, at, hi - lo});
     }
 }
 
 std::uint64_t BaseCapture::take(Ticket ticket, std::vector<std::uint8_t>& out)
 {
     out.clear();
-    const auto it = captures_.find(ticket);
-    if (it == captures_.end()) {
+    Capture* found = find(ticket);
+    if (found == nullptr) {
         return 0;
     }
-    const Capture c = it->second;
-    captures_.erase(it);
+    found->taken = true;
+    const Capture c = *found;
     out.resize(static_cast<std::size_t>(c.next - c.start));
     // Every byte of [start, next) went by while the capture waited: extents cover it.
     for (std::uint64_t pos = c.start; pos < c.next;) {
-        const auto e = extents_.upper_bound(pos);
-        if (e == extents_.begin() || pos >= std::prev(e)->first + std::prev(e)->second.length) {
+        const auto e = std::upper_bound(extents_.begin(), extents_.end(), pos,
+                                        [](std::uint64_t p, const Extent& x) { return p < x.base_offset; });
+        if (e == extents_.begin() || pos >= std::prev(e)->base_offset + std::prev(e)->length) {
             throw io::Error(fmt::format("base capture: bytes at {} were not kept (internal error)", pos));
         }
-        const auto& [e_lo, extent] = *std::prev(e);
-        const std::uint64_t n = std::min(c.next, e_lo + extent.length) - pos;
-        spill_.read(extent.spill_offset + (pos - e_lo),
+        const Extent& extent = *std::prev(e);
+        const std::uint64_t n = std::min(c.next, extent.base_offset + extent.length) - pos;
+        spill_.read(extent.spill_offset + (pos - extent.base_offset),
                     std::span<std::uint8_t>(out.data() + (pos - c.start), static_cast<std::size_t>(n)));
         pos += n;
     }

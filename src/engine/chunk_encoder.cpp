@@ -266,6 +266,12 @@ public:
     void want_source_hashes(RangeHasher& hasher)
     {
         close_copy_hash();
+        // One per copy of the whole archive: the table is made at its size, not doubled.
+        std::size_t ranges = 0;
+        for (const PlanItem& item : plan_) {
+            ranges += item.changed || item.far ? 0 : item.has_check ? 2 : 1;
+        }
+        hasher.reserve(ranges);
         for (std::size_t i = 0; i < plan_.size(); ++i) {
             const PlanItem& item = plan_[i];
             if (!item.changed && !item.far) {

@@ -159,6 +159,8 @@ public:
     static constexpr std::uint64_t max_length = std::uint64_t{16} << 20;
     using Slot = std::uint64_t;
     explicit RangeHasher(const ProofKey& key) : key_(key) {}
+    // Before want(): room for this many ranges.
+    void reserve(std::size_t ranges) { wants_.reserve(ranges); }
     // Before feed(): wants the hash of full[offset, +length) reported for `slot`.
     void want(std::uint64_t offset, std::uint64_t length, Slot slot);
     // The full's stream in order, in pieces of any size; calls `found` for each range
