@@ -137,7 +137,7 @@ public:
                 }
                 scan_->want(bytes, plan_.size());              // its blocks anywhere else in the full
                 snippets_->want(bytes, plan_.size(), asked_);  // its bytes at any alignment
-                push(std::move(item));
+                push(item);
                 if (!anchored) {
                     // An anchor in a disk neighbour processed later may still place it.
                     places_.wait_for_anchor(chunk.cluster_key, plan_.size() - 1);
@@ -197,7 +197,7 @@ public:
             item.target_hash = proof_->key().hash(gap_);
         }
         gap_.clear();
-        push(std::move(item));
+        push(item);
         predicted_ += len;
         places_.break_chain();  // changed bytes may have been inserted
     }
@@ -338,10 +338,10 @@ private:
             open_copy_.reset();
         }
     }
-    void push(PlanItem item)
+    void push(const PlanItem& item)
     {
         close_copy_hash();
-        plan_.push_back(std::move(item));
+        plan_.push_back(item);
     }
 
     // Asks the read of the full for [lo, hi) for the changed item at plan position `at`.
@@ -380,7 +380,7 @@ private:
         item.has_check = check.has_value();
         item.check = check.value_or(0);
         item.alt_source = alt_source;
-        push(std::move(item));
+        push(item);
         if (proof_ != nullptr) {
             copy_hash_->reset();
             copy_hash_->update(bytes);
