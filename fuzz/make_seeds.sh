@@ -187,5 +187,26 @@ out += hashlib.sha256(out).digest()
 open(sys.argv[1], "wb").write(out)
 PY
 
+# --- chunk_encode: a text full and a program that reorders, repeats and edits it,
+# under each group of settings (fuzz_chunk_encode.cpp says how the input is read).
+seq 1 6000 > "$tmp/enc-full"
+python3 - "$tmp/enc-full" "$corpus/chunk_encode" <<'PY'
+import os, random, sys
+full = open(sys.argv[1], "rb").read()
+os.makedirs(sys.argv[2], exist_ok=True)
+rng = random.Random(7)
+prog = bytearray()
+for k in rng.sample(range(0, len(full) // 8 - 64, 32), 60):
+    prog += bytes([1, k & 0xFF, k >> 8, 63])      # 512 bytes of the full from 8 * k
+    if rng.random() < 0.3:
+        prog += bytes([4 * 5]) + b"edit!"            # 5 literal bytes
+    if rng.random() < 0.1:
+        prog += bytes([2, 0, 0, 31])                 # 256 bytes made before, again
+prog += bytes([3, 0, 0, 15])                         # one long piece: 2 KiB from 0
+for settings in (0, 3, 7, 15):
+    with open(os.path.join(sys.argv[2], f"seed-settings-{settings}"), "wb") as f:
+        f.write(bytes([settings, len(prog) & 0xFF, len(prog) >> 8]) + prog + full)
+PY
+
 echo "seeds written:"
 du -sh "$corpus"/*

@@ -15,16 +15,19 @@ seconds=${1:-60}
 shift || true
 build=$root/${PVEDIFF_FUZZ_BUILD:-build-fuzz}
 all=(vcdiff_decode vcdiff_scan decode_bounds vma_header vma_verify vma_item_digest layout lzop decompress names
-  config manifest chunk_index cluster_records)
+  config manifest chunk_index cluster_records chunk_encode)
 targets=("${@:-${all[@]}}")
 # Memory: -rss_limit_mb=2048 catches real use, and no single allocation may be larger.
 # decode_bounds holds the decoder to its bound (docs/reliability.md, "Worst-case
 # memory"): 512 MB resident, 512 MB in one allocation, whatever the delta says.
 # Largest input per target: a few VMA extents, a few lzop blocks, a multi-window delta
-# of many small copies (decode_bounds); text stays short.
+# of many small copies (decode_bounds); text stays short; a full and a program of 4 KiB
+# together (chunk_encode: the program repeats pieces into a new archive up to 1 MiB;
+# longer inputs ran at 20 execs/s and made a corpus of megabytes).
 declare -A max_len=([vcdiff_decode]=65536 [vcdiff_scan]=65536 [decode_bounds]=1048576 [vma_header]=40000
   [vma_verify]=200000 [vma_item_digest]=200000 [layout]=200000 [lzop]=100000 [decompress]=100000 [names]=256 [config]=4096
-  [manifest]=4096 [chunk_index]=65536 [cluster_records]=65536)
+  [manifest]=4096 [chunk_index]=65536 [cluster_records]=65536
+  [chunk_encode]=4096)
 declare -A rss_limit=([decode_bounds]=512)
 
 [[ -f $root/third_party/xdelta3/xdelta3.c ]] || "$root/scripts/fetch-xdelta3.sh"
