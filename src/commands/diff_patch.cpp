@@ -18,7 +18,8 @@ namespace pvediff::commands {
 
 namespace {
 
-// Refuses an output that exists (unless `force`) or that is one of `inputs` (always).
+// Refuses an output that exists (unless `force`, or it is a character device or a
+// FIFO) or that is one of `inputs` (always).
 // Checked before anything is written; the commit refuses what appears meanwhile
 // (without --force).
 void check_output(const std::string& output, std::initializer_list<const std::string*> inputs, bool force)
@@ -43,7 +44,9 @@ void check_output(const std::string& output, std::initializer_list<const std::st
                                  *input);
         }
     }
-    if (!force) {
+    // A character device or a FIFO is written into, never replaced (io::OutputFile):
+    // nothing in it is lost, so no --force is needed.
+    if (!force && !S_ISCHR(out.st_mode) && !S_ISFIFO(out.st_mode)) {
         throw io::file_error(output, "exists already (--force replaces it)");
     }
 }

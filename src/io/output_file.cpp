@@ -1,10 +1,73 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/io/output_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+
+#include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
 #include "pvediff/io/threaded_stream.h"
 
 namespace pvediff::io {
+
+namespace {
+
+// What a stat() mode names, for messages.
+const char* kind_of(mode_t mode)
+{
+    if (S_ISBLK(mode)) {
+        return "a block device";
+    }
+    if (S_ISDIR(mode)) {
+        return "a directory";
+    }
+    if (S_ISSOCK(mode)) {
+        return "a socket";
+    }
+    return "not a regular file";
+}
+
+// An existing output that is a character device or a FIFO, opened for writing into
+// (a FIFO: once a reader has it open); invalid when `path` does not exist or is a
+// regular file, which are written the atomic way. Refuses every other kind.
+Fd open_stream_output(const std::filesystem::path& path)
+{
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) {
+            return {};
+        }
+        throw_errno("stat", path.string(), errno);
+    }
+    if (S_ISREG(st.st_mode)) {
+        return {};
+    }
+    if (!S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+        throw file_error(path.string(),
+                         "is {}: an output is written as a new file, or into a character device "
+                         "or a FIFO; refused",
+                         kind_of(st.st_mode));
+    }
+    // No O_CREAT, no O_TRUNC: if something else took the name meanwhile, nothing is
+    // created or emptied, and the check below refuses it.
+    Fd fd(::open(path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC));
+    if (!fd.valid()) {
+        throw_errno("open", path.string(), errno);
+    }
+    struct stat opened {};
+    if (::fstat(fd.get(), &opened) != 0) {
+        throw_errno("fstat", path.string(), errno);
+    }
+    if (!S_ISCHR(opened.st_mode) && !S_ISFIFO(opened.st_mode)) {
+        throw file_error(path.string(), "changed while it was opened (now {}); refused",
+                         kind_of(opened.st_mode));
+    }
+    return fd;
+}
+
+}  // namespace
 
 OutputFile::OutputFile(const std::filesystem::path& path, Codec codec, CompressOptions compress,
                        const FileMode& mode)
@@ -14,13 +77,19 @@ OutputFile::OutputFile(const std::filesystem::path& path, Codec codec, CompressO
         return;
     }
     path_ = path;
+    stream_ = open_stream_output(path);
+    if (stream_.valid()) {
+        sink_ = make_write_behind(
+            make_compressor(std::make_unique<FdSink>(stream_.get(), path.string()), codec, compress));
+        return;
+    }
     file_ = std::make_unique<AtomicFile>(path, mode);
     sink_ = make_write_behind(make_compressor(file_->sink(), codec, compress));
 }
 
 std::filesystem::path OutputFile::dir() const
 {
-    if (!file_) {
+    if (!file_) {  // standard output, a device or a FIFO: no directory of its own to use
         return std::filesystem::current_path();
     }
     const auto parent = file_->final_path().parent_path();

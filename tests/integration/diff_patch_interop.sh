@@ -125,3 +125,22 @@ else
   check "missing full: no delta left" test -z "$(ls -A "$WORK/outdir")"
 fi
 check "full untouched" test "$(sha256sum <"$WORK/full.raw" | cut -d' ' -f1)" = "$full_sha"
+
+# An output that is a character device or a FIFO is written into, never replaced by a
+# file moved over it (with --force too): `-o /dev/null` as root must leave /dev/null a
+# device. A null device of this test's own, so a failure cannot harm the machine's.
+if mknod "$WORK/null" c 1 3 2>/dev/null; then
+  "$PVEDIFF" -q diff --base "$WORK/full.raw" --new "$WORK/new.raw" -o "$WORK/null"
+  "$PVEDIFF" -q diff --base "$WORK/full.raw" --new "$WORK/new.raw" -o "$WORK/null" --force
+  check "-o a character device: still one, without and with --force" test -c "$WORK/null"
+else
+  echo "skipped: mknod needs root"
+fi
+mkfifo "$WORK/fifo"
+"$PVEDIFF" -q diff --base "$WORK/full.raw" --new "$WORK/new.raw" -o "$WORK/d.vcdiff" --compress none
+timeout 60 cat "$WORK/fifo" >"$WORK/from-fifo" &
+reader=$!
+timeout 60 "$PVEDIFF" -q patch --base "$WORK/full.raw" --delta "$WORK/d.vcdiff" -o "$WORK/fifo"
+wait "$reader"
+check "-o a FIFO: the archive goes through it, the FIFO stays" \
+  test -p "$WORK/fifo" -a "$(sha256sum <"$WORK/from-fifo" | cut -d' ' -f1)" = "$new_sha"

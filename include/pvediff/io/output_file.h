@@ -3,12 +3,19 @@
 // Where a command's output goes: a file written atomically (AtomicFile: temporary
 // name, moved into place on commit) or standard output ("-"), compressed on the way.
 // One type for restore, diff and patch.
+//
+// An output that exists and is a character device or a FIFO (`-o /dev/null`, a pipe
+// another program reads) is written into as it is, like standard output: a file moved
+// into its place would replace the device for the whole machine (root's /dev/null
+// made a regular file, which every program then reads from). Any other kind of file
+// that is not a regular one (a block device, a socket, a directory) is refused.
 #include <filesystem>
 #include <memory>
 
 #include "pvediff/io/atomic_file.h"
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/codec.h"
+#include "pvediff/io/fd.h"
 
 namespace pvediff::io {
 
@@ -25,7 +32,9 @@ public:
     ByteSink& sink() { return *sink_; }
     // Ends the compressed stream; call before commit().
     void finish() { sink_->finish(); }
-    [[nodiscard]] bool to_stdout() const { return file_ == nullptr; }
+    [[nodiscard]] bool to_stdout() const { return file_ == nullptr && !stream_.valid(); }
+    // Written into an existing character device or FIFO, not replaced.
+    [[nodiscard]] bool to_stream() const { return stream_.valid(); }
     // The final path; empty for standard output.
     [[nodiscard]] const std::filesystem::path& path() const { return path_; }
     // Where scratch files beside the output go: the file's directory, or the current one.
@@ -38,6 +47,7 @@ public:
 
 private:
     std::filesystem::path path_;
+    Fd stream_;  // an existing character device or FIFO
     std::unique_ptr<AtomicFile> file_;
     std::unique_ptr<ByteSink> sink_;
 };
