@@ -17,6 +17,9 @@ namespace {
 // What a stat() mode names, for messages.
 const char* kind_of(mode_t mode)
 {
+    if (S_ISREG(mode)) {
+        return "a regular file";
+    }
     if (S_ISBLK(mode)) {
         return "a block device";
     }
@@ -26,7 +29,7 @@ const char* kind_of(mode_t mode)
     if (S_ISSOCK(mode)) {
         return "a socket";
     }
-    return "not a regular file";
+    return "of an unknown kind";
 }
 
 // An existing output that is a character device or a FIFO, opened for writing into
