@@ -55,6 +55,7 @@ std::vector<std::uint8_t> make_target(std::span<const std::uint8_t> program,
         }
         const std::size_t start = at % from.size();
         const std::size_t n = std::min({len, from.size() - start, max_target - out.size()});
+        // Copied first: `from` may be `out` itself, which the insert may move.
         const std::vector<std::uint8_t> piece(from.begin() + static_cast<std::ptrdiff_t>(start),
                                               from.begin() + static_cast<std::ptrdiff_t>(start + n));
         out.insert(out.end(), piece.begin(), piece.end());

@@ -46,7 +46,7 @@ void check_output(const std::string& output, std::initializer_list<const std::st
     }
     // A character device or a FIFO is written into, never replaced (io::OutputFile):
     // nothing in it is lost, so no --force is needed.
-    if (!force && !S_ISCHR(out.st_mode) && !S_ISFIFO(out.st_mode)) {
+    if (!force && !io::OutputFile::writes_into(out.st_mode)) {
         throw io::file_error(output, "exists already (--force replaces it)");
     }
 }

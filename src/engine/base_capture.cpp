@@ -79,9 +79,9 @@ void BaseCapture::keep(std::uint64_t pos, std::span<const std::uint8_t> bytes)
     // Every waiting capture wants bytes from `pos` on, so those starting before `end`
     // are exactly the ones this piece feeds; they come in ascending order of start.
     while (!waiting_.empty() && waiting_.top().first < end) {
-        Capture& c = captures_[waiting_.top().second - 1];
         const Ticket ticket = waiting_.top().second;
         waiting_.pop();
+        Capture& c = captures_[ticket - 1];
         const std::uint64_t to = std::min(c.hi, end);
         if (!ranges_.empty() && c.next <= ranges_.back().second) {
             ranges_.back().second = std::max(ranges_.back().second, to);

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
 #include "pvediff/io/threaded_stream.h"
@@ -13,24 +14,6 @@
 namespace pvediff::io {
 
 namespace {
-
-// What a stat() mode names, for messages.
-const char* kind_of(mode_t mode)
-{
-    if (S_ISREG(mode)) {
-        return "a regular file";
-    }
-    if (S_ISBLK(mode)) {
-        return "a block device";
-    }
-    if (S_ISDIR(mode)) {
-        return "a directory";
-    }
-    if (S_ISSOCK(mode)) {
-        return "a socket";
-    }
-    return "of an unknown kind";
-}
 
 // An existing output that is a character device or a FIFO, opened for writing into
 // (a FIFO: once a reader has it open); invalid when `path` does not exist or is a
@@ -47,11 +30,11 @@ Fd open_stream_output(const std::filesystem::path& path)
     if (S_ISREG(st.st_mode)) {
         return {};
     }
-    if (!S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+    if (!OutputFile::writes_into(st.st_mode)) {
         throw file_error(path.string(),
                          "is {}: an output is written as a new file, or into a character device "
                          "or a FIFO; refused",
-                         kind_of(st.st_mode));
+                         file_type_words(st.st_mode));
     }
     // No O_CREAT, no O_TRUNC: if something else took the name meanwhile, nothing is
     // created or emptied, and the check below refuses it.
@@ -63,9 +46,9 @@ Fd open_stream_output(const std::filesystem::path& path)
     if (::fstat(fd.get(), &opened) != 0) {
         throw_errno("fstat", path.string(), errno);
     }
-    if (!S_ISCHR(opened.st_mode) && !S_ISFIFO(opened.st_mode)) {
+    if (!OutputFile::writes_into(opened.st_mode)) {
         throw file_error(path.string(), "changed while it was opened (now {}); refused",
-                         kind_of(opened.st_mode));
+                         file_type_words(opened.st_mode));
     }
     return fd;
 }

@@ -9,6 +9,8 @@
 // into its place would replace the device for the whole machine (root's /dev/null
 // made a regular file, which every program then reads from). Any other kind of file
 // that is not a regular one (a block device, a socket, a directory) is refused.
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <memory>
 
@@ -35,6 +37,9 @@ public:
     [[nodiscard]] bool to_stdout() const { return file_ == nullptr && !stream_.valid(); }
     // Written into an existing character device or FIFO, not replaced.
     [[nodiscard]] bool to_stream() const { return stream_.valid(); }
+    // Whether an existing file of this mode (stat's st_mode) is written into as it is
+    // (a character device, a FIFO) rather than replaced.
+    static bool writes_into(mode_t mode) { return S_ISCHR(mode) || S_ISFIFO(mode); }
     // The final path; empty for standard output.
     [[nodiscard]] const std::filesystem::path& path() const { return path_; }
     // Where scratch files beside the output go: the file's directory, or the current one.
