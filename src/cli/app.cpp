@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <string>
 
 #include "command_registry.h"
@@ -64,6 +65,21 @@ std::vector<std::string> Context::dump_dirs() const
     say("no dumpdir in " + config_path + " and no backup storage in " + storage_cfg + "; using " +
         store::pve_default_dump_dir);
     return {store::pve_default_dump_dir};
+}
+
+std::string Context::tmpdir(const std::string& from_command_line) const
+{
+    if (!from_command_line.empty()) {
+        return std::filesystem::absolute(from_command_line).string();
+    }
+    return config().effective_global().tmpdir;
+}
+
+void add_tmpdir_option(CLI::App& sub, std::string& into)
+{
+    sub.add_option("--tmpdir", into,
+                   "scratch files go here (default: tmpdir of the config, else beside\n"
+                   "the backup; local disk spares an NFS dump dir the traffic)");
 }
 
 const Loggers& Context::log() const

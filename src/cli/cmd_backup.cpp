@@ -23,6 +23,7 @@ struct BackupArgs {
     std::string bitmap;
     std::string bitmap_mode = "reuse";
     std::string guest_config;
+    std::string tmpdir;
 };
 }  // namespace
 
@@ -46,6 +47,7 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
     sub->add_option("--bitmap-mode", a->bitmap_mode, "with --bitmap: reuse (default) or new (just created)")
         ->check(CLI::IsMember({"new", "reuse"}));
     sub->add_option("--guest-config", a->guest_config, "with --nbd: the guest's qemu-server.conf");
+    add_tmpdir_option(*sub, a->tmpdir);
     auto format = std::make_shared<OutputFormatOption>(*sub);
     sub->add_option("--now", a->now, "the backup's time for -, seconds since the epoch (for tests)")
         ->group("");
@@ -89,6 +91,7 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
             set("fullbackup", a->fullbackup);
             set("compress", a->compress);
             set("engine", a->engine);
+            set("tmpdir", a->tmpdir.empty() ? a->tmpdir : std::filesystem::absolute(a->tmpdir).string());
             const store::Config config = ctx.config();
             if (!a->nbd.empty()) {
                 if (!a->archive.empty() || (!a->type.empty() && a->type != "qemu")) {

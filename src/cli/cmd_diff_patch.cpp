@@ -25,7 +25,7 @@ double seconds_since(std::chrono::steady_clock::time_point t)
 void add_diff_command(CLI::App& app, Context& ctx, Action& chosen)
 {
     struct Args {
-        std::string base, target, output, compress, engine = "default";
+        std::string base, target, output, compress, engine = "default", tmpdir;
         int threads = 1;
         bool force = false;
     };
@@ -38,6 +38,7 @@ void add_diff_command(CLI::App& app, Context& ctx, Action& chosen)
     sub->add_option("--engine", a->engine, "delta engine: chunked (the default) or xdelta3");
     sub->add_option("--threads", a->threads, "zstd compression threads");
     sub->add_flag("-f,--force", a->force, "replace an existing output (never one of the inputs)");
+    add_tmpdir_option(*sub, a->tmpdir);
     sub->callback([a, &ctx, &chosen] {
         chosen = [a, &ctx] {
             const auto start = std::chrono::steady_clock::now();
@@ -51,6 +52,7 @@ void add_diff_command(CLI::App& app, Context& ctx, Action& chosen)
             request.engine = a->engine;
             request.threads = a->threads;
             request.force = a->force;
+            request.tmpdir = ctx.tmpdir(a->tmpdir);
             request.progress = ctx.progress();
             const auto r = commands::diff_files(request);
             if (!r.stored_index_refused.empty()) {
@@ -69,7 +71,7 @@ void add_diff_command(CLI::App& app, Context& ctx, Action& chosen)
 void add_patch_command(CLI::App& app, Context& ctx, Action& chosen)
 {
     struct Args {
-        std::string base, delta, output, compress;
+        std::string base, delta, output, compress, tmpdir;
         bool force = false;
     };
     auto a = std::make_shared<Args>();
@@ -79,6 +81,7 @@ void add_patch_command(CLI::App& app, Context& ctx, Action& chosen)
     sub->add_option("-o,--output", a->output, "the rebuilt archive, or - for stdout")->required();
     sub->add_option("--compress", a->compress, "zstd, lzo, gzip or none (default: none)");
     sub->add_flag("-f,--force", a->force, "replace an existing output (never one of the inputs)");
+    add_tmpdir_option(*sub, a->tmpdir);
     sub->callback([a, &ctx, &chosen] {
         chosen = [a, &ctx] {
             const auto start = std::chrono::steady_clock::now();
@@ -88,6 +91,7 @@ void add_patch_command(CLI::App& app, Context& ctx, Action& chosen)
             request.output = a->output;
             request.codec = a->compress.empty() ? io::Codec::none : parse_codec_option(a->compress);
             request.force = a->force;
+            request.tmpdir = ctx.tmpdir(a->tmpdir);
             request.progress = ctx.progress();
             const auto r = commands::patch_files(request);
             ctx.to_stderr()(

@@ -18,7 +18,8 @@ void add_mount_command(CLI::App& app, Context& ctx, Action& chosen)
                     "where to show it (default: mount-point of the configuration)");
     sub->add_flag("-f,--foreground", opts->foreground, "stay in the foreground (systemd, debugging)");
     sub->add_flag("--allow-other", opts->allow_other, "let users other than root read the view");
-    sub->add_option("--spill-dir", opts->spill_dir, "decoder scratch files (default: $TMPDIR or /tmp)");
+    sub->add_option("--spill-dir", opts->spill_dir,
+                    "decoder scratch files (default: tmpdir of the config, else $TMPDIR or /tmp)");
     sub->callback([opts, dump_dir, mount_point, &ctx, &chosen] {
         chosen = [opts, dump_dir, mount_point, &ctx] {
             if (dump_dir->empty() || mount_point->empty()) {
@@ -34,6 +35,9 @@ void add_mount_command(CLI::App& app, Context& ctx, Action& chosen)
                 throw CLI::ValidationError(
                     "mount",
                     "needs DUMPDIR MOUNTPOINT, or mount-source and mount-point in " + ctx.config_path);
+            }
+            if (opts->spill_dir.empty()) {
+                opts->spill_dir = ctx.tmpdir({});
             }
             opts->dump_dir = *dump_dir;
             opts->mount_point = *mount_point;

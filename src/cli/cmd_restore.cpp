@@ -18,6 +18,7 @@ struct RestoreArgs {
     std::string type;
     std::string at;
     bool latest = false;
+    std::string tmpdir;
 };
 
 // --vmid with --at or --latest instead of a file name.
@@ -74,6 +75,7 @@ void add_restore_command(CLI::App& app, Context& ctx, Action& chosen)
                     "with --vmid: a date (2026-11-21, the newest backup that day)\n"
                     "or a time stamp (2026-11-21T01:00:00, exactly that one)");
     sub->add_flag("--latest", a->latest, "with --vmid: the newest backup");
+    add_tmpdir_option(*sub, a->tmpdir);
     auto format = std::make_shared<OutputFormatOption>(*sub);
     sub->callback([a, format, &ctx, &chosen] {
         chosen = [a, format, &ctx] {
@@ -104,6 +106,7 @@ void add_restore_command(CLI::App& app, Context& ctx, Action& chosen)
                 throw CLI::ValidationError("restore", "JSON goes to stdout, which -o - gives to the archive");
             }
             opts.progress = ctx.progress();
+            opts.tmpdir = ctx.tmpdir(a->tmpdir);
             const auto r = commands::restore(opts, ctx.to_stderr());
             if (format->is_json()) {
                 nlohmann::json doc = json_document("restore");

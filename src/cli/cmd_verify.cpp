@@ -75,6 +75,7 @@ void add_verify_command(CLI::App& app, Context& ctx, Action& chosen)
 {
     auto paths = std::make_shared<std::vector<std::string>>();
     auto all = std::make_shared<bool>(false);
+    auto tmpdir = std::make_shared<std::string>();
     auto* sub = app.add_subcommand("verify",
                                    "rebuild and check what is new, failed, changed or not verified "
                                    "within verify-every (content SHA-256, VMA/tar structure); "
@@ -82,9 +83,10 @@ void add_verify_command(CLI::App& app, Context& ctx, Action& chosen)
     sub->add_option("paths", *paths,
                     "dump dirs or files (default: dumpdir from the config, else PVE's backup storages)");
     sub->add_flag("--all", *all, "check every backup, also those verified ok within verify-every");
+    add_tmpdir_option(*sub, *tmpdir);
     auto format = std::make_shared<OutputFormatOption>(*sub);
-    sub->callback([paths, all, format, &ctx, &chosen] {
-        chosen = [paths, all, format, &ctx] {
+    sub->callback([paths, all, tmpdir, format, &ctx, &chosen] {
+        chosen = [paths, all, tmpdir, format, &ctx] {
             std::vector<std::filesystem::path> targets(paths->begin(), paths->end());
             if (targets.empty()) {
                 for (const auto& d : ctx.dump_dirs()) {
@@ -98,6 +100,7 @@ void add_verify_command(CLI::App& app, Context& ctx, Action& chosen)
                 return config.effective_for(vmid).verify_every;
             };
             options.progress = ctx.progress();
+            options.tmpdir = ctx.tmpdir(*tmpdir);
             const auto report = commands::verify_paths(
                 targets, format->is_json() ? commands::Report([](const std::string&) {}) : ctx.to_stderr(),
                 options);

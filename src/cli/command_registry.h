@@ -29,6 +29,9 @@ struct Context {
     // directory storages with content backup (/etc/pve/storage.cfg, or the file
     // $PVEDIFF_PVE_STORAGE_CFG names), else /var/lib/vz/dump. Says which on stderr.
     [[nodiscard]] std::vector<std::string> dump_dirs() const;
+    // Where scratch files go: `from_command_line` (--tmpdir, made absolute) when given,
+    // else the config's tmpdir; empty: beside the backup (commands/scratch_dir.h).
+    [[nodiscard]] std::string tmpdir(const std::string& from_command_line) const;
     // Lines prefixed "pvediff: " on stdout (the hook's lines land in vzdump's task log).
     [[nodiscard]] commands::Report to_stdout() const;
     // The same on stderr, for commands whose stdout carries data.
@@ -60,6 +63,9 @@ void add_demo_command(CLI::App& app, Context& ctx, Action& chosen);
 void add_dev_make_vma_command(CLI::App& app, Context& ctx, Action& chosen);
 void add_dev_vma_digest_command(CLI::App& app, Context& ctx, Action& chosen);
 void add_mount_command(CLI::App& app, Context& ctx, Action& chosen);
+
+// --tmpdir DIR on a command that writes scratch files.
+void add_tmpdir_option(CLI::App& sub, std::string& into);
 
 // A codec name from the command line ("zstd", "lzo", "gzip", "none"); throws CLI::ValidationError.
 io::Codec parse_codec_option(const std::string& name);

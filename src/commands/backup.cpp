@@ -17,6 +17,7 @@
 #include "pvediff/commands/fault_point.h"
 #include "pvediff/commands/pipeline.h"
 #include "pvediff/commands/progress_scope.h"
+#include "pvediff/commands/scratch_dir.h"
 #include "pvediff/formats/vma_cluster_records.h"
 #include "pvediff/io/counting_stream.h"
 #include "pvediff/io/dir_handle.h"
@@ -182,6 +183,7 @@ struct RunPlan {
     fs::path base;
     DifferentialWriting writing;
     fs::path target;
+    fs::path scratch;  // where scratch files go (scratch_dir.h)
 };
 
 // The steps both entry points take before any content is read: temporaries of
@@ -191,6 +193,7 @@ RunPlan plan_differential(const fs::path& dir, const store::NewArchive& candidat
                           const store::EffectiveSettings& settings, const Report& report)
 {
     RunPlan plan;
+    plan.scratch = scratch_dir(settings.tmpdir, dir);  // a missing tmpdir fails here, before any work
     const store::BackupName& name = candidate.name;
     plan.scanned = store::scan_dump_dir(dir);
     remove_stale_temps(plan.scanned, name.type, name.vmid, report);
@@ -251,12 +254,12 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
     enc.engine = settings.engine;
     enc.writing = plan.writing;
     enc.keep_built_index = true;  // for keep_built_index(), once the differential is in place
+    enc.scratch_dir = plan.scratch;
     const bool proven = settings.engine == "default" || settings.engine == "chunked";
     std::optional<engine::CopyProof> proof;
     std::optional<CheckedInput> checked;
     if (proven) {
-        // Scratch space beside the full, like the encoder's.
-        enc.proof = &proof.emplace(plan.target.parent_path(), engine::ProofKey::random());
+        enc.proof = &proof.emplace(plan.scratch, engine::ProofKey::random());
         enc.hash_target = false;  // the structure check hashes the same bytes, on its own thread
         input = checked.emplace(std::move(input)).take();
     }
@@ -316,7 +319,7 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
         ProgressScope verifying(shown.progress, shown.what + ", verifying", v.diff.encode.target_bytes);
         ContentCheck c;
         try {
-            c = check_differential(plan.base, v.file->temp_path(), plan.target.parent_path(),
+            c = check_differential(plan.base, v.file->temp_path(), plan.scratch,
                                    KnownSizes{v.diff.encode.target_bytes, std::nullopt}, verifying.updater());
         } catch (const io::Error& e) {
             throw io::file_error(plan.target.string(),
@@ -462,7 +465,7 @@ io::DecodedInput open_named_archive(const NamedArchive& a, const std::shared_ptr
 // on the same read (frame-fulls, detail::FullFraming), replacing vzdump's file once
 // the copy is checked; `framing` says how that went (unset: not tried).
 ContentInfo check_new_full(const NamedArchive& a, Progress* progress, std::uint64_t size,
-                           const store::EffectiveSettings& settings,
+                           const store::EffectiveSettings& settings, const fs::path& scratch,
                            std::optional<FullFramingOutcome>& framing)
 {
     std::optional<detail::FullFraming> copy;
@@ -479,9 +482,8 @@ ContentInfo check_new_full(const NamedArchive& a, Progress* progress, std::uint6
     CheckedFull checked;
     {
         const RelayedScope reading(progress, "backup " + a.file + ", checking", size, relay);
-        // The index is sorted on scratch disk beside the full (the dump dir has room).
-        checked = check_and_index(open_named_archive(a, relay), fs::absolute(a.path).parent_path(),
-                                  copy ? &copy->sink() : nullptr);
+        // The index is sorted on scratch disk.
+        checked = check_and_index(open_named_archive(a, relay), scratch, copy ? &copy->sink() : nullptr);
     }
     require_sound(checked.check, a.name.format, fmt::format("'{}'", a.path.string()), archive_left_alone);
     checked.index.save(index_path_for(a.path), io::mode_like(a.path));  // as secret as the full
@@ -545,7 +547,7 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
     };
     if (!plan.decision.differential()) {
         std::optional<FullFramingOutcome> framing;
-        const ContentInfo content = check_new_full(a, progress, size, settings, framing);
+        const ContentInfo content = check_new_full(a, progress, size, settings, plan.scratch, framing);
         return keep_as_full(content, plan.decision.reason, framing);
     }
     if (fs::exists(plan.target)) {
@@ -562,7 +564,7 @@ BackupResult backup_archive(const fs::path& archive_arg, const store::EffectiveS
         // Kept as a full like any new one (checked, indexed, written in frames): one more
         // read of the archive.
         std::optional<FullFramingOutcome> framing;
-        const ContentInfo content = check_new_full(a, progress, size, settings, framing);
+        const ContentInfo content = check_new_full(a, progress, size, settings, plan.scratch, framing);
         return keep_as_full(content, size_check.reason, framing);
     }
     commit_differential(v, plan, &a.path);
@@ -668,7 +670,7 @@ BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSe
         result.file_size = fs::file_size(full_path);
         report(full_path.filename().string() + ": written as full (" + why + "), " +
                human_bytes(result.file_size) + " in " + human_seconds(since(start)));
-        hash_and_index(full_path.string(), index_path_for(full_path));
+        hash_and_index(full_path.string(), index_path_for(full_path), plan.scratch);
         return info;
     };
     if (!plan.decision.differential()) {
@@ -702,7 +704,8 @@ BackupResult backup_stream(StreamBackupOptions options, const store::EffectiveSe
         report(size.reason + ": writing a full instead");
         write_full(
             [&](io::ByteSink& sink) {
-                return rebuild_archive(plan.base.string(), v.file->temp_path().string(), sink, dir).target;
+                return rebuild_archive(plan.base.string(), v.file->temp_path().string(), sink, plan.scratch)
+                    .target;
             },
             size.reason, v.diff.encode.target_sha256);
         return result;
@@ -752,8 +755,7 @@ PlannedBackupResult backup_planned(const PlannedBackupOptions& options,
     }
     VerifiedDifferential v;
     v.file = std::make_unique<io::AtomicFile>(plan.target);
-    // Scratch space beside the full, like the encoder's.
-    engine::CopyProof proof(dir, engine::ProofKey::random());
+    engine::CopyProof proof(plan.scratch, engine::ProofKey::random());
     PlannedContent content;
     {
         auto sink = io::make_write_behind(

@@ -13,6 +13,7 @@
 #include "nbd_previous.h"
 #include "nbd_records_plan.h"
 #include "nbd_vma_stream.h"
+#include "pvediff/commands/scratch_dir.h"
 #include "pvediff/commands/usage_error.h"
 #include "pvediff/formats/vma_cluster_records.h"
 #include "pvediff/io/error.h"
@@ -215,7 +216,7 @@ PlannedBackupResult write_by_plan(PlannedBackupOptions po, const store::Effectiv
     // will not be (it copies from elsewhere) is rebuilt whole instead.
     bool in_step = detail::written_by_plan(continuation);
     po.write = [&](const fs::path& base, io::ByteSink& out, engine::CopyProof& proof) {
-        const detail::PreviousBackup previous{continuation, dir, in_step};
+        const detail::PreviousBackup previous{continuation, scratch_dir(settings.tmpdir, dir), in_step};
         planned = detail::write_nbd_plan(plan, base, continuation.full.empty() ? nullptr : &previous, map,
                                          out, proof);
         return planned->content;

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "pvediff/commands/progress_scope.h"
+#include "pvediff/commands/scratch_dir.h"
 #include "pvediff/io/counting_stream.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/file_stream.h"
@@ -83,6 +84,7 @@ DiffOutcome diff_files(const DiffRequest& request)
         std::make_unique<io::CountingSource>(io::open_file_source(request.target), shown.updater()));
     EncodeSettings settings;
     settings.engine = request.engine;
+    settings.scratch_dir = scratch_dir(request.tmpdir, {});  // empty: beside the full
     settings.writing = differential_writing(request.codec.value_or(target.codec), request.threads);
     // encode_differential compresses itself (and finishes the stream): the output
     // file only stores the bytes.
@@ -96,11 +98,12 @@ DiffOutcome diff_files(const DiffRequest& request)
 RebuildOutcome patch_files(const PatchRequest& request)
 {
     check_output(request.output, {&request.base, &request.delta}, request.force);
+    const std::filesystem::path spill_dir = scratch_dir(request.tmpdir, {});
     io::OutputFile out(request.output, request.codec);
     ProgressScope shown(request.progress, "patch " + shown_name(request.delta), std::nullopt);
     io::CountingSink counted(out.sink(), shown.updater());
-    const RebuildOutcome r =
-        rebuild_archive(request.base, request.delta, counted, out.dir(), ContentHashes::none);
+    const RebuildOutcome r = rebuild_archive(request.base, request.delta, counted,
+                                             spill_dir.empty() ? out.dir() : spill_dir, ContentHashes::none);
     out.finish();
     shown.finish();
     out.commit(existing(request.force));

@@ -6,6 +6,7 @@
 
 #include "archive_replacement.h"
 #include "pvediff/commands/pipeline.h"
+#include "pvediff/commands/scratch_dir.h"
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/fd.h"
 #include "pvediff/store/manifest.h"
@@ -32,9 +33,9 @@ bool finish_conversion(const fs::path& dir, const store::FullBackup& base,
     try {
         const ContentInfo content = hash_content(archive_path.string());
         io::NullSink discard;
-        const RebuildOutcome rebuilt =
-            rebuild_archive(base_path.string(), diff_path.string(), discard, dir, ContentHashes::both,
-                            KnownSizes{content.size, std::nullopt});
+        const RebuildOutcome rebuilt = rebuild_archive(base_path.string(), diff_path.string(), discard,
+                                                       scratch_dir(settings.tmpdir, dir), ContentHashes::both,
+                                                       KnownSizes{content.size, std::nullopt});
         if (rebuilt.target.sha256 != content.sha256 || rebuilt.target.size != content.size) {
             report("warning: " + diff.file + " does not decode to the content of " + archive.file +
                    ": both are kept, check them (pvediff verify)");

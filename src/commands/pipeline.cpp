@@ -82,13 +82,13 @@ std::filesystem::path index_path_for(const std::filesystem::path& full)
     return full.parent_path() / (full.filename().string() + ".pvediff-index");
 }
 
-ContentInfo hash_and_index(const std::string& path, const std::filesystem::path& index_path)
+ContentInfo hash_and_index(const std::string& path, const std::filesystem::path& index_path,
+                           const std::filesystem::path& scratch_dir)
 {
     io::DecodedInput in = open_content(path);
     io::HashingSource hashing(*in.source);
-    engine::ChunkIndex index = engine::build_chunk_index(
-        hashing, engine::ChunkParams{}, engine::format_layout_factory(),
-        std::filesystem::absolute(index_path).parent_path());  // scratch beside the full
+    engine::ChunkIndex index = engine::build_chunk_index(hashing, engine::ChunkParams{},
+                                                         engine::format_layout_factory(), scratch_dir);
     drain(hashing);
     const ContentInfo content{hashing.bytes(), hashing.finish(), in.codec};
     index.set_content_size(content.size);
@@ -103,7 +103,9 @@ namespace {
 // this run, and `refused` says so, and why, when there was an index. A full without a manifest
 // (`pvediff diff` of loose files) has only the index's size checked, by the engine,
 // once the full is read.
-std::shared_ptr<const engine::ChunkIndex> load_index(const std::string& base_path, std::string& refused)
+std::shared_ptr<const engine::ChunkIndex> load_index(const std::string& base_path,
+                                                     const std::filesystem::path& scratch_dir,
+                                                     std::string& refused)
 {
     constexpr std::string_view indexed_instead = "; the full is indexed in this run instead";
     const auto path = index_path_for(base_path);
@@ -112,7 +114,7 @@ std::shared_ptr<const engine::ChunkIndex> load_index(const std::string& base_pat
     }
     std::shared_ptr<const engine::ChunkIndex> index;
     try {
-        index = std::make_shared<const engine::ChunkIndex>(engine::ChunkIndex::load(path));
+        index = std::make_shared<const engine::ChunkIndex>(engine::ChunkIndex::load(path, scratch_dir));
     } catch (const io::Error& e) {
         refused = fmt::format("the stored index {} is damaged ({}){}", path.filename().string(), e.what(),
                               indexed_instead);
@@ -151,7 +153,11 @@ std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path,
         return engine::make_encoder(settings.engine);
     }
     engine::ChunkEncoderOptions options;
-    options.index = load_index(base_path, outcome.stored_index_refused);
+    // Scratch space beside the full (the dump dir has room for archives) unless the
+    // settings name another place.
+    options.spill_dir = settings.scratch_dir.empty() ? std::filesystem::absolute(base_path).parent_path()
+                                                     : settings.scratch_dir;
+    options.index = load_index(base_path, options.spill_dir, outcome.stored_index_refused);
     outcome.used_stored_index = options.index != nullptr;
     if (settings.keep_built_index) {
         options.on_index_built = [&outcome](std::shared_ptr<const engine::ChunkIndex> index) {
@@ -160,8 +166,6 @@ std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path,
     }
     options.read_ahead = false;  // the pipeline reads the new archive ahead already
     options.reopen_base = [base_path] { return open_content(base_path).source; };
-    // Scratch space beside the full: the dump dir has room for archives.
-    options.spill_dir = std::filesystem::absolute(base_path).parent_path();
     options.proof = settings.proof;
     options.hash_target = settings.hash_target;
     // Small inputs also through plain xdelta3, keeping the smaller (issue 17); when

@@ -10,6 +10,7 @@
 #include "pvediff/commands/content_digest.h"
 #include "pvediff/commands/pipeline.h"
 #include "pvediff/commands/progress_scope.h"
+#include "pvediff/commands/scratch_dir.h"
 #include "pvediff/commands/usage_error.h"
 #include "pvediff/io/atomic_file.h"
 #include "pvediff/io/counting_stream.h"
@@ -312,9 +313,10 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     // (0.75 s of CPU per GB) would add nothing to the proof. Without a manifest there
     // is nothing to compare with: the windows' Adler-32 are the check.
     const ContentHashes hashes = manifest_checks ? ContentHashes::target : ContentHashes::none;
+    const fs::path spill_dir =
+        scratch_dir(options.tmpdir, out_path.empty() ? file.parent_path() : out_path.parent_path());
     // As secret as the backup it comes from (mode, owner, group).
     io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec, {}, io::mode_like(file));
-    const fs::path spill_dir = out_path.empty() ? file.parent_path() : out_path.parent_path();
     ProgressScope shown(options.progress, "restore " + name, manifest_size(manifest));
     io::CountingSink counting(dest.sink(), shown.updater());
     RebuildOutcome r;

@@ -8,6 +8,7 @@
 #include "pvediff/commands/content_check.h"
 #include "pvediff/commands/content_digest.h"
 #include "pvediff/commands/progress_scope.h"
+#include "pvediff/commands/scratch_dir.h"
 #include "pvediff/io/error.h"
 #include "pvediff/store/dump_dir.h"
 #include "pvediff/store/manifest.h"
@@ -88,7 +89,9 @@ VerifyItem verify_full(const fs::path& path, const Report& progress, const OnCon
     return item;
 }
 
-VerifyItem verify_differential(const fs::path& path, const Report& progress, const OnContentBytes& on_bytes)
+// `tmpdir`: where the decoder's scratch files go (scratch_dir.h).
+VerifyItem verify_differential(const fs::path& path, const std::string& tmpdir, const Report& progress,
+                               const OnContentBytes& on_bytes)
 {
     VerifyItem item = new_item(path, "differential");
     progress("verifying " + item.file);
@@ -111,9 +114,9 @@ VerifyItem verify_differential(const fs::path& path, const Report& progress, con
                 }
             }
         }
-        const ContentCheck c =
-            check_differential(full, path, path.parent_path(), manifest_sizes(full, manifest), on_bytes,
-                               manifest ? manifest->content_digest : store::ContentDigest::sha256);
+        const ContentCheck c = check_differential(
+            full, path, scratch_dir(tmpdir, path.parent_path()), manifest_sizes(full, manifest), on_bytes,
+            manifest ? manifest->content_digest : store::ContentDigest::sha256);
         take_structure(item, c);
         compare_content(item, manifest, c);
         if (manifest && manifest->delta) {
@@ -236,7 +239,7 @@ private:
     // Returns the content bytes read.
     std::uint64_t check(const Candidate& c, const OnContentBytes& on_bytes)
     {
-        VerifyItem item = c.differential ? verify_differential(c.path, log_, on_bytes)
+        VerifyItem item = c.differential ? verify_differential(c.path, options_.tmpdir, log_, on_bytes)
                                          : verify_full(c.path, log_, on_bytes);
         const std::string why = c.forced_reason.empty()
                                     ? std::string(store::verify_reason_text(c.decision.reason))
@@ -371,6 +374,7 @@ std::size_t VerifyReport::failed() const
 VerifyReport verify_paths(const std::vector<fs::path>& paths, const Report& progress,
                           const VerifyOptions& options)
 {
+    (void)scratch_dir(options.tmpdir, {});  // a tmpdir that is not there fails before any work
     VerifyReport report;
     for (const auto& p : paths) {
         if (fs::is_directory(p)) {

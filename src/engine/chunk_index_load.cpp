@@ -188,7 +188,7 @@ void check_anchor_clusters(const ChunkIndex::Storage& storage, const std::string
 
 }  // namespace
 
-ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
+ChunkIndex ChunkIndex::load(const std::filesystem::path& path, const std::filesystem::path& scratch)
 {
     const std::string name = path.string();
     io::Fd fd = io::open_regular_file(path);
@@ -199,7 +199,8 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path)
     const auto file_size = static_cast<std::uint64_t>(st.st_size);
     Checksum sum;
     const IndexHeader h = read_header(fd, name, file_size, sum);
-    const std::filesystem::path scratch_dir = std::filesystem::absolute(path).parent_path();
+    const std::filesystem::path scratch_dir =
+        scratch.empty() ? std::filesystem::absolute(path).parent_path() : scratch;
 
     auto storage = std::make_shared<Storage>();
     storage->name = name;

@@ -51,7 +51,7 @@ unsigned parse_count(std::string_view key, std::string_view v, unsigned max)
 bool global_only(std::string_view key)
 {
     return key == "hook-script" || key == "hook-phase" || key == "dumpdir" || key == "mount-source" ||
-           key == "mount-point";
+           key == "mount-point" || key == "tmpdir";
 }
 
 bool is_retention_key(std::string_view key)
@@ -284,11 +284,14 @@ void apply_setting(Settings& s, std::string_view key, std::string_view v)
             bad_value(key, v, "absolute paths separated by spaces");
         }
         s.dumpdirs = std::move(dirs);
-    } else if (key == "mount-source" || key == "mount-point") {
+    } else if (key == "mount-source" || key == "mount-point" || key == "tmpdir") {
         if (!v.starts_with('/')) {
             bad_value(key, v, "an absolute path");
         }
-        (key == "mount-source" ? s.mount_source : s.mount_point) = std::string(v);
+        std::optional<std::string>& path = key == "tmpdir"         ? s.tmpdir
+                                           : key == "mount-source" ? s.mount_source
+                                                                   : s.mount_point;
+        path = std::string(v);
     } else {
         throw io::Error(fmt::format("unknown key '{}'", key));
     }
@@ -317,6 +320,7 @@ Settings merge_settings(const Settings& base, const Settings& top)
     take(out.dumpdirs, top.dumpdirs);
     take(out.mount_source, top.mount_source);
     take(out.mount_point, top.mount_point);
+    take(out.tmpdir, top.tmpdir);
     return out;
 }
 
@@ -338,6 +342,7 @@ EffectiveSettings resolve_settings(const Settings& s)
     e.dumpdirs = s.dumpdirs.value_or(e.dumpdirs);
     e.mount_source = s.mount_source.value_or(e.mount_source);
     e.mount_point = s.mount_point.value_or(e.mount_point);
+    e.tmpdir = s.tmpdir.value_or(e.tmpdir);
     return e;
 }
 

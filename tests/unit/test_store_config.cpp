@@ -59,6 +59,7 @@ keep-weekly: 4
 hook-script: /usr/local/bin/other-hook
 hook-phase: backup-end
 dumpdir: /mnt/pve/a  /mnt/pve/b
+tmpdir: /var/tmp/pvediff
    vmid-101-fullbackup: 0
 vmid-102-keep-last: 3
 vmid-103-fullbackup: 36h
@@ -78,6 +79,9 @@ vmid-103-frame-fulls: yes
     EXPECT_EQ(g.hook_script, "/usr/local/bin/other-hook");
     EXPECT_EQ(g.hook_phase, HookPhase::backup_end);
     EXPECT_EQ(g.dumpdirs, (std::vector<std::string>{"/mnt/pve/a", "/mnt/pve/b"}));
+    EXPECT_EQ(g.tmpdir, "/var/tmp/pvediff");
+    EXPECT_EQ(c.effective_for(101).tmpdir, g.tmpdir);                      // global only, but every guest's
+    EXPECT_TRUE(parse_config("", "x").effective_global().tmpdir.empty());  // default: beside the full
 
     EXPECT_EQ(c.effective_for(101).fullbackup, 0s);
     EXPECT_EQ(c.effective_for(101).keep, g.keep);

@@ -25,6 +25,9 @@ TEST(StoreConfigMount, RefusesRelativePathsAndPerGuestKeys)
     EXPECT_THROW((void)parse_config("mount-point: mnt\n", "x"), io::Error);
     EXPECT_THROW((void)parse_config("mount-source: \n", "x"), io::Error);
     EXPECT_THROW((void)parse_config("vmid-101-mount-point: /mnt/x\n", "x"), io::Error);
+    // The same rules for tmpdir, the scratch files' directory.
+    EXPECT_THROW((void)parse_config("tmpdir: var/tmp\n", "x"), io::Error);
+    EXPECT_THROW((void)parse_config("vmid-101-tmpdir: /var/tmp\n", "x"), io::Error);
 }
 
 }  // namespace

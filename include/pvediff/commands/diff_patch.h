@@ -22,6 +22,7 @@ struct DiffRequest {
     std::string engine = "default";
     int threads = 1;
     bool force = false;
+    std::string tmpdir;  // where scratch files go (scratch_dir.h); empty: beside the full
     // Shows the new archive's bytes as stored (compressed, if it is) of its file size.
     Progress* progress = nullptr;
 };
@@ -33,6 +34,7 @@ struct PatchRequest {
     std::string output;                 // the rebuilt archive, or "-"
     io::Codec codec = io::Codec::none;  // of the output
     bool force = false;
+    std::string tmpdir;  // where scratch files go (scratch_dir.h); empty: beside the output
     // Shows the rebuilt content's bytes: a delta does not say how many there will be.
     Progress* progress = nullptr;
 };

@@ -31,7 +31,8 @@ struct ContentInfo {
 ContentInfo hash_content(const std::string& path);
 // Hashes a full's content and, in the same pass, builds its chunk index, saved to
 // `index_path` (so later differentials against it need not read it twice).
-ContentInfo hash_and_index(const std::string& path, const std::filesystem::path& index_path);
+ContentInfo hash_and_index(const std::string& path, const std::filesystem::path& index_path,
+                           const std::filesystem::path& scratch_dir);
 // `<full>.pvediff-index`
 std::filesystem::path index_path_for(const std::filesystem::path& full);
 
@@ -63,6 +64,8 @@ struct EncodeSettings {
     // Without a usable stored index, the chunked engine indexes the full first: hand
     // that index out (DiffOutcome::built_index), with the SHA-256 of what it indexed.
     bool keep_built_index = false;
+    // Where the engine's scratch files go (scratch_dir.h); empty: beside the full.
+    std::filesystem::path scratch_dir;
 };
 
 struct DiffOutcome {

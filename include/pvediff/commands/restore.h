@@ -43,6 +43,7 @@ struct RestoreOptions {
     std::optional<io::Codec> compress;             // default: raw to stdout, like the original to a file
     std::optional<std::filesystem::path> pve_dir;  // write a standard-named archive here
     Progress* progress = nullptr;                  // bytes of content written; null: none
+    std::string tmpdir;  // where scratch files go (scratch_dir.h); empty: beside the output (or backup)
 };
 
 struct RestoreResult {

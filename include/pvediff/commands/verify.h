@@ -54,6 +54,7 @@ struct VerifyOptions {
     bool record = true;
     std::time_t now = std::time(nullptr);
     Progress* progress = nullptr;  // bytes of content checked, of the manifests' total
+    std::string tmpdir;            // where scratch files go (scratch_dir.h); empty: beside the backup
 };
 
 struct VerifyReport {

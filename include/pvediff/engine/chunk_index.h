@@ -119,8 +119,8 @@ public:
     // `mode`: the permissions of the file (those of the full it indexes).
     void save(const std::filesystem::path& path, const io::FileMode& mode = {}) const;
     // Throws io::Error naming the file and offset on any inconsistency. A version 2
-    // file is sorted on a scratch file beside it.
-    static ChunkIndex load(const std::filesystem::path& path);
+    // file is sorted on a scratch file in `scratch_dir` (empty: beside it).
+    static ChunkIndex load(const std::filesystem::path& path, const std::filesystem::path& scratch_dir = {});
 
     struct Storage;  // the file the tables are in (chunk_index.cpp)
 

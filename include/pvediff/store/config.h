@@ -30,6 +30,10 @@
 //   hook-script: /path       another vzdump hook script to run after pvediff's (global only)
 //   hook-phase: log-end      when the hook converts: log-end (default) or backup-end
 //   dumpdir: /mnt/a /mnt/b   dump dirs for commands run without one (global only)
+//   tmpdir: /var/tmp         where scratch files go (unnamed: sorted index records, the
+//                            encoder's set-aside bytes, the proof's pieces, a decoder's
+//                            spill); default: beside the full, in the dump dir. A local
+//                            disk spares an NFS dump dir that traffic (global only)
 //   mount-source: /mnt/a/dump    `pvediff mount` without arguments (the systemd unit):
 //   mount-point: /mnt/pvediff-view/dump   the dump dir shown and where (global only)
 //
@@ -105,6 +109,7 @@ struct Settings {
     std::optional<std::vector<std::string>> dumpdirs;
     std::optional<std::string> mount_source;
     std::optional<std::string> mount_point;
+    std::optional<std::string> tmpdir;
 };
 
 // Every setting decided: defaults filled in.
@@ -124,6 +129,7 @@ struct EffectiveSettings {
     std::vector<std::string> dumpdirs;
     std::string mount_source;  // empty: not set
     std::string mount_point;
+    std::string tmpdir;  // empty: scratch files beside the full (commands/scratch_dir.h)
 };
 
 struct Config {
