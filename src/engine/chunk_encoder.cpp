@@ -5,7 +5,6 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -14,6 +13,7 @@
 #include "block_scan.h"
 #include "cluster_match.h"
 #include "fine_match_pool.h"
+#include "plan_store.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/sha256.h"
 #include "pvediff/io/threaded_stream.h"
@@ -38,34 +38,13 @@ constexpr std::uint64_t max_merged_copy = std::uint64_t{1} << 20;
 // The largest ChunkEncoderOptions::max_gap.
 constexpr std::size_t max_gap_limit = std::size_t{1} << 30;
 
-// Whether the read of the full hashed a copy's source range, and how it compared with
-// the new archive's bytes there (with a proof; copy_proof.h).
-enum class SourceSeen : std::uint8_t { no, same, differs };
-
-// One instruction waiting to be written: a copy found by chunk lookup, or changed
-// bytes with the full's ranges to match them against. The plan holds one per copy
-// (merged up to 1 MiB) and per changed region of the whole archive until the full has
-// been read, about 1.8 M at 1 TiB, so it is kept to 48 bytes: what only some items
-// need lies beside it (ChunkMatcher's item_tickets_, far_tickets_, differing_hashes_),
-// and a changed region's bytes are in the spill file, in plan order.
-struct PlanItem {
-    // With a proof: the keyed hash of the new archive's bytes as read.
-    ProofHash target_hash{};
-    std::uint64_t source = 0;          // copy: offset in the full
-    std::uint64_t alt_source = 0;      // copy: the same bytes there too, if `check` confirms it
-    std::uint32_t length = 0;          // bytes of the new archive it stands for
-    std::uint32_t adler = 1;           // copy: adler32 of the bytes (they are not kept)
-    detail::RangeCheck::Id check = 0;  // copy, if has_check: the read's check of alt_source
-    std::uint8_t tickets = 0;          // changed: ranges of the full asked for it
-    bool changed : 1 = false;
-    bool has_check : 1 = false;
-    bool from_alt : 1 = false;  // copy: written from alt_source (prepare())
-    // copy: too far ahead to be worth it (ChunkEncoderOptions::far_copy_ratio): its
-    // source bytes are captured on the read of the full and written as literals.
-    bool far : 1 = false;
-    SourceSeen source_seen : 2 = SourceSeen::no;
-    SourceSeen alt_seen : 2 = SourceSeen::no;
-};
+using detail::ItemMarks;
+using detail::PlanItem;
+using detail::SourceSeen;
+// The plan holds one per copy and changed region of the whole archive, on scratch
+// disk (plan_store.h); what only some items need lies beside it (ChunkMatcher's
+// item_tickets_, far_tickets_, differing_hashes_), and a changed region's bytes are
+// in the spill file, in plan order.
 static_assert(sizeof(PlanItem) <= 48, "the plan holds one per copy of the whole archive");
 
 class ChunkMatcher {
@@ -88,7 +67,8 @@ public:
           spill_(spill),
           options_(options),
           stats_(stats),
-          places_(index, stats)
+          places_(index, stats),
+          plan_(options.spill_dir.empty() ? std::filesystem::temp_directory_path() : options.spill_dir)
     {
         if (proof_ != nullptr) {
             copy_hash_.emplace(proof_->key());
@@ -115,14 +95,13 @@ public:
                 // its bytes, wherever the full stored them. Its neighbours in the stream
                 // say nothing about it (clusters are reordered), so nothing else.
                 bool anchored = false;
-                const auto olds =
-                    places_.old_clusters(chunk.cluster_key, bytes, anchored,
-                                         [this](std::size_t waiting, const ChunkLocation& old) {
-                                             PlanItem& item = plan_[waiting];
-                                             if (item.tickets < detail::ClusterMatch::max_old_clusters) {
-                                                 ask(item, waiting, old.offset, old.offset + old.length);
-                                             }
-                                         });
+                const auto olds = places_.old_clusters(
+                    chunk.cluster_key, bytes, anchored,
+                    [this](std::size_t waiting, const ChunkLocation& old) {
+                        if (plan_.marks(waiting).tickets < detail::ClusterMatch::max_old_clusters) {
+                            ask(waiting, old.offset, old.offset + old.length);
+                        }
+                    });
                 flush_gap(olds.empty() ? std::nullopt : std::optional(olds.front().offset));
                 PlanItem item;
                 item.changed = true;
@@ -131,13 +110,14 @@ public:
                 if (proof_ != nullptr) {
                     item.target_hash = proof_->key().hash(bytes);
                 }
+                push(item);
+                const std::size_t at = plan_.size() - 1;
                 asked_.clear();
                 for (const ChunkLocation& old : olds) {
-                    ask(item, plan_.size(), old.offset, old.offset + old.length);
+                    ask(at, old.offset, old.offset + old.length);
                 }
-                scan_->want(bytes, plan_.size());              // its blocks anywhere else in the full
-                snippets_->want(bytes, plan_.size(), asked_);  // its bytes at any alignment
-                push(item);
+                scan_->want(bytes, at);              // its blocks anywhere else in the full
+                snippets_->want(bytes, at, asked_);  // its bytes at any alignment
                 if (!anchored) {
                     // An anchor in a disk neighbour processed later may still place it.
                     places_.wait_for_anchor(chunk.cluster_key, plan_.size() - 1);
@@ -165,6 +145,13 @@ public:
         const std::uint64_t len = gap_.size();
         PlanItem item;
         item.changed = true;
+        item.length = static_cast<std::uint32_t>(len);
+        spill_.append(gap_);
+        if (proof_ != nullptr) {
+            item.target_hash = proof_->key().hash(gap_);
+        }
+        push(item);
+        const std::size_t at = plan_.size() - 1;
         if (capture_ != nullptr) {
             asked_.clear();
             // Where the changed bytes used to be: after the previous match (a chunk
@@ -185,19 +172,13 @@ public:
                     b_lo = b_hi = 0;
                 }
             }
-            ask(item, plan_.size(), a_lo, a_hi);
+            ask(at, a_lo, a_hi);
             if (b_hi > b_lo) {
-                ask(item, plan_.size(), b_lo, b_hi);
+                ask(at, b_lo, b_hi);
             }
-            snippets_->want(gap_, plan_.size(), asked_);
-        }
-        item.length = static_cast<std::uint32_t>(len);
-        spill_.append(gap_);
-        if (proof_ != nullptr) {
-            item.target_hash = proof_->key().hash(gap_);
+            snippets_->want(gap_, at, asked_);
         }
         gap_.clear();
-        push(item);
         predicted_ += len;
         places_.break_chain();  // changed bytes may have been inserted
     }
@@ -219,7 +200,7 @@ public:
         // the full confirms its alternative (a guess, that may well be wrong).
         auto place = [&](const PlanItem& item) { return place_of(item, front, true); };
         for (std::size_t i = 0; i < plan_.size();) {
-            const PlanItem& item = plan_[i];
+            const PlanItem item = plan_.get(i);
             if (item.changed || place(item) + item.length <= front + horizon) {
                 if (!item.changed) {
                     front = std::max(front, place(item) + item.length);
@@ -233,7 +214,7 @@ public:
             std::uint64_t copied = item.length;
             std::size_t end = i + 1;
             for (; end < plan_.size(); ++end) {
-                const PlanItem& next = plan_[end];
+                const PlanItem next = plan_.get(end);
                 if (next.changed) {
                     continue;
                 }
@@ -249,9 +230,9 @@ public:
                 front = hi;
             } else {
                 for (std::size_t k = i; k < end; ++k) {
-                    PlanItem& p = plan_[k];
+                    const PlanItem p = plan_.get(k);
                     if (!p.changed) {
-                        p.far = true;
+                        plan_.marks(k).far = true;
                         far_tickets_.push_back(capture_->request(p.source, p.source + p.length));
                         stats_.far_copy_bytes += p.length;
                     }
@@ -268,13 +249,14 @@ public:
         close_copy_hash();
         // One per copy of the whole archive: the table is made at its size, not doubled.
         std::size_t ranges = 0;
-        for (const PlanItem& item : plan_) {
-            ranges += item.changed || item.far ? 0 : item.has_check ? 2 : 1;
+        for (std::size_t i = 0; i < plan_.size(); ++i) {
+            const PlanItem item = plan_.get(i);
+            ranges += item.changed || plan_.marks(i).far ? 0 : item.has_check ? 2 : 1;
         }
         hasher.reserve(ranges);
         for (std::size_t i = 0; i < plan_.size(); ++i) {
-            const PlanItem& item = plan_[i];
-            if (!item.changed && !item.far) {
+            const PlanItem item = plan_.get(i);
+            if (!item.changed && !plan_.marks(i).far) {
                 hasher.want(item.source, item.length, i * 2);
                 if (item.has_check) {
                     hasher.want(item.alt_source, item.length, i * 2 + 1);
@@ -286,15 +268,15 @@ public:
     // only a differing hash, for the proof to record (rare: a stale or crafted index).
     void source_hashed(RangeHasher::Slot slot, const ProofHash& hash)
     {
-        PlanItem& item = plan_[static_cast<std::size_t>(slot / 2)];
-        const SourceSeen seen = hash == item.target_hash ? SourceSeen::same : SourceSeen::differs;
+        const auto at = static_cast<std::size_t>(slot / 2);
+        const SourceSeen seen = hash == plan_.get(at).target_hash ? SourceSeen::same : SourceSeen::differs;
         if (slot % 2 == 0) {
-            item.source_seen = seen;
+            plan_.marks(at).source_seen = seen;
             if (seen == SourceSeen::differs) {
                 differing_hashes_.emplace(slot, hash);
             }
         } else {
-            item.alt_seen = seen;  // a differing alternative is not used (copy_source())
+            plan_.marks(at).alt_seen = seen;  // a differing alternative is not used (copy_source())
         }
     }
 
@@ -313,7 +295,7 @@ public:
         next_item_ticket_ = next_far_ticket_ = 0;
         spill_read_ = 0;
         for (std::size_t i = 0; i < plan_.size(); ++i) {
-            prepare(writer, matching ? &*matching : nullptr, plan_[i], i);
+            prepare(writer, matching ? &*matching : nullptr, plan_.get(i), i);
             if (matching) {
                 matching->write_ready();
             }
@@ -334,22 +316,22 @@ private:
     void close_copy_hash()
     {
         if (open_copy_) {
-            plan_[*open_copy_].target_hash = copy_hash_->digest();
-            open_copy_.reset();
+            plan_.back().target_hash = copy_hash_->digest();  // the last item: push() closes it first
+            open_copy_ = false;
         }
     }
     void push(const PlanItem& item)
     {
         close_copy_hash();
-        plan_.push_back(item);
+        plan_.push(item);
     }
 
     // Asks the read of the full for [lo, hi) for the changed item at plan position `at`.
-    void ask(PlanItem& item, std::size_t at, std::uint64_t lo, std::uint64_t hi)
+    void ask(std::size_t at, std::uint64_t lo, std::uint64_t hi)
     {
         if (hi > lo) {
             item_tickets_.emplace_back(at, capture_->request(lo, hi));
-            ++item.tickets;
+            ++plan_.marks(at).tickets;
             asked_.push_back({lo, hi});
         }
     }
@@ -384,27 +366,27 @@ private:
         if (proof_ != nullptr) {
             copy_hash_->reset();
             copy_hash_->update(bytes);
-            open_copy_ = plan_.size() - 1;
+            open_copy_ = true;
         }
     }
 
     // In plan order: a copy is written at once unless matched regions are still to be
     // written before it; a changed region's bytes and pieces of the full are gathered
     // here (restore horizon included) and matched on the pool.
-    void prepare(VcdiffWriter& writer, detail::OrderedFineMatching* matching, PlanItem& item, std::size_t at)
+    void prepare(VcdiffWriter& writer, detail::OrderedFineMatching* matching, PlanItem item, std::size_t at)
     {
-        if (item.far) {
+        if (plan_.marks(at).far) {
             write_far_copy(writer, matching, item);
             return;
         }
         if (!item.changed) {
-            const std::uint64_t source = copy_source(item);
+            const std::uint64_t source = copy_source(item, at);
             item.from_alt = source != item.source;
             read_ahead_to_ = std::max(read_ahead_to_, source + item.length);
             if (matching == nullptr) {
-                write_copy(writer, at);
+                write_copy(writer, item, at);
             } else {
-                matching->then([this, &writer, at] { write_copy(writer, at); });
+                matching->then([this, &writer, item, at] { write_copy(writer, item, at); });
             }
             return;
         }
@@ -419,8 +401,10 @@ private:
             return;
         }
         auto job = matching->job();
-        if (at + 1 < plan_.size() && !plan_[at + 1].changed) {
-            job->next_copy_at = copy_source(plan_[at + 1]);
+        if (at + 1 < plan_.size()) {
+            if (const PlanItem next = plan_.get(at + 1); !next.changed) {
+                job->next_copy_at = copy_source(next, at + 1);
+            }
         }
         job->target.resize(static_cast<std::size_t>(item.length));
         spill_.read(spill_at, job->target);
@@ -508,14 +492,14 @@ private:
     }
     // The alternative must be confirmed by the read's check and, with a proof, not
     // hash differently from the new archive's bytes.
-    [[nodiscard]] std::uint64_t copy_source(const PlanItem& item) const
+    [[nodiscard]] std::uint64_t copy_source(const PlanItem& item, std::size_t at)
     {
-        return place_of(item, read_ahead_to_,
-                        item.has_check && check_->holds(item.check) && item.alt_seen != SourceSeen::differs);
+        return place_of(
+            item, read_ahead_to_,
+            item.has_check && check_->holds(item.check) && plan_.marks(at).alt_seen != SourceSeen::differs);
     }
-    void write_copy(VcdiffWriter& writer, std::size_t at)
+    void write_copy(VcdiffWriter& writer, const PlanItem& item, std::size_t at)
     {
-        const PlanItem& item = plan_[at];
         const bool alt = item.from_alt;
         const std::uint64_t source = alt ? item.alt_source : item.source;
         writer.copy_summed(source, item.length, item.adler);
@@ -525,9 +509,10 @@ private:
     }
     // The hash of the full's bytes a copy is written from, as the read of the full saw
     // them (absent if it never did).
-    [[nodiscard]] std::optional<ProofHash> seen_hash(const PlanItem& item, std::size_t at) const
+    [[nodiscard]] std::optional<ProofHash> seen_hash(const PlanItem& item, std::size_t at)
     {
-        switch (item.from_alt ? item.alt_seen : item.source_seen) {
+        const ItemMarks marks = plan_.marks(at);
+        switch (item.from_alt ? marks.alt_seen : marks.source_seen) {
             case SourceSeen::same:
                 return item.target_hash;
             case SourceSeen::differs:
@@ -540,7 +525,7 @@ private:
 
     CopyProof* proof_;  // null without a proof, or without the full's read
     std::optional<ProofKey::Stream> copy_hash_;
-    std::optional<std::size_t> open_copy_;  // the copy item copy_hash_ is hashing
+    bool open_copy_ = false;  // copy_hash_ is hashing the last item, a copy
     const ChunkIndex& index_;
     detail::BaseCapture* capture_;
     detail::BlockScan* scan_;
@@ -550,9 +535,9 @@ private:
     const ChunkEncoderOptions& options_;
     ChunkEncodeStats& stats_;
     detail::ClusterMatch places_;  // where old content is expected
-    // The whole plan waits for the full's reader(s): 48 bytes per copy (merged up to
-    // 1 MiB) and per changed region; the changed bytes are in spill_, in plan order.
-    std::deque<PlanItem> plan_;
+    // The whole plan waits for the full's reader(s): on scratch disk, one byte per item
+    // in memory (plan_store.h); the changed bytes are in spill_, in plan order.
+    detail::PlanStore plan_;
     // Beside it: the ranges of the full asked for changed items, (plan position,
     // ticket) in the order asked (an anchor found later asks for an earlier item);
     // the far copies' captured sources, in plan order; a copy source's hash that
