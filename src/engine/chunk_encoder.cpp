@@ -18,6 +18,7 @@
 #include "pvediff/io/sha256.h"
 #include "pvediff/io/threaded_stream.h"
 #include "range_check.h"
+#include "range_hasher.h"
 #include "snippet_scan.h"
 #include "spill_file.h"
 
@@ -244,16 +245,9 @@ public:
 
     // Proof: every copy's source range (and its alternative) is hashed on the read of
     // the full; slot = plan position * 2 + (0: source, 1: alternative).
-    void want_source_hashes(RangeHasher& hasher)
+    void want_source_hashes(detail::RangeHasher& hasher)
     {
         close_copy_hash();
-        // One per copy of the whole archive: the table is made at its size, not doubled.
-        std::size_t ranges = 0;
-        for (std::size_t i = 0; i < plan_.size(); ++i) {
-            const PlanItem item = plan_.get(i);
-            ranges += item.changed || plan_.marks(i).far ? 0 : item.has_check ? 2 : 1;
-        }
-        hasher.reserve(ranges);
         for (std::size_t i = 0; i < plan_.size(); ++i) {
             const PlanItem item = plan_.get(i);
             if (!item.changed && !plan_.marks(i).far) {
@@ -266,7 +260,7 @@ public:
     }
     // Compared at once with the new archive's: the plan keeps how it compared, and
     // only a differing hash, for the proof to record (rare: a stale or crafted index).
-    void source_hashed(RangeHasher::Slot slot, const ProofHash& hash)
+    void source_hashed(detail::RangeHasher::Slot slot, const ProofHash& hash)
     {
         const auto at = static_cast<std::size_t>(slot / 2);
         const SourceSeen seen = hash == plan_.get(at).target_hash ? SourceSeen::same : SourceSeen::differs;
@@ -544,7 +538,7 @@ private:
     // differs from the new archive's, by slot (want_source_hashes()).
     std::vector<std::pair<std::size_t, detail::BaseCapture::Ticket>> item_tickets_;
     std::vector<detail::BaseCapture::Ticket> far_tickets_;
-    std::map<RangeHasher::Slot, ProofHash> differing_hashes_;
+    std::map<detail::RangeHasher::Slot, ProofHash> differing_hashes_;
     // Where replay() is in those and in spill_.
     std::size_t next_item_ticket_ = 0;
     std::size_t next_far_ticket_ = 0;
@@ -649,17 +643,17 @@ public:
         if (capture) {
             // With a proof, the full's SHA-256 runs on the read-ahead thread, beside its
             // decompressor, and the copies' source ranges are hashed here.
-            std::optional<RangeHasher> hasher;
+            std::optional<detail::RangeHasher> hasher;
             io::HashingSource* base_hash = nullptr;
             std::unique_ptr<io::ByteSource> base_chain = std::make_unique<io::SourceRef>(*base_reader);
             if (options_.proof != nullptr) {
-                matcher.want_source_hashes(hasher.emplace(options_.proof->key()));
+                matcher.want_source_hashes(hasher.emplace(options_.proof->key(), spill_dir));
                 auto hashing = std::make_unique<io::HashingSource>(std::move(base_chain));
                 base_hash = hashing.get();
                 base_chain = std::move(hashing);
             }
             auto ahead_base = io::make_read_ahead(std::move(base_chain));
-            const auto source_hashed = [&](RangeHasher::Slot slot, const ProofHash& h) {
+            const auto source_hashed = [&](detail::RangeHasher::Slot slot, const ProofHash& h) {
                 matcher.source_hashed(slot, h);
             };
             const std::uint64_t base_size =

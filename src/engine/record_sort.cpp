@@ -71,6 +71,9 @@ RecordSorter::RecordSorter(std::filesystem::path scratch_dir, Budget budget)
 
 void RecordSorter::add(std::uint64_t key, std::uint64_t value)
 {
+    if (merging_) {
+        throw io::Error("record sorter: add() after the merge began");
+    }
     // Grown as needed, not reserved: a small full's index costs a small run.
     pending_.push_back({key, value});
     ++count_;
@@ -102,43 +105,54 @@ void RecordSorter::write_run()
     pending_.clear();
 }
 
-void RecordSorter::merge_runs(std::size_t first, std::size_t n,
-                              const std::function<void(const Record&)>& visit)
-{
-    std::vector<RunReader> readers;
-    readers.reserve(n);
-    for (std::size_t i = first; i < first + n; ++i) {
-        readers.emplace_back(file_, runs_[i].offset, runs_[i].count, budget_.read_records);
-    }
-    // Smallest key first; on equal keys the earlier run, whose records were added first.
-    using Head = std::pair<std::uint64_t, std::size_t>;
-    std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
-    for (std::size_t i = 0; i < n; ++i) {
-        if (readers[i].fill()) {
-            heads.emplace(readers[i].current().key, i);
+// Runs of the file merged by key; on equal keys the earlier run, whose records were
+// added first.
+class RecordSorter::Merger {
+public:
+    Merger(const SpillFile& file, const std::vector<Run>& runs, std::size_t first, std::size_t n,
+           std::size_t read_records)
+    {
+        readers_.reserve(n);
+        for (std::size_t i = first; i < first + n; ++i) {
+            readers_.emplace_back(file, runs[i].offset, runs[i].count, read_records);
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            if (readers_[i].fill()) {
+                heads_.emplace(readers_[i].current().key, i);
+            }
         }
     }
-    while (!heads.empty()) {
-        const std::size_t i = heads.top().second;
-        heads.pop();
-        visit(readers[i].current());
-        readers[i].advance();
-        if (readers[i].fill()) {
-            heads.emplace(readers[i].current().key, i);
+    bool next(Record& out)
+    {
+        if (heads_.empty()) {
+            return false;
         }
+        const std::size_t i = heads_.top().second;
+        heads_.pop();
+        out = readers_[i].current();
+        readers_[i].advance();
+        if (readers_[i].fill()) {
+            heads_.emplace(readers_[i].current().key, i);
+        }
+        return true;
     }
-}
 
-void RecordSorter::merge(const std::function<void(const Record&)>& visit)
+private:
+    std::vector<RunReader> readers_;
+    using Head = std::pair<std::uint64_t, std::size_t>;
+    std::priority_queue<Head, std::vector<Head>, std::greater<>> heads_;
+};
+
+RecordSorter::RecordSorter(RecordSorter&&) noexcept = default;
+RecordSorter::~RecordSorter() = default;
+
+void RecordSorter::start_merge()
 {
+    merging_ = true;
     if (runs_.empty()) {
         // Everything fits one run: no scratch file at all.
         std::stable_sort(pending_.begin(), pending_.end(),
                          [](const Record& a, const Record& b) { return a.key < b.key; });
-        for (const Record& r : pending_) {
-            visit(r);
-        }
-        pending_ = {};
         return;
     }
     write_run();
@@ -151,22 +165,50 @@ void RecordSorter::merge(const std::function<void(const Record&)>& visit)
             const std::size_t n = std::min(budget_.fan_in, runs_.size() - first);
             Run merged{file_.size(), 0};
             std::vector<std::uint8_t> bytes;
-            merge_runs(first, n, [&](const Record& r) {
+            Merger group(file_, runs_, first, n, budget_.read_records);
+            for (Record r; group.next(r);) {
                 put(bytes, r);
                 ++merged.count;
                 if (bytes.size() >= budget_.read_records * record_size) {
                     file_.append(bytes);
                     bytes.clear();
                 }
-            });
+            }
             file_.append(bytes);
             longer.push_back(merged);
         }
         runs_ = std::move(longer);
     }
-    merge_runs(0, runs_.size(), visit);
-    runs_.clear();
-    file_.clear();
+    merger_ = std::make_unique<Merger>(file_, runs_, 0, runs_.size(), budget_.read_records);
+}
+
+bool RecordSorter::next(Record& out)
+{
+    if (!merging_) {
+        start_merge();
+    }
+    if (merger_) {
+        if (merger_->next(out)) {
+            return true;
+        }
+        merger_.reset();
+        runs_.clear();
+        file_.clear();
+        return false;
+    }
+    if (next_pending_ < pending_.size()) {
+        out = pending_[next_pending_++];
+        return true;
+    }
+    pending_ = {};
+    return false;
+}
+
+void RecordSorter::merge(const std::function<void(const Record&)>& visit)
+{
+    for (Record r; next(r);) {
+        visit(r);
+    }
 }
 
 }  // namespace pvediff::engine::detail

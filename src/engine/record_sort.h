@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "spill_file.h"
@@ -41,21 +42,33 @@ public:
     // Hands every record to `visit` by key, equal keys in the order added. Once: the
     // records are gone afterwards.
     void merge(const std::function<void(const Record&)>& visit);
+    // The same one at a time, for a reader that takes them as it goes (the proof's
+    // ranges, hashed as the full's stream passes): the next record by key, false after
+    // the last. No add() once it was called.
+    bool next(Record& out);
+
+    RecordSorter(RecordSorter&&) noexcept;
+    ~RecordSorter();
 
 private:
     struct Run {
         std::uint64_t offset = 0;  // in the scratch file
         std::uint64_t count = 0;
     };
+    class Merger;  // runs merged by key (record_sort.cpp)
     void write_run();
-    // Merges runs_[first, first + n) in order, handing each record to `visit`.
-    void merge_runs(std::size_t first, std::size_t n, const std::function<void(const Record&)>& visit);
+    // Sorts what is in memory, or leaves at most fan_in runs in the file and starts
+    // merging them (merger_).
+    void start_merge();
 
     Budget budget_;
     SpillFile file_;
     std::vector<Record> pending_;
     std::vector<Run> runs_;
     std::uint64_t count_ = 0;
+    bool merging_ = false;
+    std::size_t next_pending_ = 0;  // all in memory: the next of pending_ to hand out
+    std::unique_ptr<Merger> merger_;
 };
 
 }  // namespace pvediff::engine::detail

@@ -254,40 +254,5 @@ TEST_F(CopyProofTest, WrongTargetSizeOrAnotherKeyFails)
     expect_fails(other, encoded_.delta, pair_.target.size(), "other key");
 }
 
-TEST(RangeHasher, HashesRangesStraddlingPiecesOfAnySize)
-{
-    const auto full = test::make_data(3 << 20, 5);
-    const ProofKey key = test_key(3);
-    std::mt19937 rng(7);
-    struct Range {
-        std::uint64_t off;
-        std::uint64_t len;
-    };
-    std::vector<Range> ranges;
-    for (int i = 0; i < 500; ++i) {
-        const std::uint64_t len = 1 + rng() % (1 << 20);
-        ranges.push_back({rng() % (full.size() - len), len});
-    }
-    ranges.push_back(ranges[3]);               // the same range twice
-    ranges.push_back({full.size() - 10, 20});  // beyond the end: never reported
-    RangeHasher hasher(key);
-    for (std::size_t i = 0; i < ranges.size(); ++i) {
-        hasher.want(ranges[i].off, ranges[i].len, i);
-    }
-    std::vector<std::optional<ProofHash>> got(ranges.size());
-    for (std::size_t pos = 0; pos < full.size();) {
-        const std::size_t n = std::min<std::size_t>(full.size() - pos, 1 + rng() % 300000);
-        hasher.feed(pos, std::span<const std::uint8_t>(full).subspan(pos, n),
-                    [&](RangeHasher::Slot s, const ProofHash& h) { got[s] = h; });
-        pos += n;
-    }
-    for (std::size_t i = 0; i + 1 < ranges.size(); ++i) {
-        ASSERT_TRUE(got[i].has_value()) << i;
-        EXPECT_EQ(*got[i],
-                  key.hash(std::span<const std::uint8_t>(full).subspan(ranges[i].off, ranges[i].len)));
-    }
-    EXPECT_FALSE(got.back().has_value());
-}
-
 }  // namespace
 }  // namespace pvediff::engine

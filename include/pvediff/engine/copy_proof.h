@@ -151,40 +151,4 @@ struct ProofCheckResult {
 ProofCheckResult check_proof(const CopyProof& proof, io::ByteSource& delta, std::uint64_t target_bytes,
                              const std::function<void(std::uint64_t)>& on_target = {});
 
-// Hashes ranges of the full during its one read: the ranges are given first (any
-// order, any overlap, each at most max_length), then the full streams by in order.
-// Memory: 24 bytes per range, plus the bytes of the longest range straddling pieces.
-class RangeHasher {
-public:
-    static constexpr std::uint64_t max_length = std::uint64_t{16} << 20;
-    using Slot = std::uint64_t;
-    explicit RangeHasher(const ProofKey& key) : key_(key) {}
-    // Before want(): room for this many ranges.
-    void reserve(std::size_t ranges) { wants_.reserve(ranges); }
-    // Before feed(): wants the hash of full[offset, +length) reported for `slot`.
-    void want(std::uint64_t offset, std::uint64_t length, Slot slot);
-    // The full's stream in order, in pieces of any size; calls `found` for each range
-    // as soon as its last byte went by. Ranges beyond the end are never reported.
-    void feed(std::uint64_t pos, std::span<const std::uint8_t> bytes,
-              const std::function<void(Slot, const ProofHash&)>& found);
-    [[nodiscard]] std::size_t wanted() const { return wants_.size(); }
-
-private:
-    struct Want {
-        std::uint64_t offset;
-        std::uint32_t length;
-        std::uint32_t pad;
-        Slot slot;
-    };
-    const ProofKey& key_;
-    std::vector<Want> wants_;
-    bool sorted_ = false;
-    std::size_t next_ = 0;
-    std::vector<std::uint8_t> held_;  // full[held_from_, end of last piece) when not empty
-    std::uint64_t held_from_ = 0;
-    std::uint64_t prev_offset_ = ~std::uint64_t{0};
-    std::uint64_t prev_length_ = 0;
-    ProofHash prev_hash_{};
-};
-
 }  // namespace pvediff::engine
