@@ -10,12 +10,33 @@ namespace pvediff::engine::detail {
 BaseCapture::Ticket BaseCapture::request(std::uint64_t lo, std::uint64_t hi)
 {
     lo = std::max(lo, kept_to_);
-    captures_.push_back(Capture{lo, lo, std::max(lo, hi)});
+    hi = std::max(lo, hi);
+    if (hi >= std::uint64_t{1} << 63) {
+        throw io::Error("base capture: range beyond 2^63 (internal error)");
+    }
+    captures_.push_back(Capture{lo, hi, false});
     const Ticket ticket = captures_.size();
     if (hi > lo) {
-        waiting_.emplace(lo, ticket);
+        if (reading_) {
+            waiting_.emplace(lo, ticket);
+        } else {
+            asked_before_.add(lo, ticket);
+        }
     }
     return ticket;
+}
+
+std::uint64_t BaseCapture::next_of(const Capture& c) const
+{
+    return std::min<std::uint64_t>(c.hi, std::max(c.start, kept_to_));
+}
+
+void BaseCapture::begin_before(std::uint64_t end)
+{
+    while (have_asked_ && next_asked_.key < end) {
+        waiting_.emplace(next_asked_.key, next_asked_.value);
+        have_asked_ = asked_before_.next(next_asked_);
+    }
 }
 
 BaseCapture::Capture* BaseCapture::find(Ticket ticket)
@@ -35,11 +56,14 @@ bool BaseCapture::extend(Ticket ticket, std::uint64_t hi)
     if (hi <= c->hi) {
         return true;
     }
-    if (c->next == c->hi) {  // no longer waiting
-        if (c->next < kept_to_) {
+    if (hi >= std::uint64_t{1} << 63) {
+        throw io::Error("base capture: range beyond 2^63 (internal error)");
+    }
+    if (next_of(*c) == c->hi) {  // no longer waiting
+        if (c->hi < kept_to_) {
             return false;
         }
-        waiting_.emplace(c->next, ticket);
+        waiting_.emplace(std::uint64_t{c->hi}, ticket);
     }
     c->hi = hi;
     return true;
@@ -47,6 +71,8 @@ bool BaseCapture::extend(Ticket ticket, std::uint64_t hi)
 
 std::uint64_t BaseCapture::read_all(io::ByteSource& base, const Observer& observe)
 {
+    reading_ = true;
+    have_asked_ = asked_before_.next(next_asked_);
     // Piece k is observed before piece k - 1 is kept.
     std::vector<std::uint8_t> buf(io::stream_buffer_size);
     std::vector<std::uint8_t> previous(io::stream_buffer_size);
@@ -75,22 +101,23 @@ std::uint64_t BaseCapture::read_all(io::ByteSource& base, const Observer& observ
 void BaseCapture::keep(std::uint64_t pos, std::span<const std::uint8_t> bytes)
 {
     const std::uint64_t end = pos + bytes.size();
+    begin_before(end);
     ranges_.clear();
     // Every waiting capture wants bytes from `pos` on, so those starting before `end`
     // are exactly the ones this piece feeds; they come in ascending order of start.
     while (!waiting_.empty() && waiting_.top().first < end) {
         const Ticket ticket = waiting_.top().second;
         waiting_.pop();
-        Capture& c = captures_[ticket - 1];
-        const std::uint64_t to = std::min(c.hi, end);
-        if (!ranges_.empty() && c.next <= ranges_.back().second) {
+        const Capture& c = captures_[ticket - 1];
+        const std::uint64_t next = next_of(c);  // kept_to_ is `pos` here: where it waits
+        const std::uint64_t to = std::min<std::uint64_t>(c.hi, end);
+        if (!ranges_.empty() && next <= ranges_.back().second) {
             ranges_.back().second = std::max(ranges_.back().second, to);
         } else {
-            ranges_.emplace_back(c.next, to);
+            ranges_.emplace_back(next, to);
         }
-        c.next = to;
-        if (c.next < c.hi) {
-            waiting_.emplace(c.next, ticket);
+        if (to < c.hi) {
+            waiting_.emplace(to, ticket);
         }
     }
     for (const auto& [lo, hi] : ranges_) {
@@ -118,16 +145,17 @@ std::uint64_t BaseCapture::take(Ticket ticket, std::vector<std::uint8_t>& out)
     }
     found->taken = true;
     const Capture c = *found;
-    out.resize(static_cast<std::size_t>(c.next - c.start));
-    // Every byte of [start, next) went by while the capture waited: extents cover it.
-    for (std::uint64_t pos = c.start; pos < c.next;) {
+    const std::uint64_t kept_end = next_of(c);
+    out.resize(static_cast<std::size_t>(kept_end - c.start));
+    // Every byte of [start, kept_end) went by while the capture waited: extents cover it.
+    for (std::uint64_t pos = c.start; pos < kept_end;) {
         const auto e = std::upper_bound(extents_.begin(), extents_.end(), pos,
                                         [](std::uint64_t p, const Extent& x) { return p < x.base_offset; });
         if (e == extents_.begin() || pos >= std::prev(e)->base_offset + std::prev(e)->length) {
             throw io::Error(fmt::format("base capture: bytes at {} were not kept (internal error)", pos));
         }
         const Extent& extent = *std::prev(e);
-        const std::uint64_t n = std::min(c.next, extent.base_offset + extent.length) - pos;
+        const std::uint64_t n = std::min(kept_end, extent.base_offset + extent.length) - pos;
         spill_.read(extent.spill_offset + (pos - extent.base_offset),
                     std::span<std::uint8_t>(out.data() + (pos - c.start), static_cast<std::size_t>(n)));
         pos += n;

@@ -7,9 +7,12 @@
 // is ever behind the reader, whatever the distance or the order. The observer sees
 // each piece one piece before it is kept, so what it finds can still be asked for,
 // up to a piece back. Memory: a table of the ranges, not their bytes, and two pieces.
-// The encoder asks for 500-1,300 ranges per GiB of a guest and holds them until its
-// instructions are written, so the table is kept small: 32 bytes per range asked, 16
-// while it waits, 24 per extent kept.
+// The encoder asks for 500-1,300 ranges per GiB of a container's tar and 4,400 of a
+// VM's VMA, and holds them until its instructions are written, so the table is kept
+// small: 16 bytes per range asked, 24 per extent kept. The ranges asked before the
+// read wait for it sorted on scratch disk (RecordSorter), taken into memory as the
+// read reaches them; only those begun, and those asked during the read, wait in
+// memory (16 bytes each).
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "pvediff/io/byte_stream.h"
+#include "record_sort.h"
 #include "spill_file.h"
 
 namespace pvediff::engine::detail {
@@ -29,7 +33,9 @@ public:
     // Sees the full's stream in order, in pieces of any size.
     using Observer = std::function<void(std::uint64_t pos, std::span<const std::uint8_t> bytes)>;
 
-    explicit BaseCapture(const std::filesystem::path& spill_dir) : spill_(spill_dir) {}
+    explicit BaseCapture(const std::filesystem::path& spill_dir) : spill_(spill_dir), asked_before_(spill_dir)
+    {
+    }
 
     // Asks for base[lo, hi): before read_all(), or from its observer, where what has
     // already been kept or passed (before kept_to()) can no longer be had: the range
@@ -47,12 +53,15 @@ public:
     [[nodiscard]] std::uint64_t kept_bytes() const { return spill_.size(); }
 
 private:
+    // base[start, hi) is wanted; base[start, next) is kept, next being what the read
+    // has passed of it: min(hi, max(start, kept_to_)) (every waiting range gets each
+    // byte of it as the read goes by).
     struct Capture {
         std::uint64_t start = 0;
-        std::uint64_t next = 0;  // [start, next) is kept
-        std::uint64_t hi = 0;
-        bool taken = false;
+        std::uint64_t hi : 63 = 0;
+        bool taken : 1 = false;
     };
+    static_assert(sizeof(Capture) == 16, "one per range asked of the whole full");
     // Bytes of the full kept in the spill file: base[base_offset, +length).
     struct Extent {
         std::uint64_t base_offset;
@@ -63,10 +72,18 @@ private:
     using Waiting = std::pair<std::uint64_t, Ticket>;
     void keep(std::uint64_t pos, std::span<const std::uint8_t> bytes);
     [[nodiscard]] Capture* find(Ticket ticket);
+    [[nodiscard]] std::uint64_t next_of(const Capture& c) const;
+    // Moves the ranges asked before the read that begin before `end` to waiting_.
+    void begin_before(std::uint64_t end);
 
     SpillFile spill_;
     std::uint64_t kept_to_ = 0;     // base[0, kept_to_) has gone by keep()
     std::deque<Capture> captures_;  // by ticket - 1 (tickets count from 1)
+    bool reading_ = false;          // read_all() has begun
+    // Asked before the read and not yet begun: (start, ticket), by start.
+    RecordSorter asked_before_;
+    bool have_asked_ = false;
+    Record next_asked_;  // the first of asked_before_ not yet in waiting_, if have_asked_
     std::priority_queue<Waiting, std::vector<Waiting>, std::greater<>> waiting_;
     std::deque<Extent> extents_;  // in ascending order of base offset, disjoint
     std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges_;  // scratch for keep()

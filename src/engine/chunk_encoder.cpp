@@ -19,6 +19,7 @@
 #include "pvediff/io/threaded_stream.h"
 #include "range_check.h"
 #include "range_hasher.h"
+#include "record_sort.h"
 #include "snippet_scan.h"
 #include "spill_file.h"
 
@@ -69,7 +70,9 @@ public:
           options_(options),
           stats_(stats),
           places_(index, stats),
-          plan_(options.spill_dir.empty() ? std::filesystem::temp_directory_path() : options.spill_dir)
+          plan_(options.spill_dir.empty() ? std::filesystem::temp_directory_path() : options.spill_dir),
+          item_tickets_(options.spill_dir.empty() ? std::filesystem::temp_directory_path()
+                                                  : options.spill_dir)
     {
         if (proof_ != nullptr) {
             copy_hash_.emplace(proof_->key());
@@ -284,9 +287,8 @@ public:
             matching.emplace(writer, proof_, fine_match_threads, max_queued_match_bytes);
         }
         // Each changed item's ranges, in the order asked, the late ones (anchors) last.
-        std::stable_sort(item_tickets_.begin(), item_tickets_.end(),
-                         [](const auto& a, const auto& b) { return a.first < b.first; });
-        next_item_ticket_ = next_far_ticket_ = 0;
+        have_item_ticket_ = item_tickets_.next(next_item_ticket_);
+        next_far_ticket_ = 0;
         spill_read_ = 0;
         for (std::size_t i = 0; i < plan_.size(); ++i) {
             prepare(writer, matching ? &*matching : nullptr, plan_.get(i), i);
@@ -299,7 +301,6 @@ public:
             stats_.fine_copied_bytes += matching->fine_copied_bytes();
         }
         plan_.clear();
-        item_tickets_.clear();
         far_tickets_.clear();
         differing_hashes_.clear();
         places_.clear_waiting();
@@ -324,7 +325,7 @@ private:
     void ask(std::size_t at, std::uint64_t lo, std::uint64_t hi)
     {
         if (hi > lo) {
-            item_tickets_.emplace_back(at, capture_->request(lo, hi));
+            item_tickets_.add(at, capture_->request(lo, hi));
             ++plan_.marks(at).tickets;
             asked_.push_back({lo, hi});
         }
@@ -405,9 +406,9 @@ private:
         check_changed_bytes(job->target, item);
         const auto& found = scan_->found(at);
         std::vector<detail::BaseCapture::Ticket> tickets;
-        for (; next_item_ticket_ < item_tickets_.size() && item_tickets_[next_item_ticket_].first == at;
-             ++next_item_ticket_) {
-            tickets.push_back(item_tickets_[next_item_ticket_].second);
+        for (; have_item_ticket_ && next_item_ticket_.key == at;
+             have_item_ticket_ = item_tickets_.next(next_item_ticket_)) {
+            tickets.push_back(next_item_ticket_.value);
         }
         const auto elsewhere = snippets_->tickets(at);
         tickets.insert(tickets.end(), elsewhere.begin(), elsewhere.end());
@@ -533,14 +534,16 @@ private:
     // in memory (plan_store.h); the changed bytes are in spill_, in plan order.
     detail::PlanStore plan_;
     // Beside it: the ranges of the full asked for changed items, (plan position,
-    // ticket) in the order asked (an anchor found later asks for an earlier item);
-    // the far copies' captured sources, in plan order; a copy source's hash that
-    // differs from the new archive's, by slot (want_source_hashes()).
-    std::vector<std::pair<std::size_t, detail::BaseCapture::Ticket>> item_tickets_;
+    // ticket) in the order asked (an anchor found later asks for an earlier item), on
+    // scratch disk and handed out by position; the far copies' captured sources, in
+    // plan order; a copy source's hash that differs from the new archive's, by slot
+    // (want_source_hashes()).
+    detail::RecordSorter item_tickets_;
     std::vector<detail::BaseCapture::Ticket> far_tickets_;
     std::map<detail::RangeHasher::Slot, ProofHash> differing_hashes_;
     // Where replay() is in those and in spill_.
-    std::size_t next_item_ticket_ = 0;
+    detail::Record next_item_ticket_;
+    bool have_item_ticket_ = false;
     std::size_t next_far_ticket_ = 0;
     std::uint64_t spill_read_ = 0;
     std::vector<std::uint8_t> gap_;

@@ -106,6 +106,51 @@ TEST(BaseCapture, RangesAskedDuringTheReadAreKeptUpToAPieceBack)
     EXPECT_EQ(out, slice(full, 1 << 20, 30));
 }
 
+// A VM's VMA asks for thousands of ranges per GiB before the read: more than one run
+// of the sort, so they wait on scratch disk, in any order and overlapping; some are
+// extended before the read reaches them, others while it passes them; one is empty.
+TEST(BaseCapture, ManyRangesAskedBeforeTheReadWaitOnScratchDisk)
+{
+    const auto full = test::make_data(4 << 20, 35);
+    test::TempDir dir;
+    PiecewiseSource source(full, 200000, 36);
+    BaseCapture capture(dir.path());
+    std::mt19937 rng(37);
+    struct Asked {
+        BaseCapture::Ticket ticket;
+        std::uint64_t lo;
+        std::uint64_t hi;
+    };
+    std::vector<Asked> asked;
+    constexpr std::size_t count = 300000;  // > 256 Ki records in a run
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint64_t len = i == 17 ? 0 : 1 + rng() % 300;
+        const std::uint64_t lo = rng() % (full.size() - 2 * len - 1);
+        asked.push_back({capture.request(lo, lo + len), lo, lo + len});
+        if (i % 1000 == 1) {  // extended before the read
+            asked.back().hi += len;
+            ASSERT_TRUE(capture.extend(asked.back().ticket, asked.back().hi));
+        }
+    }
+    // One the read is halfway through when it is extended.
+    Asked& passing = asked[5];
+    passing = {capture.request(1 << 20, (1 << 20) + 600000), 1 << 20, (1 << 20) + 600000};
+    bool extended = false;
+    capture.read_all(source, [&](std::uint64_t, std::span<const std::uint8_t>) {
+        if (!extended && capture.kept_to() > passing.lo && capture.kept_to() < passing.hi) {
+            passing.hi += 4000;
+            extended = capture.extend(passing.ticket, passing.hi);
+        }
+    });
+    EXPECT_TRUE(extended);
+    std::vector<std::uint8_t> out;
+    for (const Asked& a : asked) {
+        ASSERT_EQ(capture.take(a.ticket, out), a.lo) << a.ticket;
+        ASSERT_EQ(out, slice(full, a.lo, a.hi - a.lo)) << a.ticket;
+    }
+    EXPECT_TRUE(std::filesystem::is_empty(dir.path()));  // the scratch files have no names
+}
+
 // A piece of the full copied to another place, at no particular alignment, as when a
 // file inside an archive in the guest is unpacked.
 TEST(SnippetScan, FindsBytesAtAnyAlignment)
