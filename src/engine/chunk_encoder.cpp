@@ -43,11 +43,7 @@ constexpr std::size_t max_gap_limit = std::size_t{1} << 30;
 using detail::ItemMarks;
 using detail::PlanItem;
 using detail::SourceSeen;
-// The plan holds one per copy and changed region of the whole archive, on scratch
-// disk (plan_store.h); what only some items need lies beside it (ChunkMatcher's
-// item_tickets_, far_tickets_, differing_hashes_), and a changed region's bytes are
-// in the spill file, in plan order.
-static_assert(sizeof(PlanItem) <= 48, "the plan holds one per copy of the whole archive");
+static_assert(detail::ClusterMatch::max_old_clusters < 8, "ItemMarks::tickets counts them in 3 bits");
 
 class ChunkMatcher {
 public:
@@ -58,8 +54,10 @@ public:
         detail::SnippetScan* snippets = nullptr;
         detail::RangeCheck* check = nullptr;
     };
+    // `scratch_dir`: where the plan and the tickets wait on disk, beside `spill`.
     ChunkMatcher(const ChunkIndex& index, const BaseReaders& readers, detail::SpillFile& spill,
-                 const ChunkEncoderOptions& options, ChunkEncodeStats& stats)
+                 const std::filesystem::path& scratch_dir, const ChunkEncoderOptions& options,
+                 ChunkEncodeStats& stats)
         : proof_(readers.capture != nullptr ? options.proof : nullptr),
           index_(index),
           capture_(readers.capture),
@@ -70,9 +68,8 @@ public:
           options_(options),
           stats_(stats),
           places_(index, stats),
-          plan_(options.spill_dir.empty() ? std::filesystem::temp_directory_path() : options.spill_dir),
-          item_tickets_(options.spill_dir.empty() ? std::filesystem::temp_directory_path()
-                                                  : options.spill_dir)
+          plan_(scratch_dir),
+          item_tickets_(scratch_dir)
     {
         if (proof_ != nullptr) {
             copy_hash_.emplace(proof_->key());
@@ -124,7 +121,7 @@ public:
                 snippets_->want(bytes, at, asked_);  // its bytes at any alignment
                 if (!anchored) {
                     // An anchor in a disk neighbour processed later may still place it.
-                    places_.wait_for_anchor(chunk.cluster_key, plan_.size() - 1);
+                    places_.wait_for_anchor(chunk.cluster_key, at);
                 }
                 if (!olds.empty()) {
                     ++stats_.clusters_by_position;
@@ -624,7 +621,7 @@ public:
         std::uint64_t target_bytes = 0;
         io::ByteSource& reading = options_.hash_target ? static_cast<io::ByteSource&>(hashed) : *input;
 
-        ChunkMatcher matcher(*index, readers, spill, options_, stats);
+        ChunkMatcher matcher(*index, readers, spill, spill_dir, options_, stats);
         Chunker chunker(
             index->params(), options_.layout,
             [&](const Chunk& c, std::span<const std::uint8_t> bytes) { matcher.on_chunk(c, bytes); });

@@ -45,6 +45,7 @@ struct PlanItem {
     bool from_alt : 1 = false;  // copy: written from alt_source (set while written)
 };
 static_assert(std::is_trivially_copyable_v<PlanItem>, "items are stored as bytes");
+static_assert(sizeof(PlanItem) <= 48, "written to scratch disk for every copy of the whole archive");
 
 // What is learnt of an item after it was made, by position: kept in memory.
 struct ItemMarks {
