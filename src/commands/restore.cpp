@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/stat.h>
 
 #include <functional>
 
@@ -175,7 +176,10 @@ OutputPlan plan_output(const RestoreOptions& options, const store::BackupName& o
     return plan;
 }
 
-// Reported with the directory's own name (the temporary's would only puzzle).
+// Reported with the directory's own name (the temporary's would only puzzle). An
+// existing output is refused, but for a character device or a FIFO (`-o /dev/null` to
+// try a restore, a pipe another program reads), which is written into as it is, like
+// standard output, and never replaced (io::OutputFile::writes_into).
 void check_output_directory(const fs::path& out_path)
 {
     const fs::path dir = out_path.parent_path();
@@ -183,7 +187,8 @@ void check_output_directory(const fs::path& out_path)
     if (!fs::is_directory(dir, ec)) {
         throw io::Error(fmt::format("output directory '{}' does not exist", dir.string()));
     }
-    if (fs::exists(fs::symlink_status(out_path, ec))) {
+    struct stat st {};
+    if (::lstat(out_path.c_str(), &st) == 0 && !io::OutputFile::writes_into(st.st_mode)) {
         throw io::Error(fmt::format("'{}' exists already", out_path.string()));
     }
 }

@@ -34,6 +34,29 @@ check "verify recorded the full" test -f "$full.pvediff-verified"
 pvediff -q restore "$diff_file" -o "$WORK/out/restored.vma"
 check "restore -o FILE gives the archive" test "$(sha_of "$WORK/out/restored.vma")" = "$want"
 rm -f "$WORK/out/restored.vma"
+# An existing output is refused, but for a character device or a FIFO: written into as
+# it is (`-o /dev/null` to try a restore), never replaced. A null device of the test's
+# own, so a failure cannot harm the machine's.
+printf 'keep me' >"$WORK/out/taken.vma"
+rc=0; pvediff -q restore "$diff_file" -o "$WORK/out/taken.vma" 2>"$WORK/err" || rc=$?
+check "restore -o an existing file: refused (got $rc), the file kept" \
+  test "$rc" -ne 0 -a "$(cat "$WORK/out/taken.vma")" = "keep me"
+rm -f "$WORK/out/taken.vma"
+if mknod "$WORK/out/null" c 1 3 2>/dev/null; then
+  rc=0; pvediff -q restore "$diff_file" -o "$WORK/out/null" 2>"$WORK/err" || rc=$?
+  check "restore -o a character device: done (got $rc), still a device" test "$rc" -eq 0 -a -c "$WORK/out/null"
+  rm -f "$WORK/out/null"
+else
+  echo "skipped: mknod needs root"
+fi
+mkfifo "$WORK/out/fifo"
+timeout 60 cat "$WORK/out/fifo" >"$WORK/from-fifo" &
+reader=$!
+timeout 60 "$PVEDIFF" -q restore "$diff_file" -o "$WORK/out/fifo"
+wait "$reader"
+check "restore -o a FIFO: the archive goes through it, the FIFO stays" \
+  test -p "$WORK/out/fifo" -a "$(sha_of "$WORK/from-fifo")" = "$want"
+rm -f "$WORK/out/fifo"
 
 # Damage one byte in the middle of the full, where the differential copies from, and
 # put its mtime back: size and mtime are the record's, the content is not.
