@@ -19,8 +19,10 @@ void put(std::vector<std::uint8_t>& out, const Record& r)
     io::append_le64(out, r.value);
 }
 
+}  // namespace
+
 // One run being merged: a window of its records read ahead from the scratch file.
-class RunReader {
+class RecordSorter::RunReader {
 public:
     RunReader(const SpillFile& file, std::uint64_t offset, std::uint64_t count, std::size_t read_records)
         : file_(file), next_(offset), left_(count), buf_(read_records * record_size)
@@ -58,8 +60,6 @@ private:
     std::size_t at_ = 0;
     std::size_t have_ = 0;
 };
-
-}  // namespace
 
 RecordSorter::RecordSorter(std::filesystem::path scratch_dir, Budget budget)
     : budget_(budget), file_(std::move(scratch_dir))

@@ -55,7 +55,8 @@ private:
         std::uint64_t offset = 0;  // in the scratch file
         std::uint64_t count = 0;
     };
-    class Merger;  // runs merged by key (record_sort.cpp)
+    class RunReader;  // one run read back (record_sort.cpp)
+    class Merger;     // runs merged by key (record_sort.cpp)
     void write_run();
     // Sorts what is in memory, or leaves at most fan_in runs in the file and starts
     // merging them (merger_).
