@@ -24,6 +24,7 @@
 #include "pvediff/commands/mount.h"
 #include "pvediff/commands/mount_view.h"
 #include "pvediff/commands/pipeline.h"
+#include "pvediff/commands/scratch_dir.h"
 #include "pvediff/engine/vcdiff_scan.h"
 #include "pvediff/io/codec.h"
 #include "pvediff/io/error.h"
@@ -559,9 +560,9 @@ int mount(const MountOptions& given, const Report& report)
     MountOptions options = given;
     options.dump_dir = fs::absolute(options.dump_dir);
     options.mount_point = fs::absolute(options.mount_point);
-    if (options.spill_dir.empty()) {
-        options.spill_dir = fs::temp_directory_path();
-    }
+    // --spill-dir, else tmpdir of the config (the caller's), else $TMPDIR or /tmp; one
+    // that is missing fails here, not at the first read that spills.
+    options.spill_dir = scratch_dir(options.spill_dir.string(), fs::temp_directory_path());
     if (!fs::is_directory(options.dump_dir)) {
         throw io::Error(fmt::format("'{}' is not a directory", options.dump_dir.string()));
     }

@@ -250,3 +250,16 @@ fusermount3 -u "$mnt"
 sleep 0.5
 check "fusermount3 -u unmounts the daemon's view" bash -c "! mountpoint -q '$mnt'"
 check "...and the daemon is gone" bash -c "! ps -eo args | grep -F -- 'mount $dump $mnt' | grep -vq grep"
+
+# A spill directory that is not there fails at once, naming it, not at the first read
+# that spills (--spill-dir, else tmpdir of the config).
+rc=0
+timeout 20 "$PVEDIFF" --config "$WORK/pvediff.conf" mount "$dump" "$mnt" --foreground --spill-dir "$WORK/missing" \
+  2>"$WORK/err" || rc=$?
+check "a missing --spill-dir: exit 3 (got $rc), named, nothing mounted" \
+  bash -c "test $rc -eq 3 && grep -qF \"'$WORK/missing'\" '$WORK/err' && ! mountpoint -q '$mnt'"
+printf 'tmpdir: %s\n' "$WORK/missing" >>"$WORK/pvediff.conf"
+rc=0
+timeout 20 "$PVEDIFF" --config "$WORK/pvediff.conf" mount "$dump" "$mnt" --foreground 2>"$WORK/err" || rc=$?
+check "a missing tmpdir of the config, as the spill dir: exit 3 (got $rc), named" \
+  bash -c "test $rc -eq 3 && grep -qF \"'$WORK/missing'\" '$WORK/err'"
