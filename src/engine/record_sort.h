@@ -47,6 +47,7 @@ public:
     // the last. No add() once it was called.
     bool next(Record& out);
 
+    // Moved only before the merge began (the merge reads the sorter's own file).
     RecordSorter(RecordSorter&&) noexcept;
     ~RecordSorter();
 
