@@ -177,20 +177,31 @@ OutputPlan plan_output(const RestoreOptions& options, const store::BackupName& o
 }
 
 // Reported with the directory's own name (the temporary's would only puzzle). An
-// existing output is refused, but for a character device or a FIFO (`-o /dev/null` to
-// try a restore, a pipe another program reads), which is written into as it is, like
-// standard output, and never replaced (io::OutputFile::writes_into).
-void check_output_directory(const fs::path& out_path)
+// existing output is refused, but for a character device or a FIFO named by -o
+// (`-o /dev/null` to try a restore, a pipe another program reads), which is written
+// into as it is, like standard output, and never replaced (io::OutputFile::writes_into);
+// true then. A --pve-name copy's name is pvediff's, in a directory others may write:
+// whatever has it is refused.
+bool check_output(const OutputPlan& plan)
 {
-    const fs::path dir = out_path.parent_path();
+    const fs::path dir = plan.path.parent_path();
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) {
         throw io::Error(fmt::format("output directory '{}' does not exist", dir.string()));
     }
     struct stat st {};
-    if (::lstat(out_path.c_str(), &st) == 0 && !io::OutputFile::writes_into(st.st_mode)) {
-        throw io::Error(fmt::format("'{}' exists already", out_path.string()));
+    if (::lstat(plan.path.c_str(), &st) != 0) {
+        return false;
     }
+    if (plan.pve_copy || !io::OutputFile::writes_into(st.st_mode)) {
+        throw io::Error(fmt::format("'{}' exists already", plan.path.string()));
+    }
+    return true;
+}
+
+io::OutputFile::Stream stream_rule(const OutputPlan& plan)
+{
+    return plan.pve_copy ? io::OutputFile::Stream::refuse : io::OutputFile::Stream::write_into;
 }
 
 // The sidecars of a --pve-name copy, written before the copy gets its name: the
@@ -262,16 +273,16 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     const fs::path& out_path = plan.path;
     const bool to_stdout = out_path.empty();
     const io::Codec codec = plan.codec;
-    if (!to_stdout) {
-        check_output_directory(out_path);
-    }
+    // Into standard output, a device or a FIFO: nothing is written beside the output.
+    const bool to_stream = to_stdout || check_output(plan);
 
     RestoreResult result;
     result.source = file;
     result.codec = codec;
     if (!diff) {
         // As secret as the backup it comes from (mode, owner, group).
-        io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec, {}, io::mode_like(file));
+        io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec, {}, io::mode_like(file),
+                            stream_rule(plan));
         io::DecodedInput in = io::open_decompressed(file.string());
         auto ahead = io::make_read_ahead(std::move(in.source));
         ProgressScope shown(options.progress, "restore " + name, manifest_size(manifest));
@@ -318,10 +329,12 @@ RestoreResult restore(const RestoreOptions& options, const Report& report)
     // (0.75 s of CPU per GB) would add nothing to the proof. Without a manifest there
     // is nothing to compare with: the windows' Adler-32 are the check.
     const ContentHashes hashes = manifest_checks ? ContentHashes::target : ContentHashes::none;
+    // Beside a file written, else beside the backup (never into /dev for -o /dev/null).
     const fs::path spill_dir =
-        scratch_dir(options.tmpdir, out_path.empty() ? file.parent_path() : out_path.parent_path());
+        scratch_dir(options.tmpdir, to_stream ? file.parent_path() : out_path.parent_path());
     // As secret as the backup it comes from (mode, owner, group).
-    io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec, {}, io::mode_like(file));
+    io::OutputFile dest(to_stdout ? fs::path("-") : out_path, codec, {}, io::mode_like(file),
+                        stream_rule(plan));
     ProgressScope shown(options.progress, "restore " + name, manifest_size(manifest));
     io::CountingSink counting(dest.sink(), shown.updater());
     RebuildOutcome r;

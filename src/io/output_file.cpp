@@ -56,14 +56,16 @@ Fd open_stream_output(const std::filesystem::path& path)
 }  // namespace
 
 OutputFile::OutputFile(const std::filesystem::path& path, Codec codec, CompressOptions compress,
-                       const FileMode& mode)
+                       const FileMode& mode, Stream stream)
 {
     if (path == "-") {
         sink_ = make_compressor(stdout_sink(), codec, compress);
         return;
     }
     path_ = path;
-    stream_ = open_stream_output(path);
+    if (stream == Stream::write_into) {
+        stream_ = open_stream_output(path);
+    }
     if (stream_.valid()) {
         sink_ = make_write_behind(
             make_compressor(std::make_unique<FdSink>(stream_.get(), path.string()), codec, compress));

@@ -57,6 +57,23 @@ wait "$reader"
 check "restore -o a FIFO: the archive goes through it, the FIFO stays" \
   test -p "$WORK/out/fifo" -a "$(sha_of "$WORK/from-fifo")" = "$want"
 rm -f "$WORK/out/fifo"
+# --pve-name chooses the name itself, in a directory others may write: a FIFO that has
+# it is refused like any file, not written into, and gets no restored-copy marker.
+mkdir -p "$WORK/pve"
+mkfifo "$WORK/pve/vzdump-qemu-101-2026_11_21-01_00_00.vma"
+timeout 20 cat "$WORK/pve/vzdump-qemu-101-2026_11_21-01_00_00.vma" >"$WORK/from-fifo" &
+reader=$!
+rc=0; timeout 20 "$PVEDIFF" --config "$WORK/pvediff.conf" -q restore "$diff_file" --pve-name "$WORK/pve" \
+  2>"$WORK/err" || rc=$?
+check "restore --pve-name onto a FIFO: refused (got $rc), as existing" \
+  bash -c "test $rc -eq 3 && grep -q 'exists already' '$WORK/err'"
+check "...the FIFO stays, nothing went through it, no marker" \
+  bash -c "test -p '$WORK/pve/vzdump-qemu-101-2026_11_21-01_00_00.vma' && test ! -s '$WORK/from-fifo' &&
+    test ! -e '$WORK/pve/vzdump-qemu-101-2026_11_21-01_00_00.vma.pvediff-restored'"
+exec 3<>"$WORK/pve/vzdump-qemu-101-2026_11_21-01_00_00.vma"  # lets the waiting reader go
+exec 3>&-
+wait "$reader" || true
+rm -rf "$WORK/pve"
 
 # Damage one byte in the middle of the full, where the differential copies from, and
 # put its mtime back: size and mtime are the record's, the content is not.

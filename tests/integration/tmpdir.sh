@@ -83,6 +83,13 @@ pv -q restore --tmpdir "$room" "$dump/$diff_file" -o - >"$WORK/restored.vma"
 check "restore --tmpdir with room: the archive, byte for byte" \
   test "$(sha_of "$WORK/restored.vma")" = "$day1_sha"
 check "verify --tmpdir with room passes" quiet pv verify --all --tmpdir "$room" "$dump/$diff_file"
+# Into a character device, without a tmpdir, the spill goes beside the backup, not
+# beside the device (-o /dev/null must not fill /dev): a null device on the tiny tmpfs.
+mknod "$tiny/null" c 1 3
+printf 'fullbackup: 7\n' >"$WORK/plain.conf"
+check "restore -o a device, no tmpdir: spilled beside the backup, not beside the device" \
+  quiet "$PVEDIFF" --config "$WORK/plain.conf" -q restore "$dump/$diff_file" -o "$tiny/null"
+rm -f "$tiny/null"
 check "nothing left in the tmpdir with room" empty_dir "$room"
 
 # --- diff: the encoder's scratch --------------------------------------------------------

@@ -80,6 +80,29 @@ TEST(IoOutputFile, AFifoIsWrittenIntoNotReplaced)
     EXPECT_EQ(got, data);
 }
 
+// A name pvediff chose itself (restore --pve-name) is not written into, whatever
+// appeared under it: the new file's commit refuses to take its place, and the FIFO
+// stays, nothing written through it.
+TEST(IoOutputFile, AFifoIsRefusedWhereOnlyANewFileMayGo)
+{
+    test::TempDir dir;
+    const auto fifo = dir / "fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    Fd reader(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    ASSERT_TRUE(reader.valid());
+    {
+        OutputFile out(fifo, Codec::none, {}, {}, OutputFile::Stream::refuse);
+        EXPECT_FALSE(out.to_stream());
+        out.sink().write(test::make_data(20000, 3));
+        out.finish();
+        EXPECT_THROW(out.commit(OutputFile::Existing::refuse), Error);
+    }
+    EXPECT_EQ(kind_of(fifo), S_IFIFO);
+    std::vector<std::uint8_t> got(16);
+    EXPECT_LT(::read(reader.get(), got.data(), got.size()), 1) << "nothing went through the FIFO";
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1) << "no temporary left";
+}
+
 TEST(IoOutputFile, OtherFilesThatAreNotRegularAreRefused)
 {
     test::TempDir dir;

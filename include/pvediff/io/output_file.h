@@ -23,11 +23,15 @@ namespace pvediff::io {
 
 class OutputFile {
 public:
+    // What an existing character device or FIFO at `path` gets: written into (an
+    // output the user named), or a new file that the commit then refuses to put in
+    // its place (a name pvediff chose, in a directory others may write).
+    enum class Stream { write_into, refuse };
     // `path` "-": standard output. What is written to sink() is compressed with
     // `codec` (on a write-behind thread for a file). `mode`: the file's final mode,
     // owner and group (FileMode::like the data it comes from).
     OutputFile(const std::filesystem::path& path, Codec codec, CompressOptions compress = {},
-               const FileMode& mode = {});
+               const FileMode& mode = {}, Stream stream = Stream::write_into);
     OutputFile(const OutputFile&) = delete;
     OutputFile& operator=(const OutputFile&) = delete;
 
