@@ -91,7 +91,7 @@ void add_backup_command(CLI::App& app, Context& ctx, Action& chosen)
             set("fullbackup", a->fullbackup);
             set("compress", a->compress);
             set("engine", a->engine);
-            set("tmpdir", a->tmpdir.empty() ? a->tmpdir : std::filesystem::absolute(a->tmpdir).string());
+            set("tmpdir", ctx.tmpdir(a->tmpdir));  // the one rule of every command (Context::tmpdir)
             const store::Config config = ctx.config();
             if (!a->nbd.empty()) {
                 if (!a->archive.empty() || (!a->type.empty() && a->type != "qemu")) {

@@ -7,13 +7,21 @@
 
 namespace pvediff::engine::detail {
 
+namespace {
+// A range's end shares its 64 bits with the taken flag (BaseCapture::Capture).
+void check_end(std::uint64_t hi)
+{
+    if (hi >= std::uint64_t{1} << 63) {
+        throw io::Error("base capture: range beyond 2^63 (internal error)");
+    }
+}
+}  // namespace
+
 BaseCapture::Ticket BaseCapture::request(std::uint64_t lo, std::uint64_t hi)
 {
     lo = std::max(lo, kept_to_);
     hi = std::max(lo, hi);
-    if (hi >= std::uint64_t{1} << 63) {
-        throw io::Error("base capture: range beyond 2^63 (internal error)");
-    }
+    check_end(hi);
     captures_.push_back(Capture{lo, hi, false});
     const Ticket ticket = captures_.size();
     if (hi > lo) {
@@ -56,9 +64,7 @@ bool BaseCapture::extend(Ticket ticket, std::uint64_t hi)
     if (hi <= c->hi) {
         return true;
     }
-    if (hi >= std::uint64_t{1} << 63) {
-        throw io::Error("base capture: range beyond 2^63 (internal error)");
-    }
+    check_end(hi);
     if (next_of(*c) == c->hi) {  // no longer waiting
         if (c->hi < kept_to_) {
             return false;

@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "plan_store.h"
 
-#include <algorithm>
-#include <cstring>
-
 namespace pvediff::engine::detail {
 
 namespace {

@@ -25,14 +25,13 @@ void RangeHasher::want(std::uint64_t offset, std::uint64_t length, Slot slot)
     wants_.add(offset, slot << length_bits | length);
 }
 
-bool RangeHasher::pull()
+void RangeHasher::pull()
 {
     Record r;
     have_head_ = wants_.next(r);
     if (have_head_) {
         head_ = Want{r.key, r.value & ((std::uint64_t{1} << length_bits) - 1), r.value >> length_bits};
     }
-    return have_head_;
 }
 
 void RangeHasher::feed(std::uint64_t pos, std::span<const std::uint8_t> bytes,

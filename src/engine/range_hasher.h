@@ -46,8 +46,8 @@ private:
         std::uint64_t length = 0;
         Slot slot = 0;
     };
-    // The next range by offset into head_; false after the last.
-    bool pull();
+    // The next range by offset into head_ (have_head_ false after the last).
+    void pull();
 
     const ProofKey& key_;
     RecordSorter wants_;  // key: offset; value: slot << 25 | length
