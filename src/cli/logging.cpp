@@ -5,15 +5,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <string_view>
 
 #include "pvediff/commands/report.h"
 
 namespace pvediff::cli {
 
 namespace {
+
+bool parse_decimal(std::string_view text, std::uint64_t& out)
+{
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return !text.empty() && ec == std::errc{} && end == text.data() + text.size();
+}
 
 // sd-daemon(3) priorities: err 3, warning 4, notice 5, info 6, debug 7.
 int journal_priority(spdlog::level::level_enum level)
@@ -92,15 +101,18 @@ bool is_journal_stream(int fd)
     if (stream == nullptr || *stream == '\0') {
         return false;
     }
-    unsigned long long dev = 0;
-    unsigned long long ino = 0;
-    char tail = 0;
-    if (std::sscanf(stream, "%llu:%llu%c", &dev, &ino, &tail) != 2) {
+    // "DEV:INODE", both decimal, nothing else.
+    const std::string_view text(stream);
+    const std::size_t colon = text.find(':');
+    std::uint64_t dev = 0;
+    std::uint64_t ino = 0;
+    if (colon == std::string_view::npos || !parse_decimal(text.substr(0, colon), dev) ||
+        !parse_decimal(text.substr(colon + 1), ino)) {
         return false;
     }
     struct stat st {};
-    return ::fstat(fd, &st) == 0 && static_cast<unsigned long long>(st.st_dev) == dev &&
-           static_cast<unsigned long long>(st.st_ino) == ino;
+    return ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_dev) == dev &&
+           static_cast<std::uint64_t>(st.st_ino) == ino;
 }
 
 }  // namespace pvediff::cli

@@ -92,7 +92,7 @@ DiffOutcome diff_files(const DiffRequest& request)
     // encode_differential compresses itself (and finishes the stream): the output
     // file only stores the bytes.
     io::OutputFile out(request.output, io::Codec::none);
-    const DiffOutcome r = encode_differential(request.base, std::move(target), out.sink(), settings);
+    DiffOutcome r = encode_differential(request.base, std::move(target), out.sink(), settings);
     shown.finish();
     out.commit(existing(request.force));
     return r;
@@ -105,7 +105,7 @@ RebuildOutcome patch_files(const PatchRequest& request)
     io::OutputFile out(request.output, request.codec);
     ProgressScope shown(request.progress, "patch " + shown_name(request.delta), std::nullopt);
     io::CountingSink counted(out.sink(), shown.updater());
-    const RebuildOutcome r = rebuild_archive(request.base, request.delta, counted,
+    RebuildOutcome r = rebuild_archive(request.base, request.delta, counted,
                                              spill_dir.empty() ? out.dir() : spill_dir, ContentHashes::none);
     out.finish();
     shown.finish();

@@ -43,7 +43,7 @@ fs::path target_archive(const HookCall& call, std::string& why_not)
     }
     std::error_code ec;
     const fs::path dir = fs::weakly_canonical(dumpdir, ec);
-    const fs::path file = fs::weakly_canonical(target, ec);
+    fs::path file = fs::weakly_canonical(target, ec);
     if (ec || file.parent_path() != dir) {
         why_not = "target '" + target + "' is not in DUMPDIR";
         return {};

@@ -28,7 +28,7 @@ namespace pvediff::engine {
 namespace {
 
 // Bytes of the full looked at around a changed region, beyond its expected extent.
-constexpr std::uint64_t fine_margin = 64 * 1024;
+constexpr std::uint64_t fine_margin = std::uint64_t{64} * 1024;
 constexpr std::uint64_t fine_max_base = std::uint64_t{32} << 20;
 // Fine matching of changed regions: on this many threads, with at most this many
 // bytes of regions and pieces of the full queued (more only for one larger region).

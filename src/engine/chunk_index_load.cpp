@@ -114,7 +114,7 @@ template <typename Take>
 std::uint64_t read_entries(const io::Fd& fd, const std::string& name, const IndexHeader& h, Checksum& sum,
                            Take&& take)
 {
-    std::vector<std::uint8_t> buf(64 * 1024 * entry_size);
+    std::vector<std::uint8_t> buf(std::size_t{64} * 1024 * entry_size);
     std::uint64_t offset = h.size;
     for (std::uint64_t left = h.entry_count + h.cluster_count + h.anchor_count; left > 0;) {
         const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size() / entry_size));

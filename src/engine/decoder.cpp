@@ -34,7 +34,7 @@ namespace pvediff::engine {
 
 namespace {
 
-constexpr std::uint64_t base_block_size = 64 * 1024;
+constexpr std::uint64_t base_block_size = std::uint64_t{64} * 1024;
 // The window indicator bit of xdelta3's extension to VCDIFF (RFC 3284): the window
 // carries the Adler-32 of its target (xdelta3.c's VCD_ADLER32, not in its header).
 constexpr usize_t vcd_adler32 = 1U << 2;
@@ -42,7 +42,7 @@ constexpr usize_t vcd_adler32 = 1U << 2;
 // needlessly against fewer pieces to track.
 constexpr std::uint64_t merge_gap = 4096;
 // Pieces read by different windows are joined up to this size (see finish()).
-constexpr std::uint64_t max_mixed_piece = 64 * 1024;
+constexpr std::uint64_t max_mixed_piece = std::uint64_t{64} * 1024;
 // The most pieces the plan holds while it is built (about 64 bytes each in the map):
 // past it, neighbours are joined across ever larger gaps, whatever window reads them.
 // A real delta stays far below (about one piece per reordered run of clusters); a
@@ -215,7 +215,7 @@ public:
           plan_(plan),
           stash_(stash),
           delta_name_(std::move(delta_name)),
-          read_buf_(256 * 1024),
+          read_buf_(std::size_t{256} * 1024),
           frames_(frames),
           far_bytes_(far_bytes)
     {
@@ -443,7 +443,7 @@ DecodeResult decode(io::ByteSource& base, const DeltaOpener& open_delta, io::Byt
         throw io::Error("xdelta3: cannot set the source");
     }
 
-    std::vector<std::uint8_t> in(256 * 1024);
+    std::vector<std::uint8_t> in(std::size_t{256} * 1024);
     DecodeResult result;
     std::uint64_t window = 0;
     // Called before the output grows to `after` bytes.

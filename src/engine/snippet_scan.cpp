@@ -15,7 +15,7 @@ constexpr std::uint64_t window = SnippetScan::window;
 // run of one byte gives the same hash at every position) costs no flood of lookups.
 constexpr std::uint64_t min_spacing = 32;
 // Two hits confirm a diagonal when this close in the full and in the diagonal.
-constexpr std::uint64_t confirm_distance = 16 * 1024;
+constexpr std::uint64_t confirm_distance = std::uint64_t{16} * 1024;
 constexpr std::uint64_t confirm_skew = 64;
 // A hit this far past a range asked for extends it.
 constexpr std::uint64_t extend_gap = 4096;

@@ -132,7 +132,7 @@ void AddressCache::update(std::uint64_t addr)
 {
     near_[static_cast<std::size_t>(next_slot_)] = addr;
     next_slot_ = (next_slot_ + 1) % near_cache_size;
-    same_[addr % (same_cache_size * 256)] = addr;
+    same_[addr % same_.size()] = addr;
 }
 
 }  // namespace pvediff::engine::vcdiff

@@ -16,7 +16,7 @@ namespace {
 using vcdiff::Inst;
 
 constexpr int mode_count = 2 + vcdiff::near_cache_size + vcdiff::same_cache_size;
-constexpr std::uint64_t same_slots = vcdiff::same_cache_size * 256;
+constexpr std::uint64_t same_slots = std::uint64_t{vcdiff::same_cache_size} * 256;
 // A data section this long is written as a block of its own. Smaller ones (an extent
 // header's new fields, a few short ADDs) compress with the instructions around them;
 // 4 KiB and 64 KiB gave the same sizes on the 32 GiB guest's differential.

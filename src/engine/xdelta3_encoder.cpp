@@ -20,7 +20,7 @@ namespace {
 
 // Like xdelta3's own main for a source of unknown size: the window split in 32 blocks.
 constexpr std::uint64_t ring_blocks = 32;
-constexpr std::uint64_t min_block = 16 * 1024;
+constexpr std::uint64_t min_block = std::uint64_t{16} * 1024;
 constexpr std::uint64_t max_block = std::uint64_t{1} << 30;
 
 // Serves xdelta3's source block requests from a FIFO ring over the full.

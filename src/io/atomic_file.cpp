@@ -142,7 +142,7 @@ FileMode mode_like(const std::filesystem::path& file)
 AtomicFile::AtomicFile(std::filesystem::path final_path, FileMode mode)
     : final_path_(std::move(final_path)),
       temp_path_(temp_path_for(final_path_)),
-      mode_(std::move(mode)),
+      mode_(mode),
       dir_(DirHandle::of(final_path_)),
       fd_(dir_.create_exclusive(temp_path_.filename().string(), 0600)),
       registration_(dir_.fd(), temp_path_.filename().string()),
@@ -191,7 +191,7 @@ void AtomicFile::commit_no_replace()
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view content, FileMode mode)
 {
-    AtomicFile file(path, std::move(mode));
+    AtomicFile file(path, mode);
     file.sink().write(std::span(reinterpret_cast<const std::uint8_t*>(content.data()), content.size()));
     file.commit();
 }

@@ -67,9 +67,9 @@ bool NbdExport::has_context(const std::string& context) const
 namespace {
 
 struct ExtentCollector {
-    const std::string* context;
+    const std::string* context = nullptr;
     std::uint64_t end = 0;  // of what the server described so far
-    std::vector<NbdExtent>* out;
+    std::vector<NbdExtent>* out = nullptr;
     bool bad = false;
 };
 

@@ -13,7 +13,7 @@ namespace pvediff::io {
 
 struct StreamPipe::State {
     std::string name;
-    std::size_t depth;
+    std::size_t depth = 0;
     std::mutex mutex;
     std::condition_variable changed;
     std::deque<std::vector<std::uint8_t>> queue;

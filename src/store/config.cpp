@@ -14,7 +14,7 @@
 namespace pvediff::store {
 namespace {
 
-constexpr std::size_t config_max_size = 1024 * 1024;
+constexpr std::size_t config_max_size = std::size_t{1} << 20;
 constexpr std::string_view vmid_prefix = "vmid-";
 
 [[noreturn]] void bad_value(std::string_view key, std::string_view value, const std::string& expected)

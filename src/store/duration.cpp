@@ -25,7 +25,7 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text, std::c
             unit = 86400;
             break;
         case 'w':
-            unit = 7 * 86400;
+            unit = std::int64_t{7} * 86400;
             break;
         default:
             if (text.back() < '0' || text.back() > '9') {

@@ -23,7 +23,7 @@ std::optional<BackupFile> parse_backup_file(std::string_view name)
     }
     if (auto f = parse_backup_name(name)) {
         const GuestKey key{f->type, f->vmid};
-        return BackupFile{std::move(f), std::nullopt, key};
+        return BackupFile{f, std::nullopt, key};
     }
     return std::nullopt;
 }
@@ -147,7 +147,7 @@ EntryName classify_entry_name(std::string_view name, bool is_directory)
     if (auto file = parse_backup_file(name)) {
         out.kind = file->full ? EntryKind::full : EntryKind::differential;
         out.guest = file->guest;
-        out.full = std::move(file->full);
+        out.full = file->full;
         out.differential = std::move(file->differential);
         return out;
     }

@@ -72,7 +72,7 @@ public:
 
 private:
     std::array<std::uint64_t, near_cache_size> near_{};
-    std::array<std::uint64_t, same_cache_size * 256> same_{};
+    std::array<std::uint64_t, same_cache_size * std::size_t{256}> same_{};
     int next_slot_ = 0;
 };
 

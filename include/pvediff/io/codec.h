@@ -50,7 +50,7 @@ std::unique_ptr<ByteSink> make_compressor(ByteSink& out, Codec codec, CompressOp
 // A file (or "-" for stdin), its codec detected from its first bytes, decompressed.
 struct DecodedInput {
     std::unique_ptr<ByteSource> source;
-    Codec codec;
+    Codec codec = Codec::none;
 };
 // A path is opened the io::DirHandle way (a regular file, no link followed, never blocking).
 DecodedInput open_decompressed(const std::string& path);

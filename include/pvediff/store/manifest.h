@@ -39,7 +39,7 @@
 namespace pvediff::store {
 
 inline constexpr int manifest_format_version = 1;
-inline constexpr std::size_t manifest_max_size = 64 * 1024;
+inline constexpr std::size_t manifest_max_size = std::size_t{64} * 1024;
 
 struct DeltaInfo {
     std::string full_name;

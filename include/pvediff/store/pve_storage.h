@@ -26,7 +26,7 @@ namespace pvediff::store {
 
 inline constexpr const char* pve_storage_cfg_path = "/etc/pve/storage.cfg";
 inline constexpr const char* pve_default_dump_dir = "/var/lib/vz/dump";
-inline constexpr std::size_t pve_storage_cfg_max_size = 1024 * 1024;
+inline constexpr std::size_t pve_storage_cfg_max_size = std::size_t{1} << 20;
 inline constexpr std::size_t pve_storage_max_sections = 4096;
 
 struct BackupStorage {
