@@ -26,7 +26,7 @@ while (($#)); do
     --workdir) workdir=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     --timeout) timeout_s=$2; shift 2 ;;
-    --pvediff) pvediff=$2; shift 2 ;;
+    --pvediff) pvediff=$(realpath -- "$2"); shift 2 ;;  # the runs start in other folders
     --out) out=$2; shift 2 ;;
     -h|--help) usage ;;
     *) echo "run.sh: unknown option $1" >&2; usage ;;
