@@ -376,3 +376,39 @@ set -e
 check "a missing export fails (exit 3)" test "$rc" -eq 3
 check "its message names the URI" grep -q "nosock" "$WORK/out"
 check "--nbd without DEVICE=URI is a usage error (exit 2)" test "$rc2" -eq 2
+
+# ---- list, mount and prune take these backups as any other ----------------------------
+f2=$(backup_of 2) f7=$(backup_of 7)
+(cd "$dir" && ls | grep -E '^vzdump-qemu-100-.*\.(vma|vcdiff)\.zst$' | sort) >"$WORK/backups"
+check "list --json" sh -c "'$PVEDIFF' --config '$conf' list '$dir' --json >'$WORK/list.json'"
+check "list shows every backup with its manifest, no orphan, day 2 by its item digest" python3 -c "
+import json, sys
+b = json.load(open('$WORK/list.json'))['dumpdirs'][0]['backups']
+want = open('$WORK/backups').read().split()
+by = {x['file']: x for x in b}
+print(sorted(by) == want, [x['file'] for x in b if x['kind'] == 'orphan' or not x['manifest']], file=sys.stderr)
+sys.exit(not (sorted(by) == want and len(b) == len(want) and
+              all(x['kind'] != 'orphan' and x['manifest'] for x in b) and
+              by['$f2']['content_digest'] == 'vma-items' and by['$f2']['full'] == '$f0'))"
+if [[ -c /dev/fuse ]] && command -v fusermount3 >/dev/null; then
+  mkdir -p "$WORK/mnt"
+  "$PVEDIFF" --config "$conf" mount -f "$dir" "$WORK/mnt" 2>"$WORK/mount.log" &
+  mount_pid=$!
+  for _ in $(seq 100); do mountpoint -q "$WORK/mnt" && break; sleep 0.1; done
+  shown=vzdump-qemu-100-$(stamp_of $((t0 + 2 * 86400))).vma
+  got=$(sha_of "$WORK/mnt/$shown" 2>/dev/null) || got=error
+  fusermount3 -u "$WORK/mnt" 2>/dev/null || fusermount3 -uz "$WORK/mnt" || true
+  kill "$mount_pid" 2>/dev/null || true
+  wait "$mount_pid" 2>/dev/null || true
+  check "mount shows day 2 (a records-route differential) as the archive restore gives" \
+    test "$got" = "$("$PVEDIFF" restore "$dir/$f2" -o - | sha256sum | cut -d' ' -f1)"
+else
+  echo "note: /dev/fuse or fusermount3 missing: mount not tried"
+fi
+# The two newest are day 7 (a full) and day 8 (its differential): day 0's chain goes,
+# sidecars and all (changed-cluster maps, cluster records, manifests).
+check "prune --keep-last 2" "$PVEDIFF" --config "$conf" prune "$dir" --keep-last 2
+check "prune left day 7's chain and nothing of day 0's" sh -c \
+  "cd '$dir' && test -z \"\$(ls | grep -v '^$f7')\" && test \"\$(ls | grep -c '\\.zst$')\" -eq 2"
+check "day 8 still restores to the disks" restores_disks 8
+check "verify passes after prune" "$PVEDIFF" verify "$dir"
