@@ -106,7 +106,7 @@ RebuildOutcome patch_files(const PatchRequest& request)
     ProgressScope shown(request.progress, "patch " + shown_name(request.delta), std::nullopt);
     io::CountingSink counted(out.sink(), shown.updater());
     RebuildOutcome r = rebuild_archive(request.base, request.delta, counted,
-                                             spill_dir.empty() ? out.dir() : spill_dir, ContentHashes::none);
+                                       spill_dir.empty() ? out.dir() : spill_dir, ContentHashes::none);
     out.finish();
     shown.finish();
     out.commit(existing(request.force));
