@@ -260,7 +260,6 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
     std::optional<CheckedInput> checked;
     if (proven) {
         enc.proof = &proof.emplace(plan.scratch, engine::ProofKey::random());
-        enc.hash_target = false;  // the structure check hashes the same bytes, on its own thread
         input = checked.emplace(std::move(input)).take();
     }
     {

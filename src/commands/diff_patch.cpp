@@ -86,9 +86,6 @@ DiffOutcome diff_files(const DiffRequest& request)
     settings.engine = request.engine;
     settings.scratch_dir = scratch_dir(request.tmpdir, {});  // empty: beside the full
     settings.writing = differential_writing(request.codec.value_or(target.codec), request.threads);
-    // Nothing here reads the new archive's SHA-256, and taking it was a third of the
-    // reading thread's CPU.
-    settings.hash_target = false;
     // encode_differential compresses itself (and finishes the stream): the output
     // file only stores the bytes.
     io::OutputFile out(request.output, io::Codec::none);

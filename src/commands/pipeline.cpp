@@ -167,7 +167,10 @@ std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path,
     options.read_ahead = false;  // the pipeline reads the new archive ahead already
     options.reopen_base = [base_path] { return open_content(base_path).source; };
     options.proof = settings.proof;
-    options.hash_target = settings.hash_target;
+    // No SHA-256 of the new archive here: `backup` takes it beside the encoder (its
+    // structure check's thread), `diff` needs none; on the reading thread it cost a third
+    // of that thread's CPU. (encode.target_sha256 stays unset.)
+    options.hash_target = false;
     // Small inputs also through plain xdelta3, keeping the smaller (issue 17); when
     // xdelta3's delta is kept, the proof does not cover it (EncodeResult::proof_covers_delta).
     return engine::make_smaller_of_encoder(engine::make_chunk_encoder(std::move(options)));

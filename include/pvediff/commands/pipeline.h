@@ -58,9 +58,6 @@ struct EncodeSettings {
     // The chunked engine records its proof here (engine/copy_proof.h) and takes the
     // full's SHA-256 (DiffOutcome::base.sha256); other engines leave it unfinished.
     engine::CopyProof* proof = nullptr;
-    // The chunked engine takes the new archive's SHA-256 (encode.target_sha256);
-    // false when the caller hashes it itself.
-    bool hash_target = true;
     // Without a usable stored index, the chunked engine indexes the full first: hand
     // that index out (DiffOutcome::built_index), with the SHA-256 of what it indexed.
     bool keep_built_index = false;
