@@ -85,6 +85,8 @@ DiffOutcome diff_files(const DiffRequest& request)
     EncodeSettings settings;
     settings.engine = request.engine;
     settings.scratch_dir = scratch_dir(request.tmpdir, {});  // empty: beside the full
+    settings.on_full_read =
+        phase_updater(request.progress, "diff " + shown_name(request.target) + ", reading the full");
     settings.writing = differential_writing(request.codec.value_or(target.codec), request.threads);
     // encode_differential compresses itself (and finishes the stream): the output
     // file only stores the bytes.

@@ -167,6 +167,7 @@ std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path,
     options.read_ahead = false;  // the pipeline reads the new archive ahead already
     options.reopen_base = [base_path] { return open_content(base_path).source; };
     options.proof = settings.proof;
+    options.on_base_read = settings.on_full_read;
     // No SHA-256 of the new archive here: `backup` takes it beside the encoder (its
     // structure check's thread), `diff` needs none; on the reading thread it cost a third
     // of that thread's CPU. (encode.target_sha256 stays unset.)

@@ -664,6 +664,9 @@ public:
                     if (hasher) {
                         hasher->feed(pos, bytes, source_hashed);
                     }
+                    if (options_.on_base_read) {
+                        options_.on_base_read(pos + bytes.size(), index->content_size());
+                    }
                 });
             if (base_hash != nullptr) {
                 // read_all() read to the end: the read-ahead thread is done with it.

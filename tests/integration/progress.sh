@@ -136,6 +136,15 @@ check "hook: replaced" grep -q 'replaced by' "$WORK/hook.log"
 check "hook: no carriage returns or escapes in the task log" bash -c "! grep -q $'[\r\033]' '$WORK/hook.log'"
 check "hook: plain percentage lines" \
   grep -qE '^pvediff: backup vzdump-lxc-105-2026_11_25-01_00_00\.tar\.zst, (encoding|verifying): [1-9]0% \(' "$WORK/hook.log"
+# After the new archive, the one read of the full has its own lines (of the full's
+# content size): a large guest's takes minutes, with nothing else to show.
+check "hook: the read of the full in percentage lines, after the encoding's" python3 -c "
+import re, sys
+lines = open('$WORK/hook.log').read().splitlines()
+pre = r'^pvediff: backup vzdump-lxc-105-2026_11_25-01_00_00\.tar\.zst, '
+enc = [i for i, l in enumerate(lines) if re.match(pre + r'encoding: [1-9]0% \(', l)]
+full = [i for i, l in enumerate(lines) if re.match(pre + r'reading the full: [0-9]+% \(.* of 64\.0 MiB\)', l)]
+sys.exit(not (enc and len(full) >= 5 and max(enc) < min(full)))"
 
 # --- backup, stream mode: bytes from standard input, no total (no percentage, no ETA).
 # The stream pauses half a second midway: the live line is drawn however fast the rest is.

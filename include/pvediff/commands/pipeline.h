@@ -63,6 +63,9 @@ struct EncodeSettings {
     bool keep_built_index = false;
     // Where the engine's scratch files go (scratch_dir.h); empty: beside the full.
     std::filesystem::path scratch_dir;
+    // The chunked engine's read of the full, after the new archive's: bytes of its
+    // content so far, of its size (engine::ChunkEncoderOptions::on_base_read).
+    std::function<void(std::uint64_t done, std::uint64_t total)> on_full_read;
 };
 
 struct DiffOutcome {

@@ -45,4 +45,24 @@ private:
     Progress* progress_;
 };
 
+// A callback for a later phase of the operation a ProgressScope shows (the scope's
+// end ends it): its first call ends the display of the earlier phase and begins one
+// for `what`, of `total` bytes; every call shows `done`. Empty when nothing is shown.
+inline std::function<void(std::uint64_t done, std::uint64_t total)> phase_updater(Progress* progress,
+                                                                                  std::string what)
+{
+    if (progress == nullptr) {
+        return {};
+    }
+    return
+        [progress, what = std::move(what), begun = false](std::uint64_t done, std::uint64_t total) mutable {
+            if (!begun) {
+                progress->end();
+                progress->begin(what, total);
+                begun = true;
+            }
+            progress->update(done);
+        };
+}
+
 }  // namespace pvediff::commands

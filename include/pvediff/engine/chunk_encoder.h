@@ -95,6 +95,10 @@ struct ChunkEncoderOptions {
     // the bytes it indexes (taken on the same pass, only when this is set), once
     // encode() succeeded; the caller may keep it as the full's sidecar.
     std::function<void(std::shared_ptr<const ChunkIndex>)> on_index_built;
+    // Progress of the one read of the full that follows the new archive's (on the
+    // calling thread): bytes of its content read so far, of its size. A large guest's
+    // full takes minutes to read, and nothing else reports meanwhile.
+    std::function<void(std::uint64_t done, std::uint64_t total)> on_base_read;
 };
 
 // encode() throws io::Error when a stored index does not match the base (size).
