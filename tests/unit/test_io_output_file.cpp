@@ -37,6 +37,17 @@ bool make_node(const std::filesystem::path& path, mode_t kind, unsigned major_nu
     return false;
 }
 
+// A FIFO at `path`, held open here for reading and writing, so that opening it to
+// write does not wait for a reader, and what is written stays in the pipe (less than
+// its 64 KiB); the descriptor reads it back.
+Fd make_held_fifo(const std::filesystem::path& path)
+{
+    EXPECT_EQ(::mkfifo(path.c_str(), 0600), 0) << std::strerror(errno);
+    Fd reader(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    EXPECT_TRUE(reader.valid()) << std::strerror(errno);
+    return reader;
+}
+
 TEST(IoOutputFile, ACharacterDeviceIsWrittenIntoNotReplaced)
 {
     test::TempDir dir;
@@ -59,10 +70,7 @@ TEST(IoOutputFile, AFifoIsWrittenIntoNotReplaced)
 {
     test::TempDir dir;
     const auto fifo = dir / "fifo";
-    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    // Held open for reading and writing here, so that opening it to write does not wait
-    // for a reader, and what is written stays in the pipe (less than its 64 KiB).
-    Fd reader(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    const Fd reader = make_held_fifo(fifo);
     ASSERT_TRUE(reader.valid());
     const auto data = test::make_data(20000, 2);
     {
@@ -87,8 +95,7 @@ TEST(IoOutputFile, AFifoIsRefusedWhereOnlyANewFileMayGo)
 {
     test::TempDir dir;
     const auto fifo = dir / "fifo";
-    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    Fd reader(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
+    const Fd reader = make_held_fifo(fifo);
     ASSERT_TRUE(reader.valid());
     {
         OutputFile out(fifo, Codec::none, {}, {}, OutputFile::Stream::refuse);
