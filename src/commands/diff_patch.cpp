@@ -78,15 +78,14 @@ std::string shown_name(const std::string& path)
 DiffOutcome diff_files(const DiffRequest& request)
 {
     check_output(request.output, {&request.base, &request.target}, request.force);
-    ProgressScope shown(request.progress, "diff " + shown_name(request.target),
-                        regular_file_size(request.target));
+    const std::string what = "diff " + shown_name(request.target);
+    ProgressScope shown(request.progress, what, regular_file_size(request.target));
     io::DecodedInput target = io::open_decompressed(
         std::make_unique<io::CountingSource>(io::open_file_source(request.target), shown.updater()));
     EncodeSettings settings;
     settings.engine = request.engine;
     settings.scratch_dir = scratch_dir(request.tmpdir, {});  // empty: beside the full
-    settings.on_full_read =
-        phase_updater(request.progress, "diff " + shown_name(request.target) + ", reading the full");
+    settings.on_full_read = phase_updater(request.progress, what + ", reading the full");
     settings.writing = differential_writing(request.codec.value_or(target.codec), request.threads);
     // encode_differential compresses itself (and finishes the stream): the output
     // file only stores the bytes.
