@@ -256,6 +256,7 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
     enc.keep_built_index = true;  // for keep_built_index(), once the differential is in place
     enc.scratch_dir = plan.scratch;
     enc.on_full_read = phase_updater(shown.progress, shown.what + ", reading the full");
+    enc.on_writing = phase_updater(shown.progress, shown.what + ", writing the differential");
     const bool proven = settings.engine == "default" || settings.engine == "chunked";
     std::optional<engine::CopyProof> proof;
     std::optional<CheckedInput> checked;

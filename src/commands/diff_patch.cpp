@@ -86,6 +86,7 @@ DiffOutcome diff_files(const DiffRequest& request)
     settings.engine = request.engine;
     settings.scratch_dir = scratch_dir(request.tmpdir, {});  // empty: beside the full
     settings.on_full_read = phase_updater(request.progress, what + ", reading the full");
+    settings.on_writing = phase_updater(request.progress, what + ", writing the delta");
     settings.writing = differential_writing(request.codec.value_or(target.codec), request.threads);
     // encode_differential compresses itself (and finishes the stream): the output
     // file only stores the bytes.

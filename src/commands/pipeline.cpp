@@ -168,6 +168,7 @@ std::unique_ptr<engine::Encoder> make_encoder_for(const std::string& base_path,
     options.reopen_base = [base_path] { return open_content(base_path).source; };
     options.proof = settings.proof;
     options.on_base_read = settings.on_full_read;
+    options.on_write = settings.on_writing;
     // No SHA-256 of the new archive here: `backup` takes it beside the encoder (its
     // structure check's thread), `diff` needs none; on the reading thread it cost a third
     // of that thread's CPU. (encode.target_sha256 stays unset.)

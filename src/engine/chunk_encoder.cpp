@@ -37,6 +37,8 @@ constexpr std::size_t max_queued_match_bytes = std::size_t{4} << 20;
 // Adjacent chunk copies are merged into one instruction up to this length (it must
 // fit in a window: see VcdiffWriter::copy_summed).
 constexpr std::uint64_t max_merged_copy = std::uint64_t{1} << 20;
+// ChunkEncoderOptions::on_write is called once per this many bytes of the new archive.
+constexpr std::uint64_t progress_step = std::uint64_t{1} << 20;
 // The largest ChunkEncoderOptions::max_gap.
 constexpr std::size_t max_gap_limit = std::size_t{1} << 30;
 
@@ -277,7 +279,8 @@ public:
     // Writes the planned instructions in order (after the full was read). Changed
     // regions are fine-matched on worker threads while this one gathers the next
     // regions' bytes and writes, in plan order, what is ready.
-    void replay(VcdiffWriter& writer)
+    void replay(VcdiffWriter& writer, const std::function<void(std::uint64_t, std::uint64_t)>& on_write,
+                std::uint64_t target_bytes)
     {
         std::optional<detail::OrderedFineMatching> matching;
         if (capture_ != nullptr) {
@@ -287,10 +290,22 @@ public:
         have_item_ticket_ = item_tickets_.next(next_item_ticket_);
         next_far_ticket_ = 0;
         spill_read_ = 0;
+        std::uint64_t planned = 0;
+        std::uint64_t shown = 0;
+        if (on_write) {
+            on_write(0, target_bytes);  // the phase's time counts from here
+        }
         for (std::size_t i = 0; i < plan_.size(); ++i) {
-            prepare(writer, matching ? &*matching : nullptr, plan_.get(i), i);
+            const PlanItem item = plan_.get(i);
+            prepare(writer, matching ? &*matching : nullptr, item, i);
             if (matching) {
                 matching->write_ready();
+            }
+            planned += item.length;
+            // Once a MiB: an archive has a plan item per chunk (~32 KiB).
+            if (on_write && (planned - shown >= progress_step || i + 1 == plan_.size())) {
+                on_write(planned, target_bytes);
+                shown = planned;
             }
         }
         if (matching) {
@@ -685,7 +700,7 @@ public:
             stats.copies_in_order = check->held_count();
         }
         VcdiffWriter writer(delta, options_.writer);
-        matcher.replay(writer);
+        matcher.replay(writer, options_.on_write, target_bytes);
         writer.finish();
         if (options_.proof != nullptr && capture) {
             options_.proof->finish();

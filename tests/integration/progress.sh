@@ -145,6 +145,16 @@ pre = r'^pvediff: backup vzdump-lxc-105-2026_11_25-01_00_00\.tar\.zst, '
 enc = [i for i, l in enumerate(lines) if re.match(pre + r'encoding: [1-9]0% \(', l)]
 full = [i for i, l in enumerate(lines) if re.match(pre + r'reading the full: [0-9]+% \(.* of 64\.0 MiB\)', l)]
 sys.exit(not (enc and len(full) >= 5 and max(enc) < min(full)))"
+# Then fine matching and writing the differential, in bytes of the new archive (also
+# 64 MiB): a quarter of a backup's time, silent before.
+check "hook: writing the differential in percentage lines, after the read of the full" python3 -c "
+import re, sys
+lines = open('$WORK/hook.log').read().splitlines()
+pre = r'^pvediff: backup vzdump-lxc-105-2026_11_25-01_00_00\.tar\.zst, '
+full = [i for i, l in enumerate(lines) if re.match(pre + r'reading the full: ', l)]
+wrote = [i for i, l in enumerate(lines) if re.match(pre + r'writing the differential: [0-9]+% \(.* of 64\.0 MiB\)', l)]
+last = [l for l in lines if re.match(pre + r'writing the differential: 9[0-9]% \(', l)]
+sys.exit(not (full and len(wrote) >= 5 and max(full) < min(wrote) and last))"
 
 # --- backup, stream mode: bytes from standard input, no total (no percentage, no ETA).
 # The stream pauses half a second midway: the live line is drawn however fast the rest is.

@@ -243,6 +243,57 @@ TEST(ChunkEncoder, EmptyAndIdentical)
     }
 }
 
+// Progress: the read of the full reports its content bytes up to the full's size, then
+// fine matching and writing report the new archive's bytes from 0 up to its size,
+// never going back, and only after the read of the full has ended.
+TEST(ChunkEncoder, ReportsTheReadOfTheFullThenTheWriting)
+{
+    TempDir dir;
+    const std::size_t mib = 1 << 20;
+    auto base = test::make_data(12 * mib, 41);
+    auto target = base;
+    for (std::size_t i = 0; i < 4096; ++i) {
+        target[5 * mib + i] ^= 0x5A;  // a changed region: the full is read for it
+    }
+    test::write_file(dir / "base", base);
+    test::write_file(dir / "target", target);
+    io::FileSource full_for_index((dir / "base").string());
+    ChunkEncoderOptions options;
+    options.spill_dir = dir.path();
+    options.index = std::make_shared<const ChunkIndex>(
+        build_chunk_index(full_for_index, options.chunking, options.layout));
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> read;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> written;
+    std::size_t read_calls_when_writing_began = 0;
+    options.on_base_read = [&](std::uint64_t done, std::uint64_t total) {
+        EXPECT_TRUE(written.empty()) << "the read of the full reported after the writing began";
+        read.emplace_back(done, total);
+    };
+    options.on_write = [&](std::uint64_t done, std::uint64_t total) {
+        if (written.empty()) {
+            read_calls_when_writing_began = read.size();
+        }
+        written.emplace_back(done, total);
+    };
+    io::FileSource b((dir / "base").string());
+    io::FileSource t((dir / "target").string());
+    io::MemorySink sink;
+    const auto result = make_chunk_encoder(options)->encode(b, t, sink);
+    EXPECT_EQ(result.target_bytes, target.size());
+    ASSERT_FALSE(read.empty());
+    EXPECT_EQ(read.back(), std::make_pair(std::uint64_t{base.size()}, std::uint64_t{base.size()}));
+    EXPECT_EQ(read_calls_when_writing_began, read.size());
+    ASSERT_GE(written.size(), 3U);  // the start, steps of a MiB, the end
+    EXPECT_EQ(written.front().first, 0U);
+    EXPECT_EQ(written.back().first, target.size());
+    for (std::size_t i = 0; i < written.size(); ++i) {
+        EXPECT_EQ(written[i].second, target.size());
+        if (i > 0) {
+            EXPECT_GE(written[i].first, written[i - 1].first);
+        }
+    }
+}
+
 TEST(ChunkEncoder, StaleIndexIsRejected)
 {
     TempDir dir;

@@ -66,6 +66,9 @@ struct EncodeSettings {
     // The chunked engine's read of the full, after the new archive's: bytes of its
     // content so far, of its size (engine::ChunkEncoderOptions::on_base_read).
     std::function<void(std::uint64_t done, std::uint64_t total)> on_full_read;
+    // Then fine matching and writing: bytes of the new archive written, of its size
+    // (engine::ChunkEncoderOptions::on_write).
+    std::function<void(std::uint64_t done, std::uint64_t total)> on_writing;
 };
 
 struct DiffOutcome {

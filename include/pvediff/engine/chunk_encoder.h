@@ -99,6 +99,11 @@ struct ChunkEncoderOptions {
     // calling thread): bytes of its content read so far, of its size. A large guest's
     // full takes minutes to read, and nothing else reports meanwhile.
     std::function<void(std::uint64_t done, std::uint64_t total)> on_base_read;
+    // Progress of what follows that read, fine matching and writing the delta in the
+    // new archive's order (on the calling thread): bytes of the new archive written
+    // so far (ahead of the delta by at most the regions queued for matching), of its
+    // size. A quarter of a backup's time, silent before.
+    std::function<void(std::uint64_t done, std::uint64_t total)> on_write;
 };
 
 // encode() throws io::Error when a stored index does not match the base (size).
