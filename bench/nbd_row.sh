@@ -13,7 +13,8 @@
 #   whole  `backup --nbd` without the bitmap: every allocated extent read, the VMA
 #          through the encoder (stream path);
 #   file   `backup ARCHIVE` on a VMA of the same day-1 disk (today's vzdump-file path;
-#          making the VMA, vzdump's part, is not timed).
+#          making the VMA, vzdump's part, is not timed), after a `floor` line: `zstd
+#          -dc` of that VMA, the floor of issue 17's ratios.
 # WAYS (environment, default "records plan whole") picks among them. COMPARE=BINARY
 # runs each records row a second time with that build (label suffixed "'"), on the
 # same disk and dump dir: before/after figures in one series. DISTINCT=1 writes
@@ -134,6 +135,8 @@ for pct in $percents; do
         whole) timed whole $(nbd "$work/run" 1) ;;
         file)
           cp "$vma" "$work/run/"
+          # Issue 17's floor for this row: decompressing the new archive.
+          timed floor sh -c 'zstd -dc "$1" >/dev/null' sh "$vma"
           timed file "$pvediff" --config "$work/pvediff.conf" --no-progress backup "$work/run/$(basename "$vma")"
           ;;
       esac
