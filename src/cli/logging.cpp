@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -13,16 +12,11 @@
 #include <string_view>
 
 #include "pvediff/commands/report.h"
+#include "pvediff/io/parse_number.h"
 
 namespace pvediff::cli {
 
 namespace {
-
-bool parse_decimal(std::string_view text, std::uint64_t& out)
-{
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return !text.empty() && ec == std::errc{} && end == text.data() + text.size();
-}
 
 // sd-daemon(3) priorities: err 3, warning 4, notice 5, info 6, debug 7.
 int journal_priority(spdlog::level::level_enum level)
@@ -104,15 +98,17 @@ bool is_journal_stream(int fd)
     // "DEV:INODE", both decimal, nothing else.
     const std::string_view text(stream);
     const std::size_t colon = text.find(':');
-    std::uint64_t dev = 0;
-    std::uint64_t ino = 0;
-    if (colon == std::string_view::npos || !parse_decimal(text.substr(0, colon), dev) ||
-        !parse_decimal(text.substr(colon + 1), ino)) {
+    if (colon == std::string_view::npos) {
+        return false;
+    }
+    const auto dev = io::parse_number<std::uint64_t>(text.substr(0, colon));
+    const auto ino = io::parse_number<std::uint64_t>(text.substr(colon + 1));
+    if (!dev || !ino) {
         return false;
     }
     struct stat st {};
-    return ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_dev) == dev &&
-           static_cast<std::uint64_t>(st.st_ino) == ino;
+    return ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_dev) == *dev &&
+           static_cast<std::uint64_t>(st.st_ino) == *ino;
 }
 
 }  // namespace pvediff::cli

@@ -5,10 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <charconv>
-
 #include "pvediff/commands/backup.h"
 #include "pvediff/io/error.h"
+#include "pvediff/io/parse_number.h"
 #include "pvediff/store/names.h"
 
 namespace pvediff::commands {
@@ -114,9 +113,9 @@ int run_hook(const HookCall& call, const store::Config& config, const Report& re
     std::uint32_t vmid = 0;
     if (call.args.size() >= 3) {
         const std::string& v = call.args[2];
-        const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), vmid);
-        if (ec != std::errc() || end != v.data() + v.size() || v.empty() || v[0] == '0') {
-            vmid = 0;
+        const auto n = io::parse_number<std::uint32_t>(v);
+        if (n && v[0] != '0') {
+            vmid = *n;
         }
     }
     const store::EffectiveSettings settings = config.effective_for(vmid);

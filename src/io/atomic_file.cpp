@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <random>
 
 #include "pvediff/io/error.h"
+#include "pvediff/io/parse_number.h"
 
 namespace pvediff::io {
 
@@ -104,10 +104,11 @@ std::optional<TempOwner> temp_owner(std::string_view name)
         return std::nullopt;
     }
     TempOwner owner;
-    const auto [end, ec] = std::from_chars(tail.data(), tail.data() + dash, owner.pid);
-    if (ec != std::errc() || end != tail.data() + dash || owner.pid <= 0) {
+    const auto pid = parse_number<decltype(owner.pid)>(tail.substr(0, dash));
+    if (!pid || *pid <= 0) {
         return std::nullopt;
     }
+    owner.pid = *pid;
     const auto host_dash = tail.find('-', dash + 1);
     if (host_dash != std::string_view::npos) {
         owner.host = std::string(tail.substr(host_dash + 1));

@@ -4,11 +4,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <charconv>
 #include <set>
 
 #include "kv_lines.h"
 #include "pvediff/io/error.h"
+#include "pvediff/io/parse_number.h"
 #include "pvediff/store/duration.h"
 
 namespace pvediff::store {
@@ -39,12 +39,11 @@ bool parse_flag(std::string_view key, std::string_view v)
 
 unsigned parse_count(std::string_view key, std::string_view v, unsigned max)
 {
-    unsigned out = 0;
-    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (v.empty() || ec != std::errc() || p != v.data() + v.size() || out > max) {
+    const auto n = io::parse_number<unsigned>(v);
+    if (!n || *n > max) {
         bad_value(key, v, fmt::format("a whole number from 0 to {}", max));
     }
-    return out;
+    return *n;
 }
 
 // Keys that make no sense for one guest.
@@ -190,12 +189,11 @@ void apply_setting(Settings& s, std::string_view key, std::string_view v)
         }
         s.fullbackup = *d;
     } else if (key == "max-diff-ratio") {
-        double r = 0;
-        const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), r);
-        if (v.empty() || ec != std::errc() || p != v.data() + v.size() || !(r > 0.0) || r > 1.0) {
+        const auto r = io::parse_number<double>(v);
+        if (!r || !(*r > 0.0) || *r > 1.0) {
             bad_value(key, v, "a number above 0 and at most 1, like 0.5");
         }
-        s.max_diff_ratio = r;
+        s.max_diff_ratio = *r;
     } else if (key == "compress") {
         CompressChoice c{};
         if (v == "same") {
@@ -374,11 +372,10 @@ Config parse_config(std::string_view text, const std::string& origin)
         if (key.starts_with(vmid_prefix)) {
             const auto rest = key.substr(vmid_prefix.size());
             const auto dash = rest.find('-');
-            std::uint32_t vmid = 0;
-            const auto [p, ec] =
-                std::from_chars(rest.data(), rest.data() + (dash == std::string_view::npos ? 0 : dash), vmid);
-            if (dash == std::string_view::npos || dash == 0 || ec != std::errc() || p != rest.data() + dash ||
-                rest[0] == '0' || dash + 1 >= rest.size()) {
+            const auto vmid = dash == std::string_view::npos
+                                  ? std::nullopt
+                                  : io::parse_number<std::uint32_t>(rest.substr(0, dash));
+            if (!vmid || rest[0] == '0' || dash + 1 >= rest.size()) {
                 detail::throw_line_error(origin, l.line,
                                          "bad key '" + l.key + "' (expected vmid-<ID>-<key>)");
             }
@@ -386,8 +383,8 @@ Config parse_config(std::string_view text, const std::string& origin)
             if (global_only(key)) {
                 detail::throw_line_error(origin, l.line, fmt::format("'{}' cannot be set per guest", key));
             }
-            scope = vmid;
-            target = &c.per_vmid[vmid];
+            scope = *vmid;
+            target = &c.per_vmid[*vmid];
         }
         auto& keys = seen[scope];
         const std::string key_str(key);

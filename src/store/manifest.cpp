@@ -11,6 +11,7 @@
 #include "pvediff/io/atomic_file.h"
 #include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
+#include "pvediff/io/parse_number.h"
 #include "pvediff/store/entry_name.h"
 #include "pvediff/store/names.h"
 
@@ -134,12 +135,11 @@ public:
     std::uint64_t number(std::string_view key) const
     {
         const auto& l = get(key);
-        std::uint64_t out = 0;
-        const auto [p, ec] = std::from_chars(l.value.data(), l.value.data() + l.value.size(), out);
-        if (l.value.empty() || ec != std::errc() || p != l.value.data() + l.value.size()) {
+        const auto n = io::parse_number<std::uint64_t>(l.value);
+        if (!n) {
             fail(l, fmt::format("bad {} '{}' (expected a whole number)", l.key, l.value));
         }
-        return out;
+        return *n;
     }
 
     io::Digest digest(std::string_view key) const

@@ -4,30 +4,14 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
-#include <charconv>
-
 #include "kv_lines.h"
 #include "pvediff/io/atomic_file.h"
 #include "pvediff/io/dir_handle.h"
 #include "pvediff/io/error.h"
+#include "pvediff/io/parse_number.h"
 #include "pvediff/store/entry_name.h"
 
 namespace pvediff::store {
-
-namespace {
-
-template <typename T>
-std::optional<T> parse_number(std::string_view v)
-{
-    T out{};
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (ec != std::errc() || end != v.data() + v.size() || v.empty()) {
-        return std::nullopt;
-    }
-    return out;
-}
-
-}  // namespace
 
 std::string format_verified_record(const VerifiedRecord& r)
 {
@@ -58,7 +42,7 @@ VerifiedRecord parse_verified_record(std::string_view text, const std::string& o
             r.file = kv.value;
         } else if (kv.key == "verified") {
             once(seen_time);
-            const auto t = parse_number<std::int64_t>(kv.value);
+            const auto t = io::parse_number<std::int64_t>(kv.value);
             if (!t || *t < 0) {
                 bad();
             }
@@ -71,14 +55,14 @@ VerifiedRecord parse_verified_record(std::string_view text, const std::string& o
             r.ok = kv.value == "ok";
         } else if (kv.key == "file-size") {
             once(seen_size);
-            const auto n = parse_number<std::uint64_t>(kv.value);
+            const auto n = io::parse_number<std::uint64_t>(kv.value);
             if (!n) {
                 bad();
             }
             r.identity.size = *n;
         } else if (kv.key == "file-mtime-ns") {
             once(seen_mtime);
-            const auto n = parse_number<std::int64_t>(kv.value);
+            const auto n = io::parse_number<std::int64_t>(kv.value);
             if (!n) {
                 bad();
             }
