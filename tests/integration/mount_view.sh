@@ -22,20 +22,8 @@ spill=$WORK/spill
 mkdir -p "$dump" "$mnt" "$spill" "$WORK/orig"
 echo "# empty: built-in defaults" >"$WORK/pvediff.conf"
 pvediff() { "$PVEDIFF" --config "$WORK/pvediff.conf" "$@"; }
-daemon_pid=
-unmount_all() {
-  if mountpoint -q "$mnt"; then fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -uz "$mnt" || true; fi
-  if [[ -n $daemon_pid ]]; then kill "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; fi
-  daemon_pid=
-}
-trap 'unmount_all; finish' EXIT
-
-start_mount() {
-  TMPDIR=$spill "$PVEDIFF" --config "$WORK/pvediff.conf" mount -f "$dump" "$mnt" 2>>"$WORK/mount.log" &
-  daemon_pid=$!
-  for _ in $(seq 100); do mountpoint -q "$mnt" && return 0; sleep 0.1; done
-  echo "mount did not come up" >&2; cat "$WORK/mount.log" >&2; return 1
-}
+mount_pid=
+trap 'stop_mount "$mnt"; finish' EXIT
 
 # --- fixtures: want[shown name] = SHA-256 of the archive it must read as ---------------
 declare -A want=()
@@ -100,7 +88,7 @@ check "the fixtures hold differentials of every codec" \
 dump_sums() { (cd "$dump" && sha256sum -- * | sort); }
 before=$(dump_sums)
 
-start_mount
+TMPDIR=$spill start_mount "$WORK/pvediff.conf" "$dump" "$mnt" "$WORK/mount.log"
 # --- names ------------------------------------------------------------------------------
 shown=$(ls "$mnt" | grep -vE '\.(notes|log|protected)$' | sort)
 check "the view shows every backup once, by its vzdump name" \
@@ -232,9 +220,9 @@ python3 -c 'import sys,time; f=open(sys.argv[1],"rb"); f.read(1<<20); print("rea
   "$mnt/vzdump-qemu-101-2026_11_22-01_00_00.vma" >"$WORK/reader.out" &
 reader=$!
 for _ in $(seq 100); do grep -q reading "$WORK/reader.out" 2>/dev/null && break; sleep 0.1; done
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" && rc=0 || rc=$?
-daemon_pid=
+kill -TERM "$mount_pid"
+wait "$mount_pid" && rc=0 || rc=$?
+mount_pid=
 kill "$reader" 2>/dev/null || true; wait "$reader" 2>/dev/null || true
 fusermount3 -uz "$mnt" 2>/dev/null || true  # the reader kept it busy: detach what is left
 check "SIGTERM during a read ends the daemon" test "$rc" -eq 0

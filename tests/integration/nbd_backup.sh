@@ -392,14 +392,12 @@ sys.exit(not (sorted(by) == want and len(b) == len(want) and
               by['$f2']['content_digest'] == 'vma-items' and by['$f2']['full'] == '$f0'))"
 if [[ -c /dev/fuse ]] && command -v fusermount3 >/dev/null; then
   mkdir -p "$WORK/mnt"
-  "$PVEDIFF" --config "$conf" mount -f "$dir" "$WORK/mnt" 2>"$WORK/mount.log" &
-  mount_pid=$!
-  for _ in $(seq 100); do mountpoint -q "$WORK/mnt" && break; sleep 0.1; done
   shown=vzdump-qemu-100-$(stamp_of $((t0 + 2 * 86400))).vma
-  got=$(sha_of "$WORK/mnt/$shown" 2>/dev/null) || got=error
-  fusermount3 -u "$WORK/mnt" 2>/dev/null || fusermount3 -uz "$WORK/mnt" || true
-  kill "$mount_pid" 2>/dev/null || true
-  wait "$mount_pid" 2>/dev/null || true
+  got=error
+  if start_mount "$conf" "$dir" "$WORK/mnt" "$WORK/mount.log"; then
+    got=$(sha_of "$WORK/mnt/$shown" 2>/dev/null) || got=error
+  fi
+  stop_mount "$WORK/mnt"
   check "mount shows day 2 (a records-route differential) as the archive restore gives" \
     test "$got" = "$("$PVEDIFF" restore "$dir/$f2" -o - | sha256sum | cut -d' ' -f1)"
 else

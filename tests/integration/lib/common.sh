@@ -37,6 +37,24 @@ ext_of() { case "$1" in none) echo "" ;; *) echo ".$1" ;; esac; }
 stamp_of() { date -u -d "@$1" +%Y_%m_%d-%H_%M_%S; }
 # SHA-256 of a file's bytes as they are (see content_sha for the decompressed content).
 sha_of() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# `pvediff mount -f` in the background, up within 10 s or an error (its log shown);
+# `mount_pid` is its process. Environment set before the call reaches it (TMPDIR).
+start_mount() {  # CONFIG DUMPDIR MNT LOG
+  "$PVEDIFF" --config "$1" mount -f "$2" "$3" 2>>"$4" &
+  mount_pid=$!
+  for _ in $(seq 100); do mountpoint -q "$3" && return 0; sleep 0.1; done
+  echo "mount did not come up" >&2
+  cat "$4" >&2
+  return 1
+}
+# Unmounts MNT (lazily if busy) and ends the process start_mount started; safe to call
+# when neither is there (an EXIT trap).
+stop_mount() {  # MNT
+  if mountpoint -q "$1"; then fusermount3 -u "$1" 2>/dev/null || fusermount3 -uz "$1" || true; fi
+  if [[ -n ${mount_pid:-} ]]; then kill "$mount_pid" 2>/dev/null || true; wait "$mount_pid" 2>/dev/null || true; fi
+  mount_pid=
+}
 # disk_image FILE SIZE CONTENT FILES: a sparse image of SIZE whose start holds CONTENT
 # bytes of the first FILES small files under /usr/share/doc.
 disk_image() {
