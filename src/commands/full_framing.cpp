@@ -12,6 +12,7 @@
 #include "pvediff/commands/report.h"
 #include "pvediff/formats/vma_cluster_records.h"
 #include "pvediff/io/atomic_file.h"
+#include "pvediff/io/error.h"
 #include "pvediff/io/threaded_stream.h"
 
 namespace pvediff::commands::detail {

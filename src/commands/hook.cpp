@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "pvediff/commands/hook.h"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,8 +70,9 @@ std::string target_mismatch(const HookCall& call, std::uint32_t vmid, const fs::
 int run_chained(const std::string& script, const HookCall& call, const Report& report)
 {
     std::vector<std::string> env_strings;
+    env_strings.reserve(call.env.size());
     for (const auto& [k, v] : call.env) {
-        env_strings.push_back(k + "=" + v);
+        env_strings.push_back(fmt::format("{}={}", k, v));
     }
     std::vector<char*> argv{const_cast<char*>(script.c_str())};
     for (const auto& a : call.args) {
@@ -78,6 +80,7 @@ int run_chained(const std::string& script, const HookCall& call, const Report& r
     }
     argv.push_back(nullptr);
     std::vector<char*> envp;
+    envp.reserve(env_strings.size() + 1);
     for (auto& e : env_strings) {
         envp.push_back(e.data());
     }

@@ -100,6 +100,7 @@ fs::path select_backup(const BackupSelection& select)
         const auto found = store::find_backups(scanned, select.vmid, select.type, select.when);
         if (found.size() > 1) {
             std::vector<std::string_view> types;
+            types.reserve(found.size());
             for (const auto& f : found) {
                 types.push_back(store::guest_type_name(f.guest.type));
             }
