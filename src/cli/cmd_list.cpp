@@ -125,7 +125,8 @@ void add_list_command(CLI::App& app, Context& ctx, Action& chosen)
     auto* sub = app.add_subcommand("list",
                                    "chains with sizes, ratio to the full, age, orphans, and the space "
                                    "saved against vzdump alone");
-    sub->add_option("dir", *dir, "dump dir (default: dumpdir from the config, else PVE's backup storages)");
+    sub->add_option("dir,--dumpdir", *dir,
+                    "dump dir (default: dumpdir from the config, else PVE's backup storages)");
     sub->add_option("--vmid", *vmid, "only this guest (an error when it has no backup)");
     auto format = std::make_shared<OutputFormatOption>(*sub);
     sub->callback([dir, vmid, format, &ctx, &chosen] {

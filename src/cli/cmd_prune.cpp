@@ -22,7 +22,8 @@ void add_prune_command(CLI::App& app, Context& ctx, Action& chosen)
     auto* sub = app.add_subcommand("prune",
                                    "vzdump's keep-* retention, chain-aware: a full stays while a kept "
                                    "differential needs it");
-    sub->add_option("dir", a->dir, "dump dir (default: dumpdir from the config, else PVE's backup storages)");
+    sub->add_option("dir,--dumpdir", a->dir,
+                    "dump dir (default: dumpdir from the config, else PVE's backup storages)");
     sub->add_option("--vmid", a->vmid, "only this guest");
     sub->add_option("--keep-last", a->last,
                     "keep the N newest backups (any --keep-* replaces the config's retention)");

@@ -80,7 +80,7 @@ void add_verify_command(CLI::App& app, Context& ctx, Action& chosen)
                                    "rebuild and check what is new, failed, changed or not verified "
                                    "within verify-every (content SHA-256, VMA/tar structure); "
                                    "exit 1 on any failure");
-    sub->add_option("paths", *paths,
+    sub->add_option("paths,--dumpdir", *paths,
                     "dump dirs or files (default: dumpdir from the config, else PVE's backup storages)");
     sub->add_flag("--all", *all, "check every backup, also those verified ok within verify-every");
     add_tmpdir_option(*sub, *tmpdir);

@@ -5,7 +5,7 @@
 # follows docs/json-output.md: command and schema_version, guest type and VMID apart,
 # each differential's full, sizes in bytes, times in ISO 8601, the dump dir. list's
 # totals add up and count what vzdump alone would keep. list --vmid of an unknown
-# guest is an error.
+# guest is an error. The dump dir as --dumpdir gives the same documents.
 source "$PVEDIFF_TEST_LIB/common.sh"
 
 dump=$WORK/dump
@@ -33,8 +33,10 @@ d1=$dump/$full--differential-2026_11_21-01_00_00.vcdiff.zst
 pv list "$dump" --output-format json >"$WORK/list.json"
 pv list "$dump" --output-format json-pretty >"$WORK/list-pretty.json"
 pv list "$dump" --json --vmid 105 >"$WORK/list-105.json"
+pv list --dumpdir "$dump" --output-format json >"$WORK/list-opt.json"
 pv verify "$dump" --output-format json >"$WORK/verify.json" || true
 pv prune "$dump" --keep-last 1 --dry-run --output-format json >"$WORK/prune-dry.json"
+pv prune --dumpdir "$dump" --keep-last 1 --dry-run --output-format json >"$WORK/prune-dry-opt.json"
 pv restore "$d1" -o "$WORK/out/r.tar" --output-format json >"$WORK/restore.json"
 cp -a "$dump" "$WORK/dump2"
 pv prune "$WORK/dump2" --keep-last 1 --json >"$WORK/prune.json"
@@ -170,6 +172,8 @@ sys.exit(1 if problems else 0)
 PY
 
 check "every command's JSON follows docs/json-output.md" test "$rc" -eq 0
+check "list --dumpdir DIR writes what list DIR writes" cmp -s "$WORK/list.json" "$WORK/list-opt.json"
+check "prune --dumpdir DIR plans what prune DIR plans" cmp -s "$WORK/prune-dry.json" "$WORK/prune-dry-opt.json"
 check "backup --output-format json: progress lines on stderr" grep -q "replaced by" "$WORK/backup.err"
 check "restore JSON output is day 1" test "$(sha_of "$WORK/out/r.tar")" = "$(sha_of "$WORK/ct-1.tar")"
 rc=0; pv list "$dump" --vmid 999 >"$WORK/out.txt" 2>&1 || rc=$?
