@@ -40,7 +40,7 @@ struct Context {
     bool progress_forced = false;
     bool progress_off = false;
     // Where long operations show progress (stderr: a live line on a terminal, plain
-    // lines every 10 % or 30 s otherwise); null when it is off.
+    // lines every 10 % or 30 s, at most one every 2 s, otherwise); null when it is off.
     [[nodiscard]] commands::Progress* progress();
 
     // The loggers (logging.h), made on first use, after the options are parsed.

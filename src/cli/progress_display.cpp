@@ -75,6 +75,9 @@ void ProgressDisplay::update(std::uint64_t done)
         }
         return;
     }
+    if (now - last_draw_ < plain_gap_) {
+        return;  // the decile is drawn later, with the bytes done by then
+    }
     const int decile = total_ ? static_cast<int>(10 * done / *total_) : 0;
     if ((decile > last_decile_ && decile < 10) || now - last_draw_ >= plain_interval) {
         last_decile_ = std::max(decile, last_decile_);

@@ -195,9 +195,10 @@ bool check_output(const OutputPlan& plan)
         return false;
     }
     if (plan.pve_copy || !io::OutputFile::writes_into(st.st_mode)) {
-        throw io::Error(fmt::format("'{}' exists already; restore never replaces a file: remove it or "
-                                    "name another output",
-                                    plan.path.string()));
+        throw io::Error(
+            fmt::format("'{}' exists already; restore never replaces a file: remove it or "
+                        "name another output",
+                        plan.path.string()));
     }
     return true;
 }

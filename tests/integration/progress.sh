@@ -3,10 +3,14 @@
 # Progress of restore, backup (file and stream mode, and under the vzdump hook),
 # diff and patch: on a terminal (a pseudo-terminal from `script -qc`) one live line
 # redrawn in place with bytes (of the total, when known), rate and ETA; not on a
-# terminal, plain lines at 10 % steps before the summary line; none with
-# --no-progress or -q. The bytes written are the same either way.
+# terminal, plain lines at 10 % steps before the summary line, at most one every 2 s
+# (a step that ends sooner leaves only its summary, as vzdump's own status lines); none
+# with --no-progress or -q. The bytes written are the same either way.
 source "$PVEDIFF_TEST_LIB/common.sh"
 command -v script >/dev/null || { echo "no script(1): skipped"; exit 0; }
+# These archives take well under 2 s a step: no gap between plain lines, but where the
+# default is checked.
+export PVEDIFF_PROGRESS_GAP_MS=0
 
 dump=$WORK/dump
 mkdir -p "$dump"
@@ -31,6 +35,10 @@ check "plain: percentage lines like vzdump's ('NN% (X of Y) in T, R/s')" \
 n=$(grep -cE ': [1-9]0% \(' "$WORK/plain.err" || true)
 check "plain: at most one line per 10 % step ($n)" test "$n" -ge 1 -a "$n" -le 9
 check "plain: the summary line comes last" bash -c "tail -1 '$WORK/plain.err' | grep -q '^pvediff: restored '"
+# The default gap: a restore that takes less than 2 s leaves its summary line alone.
+PVEDIFF_PROGRESS_GAP_MS= pv restore "$full" -o "$WORK/quick.tar" 2>"$WORK/quick.err"
+check "plain, default gap: a quick restore leaves no percentage lines, only its summary" \
+  bash -c "! grep -q '% (' '$WORK/quick.err' && grep -q '^pvediff: restored ' '$WORK/quick.err'"
 
 # A terminal: the live line. script(1) gives pvediff a pseudo-terminal; its output
 # (stdout and stderr of the pty) lands in the typescript file.
@@ -131,6 +139,7 @@ check "backup -q on a terminal: a differential all the same" test -n "$(ls "$dum
 d5=$dump/vzdump-lxc-105-2026_11_25-01_00_00.tar.zst
 make_new 5 "$d5"
 env -i STOREID=local DUMPDIR="$dump" VMTYPE=lxc HOSTNAME=guest TARGET="$d5" LOGFILE="$dump/x.log" LC_ALL=C \
+  PVEDIFF_PROGRESS_GAP_MS=0 \
   "$PVEDIFF" --config "$WORK/pvediff.conf" hook log-end snapshot 105 >"$WORK/hook.log" 2>&1
 check "hook: replaced" grep -q 'replaced by' "$WORK/hook.log"
 check "hook: no carriage returns or escapes in the task log" bash -c "! grep -q $'[\r\033]' '$WORK/hook.log'"
