@@ -146,11 +146,12 @@ while read -r m; do
   n=$((n + 1))
   seed manifest "$n" < "$m"
 done < <(find "$tmp/demo" -name '*.pvediff-manifest' | sort | head -n 3)
-# --- chunk index sidecars (version 4): a tar's (chunks only) and a VMA's of random
+# --- chunk index sidecars (version 5): a tar's (chunks only) and a VMA's of random
 # blocks (chunks, clusters and anchors), as `backup` writes them when it keeps a full.
-# The corpus also holds seed-v2-* and seed-v3-*, written the same way by a version 2
-# pvediff (the format before the tables were sorted) and a version 3 one (before the
-# content's SHA-256), which this script cannot make any more.
+# The corpus also holds seed-v2-*, seed-v3-* and seed-v4-*, written the same way by a
+# version 2 pvediff (the format before the tables were sorted), a version 3 one (before
+# the content's SHA-256) and a version 4 one (before its XXH3-128), which this script
+# cannot make any more.
 mkdir -p "$tmp/idx"
 head -c $((1024 * 1024)) /dev/urandom > "$tmp/random-disk"
 "$pvediff" dev-make-vma --image "$tmp/random-disk" --order-seed 3 --ctime 1700000000 \
@@ -159,7 +160,7 @@ seq 1 40000 > "$tmp/lines"
 tar -C "$tmp" -cf "$tmp/idx/vzdump-lxc-301-2026_11_20-01_00_00.tar" lines random-disk
 for a in vzdump-qemu-300-2026_11_20-01_00_00.vma vzdump-lxc-301-2026_11_20-01_00_00.tar; do
   "$pvediff" backup --fullbackup 7 "$tmp/idx/$a" >/dev/null 2>&1
-  seed chunk_index "v4-${a##*.}" < "$tmp/idx/$a.pvediff-index"
+  seed chunk_index "v5-${a##*.}" < "$tmp/idx/$a.pvediff-index"
 done
 
 # --- cluster records: a full's, as `backup` writes them when it keeps a VMA full in

@@ -17,6 +17,7 @@
 #include "pvediff/io/error.h"
 #include "pvediff/io/sha256.h"
 #include "pvediff/io/threaded_stream.h"
+#include "pvediff/io/xxh128.h"
 #include "range_check.h"
 #include "range_hasher.h"
 #include "record_sort.h"
@@ -656,16 +657,26 @@ public:
         // Now that every old version wanted is known, one read of the full collects
         // them, wherever they are, and looks for the changed clusters' blocks.
         if (capture) {
-            // With a proof, the full's SHA-256 runs on the read-ahead thread, beside its
-            // decompressor, and the copies' source ranges are hashed here.
+            // With a proof, the copies' source ranges are hashed here, and the full is
+            // shown to be the content its manifest describes on the read-ahead thread,
+            // beside its decompressor: by the XXH3-128 its index took of that content
+            // (the index's SHA-256 is the manifest's: commands/pipeline.cpp), else by
+            // its SHA-256 (an index of version 4 or older), at ten times the CPU.
             std::optional<detail::RangeHasher> hasher;
-            io::HashingSource* base_hash = nullptr;
+            io::HashingSource* base_sha = nullptr;
+            io::Xxh128Source* base_xxh = nullptr;
             std::unique_ptr<io::ByteSource> base_chain = std::make_unique<io::SourceRef>(*base_reader);
             if (options_.proof != nullptr) {
                 matcher.want_source_hashes(hasher.emplace(options_.proof->key(), spill_dir));
-                auto hashing = std::make_unique<io::HashingSource>(std::move(base_chain));
-                base_hash = hashing.get();
-                base_chain = std::move(hashing);
+                if (index->content_sha256() && index->content_xxh128()) {
+                    auto hashing = std::make_unique<io::Xxh128Source>(std::move(base_chain));
+                    base_xxh = hashing.get();
+                    base_chain = std::move(hashing);
+                } else {
+                    auto hashing = std::make_unique<io::HashingSource>(std::move(base_chain));
+                    base_sha = hashing.get();
+                    base_chain = std::move(hashing);
+                }
             }
             auto ahead_base = io::make_read_ahead(std::move(base_chain));
             const auto source_hashed = [&](detail::RangeHasher::Slot slot, const ProofHash& h) {
@@ -683,16 +694,26 @@ public:
                         options_.on_base_read(pos + bytes.size(), index->content_size());
                     }
                 });
-            if (base_hash != nullptr) {
-                // read_all() read to the end: the read-ahead thread is done with it.
-                result.base_sha256 = base_hash->finish();
-                result.proof_covers_delta = true;
-            }
             result.base_bytes = std::max(result.base_bytes, base_size);
             if (base_size != index->content_size()) {
                 throw io::Error(
                     fmt::format("chunk index does not match the full '{}': indexed {} bytes, the full has {}",
                                 base_reader->name(), index->content_size(), base_size));
+            }
+            // read_all() read to the end: the read-ahead thread is done with the hash.
+            if (base_sha != nullptr) {
+                result.base_sha256 = base_sha->finish();
+                result.proof_covers_delta = true;
+            }
+            if (base_xxh != nullptr) {
+                if (base_xxh->finish() != *index->content_xxh128()) {
+                    throw io::Error(fmt::format(
+                        "'{}' is not the full its chunk index and manifest describe (its content's "
+                        "XXH3-128 differs): it was replaced or changed",
+                        base_reader->name()));
+                }
+                result.base_sha256 = *index->content_sha256();
+                result.proof_covers_delta = true;
             }
             stats.base_kept_bytes = capture->kept_bytes();
             stats.scan_found_blocks = scan->found_blocks();

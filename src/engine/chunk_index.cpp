@@ -229,6 +229,8 @@ void ChunkIndex::save(io::ByteSink& out) const
     io::append_le64(buf, anchors_);
     const io::Digest sha256 = content_sha256_.value_or(io::Digest{});
     buf.insert(buf.end(), sha256.begin(), sha256.end());
+    const io::Xxh128Digest xxh128 = content_xxh128_.value_or(io::Xxh128Digest{});
+    buf.insert(buf.end(), xxh128.begin(), xxh128.end());
     Checksum sum;
     sum.update(buf);
     out.write(buf);
@@ -267,16 +269,21 @@ ChunkIndex build_chunk_index(io::ByteSource& full, const ChunkParams& params, co
     ChunkIndexBuilder builder(params, scratch_dir, budget);
     Chunker chunker(params, layout,
                     [&](const Chunk& c, std::span<const std::uint8_t> bytes) { builder.add(c, bytes); });
+    // Its XXH3-128 on the same pass: what a later read of the full is compared with.
+    io::Xxh128 content_hash;
     std::vector<std::uint8_t> buf(io::stream_buffer_size);
     for (;;) {
         const std::size_t n = full.read(buf);
         if (n == 0) {
             break;
         }
+        content_hash.update(std::span<const std::uint8_t>(buf.data(), n));
         chunker.feed(std::span<const std::uint8_t>(buf.data(), n));
     }
     chunker.finish();
-    return builder.finish(chunker.bytes());
+    ChunkIndex index = builder.finish(chunker.bytes());
+    index.set_content_xxh128(content_hash.finish());
+    return index;
 }
 
 }  // namespace pvediff::engine

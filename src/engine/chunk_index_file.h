@@ -23,15 +23,21 @@ namespace pvediff::engine {
 namespace detail {
 
 inline constexpr std::array<std::uint8_t, 8> index_magic = {'P', 'V', 'D', 'X', 'C', 'I', 'D', 'X'};
-inline constexpr std::uint32_t index_version = 4;     // 4: the content's SHA-256 in the header
+inline constexpr std::uint32_t index_version = 5;     // 5: and its XXH3-128
+inline constexpr std::uint32_t sha256_version = 4;    // 4: the content's SHA-256 in the header
 inline constexpr std::uint32_t sorted_version = 3;    // 3: tables sorted by key
 inline constexpr std::uint32_t unsorted_version = 2;  // 2: anchors, tables in hash-table order
-// Versions 2 and 3 end their header after the counts; version 4 adds the SHA-256.
+// Versions 2 and 3 end their header after the counts; version 4 adds the SHA-256,
+// version 5 the XXH3-128 after it.
 inline constexpr std::size_t short_header_size = 8 + 4 * 6 + 8 * 5;
-inline constexpr std::size_t header_size = short_header_size + 32;
+inline constexpr std::size_t sha256_header_size = short_header_size + 32;
+inline constexpr std::size_t header_size = sha256_header_size + 16;
 inline constexpr std::size_t header_size_of(std::uint32_t version)
 {
-    return version >= index_version ? header_size : short_header_size;
+    if (version >= index_version) {
+        return header_size;
+    }
+    return version == sha256_version ? sha256_header_size : short_header_size;
 }
 inline constexpr std::size_t entry_size = 16;
 inline constexpr std::uint64_t length_bits = 24;

@@ -38,7 +38,21 @@ struct IndexHeader {
     std::uint64_t cluster_count = 0;
     std::uint64_t anchor_count = 0;
     std::optional<io::Digest> content_sha256;
+    std::optional<io::Xxh128Digest> content_xxh128;
 };
+
+// A digest field of the header: all zeros when the writer did not know it.
+template <typename Digest>
+std::optional<Digest> known_digest(io::ByteReader& r)
+{
+    Digest d{};
+    const auto field = r.bytes(d.size());
+    std::copy(field.begin(), field.end(), d.begin());
+    if (d == Digest{}) {
+        return std::nullopt;
+    }
+    return d;
+}
 
 // Reads and checks the header: magic, version, parameters, and counts that agree with
 // each other and with the file's size (so nothing is allocated for entries that are
@@ -58,7 +72,8 @@ IndexHeader read_header(const io::Fd& fd, const std::string& name, std::uint64_t
     }
     IndexHeader h;
     h.version = r.le32();
-    if (h.version != index_version && h.version != sorted_version && h.version != unsorted_version) {
+    if (h.version != index_version && h.version != detail::sha256_version && h.version != sorted_version &&
+        h.version != unsorted_version) {
         r.fail_at(8, fmt::format("unsupported chunk index version {}", h.version));
     }
     h.size = detail::header_size_of(h.version);
@@ -83,13 +98,11 @@ IndexHeader read_header(const io::Fd& fd, const std::string& name, std::uint64_t
     h.entry_count = r.le64();
     h.cluster_count = r.le64();
     h.anchor_count = r.le64();
+    if (h.version >= detail::sha256_version) {
+        h.content_sha256 = known_digest<io::Digest>(r);
+    }
     if (h.version >= index_version) {
-        io::Digest sha256{};
-        const auto field = r.bytes(sha256.size());
-        std::copy(field.begin(), field.end(), sha256.begin());
-        if (sha256 != io::Digest{}) {
-            h.content_sha256 = sha256;
-        }
+        h.content_xxh128 = known_digest<io::Xxh128Digest>(r);
     }
     if (h.entry_count > h.chunk_count || h.cluster_count > h.chunk_count || h.chunk_count > h.content_size ||
         h.anchor_count > h.content_size / anchor_block || (h.anchor_count > 0 && h.cluster_count == 0)) {
@@ -251,6 +264,7 @@ ChunkIndex ChunkIndex::load(const std::filesystem::path& path, const std::filesy
     ChunkIndex index(h.params);
     index.content_size_ = h.content_size;
     index.content_sha256_ = h.content_sha256;
+    index.content_xxh128_ = h.content_xxh128;
     index.chunk_count_ = h.chunk_count;
     index.entries_ = h.entry_count;
     index.clusters_ = h.cluster_count;

@@ -92,14 +92,6 @@ Digest digest_from_hex(std::string_view hex)
     return digest;
 }
 
-std::size_t HashingSource::read(std::span<std::uint8_t> buf)
-{
-    const std::size_t n = inner_.read(buf);
-    sha_.update(buf.first(n));
-    bytes_ += n;
-    return n;
-}
-
 void HashingSink::write(std::span<const std::uint8_t> data)
 {
     sha_.update(data);

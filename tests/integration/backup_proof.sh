@@ -5,7 +5,7 @@
 # written file is still read back: one damaged between its write and that check
 # (PVEDIFF_FAULT_AT=differential-written:damage flips a byte in it) is not committed,
 # in file mode and in stream mode; and a full whose content changed since its manifest
-# is still refused (its SHA-256 is taken on the encoder's read of it).
+# is still refused (on the encoder's read of it: by its index's XXH3-128, or its SHA-256).
 source "$PVEDIFF_TEST_LIB/common.sh"
 export TZ=UTC
 
@@ -52,6 +52,28 @@ check "changed full: refused (exit $rc)" test "$rc" -eq 3
 check "changed full: says the full changed" grep -q "it was replaced or changed" "$WORK/out"
 check "changed full: the archive is in place, same bytes" test "$(sha_of "$a1")" = "$sha_a1"
 check "changed full: no differential" test -z "$(find "$dir" -name '*differential*')"
+
+# ---- file mode: one byte of the full changed, the same size --------------------------------
+# The encoder checks the full as read against its index's XXH3-128 instead of taking
+# its SHA-256 (docs/engine.md): a full damaged where no copy reads it is refused too.
+dir=$WORK/byte-of-full; mkdir -p "$dir"
+cp "$WORK/in-0.zst" "$dir/$full0"
+"$PVEDIFF" --config "$conf" backup "$dir/$full0" >/dev/null
+check "byte of the full: its index knows the content's XXH3-128 (version 5)" \
+  test "$(od -An -tu4 -j8 -N4 "$dir/$full0.pvediff-index" | tr -d ' ')" = 5
+zstd -q -d -c "$dir/$full0" >"$WORK/full0.raw"
+# A byte of the VMA header's uuid: each day has its own, so no copy reads it.
+printf 'X' | dd of="$WORK/full0.raw" bs=1 seek=12 conv=notrunc status=none
+zstd -q -c <"$WORK/full0.raw" >"$dir/$full0.new" && mv "$dir/$full0.new" "$dir/$full0"
+a1=$dir/vzdump-qemu-101-$(stamp_of "$((t0 + 86400))").vma.zst
+cp "$WORK/in-1.zst" "$a1"
+sha_a1=$(sha_of "$a1")
+rc=0; "$PVEDIFF" --config "$conf" backup "$a1" >"$WORK/out" 2>&1 || rc=$?
+check "byte of the full: refused (exit $rc)" test "$rc" -eq 3
+check "byte of the full: says the full changed" grep -q "it was replaced or changed" "$WORK/out" ||
+  cat "$WORK/out" >&2
+check "byte of the full: the archive is in place, same bytes" test "$(sha_of "$a1")" = "$sha_a1"
+check "byte of the full: no differential" test -z "$(find "$dir" -name '*differential*')"
 
 # ---- stream mode: damaged after the write -------------------------------------------------
 stream() {  # DIR DAY

@@ -12,6 +12,7 @@
 #include "pvediff/io/bytes.h"
 #include "pvediff/io/error.h"
 #include "pvediff/io/sha256.h"
+#include "pvediff/io/xxh128.h"
 #include "test_util.h"
 
 namespace pvediff::engine {
@@ -161,15 +162,24 @@ TEST(ChunkIndex, SaveLoadRoundTrip)
     expect_same_places(data, params, index, loaded);
 }
 
-TEST(ChunkIndex, KeepsTheContentSha256AndReadsVersion3)
+TEST(ChunkIndex, KeepsTheContentHashesAndReadsVersions3And4)
 {
     test::TempDir dir;
     const auto data = test::make_data(1 << 20, 11);
     const ChunkParams params{4096, 16384, 65536, 4};
     auto index = index_of(data, params);
+    // The build takes the XXH3-128 of what it indexes itself.
+    io::Xxh128 xxh;
+    xxh.update(data);
+    const io::Xxh128Digest xxh128 = xxh.finish();
+    EXPECT_EQ(index.content_xxh128(), std::optional<io::Xxh128Digest>(xxh128));
+    const XXH128_hash_t direct = XXH3_128bits(data.data(), data.size());
+    EXPECT_EQ(io::load_be64(xxh128.data()), direct.high64) << "canonical form: big-endian, high half first";
+    EXPECT_EQ(io::load_be64(xxh128.data() + 8), direct.low64);
     const auto path = dir / "full.pvediff-index";
     index.save(path);
     EXPECT_FALSE(ChunkIndex::load(path).content_sha256()) << "no SHA-256 given, none read back";
+    EXPECT_EQ(ChunkIndex::load(path).content_xxh128(), std::optional<io::Xxh128Digest>(xxh128));
 
     io::Sha256 sha;
     sha.update(data);
@@ -177,19 +187,30 @@ TEST(ChunkIndex, KeepsTheContentSha256AndReadsVersion3)
     index.set_content_sha256(digest);
     index.save(path);
     EXPECT_EQ(ChunkIndex::load(path).content_sha256(), std::optional<io::Digest>(digest));
+    const auto v5 = test::read_file(path);
 
-    // Version 3 (written before the SHA-256 was kept): the same file without those 32
-    // bytes after the counts, and its checksum over what is left.
-    auto v3 = test::read_file(path);
+    // Version 4 (written before the XXH3-128 was kept): without its 16 bytes after the
+    // SHA-256, and a checksum over what is left.
     constexpr std::size_t counts_end = 8 + 4 * 6 + 8 * 5;
-    v3.erase(v3.begin() + counts_end, v3.begin() + counts_end + 32);
-    io::store_le32(v3.data() + 8, 3);
-    io::store_le64(v3.data() + v3.size() - 8, XXH3_64bits(v3.data(), v3.size() - 8));
-    test::write_file(path, v3);
-    const auto loaded = ChunkIndex::load(path);
-    EXPECT_FALSE(loaded.content_sha256());
-    EXPECT_EQ(loaded.content_size(), data.size());
-    expect_same_places(data, params, index, loaded);
+    auto older = [&](std::uint32_t version, std::size_t drop) {
+        auto file = v5;
+        const auto from = static_cast<std::ptrdiff_t>(counts_end + (version == 4 ? 32 : 0));
+        file.erase(file.begin() + from, file.begin() + from + static_cast<std::ptrdiff_t>(drop));
+        io::store_le32(file.data() + 8, version);
+        io::store_le64(file.data() + file.size() - 8, XXH3_64bits(file.data(), file.size() - 8));
+        test::write_file(path, file);
+        return ChunkIndex::load(path);
+    };
+    const auto v4 = older(4, 16);
+    EXPECT_EQ(v4.content_sha256(), std::optional<io::Digest>(digest));
+    EXPECT_FALSE(v4.content_xxh128());
+    expect_same_places(data, params, index, v4);
+    // Version 3 (written before the SHA-256 was kept): neither hash.
+    const auto v3 = older(3, 48);
+    EXPECT_FALSE(v3.content_sha256());
+    EXPECT_FALSE(v3.content_xxh128());
+    EXPECT_EQ(v3.content_size(), data.size());
+    expect_same_places(data, params, index, v3);
 }
 
 TEST(ChunkIndex, CorruptFilesFailCleanly)

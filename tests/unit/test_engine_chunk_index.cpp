@@ -214,7 +214,7 @@ TEST(ChunkIndexFile, SortedStrictlyAndCheckedForOrder)
     const Synthetic s = synthetic(300);
     build(s, ChunkParams{1024, 4096, 65536, 4}, dir.path(), {}).save(dir / "good.idx");
     auto file = test::read_file(dir / "good.idx");
-    constexpr std::size_t header = 104;  // version 4
+    constexpr std::size_t header = 120;  // version 5
     const std::uint64_t entries = io::load_le64(file.data() + 48);
     for (std::uint64_t i = 1; i < entries; ++i) {
         EXPECT_LT(io::load_le64(file.data() + header + (i - 1) * 16),
@@ -238,12 +238,12 @@ TEST(ChunkIndexFile, Version2IsStillRead)
 {
     test::TempDir dir;
     const Synthetic s = synthetic(500);
-    build(s, ChunkParams{1024, 4096, 65536, 4}, dir.path(), {}).save(dir / "v4.idx");
-    auto file = test::read_file(dir / "v4.idx");
-    // Version 2 had no content SHA-256 (the 32 bytes after the counts in version 4) and
+    build(s, ChunkParams{1024, 4096, 65536, 4}, dir.path(), {}).save(dir / "v5.idx");
+    auto file = test::read_file(dir / "v5.idx");
+    // Version 2 had no content hashes (the 48 bytes after the counts in version 5) and
     // wrote its tables in hash-table order: here, each table reversed.
     constexpr std::size_t header = 72;
-    file.erase(file.begin() + header, file.begin() + header + 32);
+    file.erase(file.begin() + header, file.begin() + header + 48);
     std::size_t at = header;
     for (const std::size_t field : {48, 56, 64}) {
         const std::size_t n = io::load_le64(file.data() + field);
@@ -273,7 +273,7 @@ TEST(ChunkIndexFile, AHitChangedAfterTheCheckIsAnError)
     build(s, ChunkParams{1024, 4096, 65536, 4}, dir.path(), {}).save(dir / "idx");
     const ChunkIndex index = ChunkIndex::load(dir / "idx");
     auto file = test::read_file(dir / "idx");
-    constexpr std::size_t header = 104;  // version 4
+    constexpr std::size_t header = 120;  // version 5
     const std::uint64_t first_hash = io::load_le64(file.data() + header);
     // Length 0 written over the first entry's location, in place (same inode).
     std::memset(file.data() + header + 8, 0, 8);

@@ -7,7 +7,7 @@
 // Sidecar file grammar (all integers little-endian):
 //   file     := header entry{entry_count} cluster{cluster_count} anchor{anchor_count} checksum
 //   header   := magic "PVDXCIDX" (8 bytes)
-//               version u32 (= 4)  flags u32 (= 0)
+//               version u32 (= 5)  flags u32 (= 0)
 //               min_size u32  avg_size u32  max_size u32  boundary_ratio u32
 //               content_size u64      bytes of the full's decompressed stream
 //               chunk_count u64       chunks the full was cut into
@@ -16,6 +16,8 @@
 //               anchor_count u64      sampled VMA blocks (0 for other formats)
 //               content_sha256[32]    SHA-256 of the full's decompressed stream, all
 //                                     zeros when the writer did not know it
+//               content_xxh128[16]    XXH3-128 of the same bytes (canonical, big-endian),
+//                                     taken by the build itself; all zeros when unknown
 //   entry    := hash u64 (XXH3-64 of the chunk, never 0)
 //               location u64 (offset << 24 | length; 0 < length <= max_size,
 //                             offset + length <= content_size)
@@ -27,13 +29,15 @@
 //                          its disk block number within the device)
 //   checksum := u64, XXH3-64 of every byte before it
 // Each of the three tables is sorted by its first field, strictly ascending (so no key
-// twice): a lookup is a binary search in the file, not a table in memory. Version 3
-// (no content_sha256) and version 2 (no content_sha256, tables in hash-table order)
-// are still read; version 2's records are sorted into a scratch file on load, as a
-// build does. The SHA-256 ties the index to its full's content: a caller compares it
-// with the full's manifest before it uses the index (commands/pipeline.cpp), so an
-// index left from another full of the same size is set aside instead of making every
-// differential against this full fail its proof.
+// twice): a lookup is a binary search in the file, not a table in memory. Version 4
+// (no content_xxh128), version 3 (no content hashes either) and version 2 (no content
+// hashes, tables in hash-table order) are still read; version 2's records are sorted
+// into a scratch file on load, as a build does. The SHA-256 ties the index to its
+// full's content: a caller compares it with the full's manifest before it uses the
+// index (commands/pipeline.cpp), so an index left from another full of the same size
+// is set aside instead of making every differential against this full fail its proof.
+// The XXH3-128, taken on the same pass, lets a later read of the full show that it is
+// still that content at a tenth of SHA-256's CPU (the encoder's read in `backup`).
 // The loader requires the exact file size, checks every field, the order, the anchors'
 // clusters and the checksum, and names the file and the offset of what is wrong; a hit
 // is checked again when looked up (the file could have changed since).
@@ -63,6 +67,7 @@
 #include "pvediff/io/atomic_file.h"
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/sha256.h"
+#include "pvediff/io/xxh128.h"
 
 namespace pvediff::engine {
 
@@ -106,6 +111,10 @@ public:
     // The SHA-256 of the content indexed, if known (saved since version 4).
     [[nodiscard]] const std::optional<io::Digest>& content_sha256() const { return content_sha256_; }
     void set_content_sha256(const io::Digest& sha256) { content_sha256_ = sha256; }
+    // The XXH3-128 of the same content, if known (taken by build_chunk_index; saved
+    // since version 5).
+    [[nodiscard]] const std::optional<io::Xxh128Digest>& content_xxh128() const { return content_xxh128_; }
+    void set_content_xxh128(const io::Xxh128Digest& xxh128) { content_xxh128_ = xxh128; }
     [[nodiscard]] std::uint64_t chunk_count() const { return chunk_count_; }
     [[nodiscard]] std::uint64_t entry_count() const { return entries_; }
     [[nodiscard]] std::uint64_t cluster_count() const { return clusters_; }
@@ -130,6 +139,7 @@ private:
     ChunkParams params_;
     std::uint64_t content_size_ = 0;
     std::optional<io::Digest> content_sha256_;
+    std::optional<io::Xxh128Digest> content_xxh128_;
     std::uint64_t chunk_count_ = 0;
     std::uint64_t entries_ = 0;
     std::uint64_t clusters_ = 0;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "pvediff/io/byte_stream.h"
+#include "pvediff/io/digesting_source.h"
 
 namespace pvediff::io {
 
@@ -31,22 +32,7 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-class HashingSource final : public ByteSource {
-public:
-    explicit HashingSource(ByteSource& inner) : inner_(inner) {}
-    // Owning: the hashing stage can move onto a read-ahead thread with its source.
-    explicit HashingSource(std::unique_ptr<ByteSource> inner) : owned_(std::move(inner)), inner_(*owned_) {}
-    std::size_t read(std::span<std::uint8_t> buf) override;
-    [[nodiscard]] const std::string& name() const override { return inner_.name(); }
-    [[nodiscard]] std::uint64_t bytes() const { return bytes_; }
-    Digest finish() { return sha_.finish(); }
-
-private:
-    std::unique_ptr<ByteSource> owned_;  // set by the owning constructor; before inner_
-    ByteSource& inner_;
-    Sha256 sha_;
-    std::uint64_t bytes_ = 0;
-};
+using HashingSource = DigestingSource<Sha256>;
 
 class HashingSink final : public ByteSink {
 public:
