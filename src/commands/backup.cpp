@@ -355,11 +355,13 @@ VerifiedDifferential make_verified_differential(const RunPlan& plan, io::Decoded
 
 // A full whose stored index was missing or set aside gets the one this run built from
 // it, once the differential is in place: later differentials need not index the full
-// again. Only an index of the full's content as its manifest records it (the SHA-256
-// taken on the pass that built it); failing to write it costs only that, and is said.
+// again; one whose index is of version 4 gets it again with the XXH3-128 this run took
+// of the full, by which later differentials check the full instead of its SHA-256.
+// Only an index of the full's content as its manifest records it (the SHA-256 taken on
+// the pass that built it); failing to write it costs only that, and is said.
 void keep_built_index(const VerifiedDifferential& v, const fs::path& full, const Report& report)
 {
-    const std::shared_ptr<const engine::ChunkIndex>& index = v.diff.built_index;
+    const std::shared_ptr<const engine::ChunkIndex>& index = v.diff.index_to_save;
     if (!index || !index->content_sha256()) {
         return;
     }

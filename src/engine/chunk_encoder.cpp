@@ -657,26 +657,28 @@ public:
         // Now that every old version wanted is known, one read of the full collects
         // them, wherever they are, and looks for the changed clusters' blocks.
         if (capture) {
-            // With a proof, the copies' source ranges are hashed here, and the full is
-            // shown to be the content its manifest describes on the read-ahead thread,
-            // beside its decompressor: by the XXH3-128 its index took of that content
-            // (the index's SHA-256 is the manifest's: commands/pipeline.cpp), else by
-            // its SHA-256 (an index of version 4 or older), at ten times the CPU.
+            // With a proof, the copies' source ranges are hashed here, and the full's
+            // content on the read-ahead thread beside its decompressor, to show that it
+            // is the content its manifest records: by the XXH3-128 its index took of it
+            // (the index's SHA-256 being the manifest's: commands/pipeline.cpp); for an
+            // index without one (version 4 or older), by its SHA-256, ten times the
+            // CPU, with the XXH3-128 taken too, for the caller to save that index again
+            // with it (EncodeResult::base_xxh128).
             std::optional<detail::RangeHasher> hasher;
             io::HashingSource* base_sha = nullptr;
             io::Xxh128Source* base_xxh = nullptr;
+            const bool check_by_index = index->content_sha256() && index->content_xxh128();
             std::unique_ptr<io::ByteSource> base_chain = std::make_unique<io::SourceRef>(*base_reader);
             if (options_.proof != nullptr) {
                 matcher.want_source_hashes(hasher.emplace(options_.proof->key(), spill_dir));
-                if (index->content_sha256() && index->content_xxh128()) {
-                    auto hashing = std::make_unique<io::Xxh128Source>(std::move(base_chain));
-                    base_xxh = hashing.get();
-                    base_chain = std::move(hashing);
-                } else {
+                if (!check_by_index) {
                     auto hashing = std::make_unique<io::HashingSource>(std::move(base_chain));
                     base_sha = hashing.get();
                     base_chain = std::move(hashing);
                 }
+                auto hashing = std::make_unique<io::Xxh128Source>(std::move(base_chain));
+                base_xxh = hashing.get();
+                base_chain = std::move(hashing);
             }
             auto ahead_base = io::make_read_ahead(std::move(base_chain));
             const auto source_hashed = [&](detail::RangeHasher::Slot slot, const ProofHash& h) {
@@ -703,9 +705,9 @@ public:
             // read_all() read to the end: the read-ahead thread is done with the hash.
             if (base_sha != nullptr) {
                 result.base_sha256 = base_sha->finish();
+                result.base_xxh128 = base_xxh->finish();
                 result.proof_covers_delta = true;
-            }
-            if (base_xxh != nullptr) {
+            } else if (base_xxh != nullptr) {
                 if (base_xxh->finish() != *index->content_xxh128()) {
                     throw io::Error(fmt::format(
                         "'{}' is not the full its chunk index and manifest describe (its content's "

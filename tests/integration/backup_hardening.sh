@@ -187,7 +187,24 @@ head -c 100K /dev/urandom >>"$W/s0/a"
 tar -cf "$W/s1.tar" -C "$W/s0" .
 check "stale index: the other full has the same size" test "$(stat -c %s "$W/sx.tar")" = "$(stat -c %s "$W/s0.tar")"
 A2=vzdump-lxc-101-2026_11_03-01_00_00.tar
-for other in sx s1 damaged none; do
+# An index as pvediff wrote it before version 5 (without the content's XXH3-128): the
+# same file less those 16 bytes, its checksum (XXH3-64, libxxhash) made right again.
+to_index_v4() {  # FILE
+  python3 - "$1" <<'PY'
+import ctypes, struct, sys
+xxh = ctypes.CDLL("libxxhash.so.0")
+xxh.XXH3_64bits.restype = ctypes.c_uint64
+xxh.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+data = bytearray(open(sys.argv[1], "rb").read())
+assert struct.unpack_from("<I", data, 8)[0] == 5
+del data[104:120]
+struct.pack_into("<I", data, 8, 4)
+body = bytes(data[:-8])
+struct.pack_into("<Q", data, len(data) - 8, xxh.XXH3_64bits(body, len(body)))
+open(sys.argv[1], "wb").write(data)
+PY
+}
+for other in sx s1 damaged none v4; do
   dx=$W/dx-$other; rm -rf "$dx" "$W/dy"; mkdir -p "$dx" "$W/dy"
   cp "$W/s0.tar" "$dx/$F"; pv -q backup "$dx/$F"
   good_index=$(sha_of "$dx/$F.pvediff-index")
@@ -197,6 +214,11 @@ for other in sx s1 damaged none; do
     why="is damaged"
   elif [[ $other == none ]]; then
     rm "$dx/$F.pvediff-index"
+    why=""
+  elif [[ $other == v4 ]]; then
+    # Not set aside: used, with the full checked by its SHA-256, and written again as
+    # version 5 (the XXH3-128 taken on the same read).
+    to_index_v4 "$dx/$F.pvediff-index"
     why=""
   else
     cp "$W/$other.tar" "$W/dy/$F"; pv -q backup "$W/dy/$F"
@@ -209,6 +231,9 @@ for other in sx s1 damaged none; do
   if [[ -n $why ]]; then
     check "stale index ($other): says the index was set aside ($why)" \
       grep -qE "stored index $F.pvediff-index .*$why.*indexed in this run" "$W/out"
+  fi
+  if [[ $other == v4 ]]; then
+    check "stale index (v4): used, not set aside" bash -c '! grep -qE "stored index" "$1"' _ "$W/out"
   fi
   check "stale index ($other): the differential rebuilds day 1" \
     test "$("$PVEDIFF" restore "$dx/$D" -o - 2>/dev/null | sha256sum | cut -d' ' -f1)" = "$(sha_of "$W/s1.tar")"

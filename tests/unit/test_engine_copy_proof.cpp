@@ -165,6 +165,11 @@ TEST_F(CopyProofTest, CorrectDifferentialPassesAndStockXdelta3AgreesWithIt)
     io::Sha256 sha;
     sha.update(pair_.base);
     EXPECT_EQ(*encoded_.result.base_sha256, sha.finish());
+    // An index that cannot vouch for the full (here, one built in the run, without a
+    // SHA-256 that ties it to a manifest): the XXH3-128 is taken beside the SHA-256.
+    io::Xxh128 xxh;
+    xxh.update(pair_.base);
+    EXPECT_EQ(encoded_.result.base_xxh128, std::optional<io::Xxh128Digest>(xxh.finish()));
     test::write_file(dir_ / "delta", encoded_.delta);
     ASSERT_EQ(test::run("xdelta3 -d -f -s " + test::shell_quote((dir_ / "full").string()) + " " +
                         test::shell_quote((dir_ / "delta").string()) + " " +
@@ -216,6 +221,7 @@ TEST(CopyProofFullIdentity, TheIndexXxh128ChecksTheFullAndItsSha256IsTheIndexs)
     ASSERT_TRUE(r.base_sha256.has_value());
     EXPECT_EQ(*r.base_sha256, recorded);
     EXPECT_TRUE(r.proof_covers_delta);
+    EXPECT_FALSE(r.base_xxh128) << "the index has it already";
 }
 
 TEST(CopyProofFullIdentity, AFullChangedSinceItsIndexIsRefused)

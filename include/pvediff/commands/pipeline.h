@@ -59,7 +59,8 @@ struct EncodeSettings {
     // full's SHA-256 (DiffOutcome::base.sha256); other engines leave it unfinished.
     engine::CopyProof* proof = nullptr;
     // Without a usable stored index, the chunked engine indexes the full first: hand
-    // that index out (DiffOutcome::built_index), with the SHA-256 of what it indexed.
+    // that index out (DiffOutcome::index_to_save), with the SHA-256 of what it indexed;
+    // and a stored index of version 4, with the XXH3-128 this run took of the full.
     bool keep_built_index = false;
     // Where the engine's scratch files go (scratch_dir.h); empty: beside the full.
     std::filesystem::path scratch_dir;
@@ -77,8 +78,11 @@ struct DiffOutcome {
     // When the full has a stored index that was not used, a sentence saying so and why
     // (the full was indexed in this run instead), for the output; empty otherwise.
     std::string stored_index_refused;
-    // The index the chunked engine built from the full (EncodeSettings::keep_built_index).
-    std::shared_ptr<const engine::ChunkIndex> built_index;
+    // An index of the full to save as its sidecar once the differential is in place
+    // (EncodeSettings::keep_built_index): the one the chunked engine built from the
+    // full, or the stored one of version 4 with the XXH3-128 of the full this run took
+    // beside the SHA-256 that index records.
+    std::shared_ptr<const engine::ChunkIndex> index_to_save;
     ContentInfo base;          // size and codec of the full; sha256 only if the engine read all of it
     bool base_hashed = false;  // base.sha256 is set (a proof was asked for and made)
     io::Codec new_codec = io::Codec::none;

@@ -15,6 +15,7 @@
 
 #include "pvediff/io/byte_stream.h"
 #include "pvediff/io/sha256.h"
+#include "pvediff/io/xxh128.h"
 #include "pvediff/io/zstd_frame_reader.h"
 
 namespace pvediff::engine {
@@ -30,6 +31,10 @@ struct EncodeResult {
     // The full's content SHA-256, when the encoder read all of it and was asked to
     // (ChunkEncoderOptions::proof).
     std::optional<io::Digest> base_sha256;
+    // The full's content XXH3-128, taken on the same read as base_sha256: what an
+    // index of version 4 lacks (ChunkIndex::content_xxh128), so that it can be saved
+    // again with it.
+    std::optional<io::Xxh128Digest> base_xxh128;
     // The delta written is the one recorded in ChunkEncoderOptions::proof. False when no
     // proof was asked for, or a wrapper wrote another encoder's delta (smaller_of_encoder.h):
     // the caller then proves it by decoding it.
