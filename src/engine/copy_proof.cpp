@@ -20,15 +20,6 @@ namespace {
 
 static_assert(ProofKey::secret_size >= XXH3_SECRET_SIZE_MIN);
 
-ProofHash to_proof_hash(const XXH128_hash_t& h)
-{
-    XXH128_canonical_t c;
-    XXH128_canonicalFromHash(&c, h);
-    ProofHash out;
-    std::memcpy(out.data(), c.digest, out.size());
-    return out;
-}
-
 // One piece as stored: t, length, source (8 bytes each, little-endian), adler (4),
 // kind (1), has source hash (1), 2 unused, target hash (16), source hash (16).
 constexpr std::size_t record_size = 64;
@@ -87,36 +78,7 @@ ProofKey ProofKey::random()
 
 ProofHash ProofKey::hash(std::span<const std::uint8_t> bytes) const
 {
-    return to_proof_hash(XXH3_128bits_withSecret(bytes.data(), bytes.size(), secret_.data(), secret_.size()));
-}
-
-ProofKey::Stream::Stream(const ProofKey& key) : key_(key), state_(XXH3_createState())
-{
-    if (state_ == nullptr) {
-        throw std::bad_alloc();
-    }
-    reset();
-}
-
-ProofKey::Stream::~Stream()
-{
-    XXH3_freeState(static_cast<XXH3_state_t*>(state_));
-}
-
-void ProofKey::Stream::reset()
-{
-    XXH3_128bits_reset_withSecret(static_cast<XXH3_state_t*>(state_), key_.secret_.data(),
-                                  key_.secret_.size());
-}
-
-void ProofKey::Stream::update(std::span<const std::uint8_t> bytes)
-{
-    XXH3_128bits_update(static_cast<XXH3_state_t*>(state_), bytes.data(), bytes.size());
-}
-
-ProofHash ProofKey::Stream::digest() const
-{
-    return to_proof_hash(XXH3_128bits_digest(static_cast<const XXH3_state_t*>(state_)));
+    return io::xxh128(bytes, secret_);
 }
 
 struct CopyProof::Store {

@@ -9,17 +9,48 @@
 
 namespace pvediff::io {
 
-Xxh128::Xxh128() : state_(XXH3_createState())
+namespace {
+
+Xxh128Digest canonical(const XXH128_hash_t& h)
+{
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, h);
+    Xxh128Digest out{};
+    std::copy(std::begin(c.digest), std::end(c.digest), out.begin());
+    return out;
+}
+
+void check_secret(std::span<const std::uint8_t> secret)
+{
+    if (!secret.empty() && secret.size() < XXH3_SECRET_SIZE_MIN) {
+        throw Error("XXH3-128: a secret of fewer than 136 bytes");
+    }
+}
+
+}  // namespace
+
+Xxh128::Xxh128(std::span<const std::uint8_t> secret) : state_(XXH3_createState()), secret_(secret)
 {
     if (state_ == nullptr) {
         throw Error("out of memory");
     }
-    XXH3_128bits_reset(static_cast<XXH3_state_t*>(state_));
+    check_secret(secret_);
+    reset();
 }
 
 Xxh128::~Xxh128()
 {
     XXH3_freeState(static_cast<XXH3_state_t*>(state_));
+}
+
+void Xxh128::reset()
+{
+    auto* state = static_cast<XXH3_state_t*>(state_);
+    if (secret_.empty()) {
+        XXH3_128bits_reset(state);
+    } else {
+        XXH3_128bits_reset_withSecret(state, secret_.data(), secret_.size());
+    }
 }
 
 void Xxh128::update(std::span<const std::uint8_t> data)
@@ -29,11 +60,15 @@ void Xxh128::update(std::span<const std::uint8_t> data)
 
 Xxh128Digest Xxh128::finish() const
 {
-    XXH128_canonical_t c;
-    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(static_cast<const XXH3_state_t*>(state_)));
-    Xxh128Digest out{};
-    std::copy(std::begin(c.digest), std::end(c.digest), out.begin());
-    return out;
+    return canonical(XXH3_128bits_digest(static_cast<const XXH3_state_t*>(state_)));
+}
+
+Xxh128Digest xxh128(std::span<const std::uint8_t> bytes, std::span<const std::uint8_t> secret)
+{
+    check_secret(secret);
+    return canonical(secret.empty()
+                         ? XXH3_128bits(bytes.data(), bytes.size())
+                         : XXH3_128bits_withSecret(bytes.data(), bytes.size(), secret.data(), secret.size()));
 }
 
 }  // namespace pvediff::io

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include <gtest/gtest.h>
+#include <xxhash.h>
 
 #include "pvediff/io/error.h"
+#include "pvediff/io/xxh128.h"
 #include "test_io_helpers.h"
 
 namespace pvediff::io {
@@ -91,6 +93,49 @@ TEST(IoSha256, HashingSinkPassesBytesThrough)
     EXPECT_EQ(hashing.bytes(), data.size());
     EXPECT_EQ(hashing.name(), "out");
     EXPECT_EQ(to_hex(hashing.digest()), test::sha256_hex(data));
+}
+
+// XXH3-128, plain and keyed: in parts or at once, the canonical form of libxxhash's
+// own one-shot hash; a secret shorter than XXH3's minimum is refused.
+TEST(IoXxh128, PlainAndKeyedMatchLibxxhashInPartsOrAtOnce)
+{
+    std::vector<std::uint8_t> data(300000);
+    for (std::size_t i = 0; i < data.size(); ++i) {
+        data[i] = static_cast<std::uint8_t>(i * 131 + (i >> 7));
+    }
+    std::array<std::uint8_t, 192> secret{};
+    for (std::size_t i = 0; i < secret.size(); ++i) {
+        secret[i] = static_cast<std::uint8_t>(i * 37 + 11);
+    }
+    auto expected = [](const XXH128_hash_t h) {
+        XXH128_canonical_t c;
+        XXH128_canonicalFromHash(&c, h);
+        Xxh128Digest d{};
+        std::copy(std::begin(c.digest), std::end(c.digest), d.begin());
+        return d;
+    };
+    const Xxh128Digest plain = expected(XXH3_128bits(data.data(), data.size()));
+    const Xxh128Digest keyed =
+        expected(XXH3_128bits_withSecret(data.data(), data.size(), secret.data(), secret.size()));
+    EXPECT_NE(plain, keyed);
+    EXPECT_EQ(xxh128(data), plain);
+    EXPECT_EQ(xxh128(data, secret), keyed);
+    Xxh128 p;
+    Xxh128 k(secret);
+    for (std::size_t at = 0; at < data.size(); at += 7777) {
+        const auto part =
+            std::span<const std::uint8_t>(data).subspan(at, std::min<std::size_t>(7777, data.size() - at));
+        p.update(part);
+        k.update(part);
+    }
+    EXPECT_EQ(p.finish(), plain);
+    EXPECT_EQ(k.finish(), keyed);
+    k.reset();
+    k.update(data);
+    EXPECT_EQ(k.finish(), keyed) << "reset starts again with the same secret";
+    const std::array<std::uint8_t, 100> short_secret{};
+    EXPECT_THROW(Xxh128{short_secret}, Error);
+    EXPECT_THROW((void)xxh128(data, short_secret), Error);
 }
 
 }  // namespace

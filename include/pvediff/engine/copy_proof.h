@@ -32,10 +32,11 @@
 #include <vector>
 
 #include "pvediff/io/byte_stream.h"
+#include "pvediff/io/xxh128.h"
 
 namespace pvediff::engine {
 
-using ProofHash = std::array<std::uint8_t, 16>;
+using ProofHash = io::Xxh128Digest;
 
 // A keyed hash for one run.
 class ProofKey {
@@ -51,17 +52,13 @@ public:
     // The same hash over bytes given in several parts.
     class Stream {
     public:
-        explicit Stream(const ProofKey& key);
-        ~Stream();
-        Stream(const Stream&) = delete;
-        Stream& operator=(const Stream&) = delete;
-        void update(std::span<const std::uint8_t> bytes);
-        [[nodiscard]] ProofHash digest() const;
-        void reset();
+        explicit Stream(const ProofKey& key) : hash_(key.secret_) {}
+        void update(std::span<const std::uint8_t> bytes) { hash_.update(bytes); }
+        [[nodiscard]] ProofHash digest() const { return hash_.finish(); }
+        void reset() { hash_.reset(); }
 
     private:
-        const ProofKey& key_;
-        void* state_;  // XXH3_state_t
+        io::Xxh128 hash_;  // keyed by the secret of the key it was made with
     };
 
 private:
