@@ -20,21 +20,21 @@ Xxh128Digest canonical(const XXH128_hash_t& h)
     return out;
 }
 
-void check_secret(std::span<const std::uint8_t> secret)
+std::span<const std::uint8_t> checked(std::span<const std::uint8_t> secret)
 {
     if (!secret.empty() && secret.size() < XXH3_SECRET_SIZE_MIN) {
         throw Error("XXH3-128: a secret of fewer than 136 bytes");
     }
+    return secret;
 }
 
 }  // namespace
 
-Xxh128::Xxh128(std::span<const std::uint8_t> secret) : state_(XXH3_createState()), secret_(secret)
+Xxh128::Xxh128(std::span<const std::uint8_t> secret) : secret_(checked(secret)), state_(XXH3_createState())
 {
     if (state_ == nullptr) {
         throw Error("out of memory");
     }
-    check_secret(secret_);
     reset();
 }
 
@@ -65,7 +65,7 @@ Xxh128Digest Xxh128::finish() const
 
 Xxh128Digest xxh128(std::span<const std::uint8_t> bytes, std::span<const std::uint8_t> secret)
 {
-    check_secret(secret);
+    checked(secret);
     return canonical(secret.empty()
                          ? XXH3_128bits(bytes.data(), bytes.size())
                          : XXH3_128bits_withSecret(bytes.data(), bytes.size(), secret.data(), secret.size()));

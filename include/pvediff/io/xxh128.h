@@ -29,8 +29,8 @@ public:
     void reset();
 
 private:
-    void* state_;  // XXH3_state_t, kept out of this header
-    std::span<const std::uint8_t> secret_;
+    std::span<const std::uint8_t> secret_;  // checked before the state is made
+    void* state_;                           // XXH3_state_t, kept out of this header
 };
 
 // The same hash of `bytes` at once.
